@@ -1,0 +1,105 @@
+/** @file The analysis result: what `analyze()` returns, what `gradtrace analyze --json` writes (schemaVersion 1),
+ * what the HTML report and the dashboard display. One concept, one name: pathLength, kappa, predictableRank,
+ * effectiveRank, stableRank. Documented for users in docs/json-schema.md. */
+
+export const SCHEMA_VERSION = 1;
+
+/** κ over sliding windows of `size` steps starting at `starts` (step positions). */
+export interface WindowedKappa {
+  readonly size: number;
+  readonly starts: number[];
+  /** Keyed by predictor id, one value per window. */
+  readonly kappa: Record<string, number[]>;
+}
+
+export interface SpectrumSummary {
+  /** Top singular values (descending), at most 32. */
+  readonly singularValues: number[];
+  /** Keyed by ε as a string, e.g. "0.1". */
+  readonly predictableRank: Record<string, number>;
+  readonly effectiveRank: number;
+  readonly stableRank: number;
+  readonly participationRatio: number;
+  /** r*(ε) curve: ranks at the listed ε values (ascending ε). */
+  readonly rankCurve: { eps: number[]; rank: number[] };
+  /** Eckart–Young oracle: path length left by the best rank-k predictor in hindsight, k = 0..len-1. */
+  readonly oracleRankPathLength: number[];
+}
+
+export interface TensorResult {
+  readonly name: string;
+  readonly shape: number[];
+  readonly numel: number;
+  readonly steps: number;
+  /** Keyed by predictor id: zero, last, ema0.5, ema0.9, ema0.99, linear, ar2, lowrank4w16, ... */
+  readonly kappa: Record<string, number>;
+  /** 95% block-bootstrap interval for κ, keyed like kappa (absent when bootstrap is off). */
+  readonly kappaCI?: Record<string, [number, number]>;
+  readonly pathLength: Record<string, number>;
+  /** Σ_t ‖g_t‖². */
+  readonly gradNormSq: number;
+  /** ‖g_t‖ per step position (for the trend column and charts). */
+  readonly gradNorm: number[];
+  /** Mean cosine between consecutive gradients, and between g_t and each predictor's m_t (t ≥ 1). */
+  readonly cosineConsecutive: number;
+  readonly cosinePredicted: Record<string, number>;
+  /** Spectrum of the increment matrix H = [g_t − g_{t−1}] (the "predictable rank" object). */
+  readonly predictableRank: Record<string, number>;
+  readonly effectiveRank: number;
+  readonly stableRank: number;
+  readonly singularValues: number[];
+  readonly increments: SpectrumSummary;
+  /** Spectrum of the gradient matrix G = [g_0 … g_T] itself. */
+  readonly gradients: SpectrumSummary;
+  readonly windows?: WindowedKappa;
+  /** For matrix-shaped tensors when requested: spectrum of the per-step gradient matrix and subspace drift. */
+  readonly matrix?: MatrixGeometry;
+  /** Present when the numbers come from sketched vectors. */
+  readonly sketch?: SketchReport;
+}
+
+export interface MatrixGeometry {
+  readonly rows: number;
+  readonly cols: number;
+  /** Step positions at which the per-step spectrum was computed. */
+  readonly at: number[];
+  /** Top singular values of ∇W at each of those steps. */
+  readonly singularValues: number[][];
+  readonly effectiveRank: number[];
+  readonly stableRank: number[];
+  /** Stale-projector energy: fraction of ‖g_{t+Δ}‖² captured by the rank-k left projector of step t, averaged over t. */
+  readonly staleEnergy: { k: number; delta: number[]; energy: number[] };
+}
+
+export interface SketchReport {
+  readonly kind: string;
+  readonly k: number;
+  readonly seed: number;
+  /** Stated relative error bound on squared norms / inner products at the reported confidence. */
+  readonly errorBound: number;
+  readonly confidence: number;
+  /** Measured |sketched − exact| / exact of κ on a sub-sample where the exact value was computable. */
+  readonly measuredError?: Record<string, number>;
+}
+
+export interface BoundsReport {
+  /** Optimistic OMD/OGD regret bound D·sqrt(P_T(m)) with D = 1 (scale by your domain diameter), per predictor. */
+  readonly regret: Record<string, number>;
+  /** Worst-case D·sqrt(Σ‖g‖²); ratio regret/worst = sqrt(κ). */
+  readonly regretWorstCase: number;
+  /** The path-length term P_T/T of the nonconvex bound (1/T)Σ‖∇f‖² ≤ 2(f(x0)−f_inf)/(ηT) + P_T/T. */
+  readonly nonconvexPathTerm: Record<string, number>;
+  readonly assumptions: string[];
+}
+
+export interface AnalysisResult {
+  readonly schemaVersion: number;
+  readonly trace: { path: string; format: string; steps: number; tensors: number; problems: string[] };
+  readonly options: { predictors: string[]; eps: number[]; window: number; bootstrap: boolean; sketch?: string };
+  readonly tensors: TensorResult[];
+  /** The whole model as one concatenated vector per step. */
+  readonly total: TensorResult;
+  readonly bounds: BoundsReport;
+  /** Plain-language reading, one paragraph. */
+  readonly summary: string;
+}

@@ -1,0 +1,26 @@
+/** @file Entry of the `gradtrace` command: parses arguments with commander and calls library functions; turns
+ * GradtraceError codes into exit codes and one-line messages (never a stack trace for bad input). */
+import { Command, CommanderError } from "commander";
+import { GradtraceError, exitCodeFor } from "../core/errors.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("gradtrace")
+    .description("How predictable and how low-rank are your training gradients?")
+    .version("0.1.0");
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof GradtraceError) {
+      process.stderr.write(`gradtrace: ${err.message}\n`);
+      return exitCodeFor(err.code);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,86 @@
+/** @file The contract between trace formats and everything that reads traces. Every layout (safetensors directory,
+ * npy/npz directory, gradtrace's own .gtrace file, sketched manifest) is opened into a `TraceReader`; writers
+ * implement `TraceWriter`. Readers are synchronous on purpose: the exact pass issues many small positioned reads and
+ * `fs.readSync` at an offset is the fastest, simplest way to do that in Node. */
+
+export type DType = "F64" | "F32" | "F16" | "BF16";
+
+export type TraceFormat = "safetensors-dir" | "npz-dir" | "npy-dir" | "gtrace" | "manifest";
+
+export interface TensorInfo {
+  /** Parameter name, e.g. "conv1.weight". */
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** Storage dtype on disk (values are always handed out as float64 / float32 copies). */
+  readonly dtype: DType;
+  /** Product of shape (1 for a scalar). */
+  readonly numel: number;
+}
+
+/** Present when the run logged sketched gradients only (each tensor's vector is already S·g, length k). */
+export interface SketchInfo {
+  readonly kind: "jl" | "countsketch" | "srht";
+  readonly k: number;
+  readonly seed: number;
+  /** Original (unsketched) element count per tensor name, when known. */
+  readonly originalNumel?: Readonly<Record<string, number>>;
+}
+
+export interface TraceProblem {
+  readonly kind: "truncated-record" | "missing-step" | "corrupt-record" | "nonfinite" | "other";
+  /** Step index concerned, when there is one. */
+  readonly step?: number;
+  readonly file?: string;
+  readonly message: string;
+}
+
+export interface TraceInfo {
+  /** Path the user gave. */
+  readonly path: string;
+  readonly format: TraceFormat;
+  /** Step indices present and readable, ascending. Position i in this array is the "step position" used below. */
+  readonly steps: readonly number[];
+  readonly tensors: readonly TensorInfo[];
+  /** Per step position: training loss / learning rate when the trace carries them, else null. */
+  readonly loss: readonly (number | null)[];
+  readonly lr: readonly (number | null)[];
+  readonly sketch?: SketchInfo;
+  /** Problems found and tolerated while opening (truncated last record, missing steps, ...). */
+  readonly problems: readonly TraceProblem[];
+  /** Total bytes of gradient payload (for progress / GB/s). */
+  readonly payloadBytes: number;
+}
+
+export interface TraceReader {
+  readonly info: TraceInfo;
+  /**
+   * Copies elements [offset, offset + count) of tensor `name` (flattened, C order) at step position `stepPos` into
+   * `out` starting at `outOffset`, converting to float64. Random access: cost proportional to `count`.
+   */
+  readSlice(stepPos: number, name: string, offset: number, count: number, out: Float64Array, outOffset?: number): void;
+  /** Whole tensor at one step position, as a new Float32Array (for streaming / live / sketch paths). */
+  readTensor(stepPos: number, name: string): Float32Array;
+  /** Re-scan for steps appended since opening (live mode). Returns the number of new steps; `info` is updated. */
+  refresh?(): number;
+  close(): void;
+}
+
+export interface OpenTraceOptions {
+  /** Force a layout instead of detecting it. */
+  readonly format?: TraceFormat;
+  /** Directory for temporary block-transposed copies (formats without random access, e.g. deflated npz). */
+  readonly tmpDir?: string;
+}
+
+export interface StepExtras {
+  readonly loss?: number;
+  readonly lr?: number;
+  /** Optional optimizer state tensors, e.g. { "fc1.weight": momentumBuffer } (stored under "<name>@momentum"). */
+  readonly momentum?: Readonly<Record<string, Float32Array>>;
+}
+
+export interface TraceWriter {
+  /** Appends one step: every tensor declared at creation, in any order. */
+  append(step: number, tensors: Readonly<Record<string, Float32Array | Float64Array>>, extras?: StepExtras): void;
+  close(): void;
+}
