@@ -2,11 +2,14 @@
  * GradtraceError codes into exit codes and one-line messages (never a stack trace for bad input). */
 import { Command, CommanderError } from "commander";
 import { GradtraceError, exitCodeFor } from "../core/errors.ts";
+// command modules (one import each; keep this list sorted)
 
 export function buildProgram(): Command {
   const program = new Command("gradtrace")
     .description("How predictable and how low-rank are your training gradients?")
-    .version("0.1.0");
+    .version("0.1.0")
+    .showHelpAfterError();
+  // command registrations (one line each; keep this list sorted)
   return program;
 }
 
