@@ -3,6 +3,9 @@
 import { Command, CommanderError } from "commander";
 import { GradtraceError, exitCodeFor } from "../core/errors.ts";
 // command modules (one import each; keep this list sorted)
+import { registerAnalyzeCommand } from "./commands/analyze.ts";
+import { registerConvertCommand } from "./commands/convert.ts";
+import { registerServeCommand } from "./commands/serve.ts";
 
 export function buildProgram(): Command {
   const program = new Command("gradtrace")
@@ -10,6 +13,9 @@ export function buildProgram(): Command {
     .version("0.1.0")
     .showHelpAfterError();
   // command registrations (one line each; keep this list sorted)
+  registerAnalyzeCommand(program);
+  registerConvertCommand(program);
+  registerServeCommand(program);
   return program;
 }
 

@@ -57,11 +57,23 @@ export interface TraceReader {
    * Copies elements [offset, offset + count) of tensor `name` (flattened, C order) at step position `stepPos` into
    * `out` starting at `outOffset`, converting to float64. Random access: cost proportional to `count`.
    */
-  readSlice(stepPos: number, name: string, offset: number, count: number, out: Float64Array, outOffset?: number): void;
+  readSlice(
+    stepPos: number,
+    name: string,
+    offset: number,
+    count: number,
+    out: Float64Array,
+    outOffset?: number,
+  ): void;
   /** Whole tensor at one step position, as a new Float32Array (for streaming / live / sketch paths). */
   readTensor(stepPos: number, name: string): Float32Array;
   /** Re-scan for steps appended since opening (live mode). Returns the number of new steps; `info` is updated. */
   refresh?(): number;
+  /**
+   * Optimizer state logged with a step (gtrace only; other layouts return null or lack the method): the
+   * momentum buffer of parameter `name` as a new Float32Array, or null when that step did not log it.
+   */
+  readState?(stepPos: number, name: string, kind: "momentum"): Float32Array | null;
   close(): void;
 }
 
@@ -70,6 +82,8 @@ export interface OpenTraceOptions {
   readonly format?: TraceFormat;
   /** Directory for temporary block-transposed copies (formats without random access, e.g. deflated npz). */
   readonly tmpDir?: string;
+  /** gtrace only: verify payload checksums of the "last" record at open (default) or of "all" records. */
+  readonly verify?: "last" | "all";
 }
 
 export interface StepExtras {
@@ -81,6 +95,10 @@ export interface StepExtras {
 
 export interface TraceWriter {
   /** Appends one step: every tensor declared at creation, in any order. */
-  append(step: number, tensors: Readonly<Record<string, Float32Array | Float64Array>>, extras?: StepExtras): void;
+  append(
+    step: number,
+    tensors: Readonly<Record<string, Float32Array | Float64Array>>,
+    extras?: StepExtras,
+  ): void;
   close(): void;
 }

@@ -1,0 +1,119 @@
+/** @file Benchmark of the random sketches: ms to sketch one float32 gradient of p = 10^7 (10^6 with
+ * GRADTRACE_BENCH_QUICK=1) to k = 512, each against a plain pass over the same buffer (sum of squares in float64)
+ * measured in the same run. Dense JL is timed on a slice and extrapolated linearly (its cost is exactly k per
+ * coordinate): at p = 10^7 its S would take 20 GB, so it must regenerate S (one normal draw per entry) every step.
+ * Also compares the hashing sketches' on-the-fly hash with their cached (row, sign) table. */
+import { createRng } from "../src/core/rng.ts";
+import type { BenchRow } from "./types.ts";
+import { createSketch, type CreateSketchOptions } from "../src/core/sketch/index.ts";
+
+/** Fastest wall time in ms of `fn` over `reps` runs after one warm-up run. The minimum, not the median: on a shared
+ * machine the fastest run is the least disturbed one, and the reference pass is measured the same way. */
+function time(fn: () => void, reps: number): number {
+  fn();
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const quick = process.env.GRADTRACE_BENCH_QUICK === "1";
+  const p = quick ? 1_000_000 : 10_000_000;
+  const k = 512;
+  const reps = 5;
+  const rng = createRng(1);
+  const g = new Float32Array(p);
+  for (let j = 0; j < p; j++) g[j] = rng.uniform() - 0.5;
+
+  let sink = 0;
+  const referenceMs = time(() => {
+    let s = 0;
+    for (let j = 0; j < p; j++) s += g[j] * g[j];
+    sink += s;
+  }, reps);
+  const reference = `sum of squares over the same ${p.toExponential(0)}-element float32 buffer`;
+  const rows: BenchRow[] = [
+    { name: `sketch: plain pass (sum of squares), p=${p}`, value: referenceMs, unit: "ms" },
+  ];
+
+  const sketchRow = (label: string, options: CreateSketchOptions, note?: string): void => {
+    const sketch = createSketch(options);
+    const out = new Float64Array(k);
+    const ms = time(() => sketch.accumulate(g, 0, out), reps);
+    sink += out[0];
+    rows.push({
+      name: `sketch: ${label}, p=${p}, k=${k}`,
+      value: ms,
+      unit: "ms/step",
+      ratio: ms / referenceMs,
+      reference,
+      note,
+    });
+  };
+  sketchRow("countsketch (hash on the fly)", { kind: "countsketch", k, dim: p, cacheBytes: 0 });
+  sketchRow(
+    "countsketch (cached table)",
+    { kind: "countsketch", k, dim: p, cacheBytes: 4 * p },
+    `table ${(4 * p) / 2 ** 20} MiB`,
+  );
+  sketchRow("sparsejl s=8 (hash on the fly)", { kind: "sparsejl", k, dim: p, cacheBytes: 0 });
+  sketchRow("srht (blocks of 4096)", { kind: "srht", k, dim: p });
+
+  // Sparse JL's table at p = 10^7 would take 320 MB; compare the two paths on a 10^6 slice instead.
+  {
+    const sub = Math.min(p, 1_000_000);
+    const slice = g.subarray(0, sub);
+    const out = new Float64Array(k);
+    const hashed = createSketch({ kind: "sparsejl", k, dim: sub, cacheBytes: 0 });
+    const tabled = createSketch({ kind: "sparsejl", k, dim: sub, cacheBytes: 32 * sub });
+    const hashMs = time(() => hashed.accumulate(slice, 0, out), reps);
+    const tableMs = time(() => tabled.accumulate(slice, 0, out), reps);
+    sink += out[0];
+    rows.push({
+      name: `sketch: sparsejl s=8 cached table vs hash, p=${sub}`,
+      value: tableMs,
+      unit: "ms/step",
+      ratio: tableMs / hashMs,
+      reference: "the same sketch hashing on the fly",
+      note: `hash ${hashMs.toFixed(1)} ms, table ${tableMs.toFixed(1)} ms (table ${(32 * sub) / 2 ** 20} MiB)`,
+    });
+  }
+
+  // Dense JL on a slice: regenerating S (what p = 10^7 forces) and with S cached (the matvec alone).
+  {
+    const sub = quick ? 10_000 : 100_000;
+    const slice = g.subarray(0, sub);
+    const out = new Float64Array(k);
+    const regen = createSketch({ kind: "jl", k, dim: sub, cacheBytes: 0 });
+    const cached = createSketch({ kind: "jl", k, dim: sub, cacheBytes: 4 * k * sub });
+    const regenMs = time(() => regen.accumulate(slice, 0, out), 1) * (p / sub);
+    const cachedMs = time(() => cached.accumulate(slice, 0, out), reps) * (p / sub);
+    sink += out[0];
+    rows.push({
+      name: `sketch: dense jl (S regenerated), p=${p}, k=${k}`,
+      value: regenMs,
+      unit: "ms/step",
+      ratio: regenMs / referenceMs,
+      reference,
+      note: `extrapolated ×${p / sub} from a ${sub}-coordinate slice`,
+    });
+    rows.push({
+      name: `sketch: dense jl (S cached, matvec only), p=${p}, k=${k}`,
+      value: cachedMs,
+      unit: "ms/step",
+      ratio: cachedMs / referenceMs,
+      reference,
+      note: `extrapolated ×${p / sub} from a ${sub}-coordinate slice; S would need ${((4 * k * p) / 2 ** 30).toFixed(1)} GiB`,
+    });
+  }
+  if (!Number.isFinite(sink)) rows.push({ name: "sketch: sink", value: sink, unit: "" });
+  return rows;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const row of await run()) console.log(JSON.stringify(row));
+}

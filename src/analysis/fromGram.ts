@@ -1,0 +1,133 @@
+/** @file From one Gram matrix K = GᵀG (exact or sketched) to a full per-tensor result: path lengths and κ of every
+ * predictor, bootstrap intervals, windows, cosines, and the spectra of the increments and of the gradients. */
+import { blockBootstrapRatioCI } from "../core/bootstrap.ts";
+import { incrementGram } from "../core/gram.ts";
+import type { Mat } from "../core/matrix.ts";
+import { type PredictorSeries, pathLengthsFromGram } from "../core/pathLength.ts";
+import { type SpectrumSummary, spectrumSummary } from "../core/spectrum.ts";
+import type { TensorResult, WindowedKappa } from "./types.ts";
+
+export interface FromGramOptions {
+  readonly predictors: readonly string[];
+  readonly eps: readonly number[];
+  /** Window size for windowed κ (steps); stride is half a window. */
+  readonly window: number;
+  readonly bootstrap: boolean;
+  readonly seed: number;
+}
+
+export interface TensorMeta {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly numel: number;
+}
+
+/** The per-step series behind a result (for `--csv` and the dashboard), not part of the JSON result. */
+export interface TensorSeries {
+  readonly gradNormSq: Float64Array;
+  readonly error: Record<string, Float64Array>;
+}
+
+const EMPTY_SPECTRUM: SpectrumSummary = {
+  singularValues: [],
+  predictableRank: {},
+  effectiveRank: 0,
+  stableRank: 0,
+  participationRatio: 0,
+  rankCurve: { eps: [], rank: [] },
+  oracleRankPathLength: [],
+};
+
+function sum(a: Float64Array, from = 0, to = a.length): number {
+  let s = 0;
+  for (let i = from; i < to; i++) s += a[i];
+  return s;
+}
+
+/** κ over windows of `size` steps with stride ⌈size/2⌉; the last window is aligned to the end. */
+export function windowStarts(n: number, size: number): number[] {
+  if (n <= size) return [0];
+  const stride = Math.max(1, Math.ceil(size / 2));
+  const starts: number[] = [];
+  for (let s = 0; s + size <= n; s += stride) starts.push(s);
+  if (starts[starts.length - 1] + size < n) starts.push(n - size);
+  return starts;
+}
+
+function meanCosine(num: (t: number) => number, a: (t: number) => number, b: (t: number) => number, n: number) {
+  let s = 0;
+  let c = 0;
+  for (let t = 1; t < n; t++) {
+    const d = a(t) * b(t);
+    if (d > 0) {
+      s += num(t) / Math.sqrt(d);
+      c++;
+    }
+  }
+  return c > 0 ? s / c : Number.NaN;
+}
+
+export function tensorResultFromGram(
+  k: Mat,
+  meta: TensorMeta,
+  { predictors, eps, window, bootstrap, seed }: FromGramOptions,
+): { result: TensorResult; series: TensorSeries } {
+  const n = k.rows;
+  const pl = pathLengthsFromGram(k, predictors);
+  const gradNormSq = pl.gradNormSq;
+  const totalSq = sum(gradNormSq);
+  const kappa: Record<string, number> = {};
+  const pathLength: Record<string, number> = {};
+  const kappaCI: Record<string, [number, number]> = {};
+  const cosinePredicted: Record<string, number> = {};
+  const error: Record<string, Float64Array> = {};
+  const size = Math.min(window, n);
+  const starts = windowStarts(n, size);
+  const windowKappa: Record<string, number[]> = {};
+  for (const id of predictors) {
+    const s: PredictorSeries = pl.series[id];
+    error[id] = s.error;
+    pathLength[id] = sum(s.error);
+    kappa[id] = totalSq > 0 ? pathLength[id] / totalSq : Number.NaN;
+    if (bootstrap && n >= 4 && totalSq > 0) kappaCI[id] = blockBootstrapRatioCI(s.error, gradNormSq, { seed });
+    cosinePredicted[id] = meanCosine(
+      (t) => s.cross[t],
+      (t) => gradNormSq[t],
+      (t) => s.predNormSq[t],
+      n,
+    );
+    windowKappa[id] = starts.map((st) => {
+      const den = sum(gradNormSq, st, st + size);
+      return den > 0 ? sum(s.error, st, st + size) / den : Number.NaN;
+    });
+  }
+  const windows: WindowedKappa = { size, starts, kappa: windowKappa };
+  const increments = n >= 2 ? spectrumSummary(incrementGram(k), { eps: [...eps] }) : EMPTY_SPECTRUM;
+  const gradients = n >= 1 ? spectrumSummary(k, { eps: [...eps] }) : EMPTY_SPECTRUM;
+  const result: TensorResult = {
+    name: meta.name,
+    shape: [...meta.shape],
+    numel: meta.numel,
+    steps: n,
+    kappa,
+    ...(bootstrap ? { kappaCI } : {}),
+    pathLength,
+    gradNormSq: totalSq,
+    gradNorm: Array.from(gradNormSq, Math.sqrt),
+    cosineConsecutive: meanCosine(
+      (t) => k.data[t * n + t - 1],
+      (t) => gradNormSq[t],
+      (t) => gradNormSq[t - 1],
+      n,
+    ),
+    cosinePredicted,
+    predictableRank: increments.predictableRank,
+    effectiveRank: increments.effectiveRank,
+    stableRank: increments.stableRank,
+    singularValues: increments.singularValues,
+    increments,
+    gradients,
+    windows,
+  };
+  return { result, series: { gradNormSq, error } };
+}

@@ -1,0 +1,107 @@
+/** @file The exact mode's one coordinate-blocked pass over a stored trace: for each tensor and each block of its
+ * coordinates, read that slice from every step and accumulate K += B·Bᵀ. Memory is O(T² + block·T) whatever the
+ * parameter count, so a trace larger than RAM is analysed exactly. */
+import { GramAccumulator } from "../core/gram.ts";
+import { type Mat, mat } from "../core/matrix.ts";
+import type { TraceReader } from "../trace/types.ts";
+
+export interface GramPassProgress {
+  readonly phase: "gram" | "sketch" | "matrix";
+  readonly done: number;
+  readonly total: number;
+  /** Payload bytes read so far. */
+  readonly bytes: number;
+}
+
+export interface GramPassOptions {
+  /** Tensor names to accumulate (in order). */
+  readonly tensors: readonly string[];
+  /** Step positions to use (default all). */
+  readonly stepPositions?: readonly number[];
+  /** Budget for the block buffer in bytes; the block width is derived from it. */
+  readonly memoryBytes?: number;
+  readonly onProgress?: (p: GramPassProgress) => void;
+}
+
+export interface GramPassResult {
+  /** Per-tensor Gram over the used step positions. */
+  readonly grams: Map<string, Mat>;
+  /** Step positions (indices into info.steps) whose gradients held NaN/Inf in some tensor: excluded everywhere. */
+  readonly nonFiniteSteps: number[];
+}
+
+const BYTES_PER_DTYPE: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2 };
+
+/** Width of a coordinate block such that the n × width float64 buffer fits the budget. */
+export function blockWidthFor(steps: number, memoryBytes: number): number {
+  return Math.max(64, Math.floor(memoryBytes / (8 * Math.max(1, steps))));
+}
+
+export function accumulateGrams(
+  reader: TraceReader,
+  { tensors, stepPositions, memoryBytes = 256 * 2 ** 20, onProgress }: GramPassOptions,
+): GramPassResult {
+  const positions = stepPositions ?? reader.info.steps.map((_, i) => i);
+  const n = positions.length;
+  const infoByName = new Map(reader.info.tensors.map((t) => [t.name, t]));
+  const totalBytes = tensors.reduce((s, name) => {
+    const t = infoByName.get(name)!;
+    return s + t.numel * n * (BYTES_PER_DTYPE[t.dtype] ?? 4);
+  }, 0);
+  const width = blockWidthFor(n, memoryBytes);
+  const buffer = new Float64Array(n * Math.min(width, Math.max(...tensors.map((t) => infoByName.get(t)!.numel))));
+  const bad = new Set<number>();
+  const grams = new Map<string, Mat>();
+  let bytes = 0;
+  for (const name of tensors) {
+    const t = infoByName.get(name)!;
+    const acc = new GramAccumulator(n);
+    const elemBytes = BYTES_PER_DTYPE[t.dtype] ?? 4;
+    for (let off = 0; off < t.numel; off += width) {
+      const w = Math.min(width, t.numel - off);
+      const block = buffer.subarray(0, n * w);
+      for (let i = 0; i < n; i++) {
+        reader.readSlice(positions[i], name, off, w, block, i * w);
+        // NaN/Inf policy: a step with any non-finite entry is excluded from every metric (reported, never summed).
+        for (let j = i * w, end = j + w; j < end; j++) {
+          if (!Number.isFinite(block[j])) {
+            bad.add(i);
+            block.fill(0, i * w, end);
+            break;
+          }
+        }
+      }
+      acc.addBlock(block, w);
+      bytes += n * w * elemBytes;
+      onProgress?.({ phase: "gram", done: bytes, total: totalBytes, bytes });
+    }
+    grams.set(name, acc.gram);
+  }
+  const nonFiniteSteps = [...bad].sort((a, b) => a - b);
+  if (nonFiniteSteps.length > 0) {
+    for (const [name, k] of grams) grams.set(name, dropIndices(k, nonFiniteSteps));
+  }
+  return { grams, nonFiniteSteps: nonFiniteSteps.map((i) => positions[i]) };
+}
+
+/** K with the rows and columns in `drop` (sorted) removed. */
+export function dropIndices(k: Mat, drop: readonly number[]): Mat {
+  const skip = new Set(drop);
+  const keep: number[] = [];
+  for (let i = 0; i < k.rows; i++) if (!skip.has(i)) keep.push(i);
+  const out = mat(keep.length, keep.length);
+  for (let a = 0; a < keep.length; a++) {
+    for (let b = 0; b < keep.length; b++) out.data[a * keep.length + b] = k.data[keep[a] * k.cols + keep[b]];
+  }
+  return out;
+}
+
+/** Elementwise sum of Gram matrices of equal size (the whole-model Gram is the sum of per-tensor Grams). */
+export function sumGrams(grams: Iterable<Mat>): Mat | null {
+  let total: Mat | null = null;
+  for (const k of grams) {
+    if (total === null) total = mat(k.rows, k.cols, Float64Array.from(k.data));
+    else for (let i = 0; i < k.data.length; i++) total.data[i] += k.data[i];
+  }
+  return total;
+}

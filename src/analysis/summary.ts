@@ -1,0 +1,65 @@
+/** @file The plain-language reading of an analysis: one paragraph a practitioner can act on. */
+import type { TensorResult } from "./types.ts";
+
+function fmt(x: number, digits = 2): string {
+  if (!Number.isFinite(x)) return "n/a";
+  return Math.abs(x) >= 100 || (Math.abs(x) < 0.01 && x !== 0) ? x.toExponential(1) : x.toFixed(digits);
+}
+
+/** The predictor with the smallest κ (ties: first listed). */
+export function bestPredictor(r: TensorResult): string | null {
+  let best: string | null = null;
+  for (const [id, k] of Object.entries(r.kappa)) {
+    if (id === "zero" || !Number.isFinite(k)) continue;
+    if (best === null || k < r.kappa[best]) best = id;
+  }
+  return best;
+}
+
+function kappaText(r: TensorResult, id: string): string {
+  const ci = r.kappaCI?.[id];
+  const half = ci ? (ci[1] - ci[0]) / 2 : null;
+  return `κ = ${fmt(r.kappa[id])}${half !== null && Number.isFinite(half) ? ` ± ${fmt(half)}` : ""}`;
+}
+
+function reading(k: number): string {
+  if (k < 0.3) return "highly predictable";
+  if (k < 0.8) return "partly predictable";
+  if (k <= 1.05) return "tracked at the right scale but not much better than predicting zero";
+  return "worse predicted than by zero (oscillating)";
+}
+
+export function summarize(total: TensorResult, tensors: readonly TensorResult[], eps: readonly number[]): string {
+  const parts: string[] = [];
+  const best = bestPredictor(total);
+  const e = String(eps[0] ?? 0.1);
+  const dims = Math.max(0, total.steps - 1);
+  if (best) {
+    parts.push(
+      `Over ${total.steps} steps the model's gradients are ${reading(total.kappa[best])} by ${best}: ${kappaText(total, best)} (κ = 1 is the zero predictor).`,
+    );
+  }
+  if ("last" in total.kappa && total.kappa.last > 1) {
+    parts.push(
+      `The one-step predictor has κ = ${fmt(total.kappa.last)} > 1: consecutive gradients disagree (minibatch noise or oscillation).`,
+    );
+  }
+  const r = total.predictableRank[e];
+  if (r !== undefined) {
+    parts.push(
+      `Increments live in ${r} of ${dims} dimensions (r*(${e}); effective rank ${fmt(total.effectiveRank, 1)}, stable rank ${fmt(total.stableRank, 1)}).`,
+    );
+  }
+  const ranked = tensors
+    .filter((t) => bestPredictor(t) !== null)
+    .map((t) => ({ t, id: bestPredictor(t)! }))
+    .sort((a, b) => a.t.kappa[a.id] - b.t.kappa[b.id]);
+  if (ranked.length > 1) {
+    const lo = ranked[0];
+    const hi = ranked[ranked.length - 1];
+    parts.push(
+      `Most predictable tensor: ${lo.t.name} (${lo.id}, ${kappaText(lo.t, lo.id)}); least: ${hi.t.name} (${hi.id}, ${kappaText(hi.t, hi.id)}).`,
+    );
+  }
+  return parts.join(" ");
+}

@@ -1,0 +1,138 @@
+/** @file `gradtrace analyze <trace>`: flags mapped onto AnalyzeOptions, a progress bar, the terminal table and the
+ * JSON / HTML / CSV outputs. Parsing and printing only: the work is analyzeWithSeries(). */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Command } from "commander";
+import { analyzeWithSeries } from "../../analysis/analyze.ts";
+import { GradtraceError } from "../../core/errors.ts";
+import { DEFAULT_PREDICTORS, listPredictorForms } from "../../core/predictors/index.ts";
+import { csvFileName, seriesCsv } from "../../report/csv.ts";
+import { renderHtmlReport } from "../../report/html.ts";
+import { writeOutput } from "../../report/output.ts";
+import { renderTable } from "../../report/table.ts";
+import { openTrace } from "../../trace/index.ts";
+import type { TraceFormat } from "../../trace/types.ts";
+import { parseBytes, parseInteger, parseList, parseNumberList } from "../parse.ts";
+import { progressBar } from "../progress.ts";
+
+interface AnalyzeFlags {
+  format?: TraceFormat;
+  predictors?: string[];
+  eps?: number[];
+  tensors?: string[];
+  exclude?: string[];
+  sketch?: string;
+  seed: number;
+  window?: number;
+  bootstrap: boolean;
+  matrix: boolean;
+  memory?: number;
+  json?: string;
+  html?: string;
+  csv?: string;
+  force: boolean;
+  quiet: boolean;
+}
+
+const FORMATS: TraceFormat[] = ["safetensors-dir", "npz-dir", "npy-dir", "gtrace", "manifest"];
+
+export function registerAnalyzeCommand(program: Command): void {
+  program
+    .command("analyze")
+    .description(
+      "Measure how predictable (path length, κ per predictor) and how low-rank (r*(ε), effective/stable rank) the " +
+        "gradients of a logged training run are, per tensor and for the whole model.",
+    )
+    .argument("<trace>", "a trace: a .gtrace file, a directory of step_<n>.safetensors / .npz / step_<n>/*.npy, or a trace.json manifest")
+    .option("--format <layout>", `force the trace layout (${FORMATS.join(", ")})`, (v: string) => {
+      if (!FORMATS.includes(v as TraceFormat)) throw new GradtraceError("E_ARG", `--format: "${v}" is not one of ${FORMATS.join(", ")}`);
+      return v as TraceFormat;
+    })
+    .option(
+      "-p, --predictors <ids>",
+      `comma-separated predictor ids (default ${DEFAULT_PREDICTORS.join(",")}); forms: ${listPredictorForms().join(", ")}`,
+      parseList,
+    )
+    .option("--eps <values>", "ε values for the predictable rank r*(ε) (default 0.1,0.05,0.01)", parseNumberList("--eps"))
+    .option("-t, --tensors <patterns>", "keep tensors matching these globs or /regex/ (comma-separated)", parseList)
+    .option("--exclude <patterns>", "drop tensors matching these globs or /regex/ (comma-separated)", parseList)
+    .option("--sketch <spec>", "analyse random sketches instead of full vectors: jl:512, countsketch:1024, sparsejl:512, srht:256")
+    .option("--seed <n>", "seed for sketches and the bootstrap", parseInteger("--seed"), 0)
+    .option("-w, --window <steps>", "window for κ over time (default ⌈T/8⌉, 4..256)", parseInteger("--window", { min: 2 }))
+    .option("--no-bootstrap", "skip the block-bootstrap confidence intervals for κ")
+    .option("--no-matrix", "skip per-step spectra and stale-projector energy of matrix-shaped tensors")
+    .option("--memory <size>", "memory budget of the exact pass's block buffer, e.g. 512M, 4G (default 256M)", parseBytes("--memory"))
+    .option("--json <file>", "write the full result as JSON (schema: docs/json-schema.md)")
+    .option("--html <file>", "write a self-contained HTML report")
+    .option("--csv <dir>", "write per-step series, one CSV per tensor, into this directory (created)")
+    .option("-f, --force", "overwrite existing output files", false)
+    .option("-q, --quiet", "print nothing but errors", false)
+    .addHelpText(
+      "after",
+      `
+Reading the numbers:
+  κ = P_T / Σ‖g_t‖², P_T = Σ‖g_t − m_t‖² for a history-based predictor m_t. κ(zero) = 1 by definition;
+  κ ≪ 1: predictable; κ > 1: worse than predicting nothing (oscillation, minibatch noise).
+  r*(ε): fewest directions holding 1−ε of the energy of the increments g_t − g_{t−1}.
+
+Examples:
+  gradtrace analyze run/trace.gtrace --html report.html
+  gradtrace analyze grads/ --tensors 'encoder.*' --predictors last,ema0.9,ar2 --json out.json
+  gradtrace analyze big-run/ --sketch countsketch:1024 --memory 2G`,
+    )
+    .action(async (tracePath: string, flags: AnalyzeFlags) => {
+      await runAnalyze(tracePath, flags);
+    });
+}
+
+async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void> {
+  // Refuse existing outputs before doing minutes of work.
+  for (const [flag, file] of [["--json", flags.json], ["--html", flags.html]] as const) {
+    if (file && fs.existsSync(file) && !flags.force) {
+      throw new GradtraceError("E_EXISTS", `${flag}: ${file} already exists (use --force to overwrite)`);
+    }
+  }
+  const reader = openTrace(tracePath, flags.format ? { format: flags.format } : {});
+  const bar = progressBar("analyze", { enabled: !flags.quiet && process.stderr.isTTY === true });
+  const started = Date.now();
+  try {
+    const { result, series } = await analyzeWithSeries(reader, {
+      predictors: flags.predictors,
+      eps: flags.eps,
+      include: flags.tensors,
+      exclude: flags.exclude,
+      sketch: flags.sketch,
+      seed: flags.seed,
+      window: flags.window,
+      bootstrap: flags.bootstrap,
+      matrixGeometry: flags.matrix,
+      memoryBytes: flags.memory,
+      onProgress: (p) => {
+        const secs = (Date.now() - started) / 1000;
+        bar.update(p.done, p.total, { rate: `${(p.bytes / 2 ** 30 / Math.max(secs, 1e-3)).toFixed(2)} GB/s` });
+      },
+    });
+    bar.stop();
+    if (flags.json) writeOutput(flags.json, `${JSON.stringify(result, null, 1)}\n`, { force: flags.force, what: "--json" });
+    if (flags.html) writeOutput(flags.html, renderHtmlReport(result), { force: flags.force, what: "--html" });
+    if (flags.csv) {
+      fs.mkdirSync(flags.csv, { recursive: true });
+      const used = new Set<string>();
+      for (const [name, s] of series) {
+        let file = csvFileName(name);
+        for (let i = 2; used.has(file); i++) file = csvFileName(`${name}_${i}`);
+        used.add(file);
+        writeOutput(path.join(flags.csv, file), seriesCsv(reader.info.steps, s), { force: flags.force, what: "--csv" });
+      }
+    }
+    if (!flags.quiet) {
+      for (const p of result.trace.problems) process.stderr.write(`warning: ${p}\n`);
+      process.stdout.write(`${renderTable(result)}\n\n${result.summary}\n`);
+      const written = [flags.json, flags.html, flags.csv].filter(Boolean);
+      if (written.length > 0) process.stdout.write(`wrote ${written.join(", ")}\n`);
+    }
+  } finally {
+    bar.stop();
+    reader.close();
+  }
+}

@@ -1,0 +1,251 @@
+/** @file `gradtrace lab spiked`: the spiked two-layer laboratory (docs/lab-spiked.md). Flags map onto SpikedConfig
+ * (src/lab/spiked/experiment.ts) and SweepOptions; the work is runSpiked / runSweep. A single configuration prints a
+ * table per analysed step; `--sweep` (or several values of --activation/--scaling/--weights) runs a sweep on a worker
+ * pool and writes JSON, CSV and an SVG figure to --out. */
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Command } from "commander";
+import { GradtraceError } from "../../core/errors.ts";
+import type { Mat } from "../../core/matrix.ts";
+import { ACTIVATION_NAMES, type ActivationName } from "../../lab/spiked/activations.ts";
+import { resolveConfig, runSpiked, type SpikedConfig } from "../../lab/spiked/experiment.ts";
+import { parseSweep, runSweep, type SweepSeries, type SweepSpec } from "../../lab/spiked/sweep.ts";
+import { spikedTable, sweepTable } from "../../lab/spiked/tables.ts";
+import { createGtraceWriter } from "../../trace/index.ts";
+import type { TraceWriter } from "../../trace/types.ts";
+import { parseInteger, parseList, parseNumberList } from "../parse.ts";
+
+interface LabSpikedFlags {
+  n: number;
+  d: number;
+  m: number;
+  nu: number;
+  alpha: number;
+  activation: string[];
+  scaling: string[];
+  weights: string[];
+  seed: number;
+  data: string;
+  basis: string;
+  teacherIncludesSpike: boolean;
+  labelNoise: number;
+  steps: number;
+  lr: number;
+  batchSize: number;
+  weightDecay: number;
+  inputNoise: number;
+  jacobianPenalty: number;
+  analyzeSteps?: number[];
+  topK: number;
+  fullSpectrum: boolean;
+  gemm: string;
+  json?: string;
+  sweep?: string;
+  seeds: number;
+  jobs: number;
+  out?: string;
+  trace?: string;
+  force: boolean;
+  quiet: boolean;
+}
+
+function parseNumber(option: string, { min = -Infinity } = {}) {
+  return (value: string): number => {
+    const x = Number(value);
+    if (!Number.isFinite(x) || x < min) {
+      throw new GradtraceError("E_ARG", `${option}: "${value}" must be a number${min > -Infinity ? ` ≥ ${min}` : ""}`);
+    }
+    return x;
+  };
+}
+
+function oneOf<T extends string>(option: string, allowed: readonly T[]) {
+  return (value: string): T[] => {
+    const items = parseList(value);
+    for (const v of items) {
+      if (!(allowed as readonly string[]).includes(v)) {
+        throw new GradtraceError("E_ARG", `${option}: "${v}" is not one of ${allowed.join(", ")}`);
+      }
+    }
+    if (items.length === 0) throw new GradtraceError("E_ARG", `${option}: no value given`);
+    return items as T[];
+  };
+}
+
+function single<T extends string>(option: string, allowed: readonly T[]) {
+  return (value: string): T => {
+    if (!(allowed as readonly string[]).includes(value)) {
+      throw new GradtraceError("E_ARG", `${option}: "${value}" is not one of ${allowed.join(", ")}`);
+    }
+    return value as T;
+  };
+}
+
+/** The flags as a base configuration (list-valued flags contribute their first value). */
+export function flagsToConfig(f: LabSpikedFlags): Partial<SpikedConfig> {
+  return {
+    n: f.n,
+    d: f.d,
+    m: f.m,
+    nu: f.nu,
+    alpha: f.alpha,
+    activation: f.activation[0] as ActivationName,
+    scaling: f.scaling[0] as SpikedConfig["scaling"],
+    weights: f.weights[0] as SpikedConfig["weights"],
+    seed: f.seed,
+    data: f.data as SpikedConfig["data"],
+    basis: f.basis as SpikedConfig["basis"],
+    teacherIncludesSpike: f.teacherIncludesSpike,
+    labelNoise: f.labelNoise,
+    steps: f.steps,
+    lr: f.lr,
+    batchSize: f.batchSize,
+    weightDecay: f.weightDecay,
+    inputNoise: f.inputNoise,
+    jacobianPenalty: f.jacobianPenalty,
+    analyzeSteps: f.analyzeSteps ?? [],
+    topK: f.topK,
+    fullSpectrum: f.fullSpectrum,
+    gemm: f.gemm as SpikedConfig["gemm"],
+  };
+}
+
+/** Series = every combination of the multi-valued categorical flags that are not the swept parameter. */
+export function seriesFromFlags(f: LabSpikedFlags, sweep: SweepSpec): SweepSeries[] {
+  const lists: [keyof SpikedConfig, string[]][] = (
+    [
+      ["activation", f.activation],
+      ["scaling", f.scaling],
+      ["weights", f.weights],
+    ] as [keyof SpikedConfig, string[]][]
+  ).filter(([key, values]) => values.length > 1 && key !== sweep.param);
+  let series: SweepSeries[] = [{ label: "", config: {} }];
+  for (const [key, values] of lists) {
+    series = series.flatMap((s) =>
+      values.map((v) => ({ label: s.label ? `${s.label}, ${v}` : v, config: { ...s.config, [key]: v } })),
+    );
+  }
+  return series.map((s) => ({ ...s, label: s.label || "base" }));
+}
+
+function traceFile(path: string): string {
+  if (path.endsWith(".gtrace")) return path;
+  mkdirSync(path, { recursive: true });
+  return join(path, "spiked.gtrace");
+}
+
+async function runLabSpiked(f: LabSpikedFlags): Promise<void> {
+  const base = flagsToConfig(f);
+  const lists = { activation: f.activation, scaling: f.scaling, weights: f.weights };
+  const multi = Object.entries(lists).filter(([, v]) => v.length > 1);
+  let sweep: SweepSpec | null = f.sweep ? parseSweep(f.sweep) : null;
+  if (!sweep && multi.length > 0) {
+    const [param, values] = multi[0];
+    sweep = { param: param as SweepSpec["param"], values };
+  }
+  const progress = (msg: string) => {
+    if (!f.quiet) process.stderr.write(`${msg}\n`);
+  };
+  if (sweep) {
+    if (f.trace) throw new GradtraceError("E_ARG", "--trace: write a trace from a single configuration, not a sweep");
+    const out = f.out ?? "spiked-sweep";
+    const result = await runSweep({
+      base,
+      sweep,
+      series: seriesFromFlags(f, sweep),
+      seeds: f.seeds,
+      jobs: f.jobs,
+      outDir: out,
+      name: `sweep-${sweep.param}`,
+      onProgress: progress,
+    });
+    process.stdout.write(
+      sweepTable(result, ["sigma1", "sigma2", "stableRank", "cosResidue1", "cosSpike1", "cosSpike2", "energyInSpan", "s1Norm", "s2Norm", "errNorm"]),
+    );
+    process.stdout.write(`wrote ${result.files.join(", ")}\n`);
+    if (f.json) writeJson(f.json, result, f.force);
+    return;
+  }
+  const cfg = resolveConfig(base);
+  let writer: TraceWriter | null = null;
+  let file = "";
+  if (f.trace) {
+    if (cfg.steps < 1) throw new GradtraceError("E_ARG", "--trace: needs --steps ≥ 1 (one gradient per update)");
+    file = traceFile(f.trace);
+  }
+  try {
+    const result = await runSpiked(cfg, {
+      onProgress: progress,
+      onUpdate: f.trace
+        ? (step: number, grad: Mat, loss: number, lr: number) => {
+            writer ??= createGtraceWriter(file, {
+              tensors: [{ name: "W", shape: [grad.rows, grad.cols] }],
+              meta: { source: "gradtrace lab spiked", config: { ...cfg, activation: String(cfg.activation) } },
+              force: f.force,
+              fsync: "close",
+            });
+            writer.append(step, { W: Float32Array.from(grad.data) }, { loss, lr });
+          }
+        : undefined,
+    });
+    process.stdout.write(spikedTable(result));
+    if (f.json) writeJson(f.json, result, f.force);
+    if (file) process.stdout.write(`wrote trace ${file} (${cfg.steps} steps of ∇W, ${cfg.m}×${result.d})\n`);
+  } finally {
+    (writer as TraceWriter | null)?.close();
+  }
+}
+
+function writeJson(file: string, value: unknown, force: boolean): void {
+  if (existsSync(file) && !force && statSync(file).isFile()) {
+    throw new GradtraceError("E_EXISTS", `--json: ${file} exists (use --force to overwrite)`);
+  }
+  const dir = dirname(file);
+  if (dir) mkdirSync(dir, { recursive: true });
+  writeFileSync(file, `${JSON.stringify(value, null, 1)}\n`);
+}
+
+export function registerLabCommand(program: Command): void {
+  const lab = program.command("lab").description("Laboratories that explain where gradient structure comes from");
+  lab
+    .command("spiked")
+    .description(
+      "Spiked two-layer network (Sonthalia, Murray, Montúfar): SVD of the first-layer gradient, its alignment with " +
+        "the bulk data-residue X_Bᵀr and the spike q, and the decomposition G = S1 + S2 + E. Defaults = the paper's " +
+        "Figure 1. See docs/lab-spiked.md.",
+    )
+    .option("--n <n>", "samples", parseInteger("--n", { min: 2 }), 750)
+    .option("--d <d>", "input dimension (784 for --data mnist)", parseInteger("--d", { min: 2 }), 1000)
+    .option("--m <m>", "hidden width", parseInteger("--m", { min: 1 }), 1250)
+    .option("--nu <ν>", "spike strength exponent, ζ = n^ν", parseNumber("--nu"), 0.125)
+    .option("--alpha <α>", "bulk covariance eigenvalues ∝ k^(−α)", parseNumber("--alpha", { min: 0 }), 0)
+    .option("--activation <list>", `${ACTIVATION_NAMES.join(", ")} (a list makes a sweep)`, oneOf("--activation", ACTIVATION_NAMES), ["relu"])
+    .option("--scaling <list>", "ntk (γ = 1/√m) or mf (γ = 1/m)", oneOf("--scaling", ["ntk", "mf"] as const), ["ntk"])
+    .option("--weights <list>", "independent or dependent (W_S + n^(−1/4)·1qᵀ)", oneOf("--weights", ["independent", "dependent"] as const), ["independent"])
+    .option("--seed <s>", "seed of every random stream", parseInteger("--seed", { min: 0 }), 0)
+    .option("--data <source>", "synthetic or mnist (10,000 digits from the mnist package, parity targets)", single("--data", ["synthetic", "mnist"] as const), "synthetic")
+    .option("--basis <b>", "covariance eigenbasis: random (Haar) or aligned (same statistics, faster)", single("--basis", ["random", "aligned"] as const), "random")
+    .option("--teacher-includes-spike", "make the teacher's first direction the spike q", false)
+    .option("--label-noise <s>", "sd of Gaussian label noise", parseNumber("--label-noise", { min: 0 }), 0)
+    .option("--steps <t>", "gradient-descent steps (0: analyse the initialisation only)", parseInteger("--steps", { min: 0 }), 0)
+    .option("--lr <η>", "learning rate", parseNumber("--lr", { min: 0 }), 1)
+    .option("--batch-size <b>", "mini-batch size of the updates (0 = full batch)", parseInteger("--batch-size", { min: 0 }), 0)
+    .option("--weight-decay <λ>", "λ‖W‖_F²", parseNumber("--weight-decay", { min: 0 }), 0)
+    .option("--input-noise <s>", "sd of fresh Gaussian noise added to X every step", parseNumber("--input-noise", { min: 0 }), 0)
+    .option("--jacobian-penalty <λ>", "λ_J (1/n)Σ‖∂f/∂x‖²", parseNumber("--jacobian-penalty", { min: 0 }), 0)
+    .option("--analyze-steps <list>", "steps at which G is analysed (default 0 and ~8 log-spaced)", parseNumberList("--analyze-steps"))
+    .option("--top-k <k>", "singular values/vectors reported", parseInteger("--top-k", { min: 1 }), 10)
+    .option("--no-full-spectrum", "skip the full spectrum (effective rank; ~1 s per analysis at d = 1000)")
+    .option("--gemm <kind>", "large products: auto, jax (float32 WASM) or float64", single("--gemm", ["auto", "jax", "float64"] as const), "auto")
+    .option("--json <file>", "write the result (docs/lab-spiked.md schema)")
+    .option("--sweep <spec>", 'sweep one parameter: "nu=0:0.05:0.45", "alpha=0,0.5556", "weight-decay=0,0.01", "activation=relu,tanh"')
+    .option("--seeds <n>", "seeds per sweep point (mean ± sd)", parseInteger("--seeds", { min: 1 }), 1)
+    .option("--jobs <n>", "parallel worker processes for sweeps", parseInteger("--jobs", { min: 1 }), 2)
+    .option("--out <dir>", "sweep output folder (JSON, CSV, SVG)", undefined)
+    .option("--trace <path>", "write ∇W of every update as a .gtrace (a folder gets spiked.gtrace)")
+    .option("--force", "overwrite existing --json / --trace outputs", false)
+    .option("-q, --quiet", "no progress on stderr", false)
+    .action(async (flags: LabSpikedFlags) => {
+      await runLabSpiked(flags);
+    });
+}

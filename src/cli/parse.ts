@@ -1,0 +1,41 @@
+/** @file Parsers for CLI option values, each failing with a message that names the option and what it expects. */
+import { GradtraceError } from "../core/errors.ts";
+
+export function parseList(value: string): string[] {
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+export function parseNumberList(option: string) {
+  return (value: string): number[] =>
+    parseList(value).map((s) => {
+      const x = Number(s);
+      if (!Number.isFinite(x)) throw new GradtraceError("E_ARG", `${option}: "${s}" is not a number`);
+      return x;
+    });
+}
+
+export function parseInteger(option: string, { min = -Infinity } = {}) {
+  return (value: string): number => {
+    const x = Number(value);
+    if (!Number.isInteger(x) || x < min) {
+      throw new GradtraceError("E_ARG", `${option}: "${value}" must be an integer${min > -Infinity ? ` ≥ ${min}` : ""}`);
+    }
+    return x;
+  };
+}
+
+const UNITS: Record<string, number> = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** "512M", "2G", "1.5g", "1048576" → bytes. */
+export function parseBytes(option: string) {
+  return (value: string): number => {
+    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(value.trim());
+    if (!m) throw new GradtraceError("E_ARG", `${option}: "${value}" is not a size (e.g. 512M, 2G)`);
+    const bytes = Number(m[1]) * UNITS[m[2].toLowerCase()];
+    if (bytes < 1 << 20) throw new GradtraceError("E_ARG", `${option}: ${value} is too small (at least 1M)`);
+    return Math.floor(bytes);
+  };
+}

@@ -1,0 +1,162 @@
+/** @file Frequent Directions (Liberty 2013; Ghashami, Liberty, Phillips & Woodruff 2016): a deterministic streaming
+ * sketch B (ℓ×dim) of a matrix A whose rows arrive one at a time, with BᵀB ≼ AᵀA and
+ *   ‖AᵀA − BᵀB‖₂ ≤ Δ ≤ ‖A − A_k‖_F² / (ℓ − k)   for every k < ℓ,
+ * Δ being the total shrinkage (returned by `shrinkage`, an a-posteriori bound usually far below the a-priori one).
+ *
+ * What "rows" mean for gradients. Each row is one step's gradient g_t (dim = p), so A = G with steps as rows and
+ * BᵀB ≈ GᵀG is the p×p second moment of the gradients: the top right singular vectors of B span the streaming top
+ * subspace of the gradients (or, feeding increments h_t, of the increments). That is the right tool for
+ * GaLore-style projectors and for subspace drift / stale-projector energy, where the object is a subspace of
+ * parameter space. It is not the tool for the T×T metrics (κ, r*, spectra of HᵀH): those need inner products between
+ * steps, i.e. a sketch of the columns, which is what the random sketches (JL, CountSketch, SRHT) give in O(k·T)
+ * memory. Fed the other way round (each row = one coordinate's time series, dim = T), FD approximates the T×T Gram
+ * K = GᵀG with the same deterministic guarantee at O(ℓ·T) per coordinate, against O(T²) for the exact rank-1 updates.
+ * Memory is 2ℓ·dim doubles, so for whole-model gradients use it per layer or on already-sketched vectors.
+ *
+ * Implementation: the doubled buffer of the fast variant (2ℓ rows; when full, shrink to ℓ), so each shrink is paid
+ * for by ℓ new rows and the amortised cost is O(dim·ℓ) per row. The shrink SVD goes through the 2ℓ×2ℓ Gram matrix
+ * M = B Bᵀ = U Λ Uᵀ (symmetricEigen): the right singular vectors are Bᵀu_i/√λ_i, so the shrunk rows
+ * √(λ_i − δ)·v_iᵀ = √((λ_i − δ)/λ_i)·u_iᵀB are formed without any dim×dim matrix. δ = λ_{ℓ+1} (the (ℓ+1)-th largest
+ * squared singular value), which zeroes all but ℓ rows; each shrink removes Σ_i min(λ_i, δ) ≥ ℓ·δ of Frobenius
+ * mass, which is the step the guarantee needs (ℓΔ ≤ ‖A‖_F² − ‖B‖_F² ≤ kΔ + ‖A − A_k‖_F²). */
+import { GradtraceError } from "../errors.ts";
+import { symmetricEigen } from "../linalg/index.ts";
+import { type Mat, type Vec, mat } from "../matrix.ts";
+
+export interface FrequentDirectionsOptions {
+  /** Sketch rows ℓ. */
+  readonly ell: number;
+  /** Row length (p for gradients as rows). */
+  readonly dim: number;
+}
+
+interface Compressed {
+  readonly rows: Float64Array;
+  readonly count: number;
+  readonly delta: number;
+}
+
+export class FrequentDirections {
+  readonly ell: number;
+  readonly dim: number;
+  private readonly buffer: Float64Array;
+  private filled = 0;
+  private shrinkTotal = 0;
+  private rowsSeen = 0;
+  private finalCache: { seen: number; compressed: Compressed } | null = null;
+
+  constructor({ ell, dim }: FrequentDirectionsOptions) {
+    if (!Number.isInteger(ell) || ell < 1) {
+      throw new GradtraceError("E_ARG", `FrequentDirections: ell must be a positive integer, got ${ell}`);
+    }
+    if (!Number.isInteger(dim) || dim < 1) {
+      throw new GradtraceError("E_ARG", `FrequentDirections: dim must be a positive integer, got ${dim}`);
+    }
+    this.ell = ell;
+    this.dim = dim;
+    this.buffer = new Float64Array(2 * ell * dim);
+  }
+
+  /** Rows fed so far. */
+  get rows(): number {
+    return this.rowsSeen;
+  }
+
+  update(row: Vec): void {
+    if (row.length !== this.dim) {
+      throw new GradtraceError(
+        "E_SHAPE",
+        `FrequentDirections.update: row ${this.rowsSeen} has length ${row.length}, expected dim = ${this.dim}`,
+      );
+    }
+    if (this.filled === 2 * this.ell) {
+      const { rows, count, delta } = this.compress();
+      this.buffer.fill(0);
+      this.buffer.set(rows.subarray(0, count * this.dim));
+      this.filled = count;
+      this.shrinkTotal += delta;
+    }
+    const base = this.filled * this.dim;
+    for (let j = 0; j < this.dim; j++) this.buffer[base + j] = row[j];
+    this.filled++;
+    this.rowsSeen++;
+  }
+
+  /** The ℓ×dim sketch B (rows past the rank are zero). Reading it does not change later updates. */
+  get sketch(): Mat {
+    const out = mat(this.ell, this.dim);
+    if (this.filled <= this.ell) {
+      out.data.set(this.buffer.subarray(0, this.filled * this.dim));
+      return out;
+    }
+    out.data.set(this.finalCompression().rows.subarray(0, this.ell * this.dim));
+    return out;
+  }
+
+  /** Δ: total shrinkage so far including the one `sketch` applies; ‖AᵀA − BᵀB‖₂ ≤ Δ holds deterministically. */
+  get shrinkage(): number {
+    return this.shrinkTotal + (this.filled > this.ell ? this.finalCompression().delta : 0);
+  }
+
+  /** A-priori guarantee ‖AᵀA − BᵀB‖₂ ≤ ‖A − A_k‖_F² / (ℓ − k) with tailEnergy = ‖A − A_k‖_F² = Σ_{i>k} σ_i². */
+  covarianceErrorBound(k: number, tailEnergy: number): number {
+    if (!Number.isInteger(k) || k < 0 || k >= this.ell) {
+      throw new GradtraceError(
+        "E_ARG",
+        `FrequentDirections.covarianceErrorBound: k must be in [0, ${this.ell}), got ${k}`,
+      );
+    }
+    if (!(tailEnergy >= 0)) {
+      throw new GradtraceError(
+        "E_ARG",
+        `FrequentDirections.covarianceErrorBound: tailEnergy must be ≥ 0, got ${tailEnergy}`,
+      );
+    }
+    return tailEnergy / (this.ell - k);
+  }
+
+  private finalCompression(): Compressed {
+    if (this.finalCache === null || this.finalCache.seen !== this.rowsSeen) {
+      this.finalCache = { seen: this.rowsSeen, compressed: this.compress() };
+    }
+    return this.finalCache.compressed;
+  }
+
+  /** Shrinks the filled buffer rows to at most ℓ rows (see the file comment); does not modify the buffer. */
+  private compress(): Compressed {
+    const { dim, ell, buffer } = this;
+    const n = this.filled;
+    const gram = mat(n, n);
+    for (let a = 0; a < n; a++) {
+      const ra = a * dim;
+      for (let b = a; b < n; b++) {
+        const rb = b * dim;
+        let s = 0;
+        for (let j = 0; j < dim; j++) s += buffer[ra + j] * buffer[rb + j];
+        gram.data[a * n + b] = s;
+        gram.data[b * n + a] = s;
+      }
+    }
+    const { values, vectors } = symmetricEigen(gram);
+    const u = vectors as Mat;
+    const delta = n > ell ? Math.max(values[ell], 0) : 0;
+    // Eigenvalues at round-off level of the largest carry no direction; dropping them keeps exact low-rank input exact.
+    const floor = Math.max(values[0], 0) * n * 1e-13;
+    const rows = new Float64Array(ell * dim);
+    let count = 0;
+    for (let i = 0; i < Math.min(ell, n); i++) {
+      const lambda = values[i];
+      if (lambda - delta <= floor) break;
+      const coef = Math.sqrt((lambda - delta) / lambda);
+      const out = count * dim;
+      for (let a = 0; a < n; a++) {
+        const c = coef * u.data[a * n + i];
+        if (c === 0) continue;
+        const ra = a * dim;
+        for (let j = 0; j < dim; j++) rows[out + j] += c * buffer[ra + j];
+      }
+      count++;
+    }
+    return { rows, count, delta };
+  }
+}

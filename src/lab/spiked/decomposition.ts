@@ -1,0 +1,139 @@
+/** @file The decomposition G_data = S1 + S2 + E of the first-layer data gradient, from the definitions.
+ *
+ * With X = X_B + ζ z qᵀ, D = σ'(XWᵀ) (n×m), μ_j = (1/n)Σ_i D_ij (the empirical mean over the data of σ'(w_jᵀx)),
+ * G_data = (γ/n) Σ_i r_i (a∘D_i) x_iᵀ splits exactly into
+ *   S1 = (γ/n) (a∘μ)(X_Bᵀr)ᵀ                          rank one: left a∘μ, right the bulk data-residue X_Bᵀr
+ *   S2 = c qᵀ,  c_j = (γζ/n) a_j Σ_i r_i z_i D_ij       rank one: the whole spike part ζ z qᵀ (σ' kept exact)
+ *   E  = (γ/n) Σ_i r_i (a∘(D_i − μ)) x_{B,i}ᵀ          the centred bulk fluctuation
+ * so S1 + S2 + E = G_data holds identically (up to rounding). Regulariser gradients are kept outside: G = G_data +
+ * G_reg. With input noise the noise belongs to the bulk (X_B + N) of that step, which keeps the identity exact. */
+import { GradtraceError } from "../../core/errors.ts";
+import { randomizedSvd } from "../../core/linalg/index.ts";
+import { type Mat, mat } from "../../core/matrix.ts";
+import { type Gemm, gemmOperator } from "./gemm.ts";
+
+export interface DecompositionInput {
+  xBulk: Mat;
+  q: Float64Array;
+  z: Float64Array;
+  zeta: number;
+  residual: Float64Array;
+  /** σ'(XWᵀ), n×m. */
+  dsigma: Mat;
+  a: Float64Array;
+  gamma: number;
+  gemm: Gemm;
+  /** Seed of the randomized power iteration for ‖E‖. */
+  seed?: number;
+}
+
+export interface Decomposition {
+  /** μ_j, length m. */
+  readonly mu: Float64Array;
+  /** a∘μ (S1's left factor). */
+  readonly s1Left: Float64Array;
+  /** X_Bᵀr (S1's right factor, the bulk data-residue). */
+  readonly residue: Float64Array;
+  /** S1 = s1Scale · s1Left · residueᵀ with s1Scale = γ/n. */
+  readonly s1Scale: number;
+  /** c (S2's left factor); S2 = c qᵀ. */
+  readonly s2Left: Float64Array;
+  readonly q: Float64Array;
+  /** E, m×d. */
+  readonly e: Mat;
+  /** Operator norms (S1 and S2 are rank one: the product of their factors' norms). */
+  readonly s1Norm: number;
+  readonly s2Norm: number;
+  readonly errNorm: number;
+}
+
+function norm(v: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return Math.sqrt(s);
+}
+
+export function decomposeGradient({
+  xBulk,
+  q,
+  z,
+  zeta,
+  residual,
+  dsigma,
+  a,
+  gamma,
+  gemm,
+  seed = 0,
+}: DecompositionInput): Decomposition {
+  const n = xBulk.rows;
+  const d = xBulk.cols;
+  const m = a.length;
+  if (dsigma.rows !== n || dsigma.cols !== m || residual.length !== n || z.length !== n || q.length !== d) {
+    throw new GradtraceError(
+      "E_SHAPE",
+      `decomposeGradient: X_B ${n}×${d}, σ' ${dsigma.rows}×${dsigma.cols}, r ${residual.length}, z ${z.length}, q ${q.length}, a ${m}`,
+    );
+  }
+  const D = dsigma.data;
+  const mu = new Float64Array(m);
+  const c = new Float64Array(m);
+  for (let i = 0; i < n; i++) {
+    const row = i * m;
+    const rz = residual[i] * z[i];
+    for (let j = 0; j < m; j++) {
+      mu[j] += D[row + j];
+      c[j] += rz * D[row + j];
+    }
+  }
+  const s1Left = new Float64Array(m);
+  for (let j = 0; j < m; j++) {
+    mu[j] /= n;
+    s1Left[j] = a[j] * mu[j];
+    c[j] *= (gamma * zeta * a[j]) / n;
+  }
+  const residue = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    const r = residual[i];
+    const row = i * d;
+    for (let k = 0; k < d; k++) residue[k] += r * xBulk.data[row + k];
+  }
+  const centred = mat(n, m);
+  for (let i = 0; i < n; i++) {
+    const row = i * m;
+    const r = residual[i];
+    for (let j = 0; j < m; j++) centred.data[row + j] = r * a[j] * (D[row + j] - mu[j]);
+  }
+  const e = gemm.mul(centred, xBulk, { transA: true });
+  const s1Scale = gamma / n;
+  for (let t = 0; t < e.data.length; t++) e.data[t] *= s1Scale;
+  const errNorm = randomizedSvd(gemmOperator(e, gemm), 1, { oversample: 5, powerIters: 4, seed }).s[0] ?? 0;
+  return {
+    mu,
+    s1Left,
+    residue,
+    s1Scale,
+    s2Left: c,
+    q,
+    e,
+    s1Norm: s1Scale * norm(s1Left) * norm(residue),
+    s2Norm: norm(c) * norm(q),
+    errNorm,
+  };
+}
+
+/** S1 and S2 as dense m×d matrices (tests and small diagnostics; the lab itself never forms them). */
+export function denseComponents(dec: Decomposition): { s1: Mat; s2: Mat } {
+  const m = dec.s1Left.length;
+  const d = dec.residue.length;
+  const s1 = mat(m, d);
+  const s2 = mat(m, d);
+  for (let j = 0; j < m; j++) {
+    const l1 = dec.s1Scale * dec.s1Left[j];
+    const l2 = dec.s2Left[j];
+    for (let k = 0; k < d; k++) {
+      s1.data[j * d + k] = l1 * dec.residue[k];
+      s2.data[j * d + k] = l2 * dec.q[k];
+    }
+  }
+  return { s1, s2 };
+}

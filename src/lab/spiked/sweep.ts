@@ -1,0 +1,288 @@
+/** @file Sweeps of the spiked lab: one parameter on the x axis (`nu=0:0.05:0.45`, `alpha=0,0.5556`,
+ * `activation=relu,tanh`), optional series (lists of activation / scaling / weights), several seeds summarised as
+ * mean ± sd, run on the worker pool; writes JSON, CSV and an SVG figure with one panel per quantity. */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { GradtraceError } from "../../core/errors.ts";
+import { type ChartPanel, renderSvgChart } from "../../report/svgChart.ts";
+import type { SpikedConfig, SpikedConfigJson, SpikedResult, StepRecord } from "./experiment.ts";
+import { runMany } from "./pool.ts";
+
+export const NUMERIC_SWEEP_PARAMS = [
+  "nu",
+  "alpha",
+  "weightDecay",
+  "inputNoise",
+  "jacobianPenalty",
+  "labelNoise",
+  "lr",
+  "steps",
+  "n",
+  "d",
+  "m",
+] as const;
+export const CATEGORICAL_SWEEP_PARAMS = ["activation", "scaling", "weights", "data"] as const;
+export type NumericSweepParam = (typeof NUMERIC_SWEEP_PARAMS)[number];
+export type CategoricalSweepParam = (typeof CATEGORICAL_SWEEP_PARAMS)[number];
+export type SweepParam = NumericSweepParam | CategoricalSweepParam;
+
+export interface SweepSpec {
+  param: SweepParam;
+  values: (number | string)[];
+}
+
+/** CLI spellings (kebab-case) of the sweepable parameters. */
+const ALIASES: Record<string, SweepParam> = {
+  "weight-decay": "weightDecay",
+  "input-noise": "inputNoise",
+  "jacobian-penalty": "jacobianPenalty",
+  "label-noise": "labelNoise",
+};
+
+/** "nu=0:0.05:0.45" (start:step:stop, inclusive), "alpha=0,0.5556,0.8889" or "activation=relu,tanh". */
+export function parseSweep(text: string): SweepSpec {
+  const eq = text.indexOf("=");
+  if (eq <= 0) {
+    throw new GradtraceError("E_ARG", `--sweep: expected PARAM=VALUES (e.g. nu=0:0.05:0.45), got "${text}"`);
+  }
+  const rawName = text.slice(0, eq).trim();
+  const param = (ALIASES[rawName] ?? rawName) as SweepParam;
+  const body = text.slice(eq + 1).trim();
+  if ((CATEGORICAL_SWEEP_PARAMS as readonly string[]).includes(param)) {
+    const values = body.split(",").map((s) => s.trim()).filter(Boolean);
+    if (values.length === 0) throw new GradtraceError("E_ARG", `--sweep: no values for ${param}`);
+    return { param, values };
+  }
+  if (!(NUMERIC_SWEEP_PARAMS as readonly string[]).includes(param)) {
+    throw new GradtraceError(
+      "E_ARG",
+      `--sweep: unknown parameter "${rawName}"; expected one of ${[...NUMERIC_SWEEP_PARAMS, ...CATEGORICAL_SWEEP_PARAMS].join(", ")}`,
+    );
+  }
+  let values: number[];
+  if (body.includes(":")) {
+    const parts = body.split(":").map(Number);
+    if (parts.length !== 3 || parts.some((v) => !Number.isFinite(v)) || !(parts[1] > 0) || parts[2] < parts[0]) {
+      throw new GradtraceError("E_ARG", `--sweep: range must be start:step:stop with step > 0, got "${body}"`);
+    }
+    const [start, step, stop] = parts;
+    const count = Math.floor((stop - start) / step + 1e-9) + 1;
+    values = Array.from({ length: count }, (_, i) => Number((start + i * step).toPrecision(12)));
+  } else {
+    values = body.split(",").map((s) => Number(s.trim()));
+    if (values.length === 0 || values.some((v) => !Number.isFinite(v))) {
+      throw new GradtraceError("E_ARG", `--sweep: values must be numbers, got "${body}"`);
+    }
+  }
+  return { param, values };
+}
+
+/** Scalar summaries of one analysed gradient that sweeps tabulate and plot. */
+export const SWEEP_QUANTITIES = {
+  sigma1: (r: StepRecord) => r.singularValues[0] ?? Number.NaN,
+  sigma2: (r: StepRecord) => r.singularValues[1] ?? Number.NaN,
+  stableRank: (r: StepRecord) => r.stableRank,
+  effectiveRank: (r: StepRecord) => r.effectiveRank ?? Number.NaN,
+  top2Energy: (r: StepRecord) => r.top2Energy,
+  energyInSpan: (r: StepRecord) => r.energyInSpan,
+  cosResidue1: (r: StepRecord) => r.cosResidue[0] ?? Number.NaN,
+  cosResidue2: (r: StepRecord) => r.cosResidue[1] ?? Number.NaN,
+  cosSpike1: (r: StepRecord) => r.cosSpike[0] ?? Number.NaN,
+  cosSpike2: (r: StepRecord) => r.cosSpike[1] ?? Number.NaN,
+  s1Norm: (r: StepRecord) => r.s1Norm,
+  s2Norm: (r: StepRecord) => r.s2Norm,
+  errNorm: (r: StepRecord) => r.errNorm,
+  s2OverS1: (r: StepRecord) => r.s2Norm / r.s1Norm,
+  dataLoss: (r: StepRecord) => r.dataLoss,
+} as const;
+export type SweepQuantity = keyof typeof SWEEP_QUANTITIES;
+
+/** Panels drawn by default (the rest are in the JSON/CSV). */
+export const DEFAULT_FIGURE_QUANTITIES: readonly SweepQuantity[] = [
+  "sigma1",
+  "sigma2",
+  "stableRank",
+  "top2Energy",
+  "energyInSpan",
+  "cosResidue1",
+  "cosSpike1",
+  "cosSpike2",
+  "s1Norm",
+  "s2Norm",
+  "errNorm",
+  "s2OverS1",
+];
+const LOG_QUANTITIES = new Set<SweepQuantity>(["s1Norm", "s2Norm", "errNorm", "s2OverS1", "sigma1", "sigma2"]);
+
+export interface SweepSeries {
+  /** Legend label, e.g. "tanh, dependent". */
+  label: string;
+  /** Config fields that define the series. */
+  config: Partial<SpikedConfig>;
+}
+
+export interface SweepOptions {
+  /** Fixed configuration shared by all points. */
+  base?: Partial<SpikedConfig>;
+  sweep: SweepSpec;
+  /** Series (default: one series "base"). */
+  series?: SweepSeries[];
+  /** Seeds base.seed, base.seed + 1, … (default 1). */
+  seeds?: number;
+  jobs?: number;
+  /** Which analysed record each run contributes: the first (initialisation) or the last (after training). */
+  at?: "first" | "last";
+  /** Output folder for <name>.json, <name>.csv, <name>.svg; nothing is written when absent. */
+  outDir?: string;
+  name?: string;
+  title?: string;
+  figureQuantities?: readonly SweepQuantity[];
+  onProgress?: (message: string) => void;
+}
+
+export interface SweepPoint {
+  series: string;
+  x: number | string;
+  seeds: number[];
+  mean: Record<SweepQuantity, number>;
+  sd: Record<SweepQuantity, number>;
+}
+
+export interface SweepResult {
+  param: SweepParam;
+  values: (number | string)[];
+  series: string[];
+  at: "first" | "last";
+  base: Partial<SpikedConfigJson>;
+  points: SweepPoint[];
+  /** Every run's analysed record (the one summarised), in point order then seed order. */
+  runs: { series: string; x: number | string; seed: number; record: StepRecord; seconds: number }[];
+  seconds: number;
+  files: string[];
+}
+
+function meanSd(xs: number[]): [number, number] {
+  const ok = xs.filter(Number.isFinite);
+  if (ok.length === 0) return [Number.NaN, Number.NaN];
+  const mean = ok.reduce((s, v) => s + v, 0) / ok.length;
+  if (ok.length < 2) return [mean, 0];
+  const v = ok.reduce((s, x) => s + (x - mean) ** 2, 0) / (ok.length - 1);
+  return [mean, Math.sqrt(v)];
+}
+
+export async function runSweep({
+  base = {},
+  sweep,
+  series = [{ label: "base", config: {} }],
+  seeds = 1,
+  jobs = 2,
+  at = "last",
+  outDir,
+  name = `sweep-${sweep.param}`,
+  title,
+  figureQuantities = DEFAULT_FIGURE_QUANTITIES,
+  onProgress,
+}: SweepOptions): Promise<SweepResult> {
+  const started = performance.now();
+  const baseSeed = base.seed ?? 0;
+  const configs: Partial<SpikedConfig>[] = [];
+  const keys: { series: string; x: number | string; seed: number }[] = [];
+  for (const s of series) {
+    for (const x of sweep.values) {
+      for (let k = 0; k < seeds; k++) {
+        configs.push({ ...base, ...s.config, [sweep.param]: x, seed: baseSeed + k });
+        keys.push({ series: s.label, x, seed: baseSeed + k });
+      }
+    }
+  }
+  const results: SpikedResult[] = await runMany(configs, {
+    jobs,
+    onDone: (done, total) => onProgress?.(`${name}: ${done}/${total} configurations`),
+  });
+  const runs = results.map((r, i) => ({
+    ...keys[i],
+    record: at === "first" ? r.records[0] : r.records[r.records.length - 1],
+    seconds: r.seconds,
+  }));
+  const points: SweepPoint[] = [];
+  for (const s of series) {
+    for (const x of sweep.values) {
+      const mine = runs.filter((r) => r.series === s.label && r.x === x);
+      const mean = {} as Record<SweepQuantity, number>;
+      const sd = {} as Record<SweepQuantity, number>;
+      for (const [q, f] of Object.entries(SWEEP_QUANTITIES) as [SweepQuantity, (r: StepRecord) => number][]) {
+        [mean[q], sd[q]] = meanSd(mine.map((r) => f(r.record)));
+      }
+      points.push({ series: s.label, x, seeds: mine.map((r) => r.seed), mean, sd });
+    }
+  }
+  const { activation, ...restBase } = base;
+  const baseJson: Partial<SpikedConfigJson> = {
+    ...restBase,
+    ...(activation === undefined ? {} : { activation: typeof activation === "string" ? activation : activation.name }),
+  };
+  const result: SweepResult = {
+    param: sweep.param,
+    values: sweep.values,
+    series: series.map((s) => s.label),
+    at,
+    base: baseJson,
+    points,
+    runs,
+    seconds: (performance.now() - started) / 1000,
+    files: [],
+  };
+  if (outDir) {
+    mkdirSync(outDir, { recursive: true });
+    const json = join(outDir, `${name}.json`);
+    const csv = join(outDir, `${name}.csv`);
+    const svg = join(outDir, `${name}.svg`);
+    result.files.push(json, csv, svg);
+    writeFileSync(json, `${JSON.stringify(result, null, 1)}\n`);
+    writeFileSync(csv, sweepCsv(result));
+    writeFileSync(svg, sweepFigure(result, { title: title ?? name, quantities: figureQuantities }));
+  }
+  return result;
+}
+
+/** One row per (series, x): mean and sd of every quantity. */
+export function sweepCsv(result: SweepResult): string {
+  const qs = Object.keys(SWEEP_QUANTITIES) as SweepQuantity[];
+  const header = ["series", result.param, "seeds", ...qs.flatMap((q) => [`${q}_mean`, `${q}_sd`])];
+  const cell = (v: number) => (Number.isFinite(v) ? String(Number(v.toPrecision(6))) : "");
+  const lines = [header.join(",")];
+  for (const p of result.points) {
+    lines.push(
+      [JSON.stringify(p.series), String(p.x), String(p.seeds.length), ...qs.flatMap((q) => [cell(p.mean[q]), cell(p.sd[q])])].join(
+        ",",
+      ),
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** One panel per quantity against the swept parameter, one line per series, error bars = sd over seeds. */
+export function sweepFigure(
+  result: SweepResult,
+  { title, quantities = DEFAULT_FIGURE_QUANTITIES }: { title?: string; quantities?: readonly SweepQuantity[] } = {},
+): string {
+  const categorical = result.values.some((v) => typeof v === "string");
+  const xOf = (x: number | string) => (categorical ? result.values.indexOf(x) : (x as number));
+  const panels: ChartPanel[] = quantities.map((q) => ({
+    title: q,
+    xLabel: result.param,
+    logY: LOG_QUANTITIES.has(q),
+    xCategories: categorical ? result.values.map(String) : undefined,
+    series: result.series.map((label) => {
+      const pts = result.points.filter((p) => p.series === label);
+      return {
+        name: label,
+        x: pts.map((p) => xOf(p.x)),
+        y: pts.map((p) => p.mean[q]),
+        yErr: pts.map((p) => p.sd[q]),
+        mode: categorical ? ("scatter" as const) : ("line" as const),
+      };
+    }),
+  }));
+  return renderSvgChart({ title, panels, columns: 4, panelWidth: 280, panelHeight: 210 });
+}

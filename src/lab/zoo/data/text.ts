@@ -1,0 +1,64 @@
+/** @file Real English text for the character-level language model, available offline: the README of the
+ * `commander` npm package (MIT licence, © TJ Holowaychuk and contributors), a runtime dependency of gradtrace and
+ * therefore installed wherever gradtrace is. ~43 kB of English prose mixed with JavaScript examples. Characters
+ * outside printable ASCII are mapped to "?" so the vocabulary stays small and stable across commander versions. */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { GradtraceError } from "../../../core/errors.ts";
+import type { Rng } from "../../../core/rng.ts";
+
+export const TEXT_SOURCE = "node_modules/commander/Readme.md (commander npm package, MIT licence)";
+
+export interface CharCorpus {
+  readonly text: string;
+  /** Vocabulary: index → character (sorted). */
+  readonly chars: readonly string[];
+  /** Token ids of the whole text. */
+  readonly ids: Uint8Array;
+}
+
+let cached: CharCorpus | null = null;
+
+export function loadCharCorpus(): CharCorpus {
+  if (cached !== null) return cached;
+  const require = createRequire(import.meta.url);
+  let path = "";
+  let raw: string;
+  try {
+    path = join(dirname(require.resolve("commander")), "Readme.md");
+    raw = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new GradtraceError("E_NOT_FOUND", `loadCharCorpus: cannot read the commander README at "${path}"`, { cause: err });
+  }
+  const text = raw.replace(/\r\n/g, "\n").replace(/[^\n\x20-\x7e]/g, "?");
+  const chars = [...new Set(text)].sort();
+  const index = new Map(chars.map((c, i) => [c, i]));
+  const ids = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) ids[i] = index.get(text[i]) ?? 0;
+  cached = { text, chars, ids };
+  return cached;
+}
+
+/** `size` windows of `context + 1` consecutive characters at uniformly random offsets: one-hot inputs
+ * [size, context, V] and one-hot next-character targets [size·context, V]. */
+export function sampleCharWindows(
+  corpus: CharCorpus,
+  rng: Rng,
+  size: number,
+  context: number,
+): { inputs: Float32Array; targets: Float32Array } {
+  const v = corpus.chars.length;
+  const inputs = new Float32Array(size * context * v);
+  const targets = new Float32Array(size * context * v);
+  const maxStart = corpus.ids.length - context - 1;
+  for (let i = 0; i < size; i++) {
+    const start = rng.int(maxStart);
+    for (let t = 0; t < context; t++) {
+      const row = i * context + t;
+      inputs[row * v + corpus.ids[start + t]] = 1;
+      targets[row * v + corpus.ids[start + t + 1]] = 1;
+    }
+  }
+  return { inputs, targets };
+}

@@ -1,0 +1,128 @@
+/** @file Streams a training run's per-step gradients to disk as a gradtrace trace, in one of two layouts:
+ * - full: `DIR/trace.gtrace` with every parameter tensor at full size, plus loss, learning rate and the optimizer's
+ *   momentum buffer (stored as "<name>@momentum" so the momentum-matched predictor can use it);
+ * - sketched (`sketch: "jl:512"` etc.): each tensor i is sketched where the gradient is produced, with an
+ *   independent seeded sketch S_i = createSketch({ kind, k, seed: deriveSeed(seed, i), dim: numel_i }) — the same
+ *   construction `analyze --sketch` uses, so the sum of the tensors' sketches is a sketch of the whole-model
+ *   vector. `DIR/trace.gtrace` then holds k numbers per tensor per step, and `DIR/trace.json` (a manifest written
+ *   on close) declares the sketch so readers know the vectors are sketches. Momentum buffers are not logged in
+ *   sketched mode. */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { GradtraceError } from "../../core/errors.ts";
+import { deriveSeed } from "../../core/rng.ts";
+import { createSketch, parseSketchSpec, type Sketch } from "../../core/sketch/index.ts";
+import { writeFileAtomic } from "../../trace/io.ts";
+import { createGtraceWriter } from "../../trace/index.ts";
+import { MANIFEST_NAME } from "../../trace/open.ts";
+import type { SketchInfo } from "../../trace/types.ts";
+import type { ParamSpec } from "./params.ts";
+import { numelOf } from "./params.ts";
+import type { StepInfo } from "./trainer.ts";
+
+export const TRACE_FILE = "trace.gtrace";
+
+export interface TraceLoggerOptions {
+  readonly outDir: string;
+  readonly params: readonly ParamSpec[];
+  /** "jl:512", "countsketch:1024", "srht:256": log sketches instead of full gradients. */
+  readonly sketch?: string;
+  /** Seed of the sketches. */
+  readonly sketchSeed?: number;
+  /** Log the optimizer's momentum buffer too (full mode only; default true). */
+  readonly logMomentum?: boolean;
+  /** Stored in the trace header / manifest. */
+  readonly meta?: Readonly<Record<string, unknown>>;
+  readonly force?: boolean;
+}
+
+export interface TraceLogger {
+  /** Path to give `openTrace` / `gradtrace analyze`: the .gtrace file, or the manifest in sketched mode. */
+  readonly tracePath: string;
+  readonly sketch?: SketchInfo;
+  onStep(info: StepInfo): void;
+  close(): void;
+}
+
+export function createTraceLogger({
+  outDir,
+  params,
+  sketch,
+  sketchSeed = 0,
+  logMomentum = true,
+  meta,
+  force = false,
+}: TraceLoggerOptions): TraceLogger {
+  mkdirSync(outDir, { recursive: true });
+  const dataPath = join(outDir, TRACE_FILE);
+  if (sketch === undefined) {
+    const writer = createGtraceWriter(dataPath, {
+      tensors: params.map((p) => ({ name: p.name, shape: p.shape })),
+      meta,
+      force,
+      fsync: "close",
+    });
+    return {
+      tracePath: dataPath,
+      onStep({ step, grads, loss, lr, momentum }) {
+        // The writer stores extras.momentum[name] as "<name>@momentum" next to the gradient of `name`.
+        const withMomentum = logMomentum && momentum !== undefined;
+        writer.append(step, grads, { loss, lr, ...(withMomentum ? { momentum } : {}) });
+      },
+      close() {
+        writer.close();
+      },
+    };
+  }
+  const { kind, k } = parseSketchSpec(sketch);
+  if (kind !== "jl" && kind !== "countsketch" && kind !== "srht") {
+    throw new GradtraceError("E_UNSUPPORTED", `trace logger: sketch kind "${kind}" cannot be declared in a trace manifest (use jl, countsketch or srht)`);
+  }
+  const sketches: Sketch[] = params.map((p, i) => createSketch({ kind, k, seed: deriveSeed(sketchSeed, i), dim: numelOf(p.shape) }));
+  const info: SketchInfo = {
+    kind,
+    k,
+    seed: sketchSeed,
+    originalNumel: Object.fromEntries(params.map((p) => [p.name, numelOf(p.shape)])),
+  };
+  const writer = createGtraceWriter(dataPath, {
+    tensors: params.map((p) => ({ name: p.name, shape: [k] })),
+    meta: { ...meta, sketch: info },
+    force,
+    fsync: "close",
+  });
+  const steps: number[] = [];
+  const losses: number[] = [];
+  const lrs: number[] = [];
+  const manifestPath = join(outDir, MANIFEST_NAME);
+  return {
+    tracePath: manifestPath,
+    sketch: info,
+    onStep({ step, grads, loss, lr }) {
+      const sketched: Record<string, Float32Array> = {};
+      params.forEach((p, i) => {
+        const out = new Float64Array(k);
+        sketches[i].accumulate(grads[p.name], 0, out);
+        sketched[p.name] = Float32Array.from(out);
+      });
+      writer.append(step, sketched, { loss, lr });
+      steps.push(step);
+      losses.push(loss);
+      lrs.push(lr);
+    },
+    close() {
+      writer.close();
+      const manifest = {
+        version: 1,
+        steps,
+        tensors: params.map((p) => ({ name: p.name, shape: [k], dtype: "F32" })),
+        data: { layout: "gtrace", path: TRACE_FILE },
+        loss: losses,
+        lr: lrs,
+        sketch: info,
+        ...(meta ? { meta } : {}),
+      };
+      writeFileAtomic(manifestPath, [new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`)]);
+    },
+  };
+}

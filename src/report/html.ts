@@ -1,0 +1,179 @@
+/** @file The self-contained HTML report of `gradtrace analyze --html`: summary, per-tensor table, and inline SVG
+ * figures (κ per tensor, increment spectra, r*(ε) curves, κ over time, stale-projector energy) plus the bound
+ * calculators with their assumptions. No script, no external asset: it opens anywhere, offline. */
+import type { AnalysisResult, TensorResult } from "../analysis/types.ts";
+import { fmtNum } from "./format.ts";
+import { type ChartPanel, type ChartSeries, escapeXml, renderSvgChart } from "./svgChart.ts";
+
+const MAX_TENSORS_IN_FIGURES = 12;
+
+function kappaCell(r: TensorResult, id: string): string {
+  const ci = r.kappaCI?.[id];
+  const k = fmtNum(r.kappa[id]);
+  return ci && Number.isFinite(ci[0]) ? `${k} <small>[${fmtNum(ci[0])}, ${fmtNum(ci[1])}]</small>` : k;
+}
+
+function tableHtml(result: AnalysisResult): string {
+  const preds = result.options.predictors;
+  const eps = result.options.eps.map(String);
+  const head = ["tensor", "shape", ...preds.map((p) => `κ ${p}`), ...eps.map((e) => `r*(${e})`), "eff. rank", "stable rank", "cos(g_t, g_t−1)"];
+  const rows = [...result.tensors, result.total].map((r) => {
+    const cells = [
+      escapeXml(r.name),
+      escapeXml(r.shape.join("×")),
+      ...preds.map((p) => kappaCell(r, p)),
+      ...eps.map((e) => String(r.predictableRank[e] ?? "")),
+      fmtNum(r.effectiveRank),
+      fmtNum(r.stableRank),
+      fmtNum(r.cosineConsecutive),
+    ];
+    const cls = r === result.total ? ' class="total"' : "";
+    return `<tr${cls} data-tensor="${escapeXml(r.name)}">${cells.map((c) => `<td>${c}</td>`).join("")}</tr>`;
+  });
+  return `<table><thead><tr>${head.map((h) => `<th>${escapeXml(h)}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+/** The tensors shown in figures: the total plus the largest tensors. */
+function figureTensors(result: AnalysisResult): TensorResult[] {
+  const largest = [...result.tensors].sort((a, b) => b.numel - a.numel).slice(0, MAX_TENSORS_IN_FIGURES - 1);
+  return [result.total, ...largest];
+}
+
+function kappaPerTensorFigure(result: AnalysisResult): string {
+  const tensors = [...result.tensors, result.total];
+  const preds = result.options.predictors.filter((p) => p !== "zero");
+  const series: ChartSeries[] = preds.map((p) => ({
+    name: p,
+    x: tensors.map((_, i) => i),
+    y: tensors.map((t) => t.kappa[p]),
+    mode: "scatter",
+  }));
+  const panel: ChartPanel = {
+    title: "κ per tensor (κ = 1: zero predictor)",
+    yLabel: "κ",
+    series,
+    xCategories: tensors.map((t) => t.name),
+    referenceLines: [{ y: 1, label: "zero" }],
+  };
+  return renderSvgChart({ panels: [panel], panelWidth: Math.min(1100, 160 + 40 * tensors.length), panelHeight: 300 });
+}
+
+function spectraFigure(result: AnalysisResult): string {
+  const panels: ChartPanel[] = [
+    {
+      title: "singular values of the increments",
+      xLabel: "index i",
+      yLabel: "σ_i",
+      logY: true,
+      series: figureTensors(result).map((t) => ({
+        name: t.name,
+        x: t.increments.singularValues.map((_, i) => i + 1),
+        y: t.increments.singularValues,
+        mode: "line",
+      })),
+    },
+    {
+      title: "predictable rank r*(ε)",
+      xLabel: "−log10 ε",
+      yLabel: "r*(ε)",
+      series: figureTensors(result).map((t) => ({
+        name: t.name,
+        x: t.increments.rankCurve.eps.map((e) => -Math.log10(e)),
+        y: t.increments.rankCurve.rank,
+        mode: "line",
+      })),
+    },
+  ];
+  return renderSvgChart({ panels, columns: 2, panelWidth: 460, panelHeight: 300 });
+}
+
+function windowsFigure(result: AnalysisResult): string {
+  const w = result.total.windows;
+  if (!w || w.starts.length < 2) return "<p>Too few steps for κ over time.</p>";
+  const panel: ChartPanel = {
+    title: `κ over time (whole model, windows of ${w.size} steps)`,
+    xLabel: "window start (step position)",
+    yLabel: "κ",
+    series: Object.entries(w.kappa)
+      .filter(([id]) => id !== "zero")
+      .map(([id, ys]) => ({ name: id, x: w.starts, y: ys, mode: "line" })),
+    referenceLines: [{ y: 1, label: "zero" }],
+  };
+  return renderSvgChart({ panels: [panel], panelWidth: 920, panelHeight: 300 });
+}
+
+function staleFigure(result: AnalysisResult): string {
+  const withMatrix = result.tensors.filter((t) => t.matrix).slice(0, MAX_TENSORS_IN_FIGURES);
+  if (withMatrix.length === 0) return "";
+  const panel: ChartPanel = {
+    title: `stale-projector energy (rank-${withMatrix[0].matrix!.staleEnergy.k} projector refreshed every Δ steps)`,
+    xLabel: "log2 Δ",
+    yLabel: "fraction of ‖g_{t+Δ}‖² kept",
+    yDomain: [0, 1],
+    series: withMatrix.map((t) => ({
+      name: t.name,
+      x: t.matrix!.staleEnergy.delta.map((d) => Math.log2(d)),
+      y: t.matrix!.staleEnergy.energy,
+      mode: "line",
+    })),
+  };
+  return `<h2>What a GaLore-style optimizer keeps</h2>${renderSvgChart({ panels: [panel], panelWidth: 920, panelHeight: 300 })}
+<p>For each matrix-shaped gradient, the top-k left singular subspace at step t is kept for Δ steps; the curve is the
+mean fraction of ‖g_{t+Δ}‖² it still captures.</p>`;
+}
+
+function boundsHtml(result: AnalysisResult): string {
+  const b = result.bounds;
+  const rows = Object.keys(b.regret).map(
+    (id) =>
+      `<tr><td>${escapeXml(id)}</td><td>${fmtNum(b.regret[id])}</td><td>${fmtNum(b.regret[id] / b.regretWorstCase)}</td><td>${fmtNum(b.nonconvexPathTerm[id])}</td></tr>`,
+  );
+  return `<table><thead><tr><th>predictor</th><th>regret factor √P_T (D = 1)</th><th>vs worst case √Σ‖g‖² = ${fmtNum(b.regretWorstCase)}</th><th>nonconvex path term P_T/T</th></tr></thead><tbody>${rows.join("")}</tbody></table>
+<p>Optimistic online gradient descent: regret_T ≲ D·√P_T(m); worst case D·√Σ‖g_t‖²; the ratio is √κ. L-smooth
+nonconvex descent with a predicted direction: (1/T)Σ‖∇f(x_t)‖² ≤ 2(f(x_0) − f_inf)/(ηT) + P_T/T. These are
+calculators, not claims about this run:</p><ul>${b.assumptions.map((a) => `<li>${escapeXml(a)}</li>`).join("")}</ul>`;
+}
+
+const STYLE = `body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1180px;color:#222}
+table{border-collapse:collapse;font-size:13px;margin:1rem 0}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}
+td:first-child,th:first-child{text-align:left}tr.total{font-weight:bold;border-top:2px solid #444}small{color:#777}
+.summary{background:#f4f7fb;padding:1rem;border-left:4px solid #0072B2}svg{max-width:100%;height:auto}code{background:#eee;padding:0 3px}`;
+
+export function renderHtmlReport(result: AnalysisResult): string {
+  const t = result.trace;
+  const problems = t.problems.length
+    ? `<h3>Problems found in the trace</h3><ul>${t.problems.map((p) => `<li>${escapeXml(p)}</li>`).join("")}</ul>`
+    : "";
+  const sketch = result.total.sketch
+    ? `<p>Sketched mode: ${escapeXml(result.total.sketch.kind)} with k = ${result.total.sketch.k}; every inner product is within ε = ${fmtNum(result.total.sketch.errorBound)} (relative) with probability ${result.total.sketch.confidence}.${
+        result.total.sketch.measuredError
+          ? ` Measured κ error on the first steps: ${Object.entries(result.total.sketch.measuredError)
+              .map(([id, e]) => `${escapeXml(id)} ${fmtNum(e)}`)
+              .join(", ")}.`
+          : ""
+      }</p>`
+    : "";
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>gradtrace report — ${escapeXml(t.path)}</title>
+<meta name="generator" content="gradtrace schema ${result.schemaVersion}"><style>${STYLE}</style></head>
+<body>
+<h1>gradtrace report</h1>
+<p><code>${escapeXml(t.path)}</code> (${escapeXml(t.format)}): ${t.steps} steps, ${t.tensors} tensors; predictors ${result.options.predictors.map(escapeXml).join(", ")}.</p>
+<p class="summary">${escapeXml(result.summary)}</p>
+${sketch}${problems}
+<h2>Per tensor</h2>
+${tableHtml(result)}
+<p>κ = P_T/Σ‖g_t‖² with P_T = Σ‖g_t − m_t‖² (brackets: 95% block-bootstrap interval). r*(ε): fewest directions
+holding 1 − ε of the increments' energy.</p>
+<h2>Predictability per tensor</h2>
+${kappaPerTensorFigure(result)}
+<h2>Rank of the increments</h2>
+${spectraFigure(result)}
+<h2>Over time</h2>
+${windowsFigure(result)}
+${staleFigure(result)}
+<h2>Bound calculators</h2>
+${boundsHtml(result)}
+</body></html>
+`;
+}

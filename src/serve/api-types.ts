@@ -1,0 +1,139 @@
+/** @file The JSON API of `gradtrace serve`, as types: what every endpoint returns (documented for users in
+ * docs/dashboard.md). Types only — no runtime code — so the web page can `import type` them without depending on
+ * server code; the page talks to the server through HTTP alone. Numbers that are NaN in the analysis are `null` in
+ * JSON (JSON has no NaN). */
+
+import type { MatrixGeometry, SketchReport, SpectrumSummary, TensorResult } from "../analysis/types.ts";
+
+export type RunStatus = "pending" | "analyzing" | "ready" | "error";
+
+/** One run of `/api/runs`: identity, analysis state and the whole-model headline numbers once analysed. */
+export interface RunListEntry {
+  /** Stable slug of the trace's path relative to the served directory (e.g. "seed1-trace-gtrace"). */
+  readonly id: string;
+  /** Path relative to the served directory ("." when a single trace is served). */
+  readonly path: string;
+  readonly status: RunStatus;
+  /** Why the last analysis failed (status "error"), or why the shown result is stale. */
+  readonly error: string | null;
+  /** Increments each time a new analysis result replaces the previous one (live mode). */
+  readonly version: number;
+  readonly format: string | null;
+  readonly steps: number | null;
+  readonly tensors: number | null;
+  /** Whole-model κ per predictor, its 95% block-bootstrap interval, r*(ε) of the increments, ranks. */
+  readonly kappa: Record<string, number | null> | null;
+  readonly kappaCI: Record<string, [number | null, number | null]> | null;
+  readonly predictableRank: Record<string, number> | null;
+  readonly effectiveRank: number | null;
+  readonly stableRank: number | null;
+  /** ISO time of the analysis behind the numbers. */
+  readonly analyzedAt: string | null;
+}
+
+export interface LabListEntry {
+  readonly id: string;
+  readonly path: string;
+  readonly title: string;
+  readonly parameter: string;
+  readonly points: number;
+}
+
+export interface RunsResponse {
+  readonly runs: RunListEntry[];
+  readonly labs: LabListEntry[];
+}
+
+/** A tensor of `/summary`: the TensorResult minus its per-step and per-window arrays. */
+export type TensorSummary = Omit<TensorResult, "gradNorm" | "windows" | "matrix"> & {
+  readonly windowCount: number;
+  readonly windowSize: number;
+  readonly hasMatrix: boolean;
+};
+
+/** `/api/runs/:id/summary`: the AnalysisResult without its big arrays (fetch those per tensor via `/series`). */
+export interface SummaryResponse {
+  readonly run: RunListEntry;
+  readonly schemaVersion: number;
+  readonly trace: { path: string; format: string; steps: number; tensors: number; problems: string[] };
+  readonly options: { predictors: string[]; eps: number[]; window: number; bootstrap: boolean; sketch?: string };
+  readonly tensors: TensorSummary[];
+  readonly total: TensorSummary;
+  readonly bounds: unknown;
+  readonly summary: string;
+  /** Heatmap metrics this run can show (see `/heatmap`). */
+  readonly heatmapMetrics: HeatmapMetric[];
+}
+
+/** `/api/runs/:id/tensors/:name/series` (name "@total" = the whole model as one vector). */
+export interface SeriesResponse {
+  readonly run: string;
+  readonly version: number;
+  readonly name: string;
+  readonly shape: number[];
+  readonly numel: number;
+  /** Step index (as logged) of each step position; position i is the x of gradNorm[i]. */
+  readonly stepIndices: number[];
+  readonly gradNorm: (number | null)[];
+  readonly kappa: Record<string, number | null>;
+  readonly kappaCI: Record<string, [number | null, number | null]> | null;
+  /** κ over sliding windows (starts are step positions), per predictor. */
+  readonly windows: { size: number; starts: number[]; kappa: Record<string, (number | null)[]> } | null;
+  /** Spectrum of the increments H = [g_t − g_{t−1}] (singular values, r*(ε) curve, ranks, oracle path lengths). */
+  readonly increments: SpectrumSummary;
+  /** Spectrum of the gradient matrix G itself. */
+  readonly gradients: SpectrumSummary;
+  /** Per-step matrix spectrum and stale-projector energy vs refresh interval, for matrix-shaped tensors. */
+  readonly matrix: MatrixGeometry | null;
+  readonly sketch: SketchReport | null;
+}
+
+export type HeatmapMetric = "kappa" | "gradNorm" | "rank";
+
+/** `/api/runs/:id/heatmap`: layer × time matrix, row-major, one row per tensor (trace order). */
+export interface HeatmapHeader {
+  readonly run: string;
+  readonly version: number;
+  readonly metric: HeatmapMetric;
+  /** Predictor id (metric "kappa") or null. */
+  readonly predictor: string | null;
+  /** ε (metric "rank") or null. */
+  readonly eps: number | null;
+  readonly rows: number;
+  readonly cols: number;
+  /** Tensor name of each row. */
+  readonly tensors: string[];
+  /** Step position where each column starts; a column spans `span` step positions. */
+  readonly starts: number[];
+  readonly span: number;
+  /** Finite minimum / maximum of the values (null when none is finite). */
+  readonly min: number | null;
+  readonly max: number | null;
+}
+
+/** JSON form (`format=json`, the default): the header plus `values` (row-major, null = not available). */
+export interface HeatmapJson extends HeatmapHeader {
+  readonly values: (number | null)[];
+}
+
+/** `/api/labs/:id`: one spiked-lab sweep, normalised for plotting. */
+export interface LabResponse {
+  readonly id: string;
+  readonly path: string;
+  readonly title: string;
+  /** Name of the swept parameter (e.g. "nu") and its values, one per point. */
+  readonly parameter: string;
+  readonly values: number[];
+  /** Curves over the swept values: singular values σ_1..σ_k, and alignment cosines, each keyed by a label. */
+  readonly singularValues: { label: string; y: (number | null)[] }[];
+  readonly cosines: { label: string; y: (number | null)[] }[];
+}
+
+/** Payload of the SSE `update` / `status` events of `/api/runs/:id/events` and `/api/events`. */
+export interface RunEvent {
+  readonly run: RunListEntry;
+}
+
+export interface ApiError {
+  readonly error: { code: string; message: string };
+}

@@ -1,0 +1,187 @@
+/** @file The HTTP application (hono): security middleware, the JSON API of docs/dashboard.md, the SSE streams of
+ * live mode, and the built page. Everything is GET; every name a request carries is validated and then looked up
+ * in the store's maps, never used as a path. */
+import * as fs from "node:fs";
+import { Hono, type Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import { GradtraceError } from "../core/errors.ts";
+import type { ApiError, HeatmapJson, HeatmapMetric, LabResponse, RunsResponse } from "./api-types.ts";
+import { hostAllowed, requestToken, tokenMatches } from "./auth.ts";
+import type { StaticFile } from "./static.ts";
+import type { RunStore } from "./store.ts";
+import { validateId, validateTensorName, oneOf } from "./validate.ts";
+import { encodeHeatmapBinary, heatmapView, seriesView, summaryView } from "./views.ts";
+
+export interface AppOptions {
+  readonly store: RunStore;
+  /** URL path → built file (see static.ts). */
+  readonly files: ReadonlyMap<string, StaticFile>;
+  /** When set, every /api request must carry it. */
+  readonly token?: string;
+  /** Refuse Host headers that are not loopback names (DNS rebinding); on for loopback binds without a token. */
+  readonly checkHost?: boolean;
+  /** SSE keep-alive comment period. */
+  readonly pingMs?: number;
+}
+
+const STATUS_FOR: Record<string, 400 | 404 | 422 | 500> = {
+  E_ARG: 400,
+  E_NOT_FOUND: 404,
+  E_FORMAT: 422,
+  E_TRUNCATED: 422,
+  E_CHECKSUM: 422,
+  E_SHAPE: 422,
+  E_NUMERIC: 422,
+  E_UNSUPPORTED: 422,
+};
+
+const METRICS: readonly HeatmapMetric[] = ["kappa", "rank", "gradNorm"];
+
+function errorBody(code: string, message: string): ApiError {
+  return { error: { code, message } };
+}
+
+export function createApp({ store, files, token, checkHost = false, pingMs = 15_000 }: AppOptions): Hono {
+  const app = new Hono();
+
+  app.use("*", async (c, next) => {
+    await next();
+    c.header("X-Content-Type-Options", "nosniff");
+    c.header("X-Frame-Options", "DENY");
+    // The token may be in the page URL: never send it on in a Referer.
+    c.header("Referrer-Policy", "no-referrer");
+    c.header(
+      "Content-Security-Policy",
+      "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    );
+    if (c.req.path.startsWith("/api/")) c.header("Cache-Control", "no-store");
+  });
+
+  app.use("*", async (c, next) => {
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
+      return c.json(errorBody("E_ARG", `${c.req.method}: only GET and HEAD are served`), 405, { Allow: "GET, HEAD" });
+    }
+    if (checkHost && !hostAllowed(c.req.header("host"))) {
+      return c.json(errorBody("E_ARG", "Host header: expected a loopback name (127.0.0.1, localhost, [::1])"), 403);
+    }
+    await next();
+  });
+
+  app.use("/api/*", async (c, next) => {
+    if (token !== undefined && !tokenMatches(token, requestToken(c.req.header("authorization"), c.req.query("token")))) {
+      return c.json(errorBody("E_ARG", "token: missing or wrong (pass ?token= or Authorization: Bearer)"), 401, {
+        "WWW-Authenticate": "Bearer",
+      });
+    }
+    await next();
+  });
+
+  const runId = (c: Context): string => {
+    const id = validateId(c.req.param("id") ?? "");
+    if (!store.has(id)) throw new GradtraceError("E_NOT_FOUND", `run ${JSON.stringify(id)}: no such run`);
+    return id;
+  };
+
+  app.get("/api/runs", (c) => c.json<RunsResponse>({ runs: store.list(), labs: store.labList() }));
+
+  app.get("/api/runs/:id/summary", async (c) => {
+    const id = runId(c);
+    const { cached } = await store.result(id);
+    return c.json(summaryView(cached, store.entry(id)));
+  });
+
+  app.get("/api/runs/:id/tensors/:name/series", async (c) => {
+    const id = runId(c);
+    const name = validateTensorName(c.req.param("name") ?? "");
+    const { cached, version } = await store.result(id);
+    return c.json(seriesView(cached, id, version, name));
+  });
+
+  app.get("/api/runs/:id/heatmap", async (c) => {
+    const id = runId(c);
+    const metric = oneOf(c.req.query("metric"), METRICS, "metric", "kappa");
+    const format = oneOf(c.req.query("format"), ["json", "f32"] as const, "format", "json");
+    let { cached, version } = await store.result(id);
+    const options = cached.result.options;
+    let predictor: string | undefined;
+    let eps: number | undefined;
+    if (metric === "kappa") {
+      predictor = oneOf(c.req.query("predictor"), options.predictors, "predictor", defaultPredictor(options.predictors));
+    } else if (metric === "rank") {
+      const epsText = c.req.query("eps");
+      const allowed = options.eps.map(String);
+      eps = Number(oneOf(epsText, allowed, "eps", allowed[0]));
+      ({ cached, version } = await store.windowedRanks(id));
+    }
+    const matrix = heatmapView(cached, id, version, { metric, predictor, eps });
+    if (format === "f32") {
+      return c.body(encodeHeatmapBinary(matrix) as Uint8Array<ArrayBuffer>, 200, {
+        "Content-Type": "application/octet-stream",
+      });
+    }
+    const values = Array.from(matrix.values, (v) => (Number.isFinite(v) ? v : null));
+    return c.json<HeatmapJson>({ ...matrix.header, values });
+  });
+
+  const sse = (c: Context, run: string | null) =>
+    streamSSE(c, async (stream) => {
+      let finish: () => void = () => {};
+      const done = new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      const send = (event: string, entry: ReturnType<RunStore["entry"]>) =>
+        stream.writeSSE({ event, data: JSON.stringify({ run: entry }), id: `${entry.id}:${entry.version}` });
+      await stream.write("retry: 1000\n\n");
+      for (const entry of run === null ? store.list() : [store.entry(run)]) await send("status", entry);
+      const unsubscribe = store.subscribe(run, (entry) => {
+        send("update", entry).catch(() => finish());
+      });
+      const ping = setInterval(() => {
+        stream.write(": ping\n\n").catch(() => finish());
+      }, pingMs);
+      stream.onAbort(() => finish());
+      await done;
+      clearInterval(ping);
+      unsubscribe();
+    });
+
+  app.get("/api/runs/:id/events", (c) => sse(c, runId(c)));
+  app.get("/api/events", (c) => sse(c, null));
+
+  app.get("/api/labs/:id", (c) => {
+    const id = validateId(c.req.param("id") ?? "", "lab id");
+    const lab = store.lab(id);
+    return c.json<LabResponse>(lab);
+  });
+
+  app.all("/api/*", (c) => c.json(errorBody("E_NOT_FOUND", `${c.req.path}: no such endpoint`), 404));
+
+  app.get("*", (c) => {
+    const file = files.get(c.req.path);
+    if (!file) {
+      if (files.size === 0) {
+        return c.text("gradtrace serve: the page is not built; run `npm run build` (the API works without it).", 503);
+      }
+      return c.text("not found", 404);
+    }
+    const body = fs.readFileSync(file.absPath);
+    // Hashed asset names never change content; the HTML must be re-fetched to pick up a new build.
+    const cache = c.req.path.startsWith("/assets/") ? "public, max-age=31536000, immutable" : "no-cache";
+    return c.body(body, 200, { "Content-Type": file.contentType, "Cache-Control": cache });
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof GradtraceError) {
+      return c.json(errorBody(err.code, err.message), STATUS_FOR[err.code] ?? 500);
+    }
+    return c.json(errorBody("E_INTERNAL", err instanceof Error ? err.message : String(err)), 500);
+  });
+
+  return app;
+}
+
+/** ema0.9 when analysed (the dashboard's reference predictor), else the first non-trivial one. */
+export function defaultPredictor(predictors: readonly string[]): string {
+  if (predictors.includes("ema0.9")) return "ema0.9";
+  return predictors.find((p) => p !== "zero") ?? predictors[0] ?? "zero";
+}

@@ -1,0 +1,105 @@
+/** @file Spiked-lab sweep results (JSON files next to the runs) normalised for plotting: the swept parameter's values
+ * and, over them, the top singular values of the gradient and the alignment cosines. Two layouts are accepted
+ * (docs/dashboard.md): a list of points `{ parameter, points: [{ value, singularValues, cosines }] }` (also under
+ * `rows` / `results`, with the value under the parameter's own name), or columns
+ * `{ sweep: { parameter, values }, singularValues: number[][], cosines: { label: number[] } }`. */
+import * as fs from "node:fs";
+import { GradtraceError } from "../core/errors.ts";
+
+export interface LabData {
+  readonly title: string;
+  readonly parameter: string;
+  readonly values: number[];
+  readonly singularValues: { label: string; y: (number | null)[] }[];
+  readonly cosines: { label: string; y: (number | null)[] }[];
+}
+
+/** Labs larger than this are not lab results (and would be slow to parse on a request). */
+const MAX_LAB_BYTES = 32 * 2 ** 20;
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+const isObject = (v: Json | undefined): v is { [key: string]: Json } =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+const numOrNull = (v: Json | undefined): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+
+/** Flattens nested cosine records ({ left: { q: 0.9 } } → "left.q") into label → value. */
+function flatten(v: Json | undefined, prefix: string, out: Map<string, number | null>): void {
+  if (isObject(v)) {
+    for (const [k, x] of Object.entries(v)) flatten(x, prefix ? `${prefix}.${k}` : k, out);
+  } else if (typeof v === "number" || v === null) {
+    out.set(prefix, numOrNull(v));
+  }
+}
+
+function columns(rows: (number | null)[][], width: number): { label: string; y: (number | null)[] }[] {
+  return Array.from({ length: width }, (_, i) => ({ label: `σ${i + 1}`, y: rows.map((r) => r[i] ?? null) }));
+}
+
+export function normaliseLab(doc: Json, file: string): LabData {
+  if (!isObject(doc)) throw new GradtraceError("E_FORMAT", `${file}: a lab result must be a JSON object`);
+  const title = typeof doc.title === "string" ? doc.title : typeof doc.name === "string" ? doc.name : file;
+  const points = doc.points ?? doc.rows ?? doc.results;
+  if (Array.isArray(points)) {
+    const parameter = typeof doc.parameter === "string" ? doc.parameter : "value";
+    const values: number[] = [];
+    const sv: (number | null)[][] = [];
+    const cos = new Map<string, (number | null)[]>();
+    points.forEach((p, i) => {
+      if (!isObject(p)) throw new GradtraceError("E_FORMAT", `${file}: points[${i}] is not an object`);
+      const v = numOrNull(p.value ?? p[parameter]);
+      if (v === null) throw new GradtraceError("E_FORMAT", `${file}: points[${i}] has no numeric ${parameter}`);
+      values.push(v);
+      const s = p.singularValues;
+      sv.push(Array.isArray(s) ? s.map(numOrNull) : []);
+      const flat = new Map<string, number | null>();
+      flatten(p.cosines, "", flat);
+      for (const [label, x] of flat) {
+        if (!cos.has(label)) cos.set(label, new Array(i).fill(null));
+        cos.get(label)!.push(x);
+      }
+      for (const ys of cos.values()) if (ys.length < i + 1) ys.push(null);
+    });
+    const width = Math.max(0, ...sv.map((r) => r.length));
+    return {
+      title,
+      parameter,
+      values,
+      singularValues: columns(sv, width),
+      cosines: [...cos].map(([label, y]) => ({ label, y })),
+    };
+  }
+  const sweep = doc.sweep;
+  if (isObject(sweep) && Array.isArray(sweep.values)) {
+    const parameter = typeof sweep.parameter === "string" ? sweep.parameter : typeof sweep.name === "string" ? sweep.name : "value";
+    const values = sweep.values.map((v, i) => {
+      const x = numOrNull(v);
+      if (x === null) throw new GradtraceError("E_FORMAT", `${file}: sweep.values[${i}] is not a number`);
+      return x;
+    });
+    const svRows = Array.isArray(doc.singularValues)
+      ? doc.singularValues.map((r) => (Array.isArray(r) ? r.map(numOrNull) : []))
+      : [];
+    const width = Math.max(0, ...svRows.map((r) => r.length));
+    const cosines: { label: string; y: (number | null)[] }[] = [];
+    if (isObject(doc.cosines)) {
+      for (const [label, ys] of Object.entries(doc.cosines)) {
+        if (Array.isArray(ys)) cosines.push({ label, y: values.map((_, i) => numOrNull(ys[i])) });
+      }
+    }
+    return { title, parameter, values, singularValues: columns(svRows, width), cosines };
+  }
+  throw new GradtraceError("E_FORMAT", `${file}: expected "points" or "sweep.values" in a lab result`);
+}
+
+export function readLab(file: string): LabData {
+  const size = fs.statSync(file).size;
+  if (size > MAX_LAB_BYTES) throw new GradtraceError("E_FORMAT", `${file}: ${size} bytes is too large for a lab result`);
+  let doc: Json;
+  try {
+    doc = JSON.parse(fs.readFileSync(file, "utf8")) as Json;
+  } catch (err) {
+    throw new GradtraceError("E_FORMAT", `${file}: not JSON (${(err as Error).message})`);
+  }
+  return normaliseLab(doc, file);
+}

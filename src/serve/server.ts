@@ -1,0 +1,93 @@
+/** @file Starting and stopping the dashboard server: binds (loopback and a free port by default), refuses a
+ * non-loopback bind without a token, and hands back the URL to open. */
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { GradtraceError } from "../core/errors.ts";
+import { createApp } from "./app.ts";
+import { isLoopbackHost } from "./auth.ts";
+import { type AnalysisEngine, type ServeAnalyzeOptions, traceEngine } from "./engine.ts";
+import { defaultWebDir, staticFiles } from "./static.ts";
+import { RunStore } from "./store.ts";
+
+export interface ServeOptions {
+  /** A trace, or a directory of runs (traces at any depth, spiked-lab JSON files). */
+  readonly path: string;
+  /** Interface to bind; anything but loopback requires `token`. */
+  readonly host?: string;
+  /** 0 = a free port chosen by the system. */
+  readonly port?: number;
+  /** Required on every /api request when set (`?token=` or `Authorization: Bearer`); at least 16 characters. */
+  readonly token?: string;
+  readonly analyzeOptions?: ServeAnalyzeOptions;
+  /** Default `<dir>/.gradtrace-cache`. */
+  readonly cacheDir?: string;
+  /** Built page directory (default web/dist of this package). */
+  readonly webDir?: string;
+  readonly engine?: AnalysisEngine;
+  /** Live-mode poll period for watched runs, in ms. */
+  readonly pollMs?: number;
+  readonly log?: (message: string) => void;
+}
+
+export interface RunningServer {
+  /** Page URL (with `?token=` when a token is set). */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly store: RunStore;
+  close(): Promise<void>;
+}
+
+export const MIN_TOKEN_LENGTH = 16;
+
+export async function startServer({
+  path,
+  host = "127.0.0.1",
+  port = 0,
+  token,
+  analyzeOptions = {},
+  cacheDir,
+  webDir = defaultWebDir(),
+  engine = traceEngine,
+  pollMs = 200,
+  log = () => {},
+}: ServeOptions): Promise<RunningServer> {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new GradtraceError("E_ARG", `serve --port ${port}: expected an integer in 0..65535`);
+  }
+  if (token !== undefined && token.length < MIN_TOKEN_LENGTH) {
+    throw new GradtraceError("E_ARG", `serve --token: expected at least ${MIN_TOKEN_LENGTH} characters`);
+  }
+  const loopback = isLoopbackHost(host);
+  if (!loopback && token === undefined) {
+    throw new GradtraceError(
+      "E_ARG",
+      `serve --host ${host}: not a loopback address; refusing to expose traces without --token`,
+    );
+  }
+  const store = new RunStore({ root: path, engine, analyzeOptions, cacheDir, pollMs, log });
+  const app = createApp({ store, files: staticFiles(webDir), token, checkHost: loopback && token === undefined });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
+    s.once("error", (err: NodeJS.ErrnoException) => {
+      store.close();
+      reject(new GradtraceError("E_ARG", `serve: cannot listen on ${host}:${port}: ${err.code ?? err.message}`));
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${shownHost}:${address.port}/${token ? `?token=${encodeURIComponent(token)}` : ""}`;
+  return {
+    url,
+    host: address.address,
+    port: address.port,
+    store,
+    close: () =>
+      new Promise<void>((resolve) => {
+        store.close();
+        server.close(() => resolve());
+        // Open SSE streams would otherwise hold close() forever.
+        if ("closeAllConnections" in server) server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,207 @@
+/** @file Openers for the per-step directory layouts: `step_<n>.safetensors`, `step_<n>.npz` and `step_<n>/<tensor>.npy`.
+ * Each validates every step's headers up front (so shape changes and missing tensors fail at open, naming tensor,
+ * step and file) and hands a location table to the generic LocatedReader. Per-step loss / learning rate come from
+ * safetensors `__metadata__` ("loss", "lr") or from scalar `__loss__` / `__lr__` arrays in npz / npy layouts. */
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Inflate } from "fflate";
+import { GradtraceError } from "../core/errors.ts";
+import { decodeInto, dtypeSize } from "./dtype.ts";
+import { ioError, readRegion } from "./io.ts";
+import { LocatedReader, type StepTable, type TensorLocation } from "./located.ts";
+import { readNpyFileHeader } from "./npy.ts";
+import { readNpzMembers } from "./npz.ts";
+import { parseSafetensorsHeader } from "./safetensors.ts";
+import { findMissingSteps, parseStepName, type StepEntry, sortSteps } from "./steps.ts";
+import type { OpenTraceOptions, TraceReader } from "./types.ts";
+
+/** Names reserved for per-step scalars in npz / npy layouts (never treated as gradient tensors). */
+export const LOSS_KEY = "__loss__";
+export const LR_KEY = "__lr__";
+
+export function listDir(dir: string): fs.Dirent[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    throw ioError(err, dir, "listing directory");
+  }
+}
+
+/** Step entries in `dir` whose names are step_<n><suffix> and are files (or directories when `dirs`). */
+export function listSteps(dir: string, suffix: string, dirs: boolean): StepEntry[] {
+  const entries: StepEntry[] = [];
+  for (const d of listDir(dir)) {
+    if (dirs ? !d.isDirectory() : !d.isFile()) continue;
+    const step = parseStepName(d.name, suffix);
+    if (step !== null) entries.push({ step, name: d.name });
+  }
+  return sortSteps(entries, dir);
+}
+
+function parseMetaNumber(value: string | undefined, where: string): number | null {
+  if (value === undefined) return null;
+  const n = Number(value);
+  if (value.trim() === "" || (Number.isNaN(n) && value.trim().toLowerCase() !== "nan")) {
+    throw new GradtraceError("E_FORMAT", `${where} must be a number, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** Reads a one-element array (loss / lr) through its location. */
+function readScalar(loc: TensorLocation, where: string): number {
+  if (loc.numel !== 1)
+    throw new GradtraceError("E_SHAPE", `${where}: must hold exactly one value, has ${loc.numel}`);
+  const size = dtypeSize(loc.dtype);
+  let bytes: Uint8Array;
+  if (loc.deflated) {
+    const src = loc.deflated;
+    if (src.compressedSize > 1 << 16)
+      throw new GradtraceError("E_FORMAT", `${where}: scalar member is implausibly large`);
+    const pieces: Uint8Array[] = [];
+    const inflater = new Inflate((c: Uint8Array) => {
+      pieces.push(c);
+    });
+    try {
+      inflater.push(readRegion(loc.file, src.dataOffset, src.compressedSize), true);
+    } catch (err) {
+      throw new GradtraceError("E_FORMAT", `${where}: not valid deflate data (${String(err)})`);
+    }
+    const all = new Uint8Array(pieces.reduce((s, c) => s + c.byteLength, 0));
+    let o = 0;
+    for (const c of pieces) {
+      all.set(c, o);
+      o += c.byteLength;
+    }
+    if (all.byteLength < src.headerLength + size)
+      throw new GradtraceError("E_TRUNCATED", `${where}: scalar member is short`);
+    bytes = all.slice(src.headerLength, src.headerLength + size);
+  } else {
+    bytes = readRegion(loc.file, loc.offset, size);
+  }
+  const out = new Float64Array(1);
+  decodeInto(bytes, loc.dtype, loc.littleEndian, 1, out);
+  return out[0];
+}
+
+function requireSteps(entries: StepEntry[], dir: string, what: string): void {
+  if (entries.length === 0) throw new GradtraceError("E_NOT_FOUND", `${dir}: no ${what} files found`);
+}
+
+export function openSafetensorsDir(dir: string, { tmpDir }: OpenTraceOptions = {}): TraceReader {
+  const entries = listSteps(dir, ".safetensors", false);
+  requireSteps(entries, dir, "step_<n>.safetensors");
+  const tablesFor = (list: StepEntry[]): StepTable[] =>
+    list.map(({ step, name }) => {
+      const file = path.join(dir, name);
+      const header = parseSafetensorsHeader(file);
+      const tensors = new Map<string, TensorLocation>();
+      for (const e of header.entries) {
+        tensors.set(e.name, {
+          file,
+          offset: e.offset,
+          dtype: e.dtype,
+          littleEndian: true,
+          fortranOrder: false,
+          shape: e.shape,
+          numel: e.numel,
+        });
+      }
+      return {
+        step,
+        file,
+        tensors,
+        loss: parseMetaNumber(header.metadata.loss, `${file}: __metadata__.loss`),
+        lr: parseMetaNumber(header.metadata.lr, `${file}: __metadata__.lr`),
+      };
+    });
+  const tables = tablesFor(entries);
+  return new LocatedReader({
+    rescan: (lastStep) => tablesFor(listSteps(dir, ".safetensors", false).filter((e) => e.step > lastStep)),
+    path: dir,
+    format: "safetensors-dir",
+    tables,
+    problems: findMissingSteps(
+      tables.map((t) => t.step),
+      dir,
+    ),
+    tmpDir,
+  });
+}
+
+function splitScalars(
+  tensors: Map<string, TensorLocation>,
+  where: string,
+): { loss: number | null; lr: number | null } {
+  const loss = tensors.get(LOSS_KEY);
+  const lr = tensors.get(LR_KEY);
+  tensors.delete(LOSS_KEY);
+  tensors.delete(LR_KEY);
+  return {
+    loss: loss ? readScalar(loss, `${where}: ${LOSS_KEY}`) : null,
+    lr: lr ? readScalar(lr, `${where}: ${LR_KEY}`) : null,
+  };
+}
+
+export function openNpzDir(dir: string, { tmpDir }: OpenTraceOptions = {}): TraceReader {
+  const entries = listSteps(dir, ".npz", false);
+  requireSteps(entries, dir, "step_<n>.npz");
+  const tablesFor = (list: StepEntry[]): StepTable[] =>
+    list.map(({ step, name }) => {
+      const file = path.join(dir, name);
+      const tensors = new Map<string, TensorLocation>();
+      for (const m of readNpzMembers(file)) tensors.set(m.key, m.location);
+      return { step, file, tensors, ...splitScalars(tensors, file) };
+    });
+  const tables = tablesFor(entries);
+  return new LocatedReader({
+    rescan: (lastStep) => tablesFor(listSteps(dir, ".npz", false).filter((e) => e.step > lastStep)),
+    path: dir,
+    format: "npz-dir",
+    tables,
+    problems: findMissingSteps(
+      tables.map((t) => t.step),
+      dir,
+    ),
+    tmpDir,
+  });
+}
+
+export function openNpyDir(dir: string, { tmpDir }: OpenTraceOptions = {}): TraceReader {
+  const entries = listSteps(dir, "", true);
+  requireSteps(entries, dir, "step_<n>/ directories of .npy");
+  const tablesFor = (list: StepEntry[]): StepTable[] =>
+    list.map(({ step, name }) => {
+      const stepDir = path.join(dir, name);
+      const tensors = new Map<string, TensorLocation>();
+      // Sorted so the tensor order does not depend on the file system's listing order.
+      const files = listDir(stepDir).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const d of files) {
+        if (!d.isFile() || !d.name.endsWith(".npy")) continue;
+        const file = path.join(stepDir, d.name);
+        const h = readNpyFileHeader(file);
+        tensors.set(d.name.slice(0, -4), {
+          file,
+          offset: h.headerLength,
+          dtype: h.dtype,
+          littleEndian: h.littleEndian,
+          fortranOrder: h.fortranOrder,
+          shape: h.shape,
+          numel: h.numel,
+        });
+      }
+      return { step, file: stepDir, tensors, ...splitScalars(tensors, stepDir) };
+    });
+  const tables = tablesFor(entries);
+  return new LocatedReader({
+    rescan: (lastStep) => tablesFor(listSteps(dir, "", true).filter((e) => e.step > lastStep)),
+    path: dir,
+    format: "npy-dir",
+    tables,
+    problems: findMissingSteps(
+      tables.map((t) => t.step),
+      dir,
+    ),
+    tmpDir,
+  });
+}

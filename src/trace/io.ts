@@ -1,0 +1,152 @@
+/** @file Low-level file access shared by all trace readers and writers: a bounded LRU pool of read-only file
+ * descriptors (a 10,000-step directory must not exhaust fds), exact positioned reads that turn short reads into
+ * E_TRUNCATED errors naming the file, and crash-safe whole-file writes (temp file + fsync + rename). */
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { GradtraceError } from "../core/errors.ts";
+
+/** Turns a Node I/O error into a GradtraceError naming the file (ENOENT → E_NOT_FOUND). */
+export function ioError(err: unknown, file: string, what: string): GradtraceError {
+  if (err instanceof GradtraceError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  if (code === "ENOENT")
+    return new GradtraceError("E_NOT_FOUND", `${file}: no such file (${what})`, { cause: err });
+  return new GradtraceError("E_FORMAT", `${file}: ${what} failed: ${message}`, { cause: err });
+}
+
+export function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch (err) {
+    throw ioError(err, file, "stat");
+  }
+}
+
+/** Reads exactly `length` bytes at `position` into `buf[bufOffset...]`; a short read is E_TRUNCATED. */
+export function readExactly(
+  fd: number,
+  file: string,
+  buf: Uint8Array,
+  bufOffset: number,
+  length: number,
+  position: number,
+): void {
+  let done = 0;
+  while (done < length) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, buf, bufOffset + done, length - done, position + done);
+    } catch (err) {
+      throw ioError(err, file, `read of ${length} bytes at offset ${position}`);
+    }
+    if (n === 0) {
+      throw new GradtraceError(
+        "E_TRUNCATED",
+        `${file}: expected ${length} bytes at offset ${position}, file ends after ${done} of them`,
+      );
+    }
+    done += n;
+  }
+}
+
+/** A small LRU of open read-only descriptors keyed by path. */
+export class FdPool {
+  private readonly fds = new Map<string, number>();
+  constructor(private readonly maxOpen = 64) {}
+
+  get(file: string): number {
+    const hit = this.fds.get(file);
+    if (hit !== undefined) {
+      // Re-insert to mark as most recently used (Map keeps insertion order).
+      this.fds.delete(file);
+      this.fds.set(file, hit);
+      return hit;
+    }
+    if (this.fds.size >= this.maxOpen) {
+      const [oldFile, oldFd] = this.fds.entries().next().value as [string, number];
+      this.fds.delete(oldFile);
+      fs.closeSync(oldFd);
+    }
+    let fd: number;
+    try {
+      fd = fs.openSync(file, "r");
+    } catch (err) {
+      throw ioError(err, file, "open");
+    }
+    this.fds.set(file, fd);
+    return fd;
+  }
+
+  read(file: string, buf: Uint8Array, bufOffset: number, length: number, position: number): void {
+    readExactly(this.get(file), file, buf, bufOffset, length, position);
+  }
+
+  /** Forgets a descriptor (e.g. after the file grew or was replaced). */
+  drop(file: string): void {
+    const fd = this.fds.get(file);
+    if (fd !== undefined) {
+      this.fds.delete(file);
+      fs.closeSync(fd);
+    }
+  }
+
+  get openCount(): number {
+    return this.fds.size;
+  }
+
+  closeAll(): void {
+    for (const fd of this.fds.values()) fs.closeSync(fd);
+    this.fds.clear();
+  }
+}
+
+/** Reads a whole small file region (header) into a new buffer. */
+export function readRegion(file: string, position: number, length: number): Uint8Array {
+  const buf = new Uint8Array(length);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch (err) {
+    throw ioError(err, file, "open");
+  }
+  try {
+    readExactly(fd, file, buf, 0, length, position);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return buf;
+}
+
+/** E_EXISTS unless `force`: writers never silently replace an output. */
+export function refuseExisting(target: string, force: boolean, what: string): void {
+  if (!force && fs.existsSync(target)) {
+    throw new GradtraceError(
+      "E_EXISTS",
+      `${what}: ${target} already exists (pass { force: true } to overwrite)`,
+    );
+  }
+}
+
+/** Writes `chunks` to `target` atomically: a temp file in the same directory, fsync, then rename over the target. */
+export function writeFileAtomic(target: string, chunks: readonly Uint8Array[]): void {
+  const dir = path.dirname(target);
+  const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now()}.tmp`);
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(tmp, "wx");
+    for (const chunk of chunks) {
+      let done = 0;
+      while (done < chunk.byteLength) done += fs.writeSync(fd, chunk, done, chunk.byteLength - done);
+    }
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = null;
+    fs.renameSync(tmp, target);
+  } catch (err) {
+    if (fd !== null) fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw ioError(err, target, "atomic write");
+  }
+}

@@ -1,0 +1,99 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { main } from "../../src/cli/main.ts";
+import { createRng } from "../../src/core/rng.ts";
+import { createGtraceWriter } from "../../src/trace/index.ts";
+
+/** Runs the CLI in-process, capturing what it prints. */
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const o = vi.spyOn(process.stdout, "write").mockImplementation((s) => {
+    out += String(s);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, "write").mockImplementation((s) => {
+    err += String(s);
+    return true;
+  });
+  try {
+    const code = await main(["node", "gradtrace", ...args]);
+    return { code, out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+describe("gradtrace analyze (CLI)", () => {
+  let dir: string;
+  let trace: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-cli-"));
+    trace = path.join(dir, "run.gtrace");
+    const w = createGtraceWriter(trace, { tensors: [{ name: "layer.weight", shape: [4, 6] }, { name: "layer.bias", shape: [4] }] });
+    const rng = createRng(2);
+    const base = Float32Array.from({ length: 24 }, () => rng.normal());
+    for (let t = 0; t < 30; t++) {
+      w.append(t, {
+        "layer.weight": base.map((x) => x + 0.1 * rng.normal()),
+        "layer.bias": Float32Array.from({ length: 4 }, () => (t % 2 ? 1 : -1) + 0.01 * rng.normal()),
+      });
+    }
+    w.close();
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("prints the table and summary, writes JSON/HTML/CSV, and the JSON follows the schema", async () => {
+    const json = path.join(dir, "out.json");
+    const html = path.join(dir, "out.html");
+    const csv = path.join(dir, "csv");
+    const r = await run("analyze", trace, "--json", json, "--html", html, "--csv", csv, "--predictors", "zero,last,ema0.9");
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/κ last/);
+    expect(r.out).toMatch(/layer\.weight/);
+    const result = JSON.parse(fs.readFileSync(json, "utf8"));
+    expect(result.schemaVersion).toBe(1);
+    expect(result.trace.steps).toBe(30);
+    expect(result.total.kappa.zero).toBe(1);
+    // The bias flips sign every step: the one-step predictor is far worse than zero (κ → 4).
+    const bias = result.tensors.find((t: { name: string }) => t.name === "layer.bias");
+    expect(bias.kappa.last).toBeGreaterThan(3.5);
+    expect(Object.keys(bias.predictableRank)).toEqual(["0.1", "0.05", "0.01"]);
+    expect(fs.readFileSync(html, "utf8")).toMatch(/<svg[\s\S]*layer\.weight/);
+    const lines = fs.readFileSync(path.join(csv, "total.csv"), "utf8").trim().split("\n");
+    expect(lines[0]).toBe("step,gradNormSq,error_zero,error_last,error_ema0.9");
+    expect(lines).toHaveLength(31);
+  });
+
+  it("refuses to overwrite an output without --force, leaving the file untouched", async () => {
+    const json = path.join(dir, "keep.json");
+    fs.writeFileSync(json, "mine");
+    const r = await run("analyze", trace, "--json", json);
+    expect(r.code).toBe(4);
+    expect(r.err).toMatch(/keep\.json already exists/);
+    expect(fs.readFileSync(json, "utf8")).toBe("mine");
+    expect((await run("analyze", trace, "--json", json, "--force", "--quiet")).code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(json, "utf8")).schemaVersion).toBe(1);
+  });
+
+  it("reports bad input with one line and a specific exit code, never a stack trace", async () => {
+    const missing = await run("analyze", path.join(dir, "nope"));
+    expect(missing.code).toBe(3);
+    expect(missing.err).toMatch(/^gradtrace: .*nope/);
+    expect(missing.err).not.toMatch(/\n\s+at /);
+    const badPred = await run("analyze", trace, "--predictors", "last,banana");
+    expect(badPred.code).toBe(2);
+    expect(badPred.err).toMatch(/banana/);
+    const badEps = await run("analyze", trace, "--eps", "1.5");
+    expect(badEps.code).toBe(2);
+    const garbage = path.join(dir, "garbage.gtrace");
+    fs.writeFileSync(garbage, "not a trace at all");
+    const g = await run("analyze", garbage, "--format", "gtrace");
+    expect(g.code).toBe(3);
+    expect(g.err).toMatch(/garbage\.gtrace/);
+  });
+});

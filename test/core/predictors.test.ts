@@ -1,0 +1,276 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { GradtraceError } from "../../src/core/errors.ts";
+import { mat } from "../../src/core/matrix.ts";
+import { kappa, pathLengthsFromGram } from "../../src/core/pathLength.ts";
+import {
+  ArState,
+  DEFAULT_PREDICTORS,
+  GramRing,
+  listPredictorForms,
+  matReader,
+  momentumCrossGram,
+  registerPredictor,
+  resolvePredictor,
+  solveSpd,
+} from "../../src/core/predictors/index.ts";
+import { createRng } from "../../src/core/rng.ts";
+import {
+  arCoefficients,
+  driftingSequence,
+  explicitErrors,
+  explicitPredictions,
+  gramOf,
+  randomSequence,
+} from "./predictorsReference.ts";
+
+const IDS = [
+  "zero",
+  "last",
+  "linear",
+  "ema0.5",
+  "ema0.9",
+  "ema0.99",
+  "ar1",
+  "ar2",
+  "ar3",
+  "lowrank1w4",
+  "lowrank4w16",
+  "lowrank3w6",
+];
+
+function expectRelClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  rtol: number,
+  label: string,
+): void {
+  expect(actual.length, label).toBe(expected.length);
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
+  for (let i = 0; i < expected.length; i++) {
+    const diff = Math.abs(actual[i] - expected[i]);
+    if (!(diff <= rtol * Math.max(Math.abs(expected[i]), 1e-3 * scale))) {
+      throw new Error(`${label}[${i}]: ${actual[i]} vs ${expected[i]} (diff ${diff})`);
+    }
+  }
+}
+
+describe("Gram-mode predictors equal explicit-vector predictors", () => {
+  const cases = [
+    { steps: 12, dim: 3, seed: 1, kind: "random" },
+    { steps: 30, dim: 50, seed: 2, kind: "random" },
+    { steps: 40, dim: 20, seed: 3, kind: "drifting" },
+    { steps: 25, dim: 200, seed: 4, kind: "drifting" },
+  ] as const;
+  for (const c of cases) {
+    it(`${c.kind} p=${c.dim} T=${c.steps}`, () => {
+      const g = (c.kind === "random" ? randomSequence : driftingSequence)(c.steps, c.dim, c.seed);
+      const result = pathLengthsFromGram(gramOf(g), IDS);
+      for (const id of IDS) expectRelClose(result.series[id].error, explicitErrors(id, g), 1e-9, id);
+    });
+  }
+
+  it("cross and predicted norms match the explicit m_t", () => {
+    const g = driftingSequence(20, 10, 5);
+    const result = pathLengthsFromGram(gramOf(g), IDS);
+    for (const id of IDS) {
+      const m = explicitPredictions(id, g);
+      const cross = m.map((mt, t) => (mt === null ? 0 : mt.reduce((s, v, i) => s + v * g[t][i], 0)));
+      const norm = m.map((mt) => (mt === null ? 0 : mt.reduce((s, v) => s + v * v, 0)));
+      expectRelClose(result.series[id].cross, cross, 1e-9, `${id} cross`);
+      expectRelClose(result.series[id].predNormSq, norm, 1e-9, `${id} norm`);
+    }
+  });
+
+  it("never reads g_t beyond ⟨m_t, g_t⟩: changing the future does not change past errors", () => {
+    const g = randomSequence(15, 6, 9);
+    const base = pathLengthsFromGram(gramOf(g), IDS);
+    const altered = g.map((v, t) => (t >= 10 ? v.map((x) => -3 * x) : v));
+    const other = pathLengthsFromGram(gramOf(altered), IDS);
+    for (const id of IDS) {
+      expect(Array.from(other.series[id].error.subarray(0, 10))).toEqual(
+        Array.from(base.series[id].error.subarray(0, 10)),
+      );
+    }
+  });
+});
+
+describe("closed forms", () => {
+  it("κ(zero) = 1 and every first error is ‖g_0‖²", () => {
+    const g = randomSequence(10, 4, 11);
+    const r = pathLengthsFromGram(gramOf(g), DEFAULT_PREDICTORS);
+    expect(kappa(r.series.zero.error, r.gradNormSq)).toBe(1);
+    for (const id of DEFAULT_PREDICTORS) expect(r.series[id].error[0]).toBe(r.gradNormSq[0]);
+  });
+
+  it("constant sequence: errors of last/ema/linear/ar/lowrank vanish after step 0", () => {
+    const v = Float64Array.of(1, -2, 0.5, 3);
+    const g = Array.from({ length: 20 }, () => v);
+    const r = pathLengthsFromGram(gramOf(g), ["last", "ema0.9", "linear", "ar2", "lowrank2w4"]);
+    const g0 = 1 + 4 + 0.25 + 9;
+    for (const id of ["last", "ema0.9", "linear", "lowrank2w4"]) {
+      expect(r.series[id].error[0]).toBe(g0);
+      for (let t = 1; t < 20; t++) expect(r.series[id].error[t]).toBeLessThan(1e-12 * g0);
+      expect(kappa(r.series[id].error, r.gradNormSq)).toBeCloseTo(1 / 20, 12);
+    }
+    // AR(2) on a constant sequence: ridge shrinks a1 + a2 slightly below 1 (λ = 1e-6 · tr/p), so the error is
+    // O(ridge²)·‖g‖², not exactly 0.
+    for (let t = 1; t < 20; t++) expect(r.series.ar2.error[t]).toBeLessThan(1e-10 * g0);
+  });
+
+  it("sign-alternating sequence: κ(last) = (1 + 4T)/(T + 1) → 4", () => {
+    for (const T of [1, 5, 50]) {
+      const v = Float64Array.of(0.3, -1.2, 2);
+      const g = Array.from({ length: T + 1 }, (_, t) => v.map((x) => (t % 2 === 0 ? x : -x)));
+      const r = pathLengthsFromGram(gramOf(g), ["last"]);
+      expect(kappa(r.series.last.error, r.gradNormSq)).toBeCloseTo((1 + 4 * T) / (T + 1), 12);
+    }
+  });
+
+  it("AR(2) recovers the coefficients of a true AR(2) process in high dimension", () => {
+    const rng = createRng(21);
+    const dim = 2000;
+    const [a1, a2] = [1.2, -0.5];
+    const g = [Float64Array.from({ length: dim }, () => rng.normal())];
+    g.push(Float64Array.from({ length: dim }, () => rng.normal()));
+    for (let t = 2; t < 30; t++)
+      g.push(g[t - 1].map((x, i) => a1 * x + a2 * g[t - 2][i] + 0.05 * rng.normal()));
+    const k = gramOf(g);
+    const state = new ArState(2, 1e-6);
+    // t = T + 1 folds in the last sample s = T, as the stacked reference does.
+    for (let t = 0; t <= g.length; t++) state.coefficients(t, matReader(k));
+    const fitted = state.fitted()!;
+    expect(fitted[0]).toBeCloseTo(a1, 2);
+    expect(fitted[1]).toBeCloseTo(a2, 2);
+    // and the Gram-built normal equations give the same fit as stacked least squares on the vectors
+    const reference = arCoefficients(g, g.length, 2, 1e-6);
+    expect(fitted[0]).toBeCloseTo(reference[0], 10);
+    expect(fitted[1]).toBeCloseTo(reference[1], 10);
+  });
+
+  it("AR fit is scale-invariant", () => {
+    const g = driftingSequence(15, 8, 3);
+    const fitAtScale = (scale: number) => {
+      const k = gramOf(g.map((v) => v.map((x) => x * scale)));
+      const s = new ArState(3, 1e-3);
+      for (let t = 0; t < g.length; t++) s.coefficients(t, matReader(k));
+      return Array.from(s.fitted()!);
+    };
+    const a = fitAtScale(1);
+    for (const [i, v] of fitAtScale(1e-6).entries()) expect(v).toBeCloseTo(a[i], 9);
+  });
+
+  it("solveSpd solves a small SPD system", () => {
+    const a = Float64Array.of(4, 1, 0, 1, 3, 1, 0, 1, 2);
+    const x = solveSpd(a, Float64Array.of(1, 2, 3), 3)!;
+    const back = [0, 1, 2].map((i) => a[i * 3] * x[0] + a[i * 3 + 1] * x[1] + a[i * 3 + 2] * x[2]);
+    for (const [i, v] of back.entries()) expect(v).toBeCloseTo(i + 1, 12);
+    expect(solveSpd(Float64Array.of(1, 2, 2, 1), Float64Array.of(1, 1), 2)).toBeNull();
+  });
+
+  it("momentum in exact mode equals the explicit buffer predictor", () => {
+    const g = randomSequence(12, 5, 8);
+    const buffers: Float64Array[] = [];
+    let b = new Float64Array(5);
+    for (const gt of g) {
+      b = b.map((x, i) => 0.9 * x + gt[i]);
+      buffers.push(b);
+    }
+    const cg = momentumCrossGram(g, buffers);
+    const r = pathLengthsFromGram(gramOf(g), ["momentum", "momentum0.1"], { extras: { momentum: cg } });
+    for (const [id, scale] of [
+      ["momentum", 1],
+      ["momentum0.1", 0.1],
+    ] as const) {
+      const expected = g.map((gt, t) =>
+        gt.reduce((s, x, i) => s + (x - (t === 0 ? 0 : scale * buffers[t - 1][i])) ** 2, 0),
+      );
+      expectRelClose(r.series[id].error, expected, 1e-9, id);
+    }
+    expect(() => pathLengthsFromGram(gramOf(g), ["momentum"])).toThrow(/extras.momentum/);
+  });
+});
+
+describe("registry", () => {
+  it("resolves parametric ids and rejects unknown ones with the valid forms", () => {
+    expect(resolvePredictor("ema0.95").id).toBe("ema0.95");
+    expect(resolvePredictor("lowrank8w32").lagged?.lag).toBe(32);
+    expect(resolvePredictor("ar3").lagged?.lag).toBe(4);
+    for (const bad of ["ema1", "ema0", "ar0", "lowrank5w4", "nope", "last2"]) {
+      expect(() => resolvePredictor(bad)).toThrow(GradtraceError);
+    }
+    try {
+      resolvePredictor("nope");
+    } catch (e) {
+      expect((e as GradtraceError).code).toBe("E_ARG");
+      expect((e as Error).message).toMatch(/ema<β>/);
+      expect((e as Error).message).toMatch(/lowrank<k>w<w>/);
+    }
+    expect(listPredictorForms()).toEqual(expect.arrayContaining(["zero", "last", "linear", "momentum"]));
+  });
+
+  it("a user-registered lagged predictor runs in exact mode", () => {
+    registerPredictor({
+      id: "half-last",
+      description: "m_t = g_{t−1} / 2",
+      lagged: { lag: 1, create: () => ({ coefficients: (t) => (t >= 1 ? Float64Array.of(0.5) : null) }) },
+      coordinatewise: true,
+    });
+    expect(() =>
+      registerPredictor({
+        id: "half-last",
+        description: "",
+        lagged: { lag: 0, create: () => ({ coefficients: () => null }) },
+      }),
+    ).toThrow(/already/);
+    const g = randomSequence(6, 3, 2);
+    const r = pathLengthsFromGram(gramOf(g), ["half-last"]);
+    const expected = g.map((gt, t) =>
+      gt.reduce((s, x, i) => s + (x - (t === 0 ? 0 : 0.5 * g[t - 1][i])) ** 2, 0),
+    );
+    expectRelClose(r.series["half-last"].error, expected, 1e-12, "half-last");
+  });
+
+  it("GramRing keeps the last entries by absolute index", () => {
+    const g = randomSequence(9, 4, 4);
+    const k = gramOf(g);
+    const ring = new GramRing(3);
+    for (let t = 0; t < g.length; t++) {
+      ring.setRow(
+        t,
+        [0, 1, 2].map((d) => (t - d >= 0 ? k.data[t * 9 + t - d] : 0)),
+      );
+      for (let i = Math.max(0, t - 2); i <= t; i++) {
+        for (let j = Math.max(0, t - 2); j <= t; j++) expect(ring.get(i, j)).toBe(k.data[i * 9 + j]);
+      }
+    }
+  });
+});
+
+describe("properties", () => {
+  const sequence = fc
+    .record({ steps: fc.integer({ min: 1, max: 12 }), dim: fc.integer({ min: 1, max: 6 }), seed: fc.nat() })
+    .map(({ steps, dim, seed }) => randomSequence(steps, dim, seed));
+
+  it("κ(zero) = 1, errors ≥ 0, Σ errors(last) = ‖g_0‖² + ‖H‖_F²", () => {
+    fc.assert(
+      fc.property(sequence, (g) => {
+        const r = pathLengthsFromGram(gramOf(g), DEFAULT_PREDICTORS);
+        expect(kappa(r.series.zero.error, r.gradNormSq)).toBe(1);
+        for (const id of DEFAULT_PREDICTORS)
+          for (const e of r.series[id].error) expect(e).toBeGreaterThanOrEqual(0);
+        let h = g[0].reduce((s, x) => s + x * x, 0);
+        for (let t = 1; t < g.length; t++) h += g[t].reduce((s, x, i) => s + (x - g[t - 1][i]) ** 2, 0);
+        const total = r.series.last.error.reduce((a, b) => a + b, 0);
+        expect(Math.abs(total - h)).toBeLessThanOrEqual(1e-10 * h);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("all-zero gradients give κ = NaN, not a crash", () => {
+    const r = pathLengthsFromGram(mat(4, 4), DEFAULT_PREDICTORS);
+    for (const id of DEFAULT_PREDICTORS) expect(kappa(r.series[id].error, r.gradNormSq)).toBeNaN();
+  });
+});

@@ -1,0 +1,53 @@
+/** @file Real gtrace traces for the server and browser tests: a few tensors whose gradients move in a handful of
+ * directions plus noise (so κ and r*(ε) are far from degenerate), written with the trace layer's own writer. */
+import * as fs from "node:fs";
+import { createRng } from "../../src/core/rng.ts";
+import { createGtraceWriter } from "../../src/trace/index.ts";
+import type { TraceWriter } from "../../src/trace/types.ts";
+
+export interface TraceSpec {
+  readonly tensors: readonly { name: string; shape: number[] }[];
+  readonly seed: number;
+}
+
+export const SMALL_MODEL: TraceSpec["tensors"] = [
+  { name: "conv1.weight", shape: [4, 3] },
+  { name: "conv1.bias", shape: [4] },
+  { name: "fc/out.weight", shape: [3, 5] },
+];
+
+/** Gradient of tensor j at step t: three slow sinusoidal modes on fixed random directions plus small noise. */
+export function makeGradients(spec: TraceSpec) {
+  const rng = createRng(spec.seed);
+  const dirs = spec.tensors.map((t) => {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    return Array.from({ length: 3 }, () => Float64Array.from({ length: n }, () => rng.normal()));
+  });
+  const noise = createRng(spec.seed + 1000);
+  return (step: number): Record<string, Float32Array> => {
+    const out: Record<string, Float32Array> = {};
+    spec.tensors.forEach((t, j) => {
+      const n = dirs[j][0].length;
+      const g = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        g[i] =
+          Math.cos(0.2 * step + j) * dirs[j][0][i] +
+          0.5 * Math.sin(0.05 * step) * dirs[j][1][i] +
+          0.2 * (step % 3) * dirs[j][2][i] +
+          0.05 * noise.normal();
+      }
+      out[t.name] = g;
+    });
+    return out;
+  };
+}
+
+/** Writes `steps` steps and returns the open writer (for live tests) or closes it. */
+export function writeTrace(file: string, spec: TraceSpec, steps: number, { keepOpen = false } = {}) {
+  fs.rmSync(file, { force: true });
+  const writer: TraceWriter = createGtraceWriter(file, { tensors: spec.tensors, fsync: "none" });
+  const grad = makeGradients(spec);
+  for (let s = 0; s < steps; s++) writer.append(s, grad(s), { loss: 1 / (1 + s) });
+  if (!keepOpen) writer.close();
+  return { writer, grad };
+}

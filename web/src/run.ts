@@ -1,0 +1,399 @@
+/** @file One run: headline facts, the layer × time heatmap (κ per window for a chosen predictor, r*(ε) per window,
+ * or ‖g‖ per step), the table of all tensors, and the selected tensor's charts. In live mode the page refetches
+ * what changed when the server announces a new result version, keeping the heatmap's viewport and the selection. */
+import {
+  api,
+  type HeatmapMetric,
+  type SeriesResponse,
+  type SummaryResponse,
+  subscribe,
+  type TensorSummary,
+} from "./api.ts";
+import { Chart, type ChartSpec } from "./chart.ts";
+import { scaleFor } from "./colormap.ts";
+import { download, toCsv } from "./export.ts";
+import { Heatmap } from "./heatmap.ts";
+import type { Page } from "./overview.ts";
+import { type Column, DataTable, fmt } from "./table.ts";
+
+export const TOTAL = "@total";
+
+const METRIC_LABEL: Record<HeatmapMetric, string> = {
+  kappa: "κ per window",
+  rank: "r*(ε) per window",
+  gradNorm: "‖g‖ per step",
+};
+
+interface RunPageState {
+  summary: SummaryResponse | null;
+  metric: HeatmapMetric;
+  predictor: string;
+  eps: number;
+  tensor: string;
+}
+
+export interface RunPage extends Page {
+  /** Shows another tensor without rebuilding the page (hash change inside the same run). */
+  selectTensor(name: string): void;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function select(label: string, name: string, options: readonly string[], value: string, onChange: (v: string) => void) {
+  const wrap = el("label", "control", `${label} `);
+  const s = el("select");
+  s.name = name;
+  for (const o of options) {
+    const opt = el("option", undefined, o);
+    opt.value = o;
+    s.append(opt);
+  }
+  s.value = value;
+  s.addEventListener("change", () => onChange(s.value));
+  wrap.append(s);
+  return { wrap, select: s };
+}
+
+export function runPage(
+  root: HTMLElement,
+  runId: string,
+  initialTensor: string,
+  tooltip: HTMLElement,
+  setLive: (on: boolean) => void,
+): RunPage {
+  root.innerHTML = "";
+  const state: RunPageState = { summary: null, metric: "kappa", predictor: "", eps: 0, tensor: initialTensor };
+  const head = el("section", "run-head");
+  const controls = el("div", "heatmap-controls");
+  const heatHost = el("section", "heatmap-host");
+  const tensorHost = el("section", "tensor");
+  const tableHost = el("div");
+  root.append(head, controls, heatHost, tensorHost, tableHost);
+  const heatmap = new Heatmap(heatHost, tooltip);
+  let tensorTable: DataTable<TensorSummary> | null = null;
+  const charts = new Map<string, Chart>();
+  let shownVersion = 0;
+  let closed = false;
+  let loading: Promise<void> = Promise.resolve();
+
+  heatmap.onSelectRow = (row) => {
+    const name = state.summary?.tensors[row]?.name;
+    if (name) location.hash = `#/run/${encodeURIComponent(runId)}/tensor/${encodeURIComponent(name)}`;
+  };
+
+  const renderHead = (s: SummaryResponse) => {
+    head.innerHTML = "";
+    head.append(el("h2", undefined, s.run.path));
+    const facts = el("p", "facts");
+    facts.dataset.steps = String(s.trace.steps);
+    facts.dataset.tensors = String(s.trace.tensors);
+    facts.dataset.version = String(s.run.version);
+    facts.textContent = `${s.trace.format} · ${s.trace.steps} steps · ${s.trace.tensors} tensors · window ${s.options.window} · analysed ${
+      s.run.analyzedAt ? new Date(s.run.analyzedAt).toLocaleTimeString() : "–"
+    } (version ${s.run.version})`;
+    head.append(facts, el("p", "summary", s.summary));
+    if (s.trace.problems.length > 0) {
+      const ul = el("ul", "problems");
+      for (const p of s.trace.problems) ul.append(el("li", undefined, p));
+      head.append(ul);
+    }
+  };
+
+  const renderControls = (s: SummaryResponse) => {
+    controls.innerHTML = "";
+    const metric = select("heatmap", "metric", s.heatmapMetrics, state.metric, (v) => {
+      state.metric = v as HeatmapMetric;
+      renderControls(s);
+      void loadHeatmap();
+    });
+    controls.append(metric.wrap);
+    if (state.metric === "kappa") {
+      controls.append(
+        select("predictor", "predictor", s.options.predictors, state.predictor, (v) => {
+          state.predictor = v;
+          void loadHeatmap();
+        }).wrap,
+      );
+    }
+    if (state.metric === "rank") {
+      controls.append(
+        select("ε", "eps", s.options.eps.map(String), String(state.eps), (v) => {
+          state.eps = Number(v);
+          void loadHeatmap();
+        }).wrap,
+      );
+    }
+    const reset = el("button", undefined, "reset view");
+    reset.type = "button";
+    reset.addEventListener("click", () => heatmap.resetView());
+    const png = el("button", undefined, "PNG");
+    png.type = "button";
+    png.dataset.export = "png";
+    png.addEventListener("click", async () => {
+      const b = await heatmap.toPngBlob();
+      if (b) download(`heatmap-${state.metric}.png`, b);
+    });
+    const csv = el("button", undefined, "CSV");
+    csv.type = "button";
+    csv.dataset.export = "csv";
+    csv.addEventListener("click", () => exportHeatmapCsv());
+    controls.append(reset, png, csv);
+  };
+
+  let heatData: Awaited<ReturnType<typeof api.heatmap>> | null = null;
+  const exportHeatmapCsv = () => {
+    if (!heatData) return;
+    const { header, values } = heatData;
+    const rows: (string | number | null)[][] = [["tensor", ...header.starts]];
+    for (let r = 0; r < header.rows; r++) {
+      const row: (string | number | null)[] = [header.tensors[r]];
+      for (let c = 0; c < header.cols; c++) row.push(values[r * header.cols + c]);
+      rows.push(row);
+    }
+    download(`heatmap-${header.metric}.csv`, new Blob([toCsv(rows)], { type: "text/csv" }));
+  };
+
+  const loadHeatmap = async () => {
+    const data = await api.heatmap(runId, {
+      metric: state.metric,
+      predictor: state.metric === "kappa" ? state.predictor : undefined,
+      eps: state.metric === "rank" ? state.eps : undefined,
+    });
+    if (closed) return;
+    heatData = data;
+    const h = data.header;
+    heatmap.canvas.dataset.predictor = h.predictor ?? "";
+    heatmap.canvas.dataset.eps = h.eps === null ? "" : String(h.eps);
+    heatmap.setData({
+      rows: h.rows,
+      cols: h.cols,
+      values: data.values,
+      rowLabels: h.tensors,
+      colStarts: h.starts,
+      span: h.span,
+      metric: h.metric,
+      valueLabel: h.metric === "kappa" ? `κ (${h.predictor})` : h.metric === "rank" ? `r*(${h.eps})` : "‖g‖",
+      scale: scaleFor(h.metric, h.min, h.max),
+      version: h.version,
+    });
+  };
+
+  const isTotal = (t: TensorSummary) => t === state.summary?.total;
+  const renderTensorTable = (s: SummaryResponse) => {
+    if (!tensorTable) {
+      const columns: Column<TensorSummary>[] = [
+        { key: "name", label: "tensor", value: (t) => (isTotal(t) ? TOTAL : t.name), text: (t) => (isTotal(t) ? "whole model" : t.name) },
+        { key: "shape", label: "shape", value: (t) => t.shape.join("×") },
+        { key: "numel", label: "numel", value: (t) => t.numel },
+        ...s.options.predictors.map(
+          (p): Column<TensorSummary> => ({ key: `kappa:${p}`, label: `κ ${p}`, value: (t) => t.kappa[p] ?? null }),
+        ),
+        ...s.options.eps.map(
+          (e): Column<TensorSummary> => ({
+            key: `rank:${e}`,
+            label: `r*(${e})`,
+            value: (t) => t.predictableRank[String(e)] ?? null,
+          }),
+        ),
+        { key: "effectiveRank", label: "eff. rank", value: (t) => t.effectiveRank },
+        { key: "stableRank", label: "stable rank", value: (t) => t.stableRank },
+        { key: "cosineConsecutive", label: "cos(gₜ, gₜ₋₁)", value: (t) => t.cosineConsecutive },
+      ];
+      tensorTable = new DataTable<TensorSummary>(tableHost, {
+        id: "tensors",
+        title: "Tensors",
+        columns,
+        rowKey: (t) => (isTotal(t) ? TOTAL : t.name),
+      });
+      tensorTable.onRowClick = (t) => {
+        const name = isTotal(t) ? TOTAL : t.name;
+        location.hash = `#/run/${encodeURIComponent(runId)}/tensor/${encodeURIComponent(name)}`;
+      };
+    }
+    tensorTable.setRows([s.total, ...s.tensors]);
+  };
+
+  const chart = (host: HTMLElement, spec: ChartSpec) => {
+    const existing = charts.get(spec.id);
+    if (existing && existing.element.parentElement === host) existing.update(spec);
+    else {
+      existing?.destroy();
+      charts.set(spec.id, new Chart(host, spec));
+    }
+  };
+
+  const renderTensor = (series: SeriesResponse) => {
+    const s = state.summary!;
+    const t = series.name === TOTAL ? s.total : s.tensors.find((x) => x.name === series.name);
+    let title = tensorHost.querySelector<HTMLElement>(".tensor-title");
+    let grid = tensorHost.querySelector<HTMLElement>(".charts");
+    if (!title || !grid) {
+      tensorHost.innerHTML = "";
+      title = el("div", "tensor-title");
+      grid = el("div", "charts");
+      tensorHost.append(title, grid);
+    }
+    tensorHost.dataset.tensor = series.name;
+    tensorHost.dataset.version = String(series.version);
+    title.innerHTML = "";
+    title.append(el("h3", undefined, series.name === TOTAL ? "Whole model" : series.name));
+    const kappaText = Object.entries(series.kappa)
+      .map(([p, k]) => {
+        const ci = series.kappaCI?.[p];
+        return `κ ${p} = ${fmt(k, 3)}${ci ? ` [${fmt(ci[0], 3)}, ${fmt(ci[1], 3)}]` : ""}`;
+      })
+      .join(" · ");
+    title.append(
+      el(
+        "p",
+        "facts",
+        `shape ${series.shape.join("×")} · ${series.numel} values · r*(ε): ${Object.entries(series.increments.predictableRank)
+          .map(([e, r]) => `${e} → ${r}`)
+          .join(", ")} · effective rank ${fmt(t?.effectiveRank ?? null, 3)}`,
+      ),
+      el("p", "facts", kappaText),
+    );
+    const steps = series.stepIndices;
+    chart(grid, {
+      id: "grad-norm",
+      title: "Gradient norm ‖gₜ‖",
+      xLabel: "step",
+      yLabel: "‖g‖",
+      x: steps,
+      series: [{ label: "‖g‖", y: series.gradNorm }],
+    });
+    if (series.windows) {
+      const w = series.windows;
+      chart(grid, {
+        id: "kappa-windows",
+        title: `κ over windows of ${w.size} steps`,
+        xLabel: "window start (step)",
+        yLabel: "κ",
+        x: w.starts.map((p) => steps[p] ?? p),
+        series: Object.entries(w.kappa).map(([label, y]) => ({ label, y })),
+      });
+    }
+    const inc = series.increments.singularValues;
+    const grad = series.gradients.singularValues;
+    const k = Math.max(inc.length, grad.length);
+    chart(grid, {
+      id: "spectrum",
+      title: "Singular values (log scale)",
+      xLabel: "index i",
+      yLabel: "σᵢ",
+      x: Array.from({ length: k }, (_, i) => i + 1),
+      series: [
+        { label: "increments gₜ − gₜ₋₁", y: Array.from({ length: k }, (_, i) => inc[i] ?? null) },
+        { label: "gradients gₜ", y: Array.from({ length: k }, (_, i) => grad[i] ?? null) },
+      ],
+      logY: true,
+      points: true,
+    });
+    const curve = series.increments.rankCurve;
+    // uPlot wants an ascending x: the curve is listed by ascending ε already, but sort defensively.
+    const order = curve.eps.map((_, i) => i).sort((a, b) => curve.eps[a] - curve.eps[b]);
+    chart(grid, {
+      id: "rank-curve",
+      title: "Predictable rank r*(ε) of the increments",
+      xLabel: "ε",
+      yLabel: "r*(ε)",
+      x: order.map((i) => curve.eps[i]),
+      series: [{ label: "r*(ε)", y: order.map((i) => curve.rank[i]) }],
+      logX: true,
+    });
+    const m = series.matrix;
+    const staleId = "stale-energy";
+    if (m && m.staleEnergy.delta.length > 0) {
+      chart(grid, {
+        id: staleId,
+        title: `Stale-projector energy, rank ${m.staleEnergy.k} (what a GaLore-style refresh every Δ steps keeps)`,
+        xLabel: "refresh interval Δ (steps)",
+        yLabel: "captured fraction of ‖g‖²",
+        x: m.staleEnergy.delta,
+        series: [{ label: "energy", y: m.staleEnergy.energy }],
+      });
+      chart(grid, {
+        id: "matrix-rank",
+        title: `Per-step matrix rank of ∇W (${m.rows}×${m.cols})`,
+        xLabel: "step",
+        yLabel: "rank",
+        x: m.at.map((p) => steps[p] ?? p),
+        series: [
+          { label: "effective rank", y: m.effectiveRank },
+          { label: "stable rank", y: m.stableRank },
+        ],
+      });
+    } else {
+      for (const id of [staleId, "matrix-rank"]) {
+        charts.get(id)?.destroy();
+        charts.delete(id);
+      }
+    }
+  };
+
+  const loadTensor = async () => {
+    const name = state.tensor;
+    const series = await api.series(runId, name);
+    if (closed || name !== state.tensor) return;
+    renderTensor(series);
+  };
+
+  const refresh = async () => {
+    const s = await api.summary(runId);
+    if (closed) return;
+    const first = state.summary === null;
+    state.summary = s;
+    if (first) {
+      state.metric = s.heatmapMetrics.includes("kappa") ? "kappa" : s.heatmapMetrics[0];
+      state.predictor = s.options.predictors.includes("ema0.9")
+        ? "ema0.9"
+        : (s.options.predictors.find((p) => p !== "zero") ?? s.options.predictors[0]);
+      state.eps = s.options.eps[0];
+      renderControls(s);
+    }
+    shownVersion = s.run.version;
+    renderHead(s);
+    await Promise.all([loadHeatmap(), loadTensor()]);
+    renderTensorTable(s);
+    if (closed) return;
+    root.dataset.version = String(shownVersion);
+    document.body.dataset.state = "ready";
+  };
+
+  const reload = () => {
+    loading = loading.then(refresh).catch((err: Error) => {
+      if (closed) return;
+      head.textContent = `Could not load run ${runId}: ${err.message}`;
+      document.body.dataset.state = "error";
+    });
+  };
+
+  reload();
+  const unsubscribe = subscribe(
+    runId,
+    ({ run }) => {
+      if (run.status === "ready" && run.version > shownVersion && state.summary) reload();
+    },
+    setLive,
+  );
+
+  return {
+    selectTensor(name: string) {
+      if (name === state.tensor) return;
+      state.tensor = name;
+      loading = loading.then(loadTensor).catch(() => {});
+    },
+    destroy() {
+      closed = true;
+      unsubscribe();
+      setLive(false);
+      heatmap.destroy();
+      for (const c of charts.values()) c.destroy();
+    },
+  };
+}
