@@ -3,6 +3,7 @@
  * k-dimensional sketches, reporting the sketch's error bound and its measured error on a sub-sample. */
 import { regretBound, nonconvexBound } from "../core/bounds.ts";
 import { GradtraceError } from "../core/errors.ts";
+import type { GramKernel } from "../core/gram.ts";
 import type { Mat } from "../core/matrix.ts";
 import { DEFAULT_PREDICTORS, resolvePredictor } from "../core/predictors/index.ts";
 import { parseSketchSpec } from "../core/sketch/index.ts";
@@ -10,6 +11,7 @@ import type { TraceReader } from "../trace/types.ts";
 import { type TensorSeries, tensorResultFromGram } from "./fromGram.ts";
 import { type GramPassProgress, accumulateGrams, dropIndices, sumGrams } from "./gramPass.ts";
 import { matrixGeometry } from "./matrixGeometry.ts";
+import { momentumCrossGrams } from "./momentumPass.ts";
 import { selectTensors } from "./select.ts";
 import { sketchGrams } from "./sketchPass.ts";
 import { summarize } from "./summary.ts";
@@ -37,6 +39,8 @@ export interface AnalyzeOptions {
   /** Sub-sample of steps (from the start) on which sketched κ is checked against exact κ (default 32; 0 = off). */
   readonly sketchCheckSteps?: number;
   readonly onProgress?: (p: GramPassProgress) => void;
+  /** Kernel of the exact pass's Gram products (see GramPassOptions.kernel); default "js". */
+  readonly gramKernel?: GramKernel;
 }
 
 export interface AnalysisOutput {
@@ -105,7 +109,7 @@ export async function analyzeWithSeries(reader: TraceReader, options: AnalyzeOpt
       confidence,
     };
   } else {
-    const pass = accumulateGrams(reader, { tensors: names, memoryBytes, onProgress });
+    const pass = await accumulateGrams(reader, { tensors: names, memoryBytes, onProgress, kernel: options.gramKernel });
     grams = pass.grams;
     nonFinite = pass.nonFiniteSteps;
     total = sumGrams(grams.values())!;
@@ -124,11 +128,19 @@ export async function analyzeWithSeries(reader: TraceReader, options: AnalyzeOpt
   }
   const kept = info.steps.map((_, i) => i).filter((i) => !nonFinite.includes(i));
   const fromGramOptions = { predictors: [...predictors], eps: [...eps], window, bootstrap, seed };
+  // The momentum-matched predictor needs the logged optimizer buffer (exact mode only; in sketched mode it would
+  // need the buffer's sketch too, which no logger writes yet).
+  const wantsMomentum = predictors.some((p) => p.startsWith("momentum"));
+  if (wantsMomentum && sketch) {
+    throw new GradtraceError("E_UNSUPPORTED", "the momentum predictor is not available with --sketch (exact mode only)");
+  }
+  const momentum = wantsMomentum ? momentumCrossGrams(reader, names, kept) : null;
   const series = new Map<string, TensorSeries>();
   const tensors: TensorResult[] = [];
   for (const name of names) {
     const meta = metas.get(name)!;
-    const { result, series: s } = tensorResultFromGram(grams.get(name)!, meta, fromGramOptions);
+    const extras = momentum ? { momentum: momentum.perTensor.get(name)! } : {};
+    const { result, series: s } = tensorResultFromGram(grams.get(name)!, meta, fromGramOptions, extras);
     series.set(name, s);
     const geometry =
       options.matrixGeometry !== false && !sketch && !info.sketch ? matrixGeometry(reader, meta, kept) : null;
@@ -139,12 +151,18 @@ export async function analyzeWithSeries(reader: TraceReader, options: AnalyzeOpt
     });
   }
   const totalNumel = names.reduce((s, name) => s + metas.get(name)!.numel, 0);
-  const totalOut = tensorResultFromGram(total, { name: "total", shape: [totalNumel], numel: totalNumel }, fromGramOptions);
+  const totalOut = tensorResultFromGram(
+    total,
+    { name: "total", shape: [totalNumel], numel: totalNumel },
+    fromGramOptions,
+    momentum ? { momentum: momentum.total } : {},
+  );
   series.set("total", totalOut.series);
   let totalResult: TensorResult = totalOut.result;
   if (sketchReport) {
     const check = options.sketchCheckSteps ?? 32;
-    const measuredError = check > 1 ? measureSketchError(reader, names, total, Math.min(check, n), fromGramOptions) : undefined;
+    const measuredError =
+      check > 1 ? await measureSketchError(reader, names, total, Math.min(check, n), fromGramOptions) : undefined;
     const report = { ...sketchReport, ...(measuredError ? { measuredError } : {}) };
     totalResult = { ...totalResult, sketch: report };
   }
@@ -170,15 +188,15 @@ export async function analyzeWithSeries(reader: TraceReader, options: AnalyzeOpt
 }
 
 /** |κ_sketched − κ_exact| / κ_exact per predictor on the first `m` steps, where the exact Gram is affordable. */
-function measureSketchError(
+async function measureSketchError(
   reader: TraceReader,
   names: readonly string[],
   sketchedTotal: Mat,
   m: number,
   opts: Parameters<typeof tensorResultFromGram>[2],
-): Record<string, number> {
+): Promise<Record<string, number>> {
   const positions = Array.from({ length: m }, (_, i) => i);
-  const exact = sumGrams(accumulateGrams(reader, { tensors: names, stepPositions: positions }).grams.values())!;
+  const exact = sumGrams((await accumulateGrams(reader, { tensors: names, stepPositions: positions })).grams.values())!;
   const head = dropIndices(
     sketchedTotal,
     Array.from({ length: sketchedTotal.rows - m }, (_, i) => m + i),

@@ -4,6 +4,7 @@ import { blockBootstrapRatioCI } from "../core/bootstrap.ts";
 import { incrementGram } from "../core/gram.ts";
 import type { Mat } from "../core/matrix.ts";
 import { type PredictorSeries, pathLengthsFromGram } from "../core/pathLength.ts";
+import type { GramExtras } from "../core/predictors/types.ts";
 import { type SpectrumSummary, spectrumSummary } from "../core/spectrum.ts";
 import type { TensorResult, WindowedKappa } from "./types.ts";
 
@@ -71,9 +72,10 @@ export function tensorResultFromGram(
   k: Mat,
   meta: TensorMeta,
   { predictors, eps, window, bootstrap, seed }: FromGramOptions,
+  extras: GramExtras = {},
 ): { result: TensorResult; series: TensorSeries } {
   const n = k.rows;
-  const pl = pathLengthsFromGram(k, predictors);
+  const pl = pathLengthsFromGram(k, predictors, { extras });
   const gradNormSq = pl.gradNormSq;
   const totalSq = sum(gradNormSq);
   const kappa: Record<string, number> = {};

@@ -5,7 +5,11 @@ import { GradtraceError, exitCodeFor } from "../core/errors.ts";
 // command modules (one import each; keep this list sorted)
 import { registerAnalyzeCommand } from "./commands/analyze.ts";
 import { registerConvertCommand } from "./commands/convert.ts";
+import { registerDemoCommand } from "./commands/demo.ts";
+import { registerLabCommand } from "./commands/lab.ts";
 import { registerServeCommand } from "./commands/serve.ts";
+import { registerTrainCommand } from "./commands/train.ts";
+import { registerZooCommand } from "./commands/zoo.ts";
 
 export function buildProgram(): Command {
   const program = new Command("gradtrace")
@@ -15,7 +19,11 @@ export function buildProgram(): Command {
   // command registrations (one line each; keep this list sorted)
   registerAnalyzeCommand(program);
   registerConvertCommand(program);
+  registerDemoCommand(program);
+  registerLabCommand(program);
   registerServeCommand(program);
+  registerTrainCommand(program);
+  registerZooCommand(program);
   return program;
 }
 

@@ -375,6 +375,7 @@ export class LiveAccumulator {
   private readonly totalTrack: Track;
   private readonly totalStates: (LivePredictorState | null)[];
   private readonly needsMomentum: boolean;
+  private readonly tensorNames: Set<string>;
   private concatenated: Float64Array | null = null;
   private accepted = 0;
   private calls = 0;
@@ -403,6 +404,7 @@ export class LiveAccumulator {
         `LiveAccumulator: duplicate predictor ids in [${predictors.join(", ")}]`,
       );
     }
+    this.tensorNames = names;
     this.ids = [...predictors];
     this.definitions = this.ids.map((id) => resolvePredictor(id));
     this.useWindowGram = this.definitions.map((d) => d.lagged !== undefined && d.lagged.lag <= window);
@@ -418,7 +420,7 @@ export class LiveAccumulator {
     this.totalMode = this.definitions.map((d, i) =>
       this.useWindowGram[i] ? "window-gram" : d.coordinatewise ? "sum" : "concatenated",
     );
-    this.needsMomentum = this.ids.some((id) => id.startsWith("momentum"));
+    this.needsMomentum = this.definitions.some((d) => d.requiresMomentum === true);
     this.tensorTracks = tensors.map(
       (t) => new TensorTrack(t.name, t.numel, window, this.definitions, this.useWindowGram),
     );
@@ -436,9 +438,8 @@ export class LiveAccumulator {
   observe(grads: Readonly<Record<string, Vec>>, extras?: { momentum?: Readonly<Record<string, Vec>> }): void {
     const call = this.calls++;
     const t = this.accepted;
-    const known = new Set(this.tensorTracks.map((tr) => tr.name));
     for (const name of Object.keys(grads)) {
-      if (!known.has(name)) {
+      if (!this.tensorNames.has(name)) {
         throw new GradtraceError(
           "E_ARG",
           `LiveAccumulator.observe: step ${call} has unknown tensor "${name}"`,

@@ -44,8 +44,14 @@ export interface RunsResponse {
   readonly labs: LabListEntry[];
 }
 
-/** A tensor of `/summary`: the TensorResult minus its per-step and per-window arrays. */
-export type TensorSummary = Omit<TensorResult, "gradNorm" | "windows" | "matrix"> & {
+/** A tensor of `/summary`: the TensorResult minus its arrays (per step, per window, spectra — all in `/series`), so
+ * the summary of a 2,000-tensor run stays a few MB. */
+export type TensorSummary = Omit<
+  TensorResult,
+  "gradNorm" | "windows" | "matrix" | "increments" | "gradients" | "singularValues"
+> & {
+  /** Participation ratio of the increments' spectrum. */
+  readonly participationRatio: number;
   readonly windowCount: number;
   readonly windowSize: number;
   readonly hasMatrix: boolean;

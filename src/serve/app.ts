@@ -43,6 +43,7 @@ function errorBody(code: string, message: string): ApiError {
 
 export function createApp({ store, files, token, checkHost = false, pingMs = 15_000 }: AppOptions): Hono {
   const app = new Hono();
+  const binaryCache = new LruCache<Uint8Array>(8);
 
   app.use("*", async (c, next) => {
     await next();
@@ -113,12 +114,17 @@ export function createApp({ store, files, token, checkHost = false, pingMs = 15_
       eps = Number(oneOf(epsText, allowed, "eps", allowed[0]));
       ({ cached, version } = await store.windowedRanks(id));
     }
-    const matrix = heatmapView(cached, id, version, { metric, predictor, eps });
     if (format === "f32") {
-      return c.body(encodeHeatmapBinary(matrix) as Uint8Array<ArrayBuffer>, 200, {
-        "Content-Type": "application/octet-stream",
-      });
+      // Encoded heatmaps are kept per result version: re-opening a big run does not rebuild 8 MB each time.
+      const key = `${id}|${cached.fingerprint}|${version}|${metric}|${predictor ?? ""}|${eps ?? ""}|${cached.windowedRanks ? 1 : 0}`;
+      let bytes = binaryCache.get(key);
+      if (!bytes) {
+        bytes = encodeHeatmapBinary(heatmapView(cached, id, version, { metric, predictor, eps }));
+        binaryCache.set(key, bytes);
+      }
+      return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
     }
+    const matrix = heatmapView(cached, id, version, { metric, predictor, eps });
     const values = Array.from(matrix.values, (v) => (Number.isFinite(v) ? v : null));
     return c.json<HeatmapJson>({ ...matrix.header, values });
   });
@@ -184,4 +190,23 @@ export function createApp({ store, files, token, checkHost = false, pingMs = 15_
 export function defaultPredictor(predictors: readonly string[]): string {
   if (predictors.includes("ema0.9")) return "ema0.9";
   return predictors.find((p) => p !== "zero") ?? predictors[0] ?? "zero";
+}
+
+/** A tiny least-recently-used map (insertion order of a Map is the recency order). */
+class LruCache<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private readonly capacity: number) {}
+  get(key: string): V | undefined {
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+  set(key: string, value: V): void {
+    this.map.delete(key);
+    this.map.set(key, value);
+    while (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value!);
+  }
 }

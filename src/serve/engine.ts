@@ -55,7 +55,7 @@ export const traceEngine: AnalysisEngine = {
       const out: WindowedRanks = {};
       for (const t of result.tensors) {
         if (!t.windows) continue;
-        const k = accumulateGrams(reader, { tensors: [t.name] }).grams.get(t.name)!;
+        const k = (await accumulateGrams(reader, { tensors: [t.name] })).grams.get(t.name)!;
         // The Gram must describe the same steps as the result (the trace may have grown since).
         if (k.rows < t.steps) continue;
         const kk = k.rows === t.steps ? k : sliceGram(k, t.steps);

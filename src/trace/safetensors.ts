@@ -139,7 +139,8 @@ export function parseSafetensorsHeader(file: string): SafetensorsHeader {
       byteLength: expected,
     });
   }
-  const sorted = [...entries].sort((a, b) => a.offset - b.offset);
+  // Empty tensors occupy no bytes and cannot overlap anything.
+  const sorted = entries.filter((e) => e.byteLength > 0).sort((a, b) => a.offset - b.offset);
   for (let i = 1; i < sorted.length; i++) {
     const prev = sorted[i - 1];
     if (sorted[i].offset < prev.offset + prev.byteLength) {

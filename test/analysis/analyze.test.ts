@@ -197,4 +197,39 @@ describe("analyze() end to end", () => {
     expect(r.trace.problems.join(" ")).toMatch(/NaN\/Inf.*5/);
     expect(r.total.kappa.last).toBeCloseTo(bruteKappa(vecs, "last"), 9);
   });
+
+  it("momentum-matched predictor: m_t is the buffer logged with step t−1 (brute force), and it needs the buffer", async () => {
+    const file = path.join(dir, "mom.gtrace");
+    const w = createGtraceWriter(file, { tensors: [{ name: "w", shape: [6] }] });
+    const rng = createRng(9);
+    const grads: Float64Array[] = [];
+    const bufs: Float64Array[] = [];
+    const buf = new Float32Array(6);
+    for (let t = 0; t < 15; t++) {
+      const g = Float32Array.from({ length: 6 }, (_, i) => Math.sin(0.3 * t + i) + 0.1 * rng.normal());
+      for (let i = 0; i < 6; i++) buf[i] = 0.9 * buf[i] + g[i];
+      grads.push(Float64Array.from(g));
+      bufs.push(Float64Array.from(buf));
+      w.append(t, { w: g }, { momentum: { w: Float32Array.from(buf) } });
+    }
+    w.close();
+    const reader = openTrace(file);
+    const r = await analyze(reader, { predictors: ["zero", "momentum", "momentum0.1"], bootstrap: false });
+    reader.close();
+    for (const [id, scale] of [["momentum", 1], ["momentum0.1", 0.1]] as const) {
+      let num = 0;
+      let den = 0;
+      grads.forEach((g, t) => {
+        for (let i = 0; i < 6; i++) {
+          const m = t === 0 ? 0 : scale * bufs[t - 1][i];
+          num += (g[i] - m) ** 2;
+          den += g[i] ** 2;
+        }
+      });
+      expect(r.total.kappa[id]).toBeCloseTo(num / den, 6);
+    }
+    const plain = openTrace(stdir);
+    await expect(analyze(plain, { predictors: ["momentum"] })).rejects.toThrow(/momentum buffer/);
+    plain.close();
+  });
 });

@@ -3,6 +3,7 @@
 import { EigenvalueDecomposition, Matrix, SingularValueDecomposition } from "ml-matrix";
 import { describe, expect, test } from "vitest";
 import {
+  gramSingularValues,
   householderQr,
   type LinearOperator,
   matmul,
@@ -59,7 +60,7 @@ describe("products", () => {
 
 describe("symmetricEigen", () => {
   test.each([1, 2, 3, 7, 33, 100])(
-    "random Gram %i×%i: residual, orthogonality, agreement with ml-matrix",
+    "random Gram of size %i: residual, orthogonality, agreement with ml-matrix",
     (n) => {
       const a = gramOf(randomMat(n, n + 3, n));
       const { values, vectors } = symmetricEigen(a);
@@ -202,6 +203,30 @@ describe("svdTallSkinny", () => {
     const a = fromSvd(randomOrthonormal(60, 4, 3), sigma, randomOrthonormal(4, 4, 4));
     const { s } = svdTallSkinny(a);
     for (let i = 0; i < 4; i++) expect(Math.abs(s[i] - sigma[i])).toBeLessThan(1e-14);
+  });
+});
+
+describe("gramSingularValues", () => {
+  test.each([
+    [1, 1],
+    [40, 9],
+    [9, 40],
+    [64, 64],
+  ])("%i×%i: within √(n·ε)·σ₁ of the Jacobi SVD (absolute), ~n·ε relative at the top", (m, n) => {
+    const a = randomMat(m, n, 3 * m + n);
+    const ref = svdTallSkinny(a).s;
+    const s = gramSingularValues(a);
+    expect(s.length).toBe(Math.min(m, n));
+    const bound = Math.sqrt(Math.max(m, n) * Number.EPSILON) * ref[0];
+    for (let i = 0; i < s.length; i++) expect(Math.abs(s[i] - ref[i])).toBeLessThan(bound);
+    expect(Math.abs(s[0] - ref[0]) / ref[0]).toBeLessThan(1e-13 * Math.max(m, n));
+  });
+
+  test("rank-deficient input: the zero singular values come out as exactly 0", () => {
+    const a = naiveMatmul(randomMat(30, 2, 1), randomMat(2, 7, 2));
+    const s = gramSingularValues(a);
+    expect(s[1]).toBeGreaterThan(0);
+    for (let i = 2; i < 7; i++) expect(s[i]).toBe(0);
   });
 });
 

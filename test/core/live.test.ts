@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GradtraceError } from "../../src/core/errors.ts";
 import { LiveAccumulator } from "../../src/core/live.ts";
@@ -196,5 +197,34 @@ describe("LiveAccumulator equals exact mode on the same sequence", () => {
       });
       expectClose(errors, exact.series[id].error, 1e-9, id);
     }
+  });
+
+  it("property: live equals exact for any window, length and tensor split", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }),
+        fc.nat(),
+        (steps, window, sizes, seed) => {
+          const ids = ["zero", "last", "ema0.9", "linear", "ar1", "lowrank2w3"];
+          const seqs = sizes.map((n, i) => driftingSequence(steps, n, seed + i));
+          const acc = new LiveAccumulator({
+            tensors: sizes.map((numel, i) => ({ name: `t${i}`, numel })),
+            predictors: ids,
+            window,
+          });
+          for (let t = 0; t < steps; t++)
+            acc.observe(Object.fromEntries(seqs.map((s, i) => [`t${i}`, s[t]])));
+          const snap = acc.snapshot();
+          const concatenated = Array.from({ length: steps }, (_, t) =>
+            Float64Array.from(seqs.flatMap((s) => [...s[t]])),
+          );
+          const exact = pathLengthsFromGram(gramOf(concatenated), ids);
+          for (const id of ids) expectClose(snap.total.error[id], exact.series[id].error, 1e-9, id);
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });

@@ -15,6 +15,7 @@ import {
   energyFractionBound,
   energyFractionLowerBound,
   ratioRelativeBound,
+  sumOfSquaresBound,
 } from "../../src/core/sketch/index.ts";
 
 const T = 200;
@@ -41,6 +42,16 @@ function metrics(norms: number[], incNorms: number[], incGram: Mat): Metrics {
   let top = 0;
   for (let i = 0; i < RANK; i++) top += values[i];
   return { energy, kappaZero: energy / energy, kappaLast: pathLast / energy, topFraction: top / total };
+}
+
+/** Participation ratio (Σσ²)²/Σσ⁴ and stable rank Σσ²/σ_1² of a matrix, from its Gram (σ² = eigenvalues). */
+function shape(gram: Mat): { participationRatio: number; stableRank: number } {
+  const values = symmetricEigen(gram, { vectors: false }).values;
+  let trace = 0;
+  let frob2 = 0;
+  for (let i = 0; i < gram.rows; i++) trace += gram.data[i * gram.cols + i];
+  for (const v of gram.data) frob2 += v * v;
+  return { participationRatio: (trace * trace) / frob2, stableRank: trace / values[0] };
 }
 
 function gramOf(vectors: Float64Array[], inner: (a: Float64Array, b: Float64Array) => number): Mat {
@@ -70,7 +81,14 @@ const dot = (a: Float64Array, b: Float64Array): number => {
  * norms are taken from the actual vectors. Every g_t is fed to the sketches in slices of uneven "tensor" sizes, as a
  * logger would.
  */
-function runScenario(p: number, kinds: SketchKind[]): { exact: Metrics; sketched: Map<SketchKind, Metrics> } {
+interface Scenario {
+  readonly exact: Metrics;
+  readonly sketched: Map<SketchKind, Metrics>;
+  /** Shapes of G = [g_t] (the κ denominator) and of R = [g_0, h_1, …] (the one-step residuals, its numerator). */
+  readonly shapes: { gradients: ReturnType<typeof shape>; residuals: ReturnType<typeof shape> };
+}
+
+function runScenario(p: number, kinds: SketchKind[]): Scenario {
   const dense = SIGNAL + 1;
   const cols = dense + NOISE;
   const rng = createRng(2024);
@@ -101,11 +119,16 @@ function runScenario(p: number, kinds: SketchKind[]): { exact: Metrics; sketched
     m[nc * cols + nc] += wn[j] * wn[j];
   }
   const dz = zs.slice(1).map((z, t) => z.map((v, c) => v - zs[t][c]));
-  const exactIncGram = gramOf(dz, (a, b) => {
+  const bilinear = (a: Float64Array, b: Float64Array): number => {
     let s = 0;
     for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) s += a[i] * m[i * cols + j] * b[j];
     return s;
-  });
+  };
+  const exactIncGram = gramOf(dz, bilinear);
+  const shapes = {
+    gradients: shape(gramOf(zs, bilinear)),
+    residuals: shape(gramOf([zs[0], ...dz], bilinear)),
+  };
 
   const sketches = kinds.map((kind) => createSketch({ kind, k: K, dim: p, seed: 17 }));
   const traces = sketches.map((sketch) => new SketchedTrace({ sketch }));
@@ -153,10 +176,12 @@ function runScenario(p: number, kinds: SketchKind[]): { exact: Metrics; sketched
       ),
     );
   });
-  return { exact, sketched };
+  return { exact, sketched, shapes };
 }
 
-function checkWithinBounds(kind: SketchKind, p: number, exact: Metrics, sketched: Metrics): void {
+function checkWithinBounds(kind: SketchKind, p: number, scenario: Scenario): void {
+  const { exact, shapes } = scenario;
+  const sketched = scenario.sketched.get(kind) as Metrics;
   const sketch = createSketch({ kind, k: K, dim: p, seed: 17 });
   // Norm events: T squared norms of g_t and T − 1 of h_t.
   const epsNorms = sketch.errorBound({ delta: 0.01, pairs: 2 * T - 1 });
@@ -172,6 +197,14 @@ function checkWithinBounds(kind: SketchKind, p: number, exact: Metrics, sketched
     energyFractionBound(epsGram, RANK),
   );
   expect(sketched.topFraction).toBeGreaterThanOrEqual(energyFractionLowerBound(exact.topFraction, epsLower));
+  // The tight statement for sums of squared norms (δ split over the two sums): PR/SR-dependent, ~5× smaller here.
+  const epsDen = sumOfSquaresBound(K, { delta: 0.005, ...shapes.gradients });
+  const epsNum = sumOfSquaresBound(K, { delta: 0.005, ...shapes.residuals });
+  expect(epsDen).toBeLessThan(epsNorms);
+  expect(Math.abs(sketched.energy - exact.energy) / exact.energy).toBeLessThanOrEqual(epsDen);
+  expect(Math.abs(sketched.kappaLast - exact.kappaLast) / exact.kappaLast).toBeLessThanOrEqual(
+    ratioRelativeBound(epsNum, epsDen),
+  );
   // Far inside the bounds in practice: a few times √(2/k) ≈ 0.06 (kept as a regression guard, not a guarantee).
   expect(Math.abs(sketched.kappaLast - exact.kappaLast) / exact.kappaLast).toBeLessThan(0.15);
   expect(Math.abs(sketched.topFraction - exact.topFraction)).toBeLessThan(0.1);
@@ -181,17 +214,17 @@ describe("sketched κ and increment rank agree with the exact values within the 
   it("countsketch, sparsejl and srht at p = 10^5, T = 200, k = 512", () => {
     const p = 100_000;
     const kinds: SketchKind[] = ["countsketch", "sparsejl", "srht"];
-    const { exact, sketched } = runScenario(p, kinds);
+    const scenario = runScenario(p, kinds);
+    const { exact } = scenario;
     // The scenario is not trivial: predictable (κ_last well below 1) yet noisy, increments neither rank-r nor flat.
     expect(exact.kappaLast).toBeGreaterThan(0.1);
     expect(exact.kappaLast).toBeLessThan(0.8);
     expect(exact.topFraction).toBeGreaterThan(0.3);
     expect(exact.topFraction).toBeLessThan(0.9);
-    for (const kind of kinds) checkWithinBounds(kind, p, exact, sketched.get(kind) as Metrics);
+    for (const kind of kinds) checkWithinBounds(kind, p, scenario);
   });
   it("dense Gaussian JL at p = 2000, T = 200, k = 512", () => {
     const p = 2000;
-    const { exact, sketched } = runScenario(p, ["jl"]);
-    checkWithinBounds("jl", p, exact, sketched.get("jl") as Metrics);
+    checkWithinBounds("jl", p, runScenario(p, ["jl"]));
   });
 });

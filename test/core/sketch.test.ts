@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GradtraceError } from "../../src/core/errors.ts";
+import { symmetricEigen } from "../../src/core/linalg/index.ts";
+import { mat } from "../../src/core/matrix.ts";
 import { createRng } from "../../src/core/rng.ts";
 import {
   SKETCH_KINDS,
@@ -14,7 +16,10 @@ import {
   ratioRelativeBound,
   parseSketchSpec,
   sketchGram,
+  SHARED_CACHE_BYTES,
+  sharedCacheFreeBytes,
   sparsityFor,
+  sumOfSquaresBound,
 } from "../../src/core/sketch/index.ts";
 
 function randomVector(seed: number, n: number): Float64Array {
@@ -186,6 +191,22 @@ describe.each(SKETCH_KINDS)("%s sketch", (kind) => {
   });
 });
 
+describe("block cache", () => {
+  it("draws cached blocks of S from the process-wide pool and never below zero", () => {
+    const before = sharedCacheFreeBytes();
+    expect(before).toBeLessThanOrEqual(SHARED_CACHE_BYTES);
+    const sketch = createSketch({ kind: "jl", k: 64, dim: 2048, seed: 1 });
+    sketch.apply(randomVector(1, 2048));
+    expect(before - sharedCacheFreeBytes()).toBe(2 * 1024 * 64 * 4); // two float32 blocks of 1024 columns
+    sketch.apply(randomVector(2, 2048)); // hits: nothing more is taken
+    expect(before - sharedCacheFreeBytes()).toBe(2 * 1024 * 64 * 4);
+    const uncached = createSketch({ kind: "jl", k: 64, dim: 2048, seed: 1, cacheBytes: 0 });
+    uncached.apply(randomVector(1, 2048));
+    expect(before - sharedCacheFreeBytes()).toBe(2 * 1024 * 64 * 4);
+    expect(sharedCacheFreeBytes()).toBeGreaterThanOrEqual(0);
+  });
+});
+
 describe("hashing sketches with row blocks that are not powers of two", () => {
   it.each([
     ["countsketch", 96],
@@ -328,6 +349,48 @@ describe("error bounds", () => {
       { numRuns: 50, seed: 1 },
     );
   });
+  it.each(SKETCH_KINDS)(
+    "%s: a sum of squared norms concentrates like k·PR degrees of freedom (sumOfSquaresBound)",
+    (kind) => {
+      // X = [x_1 … x_20] in R^600 with a decaying spectrum: a shared component plus columns of different scales.
+      const dim = 600;
+      const t = 20;
+      const common = randomVector(3, dim);
+      const xs = Array.from({ length: t }, (_, i) => {
+        const v = randomVector(200 + i, dim);
+        for (let j = 0; j < dim; j++) v[j] = v[j] / (1 + i / 4) + 0.3 * common[j];
+        return v;
+      });
+      const gram = mat(t, t);
+      for (let a = 0; a < t; a++) for (let b = 0; b < t; b++) gram.data[a * t + b] = dot(xs[a], xs[b]);
+      let trace = 0;
+      for (let a = 0; a < t; a++) trace += gram.data[a * t + a];
+      const frob2 = gram.data.reduce((s, v) => s + v * v, 0);
+      const participationRatio = (trace * trace) / frob2;
+      const stableRank = trace / symmetricEigen(gram, { vectors: false }).values[0];
+      const k = 64;
+      const seeds = 100;
+      const errs: number[] = [];
+      for (let seed = 0; seed < seeds; seed++) {
+        const sketch = createSketch({ kind, k, dim, seed: 1000 + seed });
+        errs.push(
+          xs.reduce((s, x) => {
+            const y = sketch.apply(x);
+            return s + dot(y, y);
+          }, 0) /
+            trace -
+            1,
+        );
+      }
+      // Standard deviation ≈ √(2/(k·PR)) (Gaussian; ≤ for the others), not the √(2/k) of a single norm.
+      const sd = Math.sqrt(errs.reduce((s, e) => s + e * e, 0) / seeds);
+      expect(sd).toBeLessThan(1.3 * Math.sqrt(2 / (k * participationRatio)));
+      expect(sd).toBeGreaterThan(0.6 * Math.sqrt(2 / (k * participationRatio)));
+      expect(participationRatio).toBeGreaterThan(2); // the test would not tell the two scalings apart otherwise
+      const eps = sumOfSquaresBound(k, { delta: 0.01, participationRatio, stableRank });
+      expect(errs.filter((e) => Math.abs(e) > eps).length).toBeLessThanOrEqual(3);
+    },
+  );
   it("propagate to ratios: (1+ε)/(1−ε) − 1 = 2ε/(1−ε), infinite once ε ≥ 1", () => {
     expect(ratioRelativeBound(0.1)).toBeCloseTo(1.1 / 0.9 - 1, 14);
     expect(ratioRelativeBound(1)).toBe(Number.POSITIVE_INFINITY);

@@ -37,7 +37,8 @@ describe.each(ZOO_MODEL_NAMES)("%s gradients", (name) => {
       expect(g).toBeInstanceOf(Float64Array);
       const values = params[spec.name];
       const original = values.slice();
-      const scale = 3e-3 * Math.max(1e-3, Math.sqrt(original.reduce((s, x) => s + x * x, 0) / original.length));
+      const scale =
+        3e-3 * Math.max(1e-3, Math.sqrt(original.reduce((s, x) => s + x * x, 0) / original.length));
       const up = new Float32Array(values.length);
       const down = new Float32Array(values.length);
       for (let i = 0; i < values.length; i++) {

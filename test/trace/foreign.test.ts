@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { openTrace, type TraceReader } from "../../src/trace/index.ts";
+import { openTrace, type TraceReader, writeNpy, writeNpz, writeSafetensors } from "../../src/trace/index.ts";
 import { tempDir } from "./helpers.ts";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
@@ -110,6 +110,53 @@ gw.close()
         }
         r.close();
       }
+    },
+  );
+});
+
+describe("files written by gradtrace, read by numpy", () => {
+  // Same allowed skip as above: needs python3 with numpy.
+  it.skipIf(!havePython)(
+    "np.load reads writeNpy / writeNpz (stored and deflated); a struct parser reads writeSafetensors",
+    () => {
+      const dir = tempDir();
+      const values = Float32Array.from([1.5, -2, 3.25, 0, -0, 1e-8]);
+      const t = { dtype: "F32" as const, shape: [2, 3], data: values };
+      writeNpy(path.join(dir, "a.npy"), t);
+      writeNpy(path.join(dir, "h.npy"), { dtype: "F16", shape: [6], data: values });
+      writeNpz(path.join(dir, "s.npz"), {
+        x: t,
+        y: { dtype: "F64", shape: [], data: new Float64Array([0.1]) },
+      });
+      writeNpz(path.join(dir, "d.npz"), { x: t }, { compress: true });
+      writeSafetensors(path.join(dir, "w.safetensors"), { x: t }, { loss: "0.5" });
+      const script = `
+import json, struct, sys, numpy as np
+d = ${JSON.stringify(dir)}
+out = {"a": np.load(d + "/a.npy"), "h": np.load(d + "/h.npy")}
+with np.load(d + "/s.npz") as z: out["sx"], out["sy"] = z["x"], z["y"]
+with np.load(d + "/d.npz") as z: out["dx"] = z["x"]
+out["href"] = out["a"].ravel().astype(np.float16)
+raw = open(d + "/w.safetensors", "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+hdr = json.loads(raw[8:8 + n])
+b, e = hdr["x"]["data_offsets"]
+out["w"] = np.frombuffer(raw[8 + n + b:8 + n + e], "<f4").reshape(hdr["x"]["shape"])
+print(json.dumps({k: {"shape": list(v.shape), "dtype": v.dtype.str, "values": v.ravel().astype(float).tolist()} for k, v in out.items()} | {"meta": hdr["__metadata__"]}))
+`;
+      const run = spawnSync("python3", ["-c", script], { encoding: "utf8" });
+      expect(run.stderr).toBe("");
+      const got = JSON.parse(run.stdout);
+      const f32 = Array.from(values);
+      expect(got.a).toEqual({ shape: [2, 3], dtype: "<f4", values: f32 });
+      expect(got.sx).toEqual(got.a);
+      expect(got.dx).toEqual(got.a);
+      expect(got.w).toEqual(got.a);
+      expect(got.sy).toEqual({ shape: [], dtype: "<f8", values: [0.1] });
+      expect(got.h.dtype).toBe("<f2");
+      // numpy's own float16 rounding of the float32 values agrees with ours
+      expect(got.h).toEqual(got.href);
+      expect(got.meta).toEqual({ loss: "0.5" });
     },
   );
 });

@@ -188,3 +188,61 @@ describe("convertTrace", () => {
     }
   });
 });
+
+describe("round trip property", () => {
+  const dtypeArb = fc.constantFrom<DType>("F64", "F32", "F16", "BF16");
+  const specArb = fc.array(
+    fc.record({ shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }), dtype: dtypeArb }),
+    {
+      minLength: 1,
+      maxLength: 4,
+    },
+  );
+  it("any shapes (empty ones included) and dtypes survive gtrace, safetensors and npz (stored/deflated)", () => {
+    fc.assert(
+      fc.property(specArb, fc.integer({ min: 1, max: 3 }), fc.nat(1000), (specs, nSteps, seed) => {
+        const root = tempDir();
+        const tensors = specs.map((s, i) => ({ name: `t${i}`, shape: s.shape, dtype: s.dtype }));
+        const numel = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+        const values = (step: number, i: number): Float64Array =>
+          Float64Array.from(randomValues(numel(tensors[i].shape), seed + 10 * step + i), (v) => v * 3.7);
+        const w = createGtraceWriter(path.join(root, "p.gtrace"), { tensors });
+        for (const dir of ["st", "npz", "npzd"]) fs.mkdirSync(path.join(root, dir));
+        for (let s = 0; s < nSteps; s++) {
+          w.append(s, Object.fromEntries(tensors.map((t, i) => [t.name, values(s, i)])));
+          const files = Object.fromEntries(
+            tensors.map((t, i) => [t.name, { dtype: t.dtype, shape: t.shape, data: values(s, i) }]),
+          );
+          writeSafetensors(path.join(root, "st", `step_${s}.safetensors`), files);
+          const npyFiles = Object.fromEntries(
+            tensors.map((t, i) => [
+              t.name,
+              { dtype: t.dtype === "BF16" ? ("F32" as const) : t.dtype, shape: t.shape, data: values(s, i) },
+            ]),
+          );
+          writeNpz(path.join(root, "npz", `step_${s}.npz`), npyFiles);
+          writeNpz(path.join(root, "npzd", `step_${s}.npz`), npyFiles, { compress: true });
+        }
+        w.close();
+        for (const target of ["p.gtrace", "st", "npz", "npzd"]) {
+          const r = openTrace(path.join(root, target), { tmpDir: root });
+          try {
+            expect(r.info.steps).toEqual(Array.from({ length: nSteps }, (_, s) => s));
+            for (let s = 0; s < nSteps; s++) {
+              tensors.forEach((t, i) => {
+                const dtype = target.startsWith("npz") && t.dtype === "BF16" ? "F32" : t.dtype;
+                const want = Array.from(values(s, i), (v) => stored(v, dtype));
+                const out = new Float64Array(want.length);
+                r.readSlice(s, t.name, 0, want.length, out);
+                expect(Array.from(out)).toEqual(want);
+              });
+            }
+          } finally {
+            r.close();
+          }
+        }
+      }),
+      { numRuns: 15 },
+    );
+  });
+});

@@ -61,6 +61,10 @@ export class Heatmap {
   private rowBuf = new Float64Array(0);
   private cntBuf = new Float64Array(0);
   private readonly resizeObserver: ResizeObserver;
+  private cssSize: { w: number; h: number } | null = null;
+  private gutterWidth = 180;
+  private labelCache = new Map<string, string>();
+  private lastAxisText = "";
   onSelectRow: ((row: number) => void) | null = null;
 
   constructor(container: HTMLElement, tooltip: HTMLElement) {
@@ -86,8 +90,18 @@ export class Heatmap {
     this.element.append(body, this.axis, this.legend, this.table);
     container.append(this.element);
     this.bindEvents();
-    this.resizeObserver = new ResizeObserver(() => this.schedule());
-    this.resizeObserver.observe(this.element);
+    // Sizes come from the observer, never from layout reads inside a frame (a forced layout of a page holding a
+    // 2,000-row table costs more than the whole draw).
+    this.resizeObserver = new ResizeObserver((entries) => {
+      for (const e of entries) {
+        const box = e.contentRect;
+        if (e.target === this.canvas) this.cssSize = { w: box.width, h: box.height };
+        else if (e.target === this.gutter) this.gutterWidth = box.width;
+      }
+      this.schedule();
+    });
+    this.resizeObserver.observe(this.canvas);
+    this.resizeObserver.observe(this.gutter);
   }
 
   destroy(): void {
@@ -114,8 +128,9 @@ export class Heatmap {
     d.cols = String(data.cols);
     d.metric = data.metric;
     d.version = String(data.version);
-    d.min = String(minMax(data.values)[0]);
-    d.max = String(minMax(data.values)[1]);
+    const [lo, hi] = minMax(data.values);
+    d.min = String(lo);
+    d.max = String(hi);
     this.canvas.setAttribute(
       "aria-label",
       `${data.valueLabel} of ${data.rows} tensors over ${data.cols} ${data.span === 1 ? "steps" : "windows"}`,
@@ -193,8 +208,14 @@ export class Heatmap {
     const t0 = performance.now();
     const data = this.data;
     const dpr = window.devicePixelRatio || 1;
-    const cssW = Math.max(50, this.canvas.clientWidth || this.element.clientWidth - 200);
-    const cssH = Math.max(80, this.canvas.clientHeight || 480);
+    if (!this.cssSize) {
+      // Before the first observer callback (the first draw right after setData): one layout read, once.
+      const r = this.canvas.getBoundingClientRect();
+      this.cssSize = { w: r.width, h: r.height };
+      this.gutterWidth = this.gutter.getBoundingClientRect().width || 180;
+    }
+    const cssW = Math.max(50, this.cssSize.w);
+    const cssH = Math.max(80, this.cssSize.h);
     const w = Math.round(cssW * dpr);
     const h = Math.round(cssH * dpr);
     if (this.canvas.width !== w || this.canvas.height !== h) {
@@ -219,9 +240,13 @@ export class Heatmap {
     const firstStep = data.colStarts[Math.max(0, Math.floor(v.c0))] ?? 0;
     const lastCol = Math.min(data.cols - 1, Math.ceil(v.c1) - 1);
     const lastStep = (data.colStarts[lastCol] ?? 0) + data.span - 1;
-    this.axis.textContent = `tensors ${Math.floor(v.r0) + 1}–${Math.ceil(v.r1)} of ${data.rows} · steps ${firstStep}–${lastStep} (${
+    const axisText = `tensors ${Math.floor(v.r0) + 1}–${Math.ceil(v.r1)} of ${data.rows} · steps ${firstStep}–${lastStep} (${
       data.span === 1 ? "per step" : `windows of ${data.span} steps`
     }) · drag to pan, wheel to zoom (shift: time only, alt: tensors only), double-click to reset`;
+    if (axisText !== this.lastAxisText) {
+      this.axis.textContent = axisText;
+      this.lastAxisText = axisText;
+    }
     return ms;
   }
 
@@ -284,9 +309,15 @@ export class Heatmap {
 
   private drawGutter(data: HeatmapInput, cssH: number, dpr: number): void {
     const g = this.gutter;
-    const cssW = g.clientWidth || 180;
-    g.width = Math.round(cssW * dpr);
-    g.height = Math.round(cssH * dpr);
+    const cssW = this.gutterWidth || 180;
+    const gw = Math.round(cssW * dpr);
+    const gh = Math.round(cssH * dpr);
+    // Resizing a canvas reallocates it: only when the size really changed.
+    if (g.width !== gw || g.height !== gh) {
+      g.width = gw;
+      g.height = gh;
+      this.labelCache.clear();
+    }
     const ctx = g.getContext("2d");
     if (!ctx) return;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -303,7 +334,13 @@ export class Heatmap {
     for (let r = first; r < Math.min(data.rows, Math.ceil(r1)); r += every) {
       const y = (r + 0.5 - r0) * rowPx;
       if (y < 0 || y > cssH) continue;
-      ctx.fillText(shorten(data.rowLabels[r] ?? "", cssW - 8, ctx), cssW - 4, y);
+      const name = data.rowLabels[r] ?? "";
+      let label = this.labelCache.get(name);
+      if (label === undefined) {
+        label = shorten(name, cssW - 8, ctx);
+        this.labelCache.set(name, label);
+      }
+      ctx.fillText(label, cssW - 4, y);
     }
   }
 
@@ -373,7 +410,11 @@ export class Heatmap {
       { passive: false },
     );
     c.addEventListener("pointerdown", (ev) => {
-      c.setPointerCapture(ev.pointerId);
+      try {
+        c.setPointerCapture(ev.pointerId);
+      } catch {
+        // synthetic events (tests, benchmarks) carry no capturable pointer; dragging works without capture
+      }
       this.drag = { x: ev.clientX, y: ev.clientY, view: { ...this.view }, moved: false };
     });
     c.addEventListener("pointermove", (ev) => {
@@ -464,9 +505,15 @@ function formatValue(v: number): string {
 
 function shorten(text: string, maxPx: number, ctx: CanvasRenderingContext2D): string {
   if (ctx.measureText(text).width <= maxPx) return text;
-  let s = text;
-  while (s.length > 4 && ctx.measureText(`…${s}`).width > maxPx) s = s.slice(1);
-  return `…${s}`;
+  // Keep the end of the name (the distinctive part: "…layers.11.mlp.weight"); binary search on the cut.
+  let lo = 1;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ctx.measureText(`…${text.slice(mid)}`).width <= maxPx) hi = mid;
+    else lo = mid + 1;
+  }
+  return `…${text.slice(lo)}`;
 }
 
 function minMax(values: Float32Array): [number, number] {

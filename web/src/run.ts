@@ -159,14 +159,19 @@ export function runPage(
   };
 
   const loadHeatmap = async () => {
+    // An empty predictor / ε lets the server pick its default (ema0.9 when analysed): the first heatmap is fetched
+    // in parallel with the summary instead of after it.
     const data = await api.heatmap(runId, {
       metric: state.metric,
-      predictor: state.metric === "kappa" ? state.predictor : undefined,
-      eps: state.metric === "rank" ? state.eps : undefined,
+      predictor: state.metric === "kappa" && state.predictor ? state.predictor : undefined,
+      eps: state.metric === "rank" && state.eps ? state.eps : undefined,
     });
     if (closed) return;
+    performance.mark("gradtrace:heatmap-decoded");
     heatData = data;
     const h = data.header;
+    if (h.predictor) state.predictor = h.predictor;
+    if (h.eps !== null) state.eps = h.eps;
     heatmap.canvas.dataset.predictor = h.predictor ?? "";
     heatmap.canvas.dataset.eps = h.eps === null ? "" : String(h.eps);
     heatmap.setData({
@@ -228,8 +233,6 @@ export function runPage(
   };
 
   const renderTensor = (series: SeriesResponse) => {
-    const s = state.summary!;
-    const t = series.name === TOTAL ? s.total : s.tensors.find((x) => x.name === series.name);
     let title = tensorHost.querySelector<HTMLElement>(".tensor-title");
     let grid = tensorHost.querySelector<HTMLElement>(".charts");
     if (!title || !grid) {
@@ -254,7 +257,7 @@ export function runPage(
         "facts",
         `shape ${series.shape.join("×")} · ${series.numel} values · r*(ε): ${Object.entries(series.increments.predictableRank)
           .map(([e, r]) => `${e} → ${r}`)
-          .join(", ")} · effective rank ${fmt(t?.effectiveRank ?? null, 3)}`,
+          .join(", ")} · effective rank ${fmt(series.increments.effectiveRank, 3)}`,
       ),
       el("p", "facts", kappaText),
     );
@@ -344,22 +347,33 @@ export function runPage(
   };
 
   const refresh = async () => {
+    const first = state.summary === null;
+    const heat = loadHeatmap();
+    const tensor = loadTensor();
+    // Rejections are handled where awaited below; mark them handled now so a slow summary cannot surface them.
+    heat.catch(() => {});
+    tensor.catch(() => {});
     const s = await api.summary(runId);
     if (closed) return;
-    const first = state.summary === null;
     state.summary = s;
-    if (first) {
-      state.metric = s.heatmapMetrics.includes("kappa") ? "kappa" : s.heatmapMetrics[0];
-      state.predictor = s.options.predictors.includes("ema0.9")
-        ? "ema0.9"
-        : (s.options.predictors.find((p) => p !== "zero") ?? s.options.predictors[0]);
-      state.eps = s.options.eps[0];
-      renderControls(s);
-    }
     shownVersion = s.run.version;
     renderHead(s);
-    await Promise.all([loadHeatmap(), loadTensor()]);
+    await heat;
+    if (first) {
+      if (!s.heatmapMetrics.includes(state.metric)) {
+        state.metric = s.heatmapMetrics[0];
+        await loadHeatmap();
+      }
+      state.eps ||= s.options.eps[0];
+      renderControls(s);
+    }
+    await tensor;
+    // The tensor table (thousands of rows for big models) after the heatmap has been painted.
+    await new Promise((r) => requestAnimationFrame(r));
+    if (closed) return;
+    performance.mark("gradtrace:table-start");
     renderTensorTable(s);
+    performance.mark("gradtrace:table-end");
     if (closed) return;
     root.dataset.version = String(shownVersion);
     document.body.dataset.state = "ready";

@@ -27,6 +27,7 @@ interface AnalyzeFlags {
   bootstrap: boolean;
   matrix: boolean;
   memory?: number;
+  gramKernel: "js" | "jax";
   json?: string;
   html?: string;
   csv?: string;
@@ -62,6 +63,15 @@ export function registerAnalyzeCommand(program: Command): void {
     .option("--no-bootstrap", "skip the block-bootstrap confidence intervals for κ")
     .option("--no-matrix", "skip per-step spectra and stale-projector energy of matrix-shaped tensors")
     .option("--memory <size>", "memory budget of the exact pass's block buffer, e.g. 512M, 4G (default 256M)", parseBytes("--memory"))
+    .option(
+      "--gram-kernel <kernel>",
+      "exact pass products: js (float64, default) or jax (float32 blocks on @jax-js/jax WASM: faster, ~1e-7·√block relative error per entry)",
+      (v: string) => {
+        if (v !== "js" && v !== "jax") throw new GradtraceError("E_ARG", `--gram-kernel: "${v}" is not js or jax`);
+        return v;
+      },
+      "js",
+    )
     .option("--json <file>", "write the full result as JSON (schema: docs/json-schema.md)")
     .option("--html <file>", "write a self-contained HTML report")
     .option("--csv <dir>", "write per-step series, one CSV per tensor, into this directory (created)")
@@ -107,6 +117,7 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
       bootstrap: flags.bootstrap,
       matrixGeometry: flags.matrix,
       memoryBytes: flags.memory,
+      gramKernel: flags.gramKernel,
       onProgress: (p) => {
         const secs = (Date.now() - started) / 1000;
         bar.update(p.done, p.total, { rate: `${(p.bytes / 2 ** 30 / Math.max(secs, 1e-3)).toFixed(2)} GB/s` });

@@ -2,6 +2,7 @@
 export { symmetricEigen, type SymmetricEigenResult } from "./symmetricEigen.ts";
 export { columns, frobeniusNorm, matmul, transpose, transposeMatmul } from "./products.ts";
 export { householderQr, qrOrthonormalize, type QrResult } from "./qr.ts";
+export { gramSingularValues } from "./singularValues.ts";
 export { svdTallSkinny, type SvdResult } from "./svd.ts";
 export {
   type LinearOperator,

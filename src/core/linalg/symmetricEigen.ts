@@ -124,13 +124,32 @@ function tridiagonalize(
         f = d[j];
         w[i * n + j] = f;
         const row = j * n;
-        g = e[j] + w[row + j] * f;
-        for (let k = j + 1; k < i; k++) {
+        // Four partial sums: a single running sum would serialise every iteration on the FP-add latency.
+        let g0 = e[j] + w[row + j] * f;
+        let g1 = 0;
+        let g2 = 0;
+        let g3 = 0;
+        let k = j + 1;
+        for (; k + 3 < i; k += 4) {
+          const w0 = w[row + k];
+          const w1 = w[row + k + 1];
+          const w2 = w[row + k + 2];
+          const w3 = w[row + k + 3];
+          g0 += w0 * d[k];
+          g1 += w1 * d[k + 1];
+          g2 += w2 * d[k + 2];
+          g3 += w3 * d[k + 3];
+          e[k] += w0 * f;
+          e[k + 1] += w1 * f;
+          e[k + 2] += w2 * f;
+          e[k + 3] += w3 * f;
+        }
+        for (; k < i; k++) {
           const wjk = w[row + k];
-          g += wjk * d[k];
+          g0 += wjk * d[k];
           e[k] += wjk * f;
         }
-        e[j] = g;
+        e[j] = g0 + g1 + (g2 + g3);
       }
       f = 0;
       for (let j = 0; j < i; j++) {
@@ -163,8 +182,7 @@ function tridiagonalize(
         for (let k = 0; k <= i; k++) d[k] = w[ref + k] / h;
         for (let j = 0; j <= i; j++) {
           const row = j * n;
-          let g = 0;
-          for (let k = 0; k <= i; k++) g += w[ref + k] * w[row + k];
+          const g = dot(w, ref, row, i + 1);
           for (let k = 0; k <= i; k++) w[row + k] -= g * d[k];
         }
       }
@@ -179,6 +197,23 @@ function tridiagonalize(
     for (let j = 0; j < n; j++) d[j] = w[j * n + j];
   }
   e[0] = 0;
+}
+
+/** Σ_{k<len} x[a + k]·x[b + k] with four independent partial sums (see the reduction's matrix–vector loop). */
+function dot(x: Float64Array, a: number, b: number, len: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let k = 0;
+  for (; k + 3 < len; k += 4) {
+    s0 += x[a + k] * x[b + k];
+    s1 += x[a + k + 1] * x[b + k + 1];
+    s2 += x[a + k + 2] * x[b + k + 2];
+    s3 += x[a + k + 3] * x[b + k + 3];
+  }
+  for (; k < len; k++) s0 += x[a + k] * x[b + k];
+  return s0 + s1 + (s2 + s3);
 }
 
 /** Overflow-safe √(a² + b²); Math.hypot is several times slower in V8 and this runs O(n²) times. */

@@ -87,6 +87,7 @@ export function momentumPredictor(scale = 1, id = "momentum"): PredictorDefiniti
     id,
     description: `momentum-matched: m_t = ${scale} · (optimizer momentum buffer after step t−1); needs the buffer`,
     coordinatewise: true,
+    requiresMomentum: true,
     gramWithExtras: (extras: GramExtras): GramPredictorState => {
       const cg = extras.momentum;
       if (cg === undefined) {

@@ -86,4 +86,7 @@ export interface PredictorDefinition {
   /** True when the predictor acts coordinate-wise with coefficients that do not depend on the data (zero, last, ema,
    * linear, momentum): then its error on a concatenation of tensors is the sum of the per-tensor errors. */
   coordinatewise?: boolean;
+  /** True when the live form needs `extras.momentum` at every step (the live accumulator then demands the buffer
+   * for every tensor and checks it for NaN/Inf). */
+  requiresMomentum?: boolean;
 }

@@ -47,13 +47,48 @@ export function chebyshevErrorBound(k: number, options: ErrorBoundOptions): numb
 }
 
 /**
- * Relative error bound of a ratio of two sums of squared norms (κ = P_T / Σ‖g_t‖²) when every squared norm in both
- * sums is within relative ε: each sum is then within relative ε, so κ̃/κ ∈ [(1−ε)/(1+ε), (1+ε)/(1−ε)] and
- * |κ̃ − κ| / κ ≤ 2ε/(1−ε). Use ε from `errorBound({ pairs: number of squared norms involved })`.
+ * Relative error bound of a ratio of two sums of squared norms (κ = P_T / Σ‖g_t‖²) whose numerator is within
+ * relative epsNum and denominator within relative epsDen: κ̃/κ ∈ [(1−εn)/(1+εd), (1+εn)/(1−εd)], so
+ * |κ̃ − κ| / κ ≤ (εn + εd)/(1 − εd) (= 2ε/(1−ε) for equal ε). The ε can come from `errorBound({ pairs: number of
+ * squared norms involved })` (every norm within ε, so every sum too) or, much tighter, from `sumOfSquaresBound`.
  */
-export function ratioRelativeBound(eps: number): number {
-  if (!(eps >= 0 && eps < 1)) return Number.POSITIVE_INFINITY;
-  return (2 * eps) / (1 - eps);
+export function ratioRelativeBound(epsNum: number, epsDen = epsNum): number {
+  if (!(epsNum >= 0 && epsDen >= 0 && epsDen < 1)) return Number.POSITIVE_INFINITY;
+  return (epsNum + epsDen) / (1 - epsDen);
+}
+
+export interface SumOfSquaresBoundOptions {
+  /** Failure probability of this one (two-sided) statement. */
+  readonly delta: number;
+  /** (Σσ_i²)² / Σσ_i⁴ of the matrix X = [x_1 … x_T] whose column norms are summed (its participation ratio). */
+  readonly participationRatio: number;
+  /** Σσ_i² / σ_1² of X (its stable rank). */
+  readonly stableRank: number;
+}
+
+/**
+ * Relative error ε of a sum of squared norms Σ_t ‖S x_t‖² = ‖SX‖_F² against ‖X‖_F², with probability ≥ 1 − δ:
+ *   ε = 2√(t/(k·PR)) + 2t/(k·SR),   t = ln(2/δ),
+ * PR and SR the participation ratio and stable rank of X. Derivation (Gaussian S): ‖SX‖_F² = Σ_{rows i} s_iᵀXXᵀs_i
+ * = Σ_{i≤k} Σ_j (σ_j²/k) z_ij² with i.i.d. standard normal z, a weighted χ² with weights a = σ_j²/k (each k times),
+ * ‖a‖₂ = √(Σσ⁴/k), ‖a‖∞ = σ_1²/k; Laurent–Massart's weighted form (same Lemma 1) gives the two tails. The sum over
+ * T steps behaves like one squared norm with k·PR degrees of freedom, so it is far tighter than a union bound over
+ * its T terms. Hashing sketches and SRHT: Var‖SX‖_F² ≤ 2‖XXᵀ‖_F²/k = 2Σσ⁴/k as for Gaussian S ("variance-matched").
+ * PR and SR are those of the exact X; from a sketched trace they are plug-in estimates (say so when reporting).
+ */
+export function sumOfSquaresBound(
+  k: number,
+  { delta, participationRatio, stableRank }: SumOfSquaresBoundOptions,
+) {
+  checkBoundOptions("sumOfSquaresBound", k, { delta, pairs: 1 });
+  if (!(participationRatio > 0 && stableRank > 0)) {
+    throw new GradtraceError(
+      "E_ARG",
+      `sumOfSquaresBound: participationRatio and stableRank must be > 0 (they are ≥ 1), got ${participationRatio}, ${stableRank}`,
+    );
+  }
+  const t = Math.log(2 / delta);
+  return 2 * Math.sqrt(t / (k * participationRatio)) + (2 * t) / (k * stableRank);
 }
 
 /**

@@ -4,7 +4,8 @@ import { GradtraceError } from "../errors.ts";
 import type { Vec } from "../matrix.ts";
 import type { SketchKind } from "./types.ts";
 
-/** Default memory a sketch may spend caching the parts of S it would otherwise regenerate on every vector. */
+/** Default memory one sketch may spend caching the parts of S it would otherwise regenerate on every vector (all
+ * sketches together are further limited by SHARED_CACHE_BYTES). */
 export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
 export function checkSketchShape(kind: SketchKind, k: number, dim: number): void {
@@ -61,6 +62,22 @@ export function hashIndex(base: number, index: number): number {
 }
 
 /**
+ * All sketches of the process share one pool for cached blocks, on top of each sketch's own `cacheBytes`: callers
+ * create one sketch per tensor (hundreds per model), and per-sketch budgets alone would multiply. Bytes return to
+ * the pool when a sketch is garbage-collected.
+ */
+export const SHARED_CACHE_BYTES = 256 * 1024 * 1024;
+const sharedPool = { free: SHARED_CACHE_BYTES };
+const giveBack = new FinalizationRegistry<{ used: number }>((held) => {
+  sharedPool.free += held.used;
+});
+
+/** Bytes still free in the process-wide cache pool (for tests and diagnostics). */
+export function sharedCacheFreeBytes(): number {
+  return sharedPool.free;
+}
+
+/**
  * Keeps generated blocks of S up to a byte budget, first come first kept. For a gradient streamed in coordinate
  * order every step, LRU would evict each block just before it is needed again (a cyclic scan larger than the cache
  * never hits); keeping the first blocks gives a hit rate of budget / size instead. The last uncached block is also
@@ -68,23 +85,27 @@ export function hashIndex(base: number, index: number): number {
  */
 export class BlockCache<T extends { readonly byteLength: number }> {
   private readonly kept = new Map<number, T>();
-  private used = 0;
+  private readonly account = { used: 0 };
   private lastIndex = -1;
   private last: T | null = null;
 
   constructor(
     private readonly budgetBytes: number,
     private readonly generate: (index: number) => T,
-  ) {}
+  ) {
+    if (budgetBytes > 0) giveBack.register(this, this.account);
+  }
 
   get(index: number): T {
     const hit = this.kept.get(index);
     if (hit !== undefined) return hit;
     if (index === this.lastIndex && this.last !== null) return this.last;
     const block = this.generate(index);
-    if (this.used + block.byteLength <= this.budgetBytes) {
+    const size = block.byteLength;
+    if (this.account.used + size <= this.budgetBytes && size <= sharedPool.free) {
       this.kept.set(index, block);
-      this.used += block.byteLength;
+      this.account.used += size;
+      sharedPool.free -= size;
     } else {
       this.lastIndex = index;
       this.last = block;

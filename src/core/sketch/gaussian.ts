@@ -4,7 +4,8 @@
  * S is never stored whole for large p: columns come in blocks of 1024, block b drawn from
  * createRng(deriveSeed(seed, 1, b)) column by column, so any column range can be regenerated without the others.
  * Entries are rounded to float32 when generated, so the cached and regenerated paths give the same S. Blocks are
- * cached up to `cacheBytes` (k·p·4 bytes covers the whole matrix when p is small); beyond that they are regenerated
+ * cached up to `cacheBytes` (k·p·4 bytes covers the whole matrix when p is small) within a pool shared by all
+ * sketches of the process (one sketch per tensor must not multiply the budget); beyond that they are regenerated
  * for every vector, which costs one normal draw (~80 ns here) per entry — the reason dense JL is only a reference. */
 import { deriveSeed, createRng } from "../rng.ts";
 import type { Vec } from "../matrix.ts";
@@ -20,7 +21,8 @@ export interface GaussianSketchOptions {
   readonly k: number;
   readonly dim: number;
   readonly seed?: number;
-  /** Bytes of generated S blocks to keep between vectors (default 64 MiB). 0 regenerates every block each time. */
+  /** Bytes of generated S blocks to keep between vectors (default 64 MiB, and all sketches together at most
+   * SHARED_CACHE_BYTES = 256 MiB). 0 regenerates every block each time. */
   readonly cacheBytes?: number;
 }
 

@@ -12,6 +12,9 @@ export {
   ratioRelativeBound,
   energyFractionBound,
   energyFractionLowerBound,
+  sumOfSquaresBound,
+  type SumOfSquaresBoundOptions,
 } from "./bounds.ts";
 export { FrequentDirections, type FrequentDirectionsOptions } from "./frequentDirections.ts";
+export { SHARED_CACHE_BYTES, sharedCacheFreeBytes } from "./common.ts";
 export { SketchedTrace, sketchGram, type SketchedTraceOptions } from "./sketchedTrace.ts";

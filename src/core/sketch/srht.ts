@@ -101,7 +101,8 @@ export interface SrhtSketchOptions {
   readonly seed?: number;
   /** Coordinates per independent SRHT block, a power of two ≥ k (default max(4096, next power of two ≥ k)). */
   readonly blockSize?: number;
-  /** Bytes of per-block signs / sampled rows to keep (default 64 MiB, i.e. all of them for p up to ~10^8). */
+  /** Bytes of per-block signs / rows / output signs to keep (default 64 MiB: all blocks for p up to ~4·10^7 at
+   * k = 512, 6.6 KB per 4096 coordinates); beyond that a block is regenerated (~20% of its transform cost). */
   readonly cacheBytes?: number;
 }
 

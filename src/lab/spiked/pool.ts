@@ -59,6 +59,7 @@ export async function runMany(
         const child = fork(script, [], { execArgv: ["--import", loader], stdio: ["ignore", "ignore", "inherit", "ipc"] });
         children.push(child);
         child.on("message", (msg: PoolReply) => {
+          if (process.env.POOLDEBUG) console.error("msg", msg.id);
           if ("error" in msg) {
             failed = true;
             reject(new GradtraceError(msg.error.code ?? "E_NUMERIC", msg.error.message));
@@ -70,6 +71,7 @@ export async function runMany(
           else feed(child);
         });
         child.on("exit", (code) => {
+          if (process.env.POOLDEBUG) console.error("child exit", code, done, configs.length);
           if (code !== 0 && done < configs.length && !failed) {
             failed = true;
             reject(new GradtraceError("E_NUMERIC", `runMany: a sweep worker exited with code ${code}`));

@@ -93,6 +93,11 @@ export const SWEEP_QUANTITIES = {
   s2Norm: (r: StepRecord) => r.s2Norm,
   errNorm: (r: StepRecord) => r.errNorm,
   s2OverS1: (r: StepRecord) => r.s2Norm / r.s1Norm,
+  /** ‖S1‖/‖G‖_F and ‖S2‖/‖G‖_F: the components' shares, comparable across scalings and activations. */
+  s1Share: (r: StepRecord) => r.s1Norm / r.frobeniusNorm,
+  s2Share: (r: StepRecord) => r.s2Norm / r.frobeniusNorm,
+  /** σ1²/‖G‖_F² (= 1/stableRank). */
+  top1Energy: (r: StepRecord) => 1 / r.stableRank,
   dataLoss: (r: StepRecord) => r.dataLoss,
 } as const;
 export type SweepQuantity = keyof typeof SWEEP_QUANTITIES;

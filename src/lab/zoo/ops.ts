@@ -56,7 +56,10 @@ export function layerNorm(x: np.Array, gain: np.Array, bias: np.Array, eps = 1e-
   const mu = x.ref.mean(-1, { keepdims: true });
   const centered = x.sub(mu);
   const variance = np.square(centered.ref).mean(-1, { keepdims: true });
-  return centered.div(np.sqrt(variance.add(eps))).mul(gain).add(bias);
+  return centered
+    .div(np.sqrt(variance.add(eps)))
+    .mul(gain)
+    .add(bias);
 }
 
 export interface AttentionWeights {
@@ -68,7 +71,12 @@ export interface AttentionWeights {
 
 /** Multi-head self-attention on x [B, T, D]. `mask` (optional, [T, T], 0 where allowed and a large negative number
  * where not) is added to the logits; it is an input rather than a constant so that it has x's dtype. */
-export function selfAttention(x: np.Array, weights: AttentionWeights, heads: number, mask?: np.Array): np.Array {
+export function selfAttention(
+  x: np.Array,
+  weights: AttentionWeights,
+  heads: number,
+  mask?: np.Array,
+): np.Array {
   const [b, t, d] = x.shape;
   const hd = d / heads;
   const qkv = linear(x, weights.qkvWeight, weights.qkvBias).reshape([b, t, 3, heads, hd]);
@@ -87,7 +95,10 @@ export function selfAttention(x: np.Array, weights: AttentionWeights, heads: num
 export function crossEntropyWithAccuracy(logits: np.Array, targets: np.Array): [np.Array, np.Array] {
   const n = logits.shape[0];
   const logp = nn.logSoftmax(logits, -1);
-  const loss = logp.ref.mul(targets.ref).sum().mul(-1 / n);
+  const loss = logp.ref
+    .mul(targets.ref)
+    .sum()
+    .mul(-1 / n);
   const hit = np.equal(np.argmax(logp, -1), np.argmax(targets, -1)).astype(loss.dtype);
   return [loss, hit.mean()];
 }

@@ -41,7 +41,10 @@ export function createOptimizer({
   eps = 1e-8,
 }: OptimizerOptions): Optimizer {
   if (!OPTIMIZER_NAMES.includes(name)) {
-    throw new GradtraceError("E_ARG", `createOptimizer: unknown optimizer "${name}" (expected ${OPTIMIZER_NAMES.join(", ")})`);
+    throw new GradtraceError(
+      "E_ARG",
+      `createOptimizer: unknown optimizer "${name}" (expected ${OPTIMIZER_NAMES.join(", ")})`,
+    );
   }
   const first: Record<string, Float32Array> = {};
   const second: Record<string, Float32Array> = {};

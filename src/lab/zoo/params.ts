@@ -85,7 +85,11 @@ export function cloneParams(values: HostParams): HostParams {
 /** A float32 host array as a jax-js array of `dtype`. Float64 goes through a float32 upload and an exact widening
  * cast: jax-js 0.1.25's `np.array(Float64Array)` reaches a `Float16Array` check that throws a ReferenceError on
  * Node 20 (no Float16Array global). */
-export function uploadFloat32(data: Float32Array, shape: readonly number[], dtype: DType = DType.Float32): np.Array {
+export function uploadFloat32(
+  data: Float32Array,
+  shape: readonly number[],
+  dtype: DType = DType.Float32,
+): np.Array {
   const arr = np.array(data).reshape([...shape]);
   return dtype === DType.Float32 ? arr : arr.astype(dtype);
 }

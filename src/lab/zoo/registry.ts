@@ -27,7 +27,10 @@ export function isZooModelName(name: string): name is ZooModelName {
 
 export function createZooModel(name: string): ZooModel {
   if (!isZooModelName(name)) {
-    throw new GradtraceError("E_ARG", `unknown zoo model "${name}" (expected one of ${ZOO_MODEL_NAMES.join(", ")})`);
+    throw new GradtraceError(
+      "E_ARG",
+      `unknown zoo model "${name}" (expected one of ${ZOO_MODEL_NAMES.join(", ")})`,
+    );
   }
   return FACTORIES[name]();
 }

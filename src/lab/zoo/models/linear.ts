@@ -30,7 +30,13 @@ export interface LowRankRegressionShape {
   readonly distinctEigenvalues: number;
 }
 
-export const LOW_RANK_SHAPE: LowRankRegressionShape = { samples: 256, inputs: 32, outputs: 16, targetRank: 2, distinctEigenvalues: 3 };
+export const LOW_RANK_SHAPE: LowRankRegressionShape = {
+  samples: 256,
+  inputs: 32,
+  outputs: 16,
+  targetRank: 2,
+  distinctEigenvalues: 3,
+};
 
 function randomOrthonormal(rows: number, cols: number, rng: Rng): Matrix {
   const g = Matrix.zeros(rows, cols);
@@ -46,7 +52,9 @@ export interface LowRankRegressionModel extends ZooModel {
   readonly eigenvalues: readonly number[];
 }
 
-export function createLowRankRegressionModel(shape: LowRankRegressionShape = LOW_RANK_SHAPE): LowRankRegressionModel {
+export function createLowRankRegressionModel(
+  shape: LowRankRegressionShape = LOW_RANK_SHAPE,
+): LowRankRegressionModel {
   const { samples: n, inputs: d, outputs: m, targetRank: r, distinctEigenvalues: q } = shape;
   const rng = createRng(314_159);
   // X = sqrt(N) · U diag(s) Vᵀ with orthonormal U (N×d), orthogonal V: Σ̂ = V diag(s²) Vᵀ exactly.
@@ -55,16 +63,28 @@ export function createLowRankRegressionModel(shape: LowRankRegressionShape = LOW
   const eigenvalues = Array.from({ length: q }, (_, j) => (q === 1 ? 1 : 1 - (0.8 * j) / (q - 1)));
   const s = Array.from({ length: d }, (_, i) => Math.sqrt(eigenvalues[Math.floor((i * q) / d)]));
   const x = u.mulRowVector(s).mmul(v.transpose()).mul(Math.sqrt(n));
-  const bStar = randomOrthonormal(m, r, rng).mmul(randomOrthonormal(d, r, rng).transpose()).mul(Math.sqrt(m)); // m×d, rank r
+  const bStar = randomOrthonormal(m, r, rng)
+    .mmul(randomOrthonormal(d, r, rng).transpose())
+    .mul(Math.sqrt(m)); // m×d, rank r
   const y = x.mmul(bStar.transpose());
   const xData = Float32Array.from(x.to1DArray());
   const yData = Float32Array.from(y.to1DArray());
-  const params: ParamSpec[] = [{ name: "linear.weight", shape: [m, d], init: { kind: "constant", value: 0 } }];
+  const params: ParamSpec[] = [
+    { name: "linear.weight", shape: [m, d], init: { kind: "constant", value: 0 } },
+  ];
   return {
     name: "lowrank",
     description: `low-rank regression (d=${d}, m=${m}, rank B*=${r}, Σ̂ with ${q} distinct eigenvalues; full batch N=${n})`,
     params,
-    defaults: { optimizer: "sgd", lr: { sgd: 0.2, momentum: 0.02, adam: 0.01 }, batch: n, steps: 100, schedule: "constant", warmupSteps: 0, weightDecay: 0 },
+    defaults: {
+      optimizer: "sgd",
+      lr: { sgd: 0.2, momentum: 0.02, adam: 0.01 },
+      batch: n,
+      steps: 100,
+      schedule: "constant",
+      warmupSteps: 0,
+      weightDecay: 0,
+    },
     metricName: "relative residual ‖XWᵀ − Y‖/‖Y‖",
     shape,
     target: Float32Array.from(bStar.to1DArray()),
@@ -78,7 +98,12 @@ export function createLowRankRegressionModel(shape: LowRankRegressionShape = LOW
     },
     sampleBatch(rng: Rng, size: number): HostBatch {
       if (size >= n) {
-        return { arrays: [{ data: xData, shape: [n, d] }, { data: yData, shape: [n, m] }] };
+        return {
+          arrays: [
+            { data: xData, shape: [n, d] },
+            { data: yData, shape: [n, m] },
+          ],
+        };
       }
       const xs = new Float32Array(size * d);
       const ys = new Float32Array(size * m);
@@ -87,7 +112,12 @@ export function createLowRankRegressionModel(shape: LowRankRegressionShape = LOW
         xs.set(xData.subarray(j * d, (j + 1) * d), i * d);
         ys.set(yData.subarray(j * m, (j + 1) * m), i * m);
       }
-      return { arrays: [{ data: xs, shape: [size, d] }, { data: ys, shape: [size, m] }] };
+      return {
+        arrays: [
+          { data: xs, shape: [size, d] },
+          { data: ys, shape: [size, m] },
+        ],
+      };
     },
     gemmFlopsPerStep: (batch) => 3 * 2 * Math.min(batch, n) * d * m,
   };
@@ -102,10 +132,14 @@ export interface DeepLinearShape {
 
 export const DEEP_LINEAR_SHAPE: DeepLinearShape = { inputs: 16, hidden: 32, outputs: 4, targetRank: 2 };
 
-export function createDeepLinearModel(shape: DeepLinearShape = DEEP_LINEAR_SHAPE): ZooModel & { readonly shape: DeepLinearShape } {
+export function createDeepLinearModel(
+  shape: DeepLinearShape = DEEP_LINEAR_SHAPE,
+): ZooModel & { readonly shape: DeepLinearShape } {
   const { inputs: d, hidden: h, outputs: m, targetRank: r } = shape;
   const rng = createRng(271_828);
-  const target = randomOrthonormal(m, r, rng).mmul(randomOrthonormal(d, r, rng).transpose()).mul(Math.sqrt(m)); // m×d
+  const target = randomOrthonormal(m, r, rng)
+    .mmul(randomOrthonormal(d, r, rng).transpose())
+    .mul(Math.sqrt(m)); // m×d
   const targetT = Float32Array.from(target.transpose().to1DArray()); // d×m
   const params: ParamSpec[] = [
     { name: "layers.0.weight", shape: [h, d], init: { kind: "lecun" } },
@@ -116,13 +150,24 @@ export function createDeepLinearModel(shape: DeepLinearShape = DEEP_LINEAR_SHAPE
     name: "deeplinear",
     description: `deep linear network ${d}→${h}→${h}→${m} on a rank-${r} linear target (gradient rank ≤ min(m, batch))`,
     params,
-    defaults: { optimizer: "sgd", lr: { sgd: 0.05, momentum: 0.005, adam: 0.01 }, batch: 32, steps: 200, schedule: "constant", warmupSteps: 0, weightDecay: 0 },
+    defaults: {
+      optimizer: "sgd",
+      lr: { sgd: 0.05, momentum: 0.005, adam: 0.01 },
+      batch: 32,
+      steps: 200,
+      schedule: "constant",
+      warmupSteps: 0,
+      weightDecay: 0,
+    },
     metricName: "relative residual ‖ŷ − y‖/‖y‖",
     shape,
     loss(p, [xs, tT]) {
       const b = xs.shape[0];
       const ys = np.matmul(xs.ref, tT);
-      const out = linear(linear(linear(xs, p["layers.0.weight"]), p["layers.1.weight"]), p["layers.2.weight"]);
+      const out = linear(
+        linear(linear(xs, p["layers.0.weight"]), p["layers.1.weight"]),
+        p["layers.2.weight"],
+      );
       const sq = np.square(out.sub(ys.ref)).sum();
       const rel = np.sqrt(sq.ref.div(np.square(ys).sum()));
       return [sq.mul(0.5 / b), rel];
@@ -130,7 +175,12 @@ export function createDeepLinearModel(shape: DeepLinearShape = DEEP_LINEAR_SHAPE
     sampleBatch(rng: Rng, size: number): HostBatch {
       const xs = new Float32Array(size * d);
       for (let i = 0; i < xs.length; i++) xs[i] = rng.normal();
-      return { arrays: [{ data: xs, shape: [size, d] }, { data: targetT, shape: [d, m] }] };
+      return {
+        arrays: [
+          { data: xs, shape: [size, d] },
+          { data: targetT, shape: [d, m] },
+        ],
+      };
     },
     gemmFlopsPerStep: (batch) => 3 * 2 * batch * (d * h + h * h + h * m),
   };

@@ -38,7 +38,9 @@ export function lqrProblem(): LqrProblem {
   return { a, b, q, r };
 }
 
-const PARAMS: readonly ParamSpec[] = [{ name: "policy.K", shape: [LQR_INPUTS, LQR_STATES], init: { kind: "constant", value: 0 } }];
+const PARAMS: readonly ParamSpec[] = [
+  { name: "policy.K", shape: [LQR_INPUTS, LQR_STATES], init: { kind: "constant", value: 0 } },
+];
 
 export interface LqrModel extends ZooModel {
   readonly problem: LqrProblem;
@@ -51,7 +53,8 @@ export function createLqrModel(): LqrModel {
   const problem = lqrProblem();
   const { k: optimalGain, p } = solveDiscreteRiccati(problem);
   const optimalCost = p.reduce((s, row, i) => s + row[i], 0);
-  if (!Number.isFinite(policyCost(problem, optimalGain))) throw new Error("unreachable: K* must be stabilising");
+  if (!Number.isFinite(policyCost(problem, optimalGain)))
+    throw new Error("unreachable: K* must be stabilising");
   const n = LQR_STATES;
   const m = LQR_INPUTS;
   const flat = (rows: number[][]) => Float32Array.from(rows.flat());
@@ -64,7 +67,15 @@ export function createLqrModel(): LqrModel {
     name: "lqr",
     description: `LQR policy gradient (n=${n}, m=${m}, horizon ${LQR_HORIZON}); optimum from the Riccati equation`,
     params: PARAMS,
-    defaults: { optimizer: "adam", lr: { adam: 0.02, momentum: 5e-4, sgd: 1e-3 }, batch: 16, steps: 300, schedule: "constant", warmupSteps: 0, weightDecay: 0 },
+    defaults: {
+      optimizer: "adam",
+      lr: { adam: 0.02, momentum: 5e-4, sgd: 1e-3 },
+      batch: 16,
+      steps: 300,
+      schedule: "constant",
+      warmupSteps: 0,
+      weightDecay: 0,
+    },
     metricName: "relative excess cost J(K)/J(K*) − 1",
     problem,
     optimalGain,
@@ -78,7 +89,11 @@ export function createLqrModel(): LqrModel {
       let perRow: np.Array | null = null;
       for (let t = 0; t < LQR_HORIZON; t++) {
         const u = np.matmul(x.ref, negKT.ref);
-        const stage = np.matmul(x.ref, q.ref).mul(x.ref).sum(1).add(np.matmul(u.ref, r.ref).mul(u.ref).sum(1));
+        const stage = np
+          .matmul(x.ref, q.ref)
+          .mul(x.ref)
+          .sum(1)
+          .add(np.matmul(u.ref, r.ref).mul(u.ref).sum(1));
         perRow = perRow === null ? stage : perRow.add(stage);
         x = np.matmul(x, aTr.ref).add(np.matmul(u, bTr.ref));
       }

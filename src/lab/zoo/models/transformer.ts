@@ -58,14 +58,24 @@ export function transformerBlocks(
       i === layers - 1 ? mask : mask?.ref,
     );
     x = x.add(a);
-    const h = nn.gelu(linear(layerNorm(x.ref, p[`${b}.ln2.weight`], p[`${b}.ln2.bias`]), p[`${b}.mlp.fc1.weight`], p[`${b}.mlp.fc1.bias`]));
+    const h = nn.gelu(
+      linear(
+        layerNorm(x.ref, p[`${b}.ln2.weight`], p[`${b}.ln2.bias`]),
+        p[`${b}.mlp.fc1.weight`],
+        p[`${b}.mlp.fc1.bias`],
+      ),
+    );
     x = x.add(linear(h, p[`${b}.mlp.fc2.weight`], p[`${b}.mlp.fc2.bias`]));
   }
   return x;
 }
 
 /** GEMM FLOPs of the blocks' forward pass for `tokens` tokens of sequence length `seq`. */
-export function transformerForwardFlops({ dim, layers, mlpDim }: TransformerShape, tokens: number, seq: number): number {
+export function transformerForwardFlops(
+  { dim, layers, mlpDim }: TransformerShape,
+  tokens: number,
+  seq: number,
+): number {
   const perToken = 2 * (3 * dim * dim + dim * dim + 2 * dim * mlpDim) + 2 * 2 * seq * dim;
   return layers * tokens * perToken;
 }

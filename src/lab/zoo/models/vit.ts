@@ -6,7 +6,12 @@ import { loadMnist, mnistTestBatch, sampleMnist } from "../data/mnist.ts";
 import type { HostBatch, ZooModel } from "../model.ts";
 import { crossEntropyWithAccuracy, layerNorm, linear } from "../ops.ts";
 import type { ParamSpec } from "../params.ts";
-import { type TransformerShape, transformerBlockSpecs, transformerBlocks, transformerForwardFlops } from "./transformer.ts";
+import {
+  type TransformerShape,
+  transformerBlockSpecs,
+  transformerBlocks,
+  transformerForwardFlops,
+} from "./transformer.ts";
 
 const PATCH = 7;
 const GRID = 28 / PATCH;
@@ -59,7 +64,15 @@ export function createVitModel(): ZooModel {
     name: "vit",
     description: `vision transformer on 7×7 MNIST patches (${SHAPE.layers} blocks, dim ${SHAPE.dim}, ${SHAPE.heads} heads)`,
     params: PARAMS,
-    defaults: { optimizer: "adam", lr: { adam: 2e-3, momentum: 0.005, sgd: 0.05 }, batch: 32, steps: 300, schedule: "constant", warmupSteps: 10, weightDecay: 0 },
+    defaults: {
+      optimizer: "adam",
+      lr: { adam: 2e-3, momentum: 0.005, sgd: 0.05 },
+      batch: 32,
+      steps: 300,
+      schedule: "constant",
+      warmupSteps: 10,
+      weightDecay: 0,
+    },
     metricName: "accuracy",
     loss(p, [patches, onehot]) {
       const b = patches.shape[0];
@@ -73,7 +86,10 @@ export function createVitModel(): ZooModel {
     evalBatch: (size: number) => toBatch(mnistTestBatch(data, size)),
     gemmFlopsPerStep(batch) {
       const tokens = batch * TOKENS;
-      const forward = 2 * tokens * PATCH_DIM * SHAPE.dim + transformerForwardFlops(SHAPE, tokens, TOKENS) + 2 * batch * SHAPE.dim * 10;
+      const forward =
+        2 * tokens * PATCH_DIM * SHAPE.dim +
+        transformerForwardFlops(SHAPE, tokens, TOKENS) +
+        2 * batch * SHAPE.dim * 10;
       return 3 * forward;
     },
   };

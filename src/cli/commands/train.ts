@@ -1,0 +1,110 @@
+/** @file `gradtrace train <model>`: trains a zoo model (src/lab/zoo) and writes DIR/trace.gtrace (+ DIR/trace.json
+ * when sketched) and DIR/run.json. The flags map one-to-one onto ZooRunOptions; the work is runZooTraining. */
+import type { Command } from "commander";
+import { GradtraceError } from "../../core/errors.ts";
+import { OPTIMIZER_NAMES, type OptimizerName } from "../../lab/zoo/optimizers.ts";
+import { createZooModel, ZOO_MODEL_NAMES } from "../../lab/zoo/registry.ts";
+import { runZooTraining } from "../../lab/zoo/run.ts";
+import type { ScheduleKind } from "../../lab/zoo/schedule.ts";
+import { parseInteger } from "../parse.ts";
+import { progressBar } from "../progress.ts";
+
+interface TrainFlags {
+  optimizer?: string;
+  steps?: number;
+  seed: number;
+  lr?: string;
+  batch?: number;
+  schedule?: string;
+  warmup?: number;
+  weightDecay?: string;
+  sketch?: string;
+  out: string;
+  force?: boolean;
+}
+
+function parsePositive(option: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const x = Number(value);
+  if (!(x >= 0) || !Number.isFinite(x))
+    throw new GradtraceError("E_ARG", `${option}: "${value}" must be a non-negative number`);
+  return x;
+}
+
+export function registerTrainCommand(program: Command): void {
+  program
+    .command("train")
+    .description(`train a zoo model and log its gradients every step (models: ${ZOO_MODEL_NAMES.join(", ")})`)
+    .argument("<model>", "zoo model name (see `gradtrace zoo list`)")
+    .option("--optimizer <name>", `${OPTIMIZER_NAMES.join(" | ")} (default: the model's)`)
+    .option("--steps <n>", "optimizer steps (default: the model's)", parseInteger("--steps", { min: 1 }))
+    .option(
+      "--seed <n>",
+      "seed of the initialisation, the data order and the sketch",
+      parseInteger("--seed", { min: 0 }),
+      0,
+    )
+    .option("--lr <x>", "peak learning rate (default: the model's for the optimizer)")
+    .option("--batch <n>", "batch size (default: the model's)", parseInteger("--batch", { min: 1 }))
+    .option("--schedule <kind>", "constant | cosine (default: the model's)")
+    .option("--warmup <n>", "linear warmup steps", parseInteger("--warmup", { min: 0 }))
+    .option("--weight-decay <x>", "decoupled weight decay")
+    .option(
+      "--sketch <spec>",
+      "log sketches instead of full gradients, e.g. jl:512, countsketch:1024, srht:256",
+    )
+    .requiredOption("--out <dir>", "output directory (trace.gtrace, run.json)")
+    .option("--force", "overwrite an existing trace")
+    .action(async (modelName: string, flags: TrainFlags) => {
+      const model = createZooModel(modelName);
+      if (
+        flags.optimizer !== undefined &&
+        !(OPTIMIZER_NAMES as readonly string[]).includes(flags.optimizer)
+      ) {
+        throw new GradtraceError(
+          "E_ARG",
+          `--optimizer: "${flags.optimizer}" (expected ${OPTIMIZER_NAMES.join(", ")})`,
+        );
+      }
+      if (flags.schedule !== undefined && flags.schedule !== "constant" && flags.schedule !== "cosine") {
+        throw new GradtraceError("E_ARG", `--schedule: "${flags.schedule}" (expected constant or cosine)`);
+      }
+      const steps = flags.steps ?? model.defaults.steps;
+      const bar = progressBar(`train ${model.name}`);
+      const start = performance.now();
+      const summary = await runZooTraining({
+        model: modelName,
+        outDir: flags.out,
+        optimizer: flags.optimizer as OptimizerName | undefined,
+        steps,
+        seed: flags.seed,
+        lr: parsePositive("--lr", flags.lr),
+        batch: flags.batch,
+        schedule: flags.schedule as ScheduleKind | undefined,
+        warmupSteps: flags.warmup,
+        weightDecay: parsePositive("--weight-decay", flags.weightDecay),
+        sketch: flags.sketch,
+        force: flags.force === true,
+        onStep: ({ step, loss }) => {
+          const rate = (step + 1) / ((performance.now() - start) / 1000);
+          bar.update(step + 1, steps, {
+            loss: `loss ${loss.toPrecision(4)}`,
+            rate: `${rate.toFixed(1)} steps/s`,
+          });
+        },
+      });
+      bar.stop();
+      const { result } = summary;
+      const last = result.loss.slice(-Math.min(10, result.loss.length));
+      const evalText =
+        result.evalMetric.length > 0
+          ? `, held-out ${model.metricName} ${result.evalMetric.at(-1)![1].toFixed(4)}`
+          : "";
+      process.stdout.write(
+        `${model.name} ${result.config.optimizer} lr ${result.config.lr} seed ${result.config.seed}: ${result.config.steps} steps in ` +
+          `${result.seconds.toFixed(1)} s (${result.stepsPerSecond.toFixed(1)} steps/s), loss ${result.loss[0].toPrecision(4)} → ` +
+          `${(last.reduce((s, x) => s + x, 0) / last.length).toPrecision(4)} (mean of last ${last.length})${evalText}\n` +
+          `trace: ${summary.tracePath}\nrun:   ${summary.runJsonPath}\n`,
+      );
+    });
+}
