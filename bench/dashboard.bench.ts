@@ -58,7 +58,9 @@ export function bigResult(): AnalysisResult {
       size: 8,
       starts,
       kappa: {
-        "ema0.9": starts.map((_, w) => 0.2 + 1.5 * Math.abs(Math.sin(i / 97 + w / 53)) * (0.6 + 0.4 * rng.uniform())),
+        "ema0.9": starts.map(
+          (_, w) => 0.2 + 1.5 * Math.abs(Math.sin(i / 97 + w / 53)) * (0.6 + 0.4 * rng.uniform()),
+        ),
       },
     },
   });
@@ -76,7 +78,8 @@ export function bigResult(): AnalysisResult {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(0.95 * xs.length))];
+const p95 = (xs: number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(0.95 * xs.length))];
 
 export async function run(): Promise<BenchRow[]> {
   await ensureBuilt();
@@ -99,16 +102,26 @@ export async function run(): Promise<BenchRow[]> {
     const fetchOnly: number[] = [];
     const drawOnly: number[] = [];
     for (let i = 0; i < 3; i++) {
+      // A real page load each time (a goto that only changes the hash would not reload).
+      await page.goto("about:blank");
       await page.goto(`${server.url}#/run/big-gtrace`);
-      await page.waitForFunction(() => performance.getEntriesByName("gradtrace:heatmap-first-draw").length > 0, null, {
-        timeout: 60_000,
-      });
-      firstRender.push(await page.evaluate(() => performance.getEntriesByName("gradtrace:heatmap-first-draw")[0].startTime));
+      await page.waitForFunction(
+        () => performance.getEntriesByName("gradtrace:heatmap-first-draw").length > 0,
+        null,
+        {
+          timeout: 60_000,
+        },
+      );
+      firstRender.push(
+        await page.evaluate(() => performance.getEntriesByName("gradtrace:heatmap-first-draw")[0].startTime),
+      );
       drawOnly.push(Number(await page.locator("canvas.heatmap-canvas").getAttribute("data-draw-ms")));
       fetchOnly.push(
         await page.evaluate(async () => {
           const t0 = performance.now();
-          const buf = await (await fetch("/api/runs/big-gtrace/heatmap?format=f32&predictor=ema0.9")).arrayBuffer();
+          const buf = await (
+            await fetch("/api/runs/big-gtrace/heatmap?format=f32&predictor=ema0.9")
+          ).arrayBuffer();
           return buf.byteLength > 0 ? performance.now() - t0 : Number.NaN;
         }),
       );
@@ -126,8 +139,8 @@ export async function run(): Promise<BenchRow[]> {
         c.dispatchEvent(
           new WheelEvent("wheel", {
             deltaY: i % 2 === 0 ? -150 : 140,
-            clientX: rect.left + rect.width * (0.3 + 0.4 * ((i * 37) % 10) / 10),
-            clientY: rect.top + rect.height * (0.3 + 0.4 * ((i * 53) % 10) / 10),
+            clientX: rect.left + rect.width * (0.3 + (0.4 * ((i * 37) % 10)) / 10),
+            clientY: rect.top + rect.height * (0.3 + (0.4 * ((i * 53) % 10)) / 10),
             bubbles: true,
             cancelable: true,
           }),
@@ -137,22 +150,41 @@ export async function run(): Promise<BenchRow[]> {
       }
       const zoomWall = performance.now() - t0;
       // Pan at 3× zoom: drag across the canvas.
-      c.dispatchEvent(new WheelEvent("wheel", { deltaY: -550, clientX: rect.left + rect.width / 2, clientY: rect.top + rect.height / 2, bubbles: true, cancelable: true }));
+      c.dispatchEvent(
+        new WheelEvent("wheel", {
+          deltaY: -550,
+          clientX: rect.left + rect.width / 2,
+          clientY: rect.top + rect.height / 2,
+          bubbles: true,
+          cancelable: true,
+        }),
+      );
       await nextFrame();
       const x0 = rect.left + rect.width / 2;
       const y0 = rect.top + rect.height / 2;
-      c.dispatchEvent(new PointerEvent("pointerdown", { clientX: x0, clientY: y0, pointerId: 1, bubbles: true }));
+      c.dispatchEvent(
+        new PointerEvent("pointerdown", { clientX: x0, clientY: y0, pointerId: 1, bubbles: true }),
+      );
       const t1 = performance.now();
       for (let i = 0; i < n; i++) {
         const before = c.dataset.frames;
         const dx = 200 * Math.sin((i / n) * 2 * Math.PI);
         const dy = 120 * Math.cos((i / n) * 2 * Math.PI);
-        c.dispatchEvent(new PointerEvent("pointermove", { clientX: x0 + dx, clientY: y0 + dy, pointerId: 1, bubbles: true }));
+        c.dispatchEvent(
+          new PointerEvent("pointermove", {
+            clientX: x0 + dx,
+            clientY: y0 + dy,
+            pointerId: 1,
+            bubbles: true,
+          }),
+        );
         await nextFrame();
         if (c.dataset.frames !== before) pan.push(Number(c.dataset.drawMs));
       }
       const panWall = performance.now() - t1;
-      c.dispatchEvent(new PointerEvent("pointerup", { clientX: x0, clientY: y0, pointerId: 1, bubbles: true }));
+      c.dispatchEvent(
+        new PointerEvent("pointerup", { clientX: x0, clientY: y0, pointerId: 1, bubbles: true }),
+      );
       // Reference: a blank putImageData / fillRect of the same device size, per frame, in this page.
       const ref = document.createElement("canvas");
       ref.width = c.width;

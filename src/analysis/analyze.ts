@@ -6,7 +6,7 @@ import { GradtraceError } from "../core/errors.ts";
 import type { GramKernel } from "../core/gram.ts";
 import type { Mat } from "../core/matrix.ts";
 import { DEFAULT_PREDICTORS, resolvePredictor } from "../core/predictors/index.ts";
-import { parseSketchSpec } from "../core/sketch/index.ts";
+import { createSketch, parseSketchSpec } from "../core/sketch/index.ts";
 import type { TraceReader } from "../trace/types.ts";
 import { type TensorSeries, tensorResultFromGram } from "./fromGram.ts";
 import { type GramPassProgress, accumulateGrams, dropIndices, sumGrams } from "./gramPass.ts";
@@ -113,6 +113,21 @@ export async function analyzeWithSeries(reader: TraceReader, options: AnalyzeOpt
     grams = pass.grams;
     nonFinite = pass.nonFiniteSteps;
     total = sumGrams(grams.values())!;
+    if (info.sketch) {
+      // The run logged sketches (k numbers per tensor per step): the exact pass ran on them; state the bound.
+      const { kind, k, seed: sketchSeed } = info.sketch;
+      const confidence = 0.95;
+      sketchReport = {
+        kind,
+        k,
+        seed: sketchSeed,
+        errorBound: createSketch({ kind, k, seed: sketchSeed, dim: 1 }).errorBound({
+          delta: 1 - confidence,
+          pairs: (n * (n + 1)) / 2,
+        }),
+        confidence,
+      };
+    }
   }
   if (nonFinite.length > 0) {
     problems.push(

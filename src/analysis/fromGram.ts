@@ -3,7 +3,7 @@
 import { blockBootstrapRatioCI } from "../core/bootstrap.ts";
 import { incrementGram } from "../core/gram.ts";
 import type { Mat } from "../core/matrix.ts";
-import { type PredictorSeries, pathLengthsFromGram } from "../core/pathLength.ts";
+import { cosineSeries, meanFinite, pathLengthsFromGram, windowedKappa } from "../core/pathLength.ts";
 import type { GramExtras } from "../core/predictors/types.ts";
 import { type SpectrumSummary, spectrumSummary } from "../core/spectrum.ts";
 import type { TensorResult, WindowedKappa } from "./types.ts";
@@ -45,29 +45,6 @@ function sum(a: Float64Array, from = 0, to = a.length): number {
   return s;
 }
 
-/** κ over windows of `size` steps with stride ⌈size/2⌉; the last window is aligned to the end. */
-export function windowStarts(n: number, size: number): number[] {
-  if (n <= size) return [0];
-  const stride = Math.max(1, Math.ceil(size / 2));
-  const starts: number[] = [];
-  for (let s = 0; s + size <= n; s += stride) starts.push(s);
-  if (starts[starts.length - 1] + size < n) starts.push(n - size);
-  return starts;
-}
-
-function meanCosine(num: (t: number) => number, a: (t: number) => number, b: (t: number) => number, n: number) {
-  let s = 0;
-  let c = 0;
-  for (let t = 1; t < n; t++) {
-    const d = a(t) * b(t);
-    if (d > 0) {
-      s += num(t) / Math.sqrt(d);
-      c++;
-    }
-  }
-  return c > 0 ? s / c : Number.NaN;
-}
-
 export function tensorResultFromGram(
   k: Mat,
   meta: TensorMeta,
@@ -84,24 +61,20 @@ export function tensorResultFromGram(
   const cosinePredicted: Record<string, number> = {};
   const error: Record<string, Float64Array> = {};
   const size = Math.min(window, n);
-  const starts = windowStarts(n, size);
+  const stride = Math.max(1, Math.ceil(size / 2));
+  const cosines = cosineSeries(k, pl);
   const windowKappa: Record<string, number[]> = {};
+  let starts: number[] = [];
   for (const id of predictors) {
-    const s: PredictorSeries = pl.series[id];
+    const s = pl.series[id];
     error[id] = s.error;
     pathLength[id] = sum(s.error);
     kappa[id] = totalSq > 0 ? pathLength[id] / totalSq : Number.NaN;
     if (bootstrap && n >= 4 && totalSq > 0) kappaCI[id] = blockBootstrapRatioCI(s.error, gradNormSq, { seed });
-    cosinePredicted[id] = meanCosine(
-      (t) => s.cross[t],
-      (t) => gradNormSq[t],
-      (t) => s.predNormSq[t],
-      n,
-    );
-    windowKappa[id] = starts.map((st) => {
-      const den = sum(gradNormSq, st, st + size);
-      return den > 0 ? sum(s.error, st, st + size) / den : Number.NaN;
-    });
+    cosinePredicted[id] = meanFinite(cosines.predicted[id]);
+    const w = windowedKappa(s.error, gradNormSq, size, stride);
+    starts = w.starts;
+    windowKappa[id] = Array.from(w.kappa);
   }
   const windows: WindowedKappa = { size, starts, kappa: windowKappa };
   const increments = n >= 2 ? spectrumSummary(incrementGram(k), { eps: [...eps] }) : EMPTY_SPECTRUM;
@@ -116,12 +89,7 @@ export function tensorResultFromGram(
     pathLength,
     gradNormSq: totalSq,
     gradNorm: Array.from(gradNormSq, Math.sqrt),
-    cosineConsecutive: meanCosine(
-      (t) => k.data[t * n + t - 1],
-      (t) => gradNormSq[t],
-      (t) => gradNormSq[t - 1],
-      n,
-    ),
+    cosineConsecutive: meanFinite(cosines.consecutive),
     cosinePredicted,
     predictableRank: increments.predictableRank,
     effectiveRank: increments.effectiveRank,

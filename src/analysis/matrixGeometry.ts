@@ -1,10 +1,10 @@
 /** @file Geometry of matrix-shaped gradients (the second paper's object): the spectrum of the per-step gradient
  * matrix ∇W ∈ R^{out×in} at sampled steps, and the stale-projector energy — the fraction of ‖g_{t+Δ}‖² that the
  * top-k left subspace of g_t still captures, i.e. what a GaLore-style optimizer loses between projector refreshes. */
-import { svdTallSkinny, transpose } from "../core/linalg/index.ts";
+import { gramSingularValues } from "../core/linalg/index.ts";
 import { type Mat, mat } from "../core/matrix.ts";
 import { effectiveRank, stableRank } from "../core/spectrum.ts";
-import { staleProjectorEnergy } from "../core/subspace.ts";
+import { staleProjectorEnergy, topLeftSubspace } from "../core/subspace.ts";
 import type { TensorInfo, TraceReader } from "../trace/types.ts";
 import type { MatrixGeometry } from "./types.ts";
 
@@ -24,23 +24,6 @@ export function matrixShape(t: TensorInfo): { rows: number; cols: number } | nul
   const rows = t.shape[0];
   const cols = t.numel / rows;
   return rows >= 2 && cols >= 2 ? { rows, cols } : null;
-}
-
-function thinSvd(g: Mat): { u: Mat; s: Float64Array } {
-  if (g.rows >= g.cols) {
-    const r = svdTallSkinny(g);
-    return { u: r.u, s: r.s };
-  }
-  // Wide matrix: the left singular vectors of g are the right singular vectors of gᵀ.
-  const r = svdTallSkinny(transpose(g));
-  return { u: r.v, s: r.s };
-}
-
-function leadingColumns(u: Mat, k: number): Mat {
-  const kk = Math.min(k, u.cols);
-  const out = mat(u.rows, kk);
-  for (let i = 0; i < u.rows; i++) for (let j = 0; j < kk; j++) out.data[i * kk + j] = u.data[i * u.cols + j];
-  return out;
 }
 
 /** Refresh intervals Δ = 1, 2, 4, … below the number of steps. */
@@ -75,12 +58,15 @@ export function matrixGeometry(
   const energySum = new Float64Array(deltas.length);
   const energyCount = new Float64Array(deltas.length);
   for (const t of at) {
-    const { u, s } = thinSvd(load(t));
+    const g = load(t);
+    // Full spectrum from the smaller Gram (cheap, absolute accuracy ~√ε·σ₁: plenty for ranks); the projector's
+    // basis from an accurate SVD (exact for small sides, randomized above).
+    const s = gramSingularValues(g);
     const sigmaSq = s.map((x) => x * x);
     singularValues.push(Array.from(s.subarray(0, top)));
     effRank.push(effectiveRank(sigmaSq));
     stabRank.push(stableRank(sigmaSq));
-    const basis = leadingColumns(u, k);
+    const basis = topLeftSubspace(g, k, { seed: t });
     deltas.forEach((d, j) => {
       const e = staleProjectorEnergy(basis, load(t + d));
       if (Number.isFinite(e)) {

@@ -7,6 +7,7 @@ import { registerAnalyzeCommand } from "./commands/analyze.ts";
 import { registerConvertCommand } from "./commands/convert.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
 import { registerLabCommand } from "./commands/lab.ts";
+import { registerReproduceCommand } from "./commands/reproduce.ts";
 import { registerServeCommand } from "./commands/serve.ts";
 import { registerTrainCommand } from "./commands/train.ts";
 import { registerZooCommand } from "./commands/zoo.ts";
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerConvertCommand(program);
   registerDemoCommand(program);
   registerLabCommand(program);
+  registerReproduceCommand(program);
   registerServeCommand(program);
   registerTrainCommand(program);
   registerZooCommand(program);
@@ -38,6 +40,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`gradtrace: ${err.message}\n`);
       return exitCodeFor(err.code);
     }
-    throw err;
+    // Not a input problem we anticipated: one line for the user, the stack on request.
+    if (process.env.GRADTRACE_DEBUG) throw err;
+    process.stderr.write(
+      `gradtrace: internal error: ${err instanceof Error ? err.message : String(err)} (set GRADTRACE_DEBUG=1 for the stack trace, and please report it)\n`,
+    );
+    return 1;
   }
 }

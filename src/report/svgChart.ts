@@ -122,9 +122,7 @@ export function escapeXml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
-interface Scale {
-  (v: number): number;
-}
+type Scale = (v: number) => number;
 
 function drawable(panel: ChartPanel): { xs: number[]; ys: number[] } {
   const xs: number[] = [];
@@ -223,7 +221,8 @@ function renderPanel(
     `<text x="${r((x0 + x1) / 2)}" y="${r(oy + fontSize + 4)}" text-anchor="middle" font-weight="bold">${escapeXml(panel.title)}</text>`,
   );
   const { xs, ys } = drawable(panel);
-  for (const ref of panel.referenceLines ?? []) if (Number.isFinite(ref.y) && (!panel.logY || ref.y > 0)) ys.push(ref.y);
+  for (const ref of panel.referenceLines ?? [])
+    if (Number.isFinite(ref.y) && (!panel.logY || ref.y > 0)) ys.push(ref.y);
   let [xlo, xhi] = panel.xDomain ?? [Math.min(...xs), Math.max(...xs)];
   if (panel.xCategories && !panel.xDomain) [xlo, xhi] = [-0.5, panel.xCategories.length - 0.5];
   let [ylo, yhi] = panel.yDomain ?? [Math.min(...ys), Math.max(...ys)];
@@ -280,7 +279,9 @@ function renderPanel(
     );
   }
   if (empty) {
-    out.push(`<text x="${r((x0 + x1) / 2)}" y="${r((y0 + y1) / 2)}" text-anchor="middle" fill="#999">no data</text>`);
+    out.push(
+      `<text x="${r((x0 + x1) / 2)}" y="${r((y0 + y1) / 2)}" text-anchor="middle" fill="#999">no data</text>`,
+    );
   }
   for (const ref of panel.referenceLines ?? []) {
     if (!Number.isFinite(ref.y) || (panel.logY && ref.y <= 0)) continue;
@@ -323,7 +324,8 @@ function renderPanel(
           `<path d="M${r(cx)} ${r(top)}L${r(cx)} ${r(bottom)}M${r(cx - 3)} ${r(top)}L${r(cx + 3)} ${r(top)}M${r(cx - 3)} ${r(bottom)}L${r(cx + 3)} ${r(bottom)}" stroke="${colour}" stroke-width="1"/>`,
         );
       }
-      if (mode !== "line-only") out.push(`<circle cx="${r(cx)}" cy="${r(sy(s.y[i]))}" r="2.5" fill="${colour}"/>`);
+      if (mode !== "line-only")
+        out.push(`<circle cx="${r(cx)}" cy="${r(sy(s.y[i]))}" r="2.5" fill="${colour}"/>`);
     }
   }
   out.push(`</g>`);

@@ -62,7 +62,13 @@ export interface SummaryResponse {
   readonly run: RunListEntry;
   readonly schemaVersion: number;
   readonly trace: { path: string; format: string; steps: number; tensors: number; problems: string[] };
-  readonly options: { predictors: string[]; eps: number[]; window: number; bootstrap: boolean; sketch?: string };
+  readonly options: {
+    predictors: string[];
+    eps: number[];
+    window: number;
+    bootstrap: boolean;
+    sketch?: string;
+  };
   readonly tensors: TensorSummary[];
   readonly total: TensorSummary;
   readonly bounds: unknown;

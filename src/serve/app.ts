@@ -60,19 +60,31 @@ export function createApp({ store, files, token, checkHost = false, pingMs = 15_
 
   app.use("*", async (c, next) => {
     if (c.req.method !== "GET" && c.req.method !== "HEAD") {
-      return c.json(errorBody("E_ARG", `${c.req.method}: only GET and HEAD are served`), 405, { Allow: "GET, HEAD" });
+      return c.json(errorBody("E_ARG", `${c.req.method}: only GET and HEAD are served`), 405, {
+        Allow: "GET, HEAD",
+      });
     }
     if (checkHost && !hostAllowed(c.req.header("host"))) {
-      return c.json(errorBody("E_ARG", "Host header: expected a loopback name (127.0.0.1, localhost, [::1])"), 403);
+      return c.json(
+        errorBody("E_ARG", "Host header: expected a loopback name (127.0.0.1, localhost, [::1])"),
+        403,
+      );
     }
     await next();
   });
 
   app.use("/api/*", async (c, next) => {
-    if (token !== undefined && !tokenMatches(token, requestToken(c.req.header("authorization"), c.req.query("token")))) {
-      return c.json(errorBody("E_ARG", "token: missing or wrong (pass ?token= or Authorization: Bearer)"), 401, {
-        "WWW-Authenticate": "Bearer",
-      });
+    if (
+      token !== undefined &&
+      !tokenMatches(token, requestToken(c.req.header("authorization"), c.req.query("token")))
+    ) {
+      return c.json(
+        errorBody("E_ARG", "token: missing or wrong (pass ?token= or Authorization: Bearer)"),
+        401,
+        {
+          "WWW-Authenticate": "Bearer",
+        },
+      );
     }
     await next();
   });
@@ -107,7 +119,12 @@ export function createApp({ store, files, token, checkHost = false, pingMs = 15_
     let predictor: string | undefined;
     let eps: number | undefined;
     if (metric === "kappa") {
-      predictor = oneOf(c.req.query("predictor"), options.predictors, "predictor", defaultPredictor(options.predictors));
+      predictor = oneOf(
+        c.req.query("predictor"),
+        options.predictors,
+        "predictor",
+        defaultPredictor(options.predictors),
+      );
     } else if (metric === "rank") {
       const epsText = c.req.query("eps");
       const allowed = options.eps.map(String);
@@ -166,7 +183,10 @@ export function createApp({ store, files, token, checkHost = false, pingMs = 15_
     const file = files.get(c.req.path);
     if (!file) {
       if (files.size === 0) {
-        return c.text("gradtrace serve: the page is not built; run `npm run build` (the API works without it).", 503);
+        return c.text(
+          "gradtrace serve: the page is not built; run `npm run build` (the API works without it).",
+          503,
+        );
       }
       return c.text("not found", 404);
     }

@@ -72,7 +72,9 @@ function readJson(file: string): unknown {
 function matches(value: unknown, key: CacheKey): boolean {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Partial<CachedMeta>;
-  return v.cacheVersion === CACHE_VERSION && v.fingerprint === key.fingerprint && v.optionsKey === key.optionsKey;
+  return (
+    v.cacheVersion === CACHE_VERSION && v.fingerprint === key.fingerprint && v.optionsKey === key.optionsKey
+  );
 }
 
 export class ResultCache {
@@ -112,7 +114,8 @@ export function headlineOf(result: AnalysisResult): Headline {
   let kappaCI: Record<string, [number | null, number | null]> | null = null;
   if (t.kappaCI) {
     kappaCI = {};
-    for (const [id, [lo, hi]] of Object.entries(t.kappaCI)) kappaCI[id] = [finiteOrNull(lo), finiteOrNull(hi)];
+    for (const [id, [lo, hi]] of Object.entries(t.kappaCI))
+      kappaCI[id] = [finiteOrNull(lo), finiteOrNull(hi)];
   }
   return {
     format: result.trace.format,

@@ -53,19 +53,26 @@ function isLabFile(name: string): boolean {
 }
 
 /** Ids from relative paths; paths whose slugs collide get a short hash of the path so ids stay stable. */
-function assignIds<T extends { relPath: string; absPath: string }>(items: readonly T[]): (T & { id: string })[] {
+function assignIds<T extends { relPath: string; absPath: string }>(
+  items: readonly T[],
+): (T & { id: string })[] {
   const bySlug = new Map<string, number>();
   const slugs = items.map((it) => slugify(it.relPath === "." ? path.basename(it.absPath) : it.relPath));
   for (const s of slugs) bySlug.set(s, (bySlug.get(s) ?? 0) + 1);
   return items.map((it, i) => {
     const slug = slugs[i];
     const id =
-      bySlug.get(slug)! > 1 ? `${slug}-${createHash("sha1").update(it.relPath).digest("hex").slice(0, 8)}` : slug;
+      bySlug.get(slug)! > 1
+        ? `${slug}-${createHash("sha1").update(it.relPath).digest("hex").slice(0, 8)}`
+        : slug;
     return { ...it, id };
   });
 }
 
-export function discover(root: string, { maxDepth = 6, maxEntries = 200_000 }: DiscoverOptions = {}): Discovery {
+export function discover(
+  root: string,
+  { maxDepth = 6, maxEntries = 200_000 }: DiscoverOptions = {},
+): Discovery {
   const absRoot = path.resolve(root);
   let rootStat: fs.Stats;
   try {
@@ -74,7 +81,10 @@ export function discover(root: string, { maxDepth = 6, maxEntries = 200_000 }: D
     throw new GradtraceError("E_NOT_FOUND", `serve: ${root}: no such file or directory`);
   }
   if (rootStat.isFile()) {
-    return { runs: assignIds([{ relPath: path.basename(absRoot), absPath: absRoot, isDirectory: false }]), labs: [] };
+    return {
+      runs: assignIds([{ relPath: path.basename(absRoot), absPath: absRoot, isDirectory: false }]),
+      labs: [],
+    };
   }
   const runs: Omit<FoundRun, "id">[] = [];
   const labs: Omit<FoundLab, "id">[] = [];
@@ -88,7 +98,10 @@ export function discover(root: string, { maxDepth = 6, maxEntries = 200_000 }: D
     }
     seen += entries.length;
     if (seen > maxEntries) {
-      throw new GradtraceError("E_ARG", `serve: ${root}: more than ${maxEntries} entries; point serve at a runs directory`);
+      throw new GradtraceError(
+        "E_ARG",
+        `serve: ${root}: more than ${maxEntries} entries; point serve at a runs directory`,
+      );
     }
     if (isTraceDirectory(entries)) {
       runs.push({ relPath: rel === "" ? "." : rel, absPath: dir, isDirectory: true });
@@ -100,7 +113,8 @@ export function discover(root: string, { maxDepth = 6, maxEntries = 200_000 }: D
       const childRel = rel === "" ? e.name : `${rel}/${e.name}`;
       const child = path.join(dir, e.name);
       // Dirent types come from lstat: symbolic links are neither files nor directories here and are skipped.
-      if (e.isFile() && e.name.endsWith(".gtrace")) runs.push({ relPath: childRel, absPath: child, isDirectory: false });
+      if (e.isFile() && e.name.endsWith(".gtrace"))
+        runs.push({ relPath: childRel, absPath: child, isDirectory: false });
       else if (e.isFile() && isLabFile(e.name)) labs.push({ relPath: childRel, absPath: child });
       else if (e.isDirectory() && depth < maxDepth) walk(child, childRel, depth + 1);
     }

@@ -42,7 +42,8 @@ export const traceEngine: AnalysisEngine = {
       const result = await analyze(reader, { ...options, matrixGeometry: true });
       const steps = reader.info.steps;
       // analyze() drops steps with NaN/Inf gradients; step numbers are then only known by position.
-      const stepIndices = result.trace.steps === steps.length ? [...steps] : result.total.gradNorm.map((_, i) => i);
+      const stepIndices =
+        result.trace.steps === steps.length ? [...steps] : result.total.gradNorm.map((_, i) => i);
       return { result, stepIndices };
     } finally {
       reader.close();
@@ -59,7 +60,11 @@ export const traceEngine: AnalysisEngine = {
         // The Gram must describe the same steps as the result (the trace may have grown since).
         if (k.rows < t.steps) continue;
         const kk = k.rows === t.steps ? k : sliceGram(k, t.steps);
-        out[t.name] = windowedRanksFromGram(kk, { starts: t.windows.starts, size: t.windows.size, eps: result.options.eps });
+        out[t.name] = windowedRanksFromGram(kk, {
+          starts: t.windows.starts,
+          size: t.windows.size,
+          eps: result.options.eps,
+        });
         await yieldToLoop();
       }
       return out;

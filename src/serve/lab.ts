@@ -21,7 +21,8 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 const isObject = (v: Json | undefined): v is { [key: string]: Json } =>
   typeof v === "object" && v !== null && !Array.isArray(v);
-const numOrNull = (v: Json | undefined): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+const numOrNull = (v: Json | undefined): number | null =>
+  typeof v === "number" && Number.isFinite(v) ? v : null;
 
 /** Flattens nested cosine records ({ left: { q: 0.9 } } → "left.q") into label → value. */
 function flatten(v: Json | undefined, prefix: string, out: Map<string, number | null>): void {
@@ -48,7 +49,8 @@ export function normaliseLab(doc: Json, file: string): LabData {
     points.forEach((p, i) => {
       if (!isObject(p)) throw new GradtraceError("E_FORMAT", `${file}: points[${i}] is not an object`);
       const v = numOrNull(p.value ?? p[parameter]);
-      if (v === null) throw new GradtraceError("E_FORMAT", `${file}: points[${i}] has no numeric ${parameter}`);
+      if (v === null)
+        throw new GradtraceError("E_FORMAT", `${file}: points[${i}] has no numeric ${parameter}`);
       values.push(v);
       const s = p.singularValues;
       sv.push(Array.isArray(s) ? s.map(numOrNull) : []);
@@ -71,7 +73,12 @@ export function normaliseLab(doc: Json, file: string): LabData {
   }
   const sweep = doc.sweep;
   if (isObject(sweep) && Array.isArray(sweep.values)) {
-    const parameter = typeof sweep.parameter === "string" ? sweep.parameter : typeof sweep.name === "string" ? sweep.name : "value";
+    const parameter =
+      typeof sweep.parameter === "string"
+        ? sweep.parameter
+        : typeof sweep.name === "string"
+          ? sweep.name
+          : "value";
     const values = sweep.values.map((v, i) => {
       const x = numOrNull(v);
       if (x === null) throw new GradtraceError("E_FORMAT", `${file}: sweep.values[${i}] is not a number`);
@@ -94,7 +101,8 @@ export function normaliseLab(doc: Json, file: string): LabData {
 
 export function readLab(file: string): LabData {
   const size = fs.statSync(file).size;
-  if (size > MAX_LAB_BYTES) throw new GradtraceError("E_FORMAT", `${file}: ${size} bytes is too large for a lab result`);
+  if (size > MAX_LAB_BYTES)
+    throw new GradtraceError("E_FORMAT", `${file}: ${size} bytes is too large for a lab result`);
   let doc: Json;
   try {
     doc = JSON.parse(fs.readFileSync(file, "utf8")) as Json;

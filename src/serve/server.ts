@@ -66,12 +66,19 @@ export async function startServer({
     );
   }
   const store = new RunStore({ root: path, engine, analyzeOptions, cacheDir, pollMs, log });
-  const app = createApp({ store, files: staticFiles(webDir), token, checkHost: loopback && token === undefined });
+  const app = createApp({
+    store,
+    files: staticFiles(webDir),
+    token,
+    checkHost: loopback && token === undefined,
+  });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
     s.once("error", (err: NodeJS.ErrnoException) => {
       store.close();
-      reject(new GradtraceError("E_ARG", `serve: cannot listen on ${host}:${port}: ${err.code ?? err.message}`));
+      reject(
+        new GradtraceError("E_ARG", `serve: cannot listen on ${host}:${port}: ${err.code ?? err.message}`),
+      );
     });
   });
   const address = server.address() as AddressInfo;

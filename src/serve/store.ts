@@ -105,7 +105,12 @@ export class RunStore {
     const found = discover(this.root);
     const single = found.runs.length === 1 && found.runs[0].relPath !== "." && !found.runs[0].isDirectory;
     const base = single && found.runs[0].absPath === this.root ? path.dirname(this.root) : this.root;
-    this.cacheDir = cacheDir ?? path.join(found.runs.length === 1 && found.runs[0].relPath === "." ? path.dirname(this.root) : base, CACHE_DIR_NAME);
+    this.cacheDir =
+      cacheDir ??
+      path.join(
+        found.runs.length === 1 && found.runs[0].relPath === "." ? path.dirname(this.root) : base,
+        CACHE_DIR_NAME,
+      );
     this.cache = new ResultCache(this.cacheDir);
     this.pollMs = pollMs;
     this.rescanMs = rescanMs;
@@ -249,7 +254,8 @@ export class RunStore {
       }
       this.enqueue(id, true);
       await s.job;
-      if (s.status === "error" && !s.cached) throw new GradtraceError("E_FORMAT", `run ${id}: analysis failed: ${s.error}`);
+      if (s.status === "error" && !s.cached)
+        throw new GradtraceError("E_FORMAT", `run ${id}: analysis failed: ${s.error}`);
     }
     if (s.cached) return { cached: s.cached, version: s.version };
     throw new GradtraceError("E_FORMAT", `run ${id}: no result could be produced`);
@@ -381,7 +387,9 @@ export class RunStore {
       s.error = null;
       s.version++;
       this.remember(s, full);
-      this.log(`serve: analysed ${s.found.relPath} (${result.trace.steps} steps) in ${Date.now() - started} ms`);
+      this.log(
+        `serve: analysed ${s.found.relPath} (${result.trace.steps} steps) in ${Date.now() - started} ms`,
+      );
     } catch (err) {
       this.fail(s, err instanceof Error ? err.message : String(err));
     }

@@ -9,7 +9,10 @@ const ID_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 export function validateId(id: string, what = "run id"): string {
   if (id.length === 0 || id.length > 128 || !ID_RE.test(id)) {
-    throw new GradtraceError("E_ARG", `${what} ${JSON.stringify(id.slice(0, 80))}: expected a slug of a-z, 0-9 and "-"`);
+    throw new GradtraceError(
+      "E_ARG",
+      `${what} ${JSON.stringify(id.slice(0, 80))}: expected a slug of a-z, 0-9 and "-"`,
+    );
   }
   return id;
 }
@@ -18,19 +21,30 @@ export function validateId(id: string, what = "run id"): string {
 export function validateTensorName(name: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (name.length === 0 || name.length > 512 || /[\u0000-\u001f\u007f]/.test(name)) {
-    throw new GradtraceError("E_ARG", `tensor name ${JSON.stringify(name.slice(0, 80))}: expected 1–512 printable characters`);
+    throw new GradtraceError(
+      "E_ARG",
+      `tensor name ${JSON.stringify(name.slice(0, 80))}: expected 1–512 printable characters`,
+    );
   }
   return name;
 }
 
 /** Picks one of `allowed` or throws naming the parameter and the allowed values. */
-export function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], param: string, fallback?: T): T {
+export function oneOf<T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+  param: string,
+  fallback?: T,
+): T {
   if (value === undefined || value === "") {
     if (fallback !== undefined) return fallback;
     throw new GradtraceError("E_ARG", `query parameter ${param}: required, one of ${allowed.join(", ")}`);
   }
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new GradtraceError("E_ARG", `query parameter ${param}=${JSON.stringify(value.slice(0, 80))}: expected one of ${allowed.join(", ")}`);
+    throw new GradtraceError(
+      "E_ARG",
+      `query parameter ${param}=${JSON.stringify(value.slice(0, 80))}: expected one of ${allowed.join(", ")}`,
+    );
   }
   return value as T;
 }

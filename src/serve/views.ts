@@ -35,7 +35,8 @@ function tensorSummary(t: TensorResult): TensorSummary {
 
 export function heatmapMetricsOf(cached: CachedResult): HeatmapMetric[] {
   const metrics: HeatmapMetric[] = ["gradNorm"];
-  if (cached.result.tensors.some((t) => t.windows && t.windows.starts.length > 0)) metrics.unshift("kappa", "rank");
+  if (cached.result.tensors.some((t) => t.windows && t.windows.starts.length > 0))
+    metrics.unshift("kappa", "rank");
   return metrics;
 }
 
@@ -59,7 +60,8 @@ export function summaryView(cached: CachedResult, run: RunListEntry): SummaryRes
 export function findTensor(result: AnalysisResult, name: string): TensorResult {
   if (name === TOTAL_NAME) return result.total;
   const t = result.tensors.find((x) => x.name === name);
-  if (!t) throw new GradtraceError("E_NOT_FOUND", `tensor ${JSON.stringify(name.slice(0, 80))}: not in this run`);
+  if (!t)
+    throw new GradtraceError("E_NOT_FOUND", `tensor ${JSON.stringify(name.slice(0, 80))}: not in this run`);
   return t;
 }
 
@@ -67,7 +69,12 @@ function nullable(xs: readonly unknown[]): (number | null)[] {
   return xs.map(orNull);
 }
 
-export function seriesView(cached: CachedResult, runId: string, version: number, name: string): SeriesResponse {
+export function seriesView(
+  cached: CachedResult,
+  runId: string,
+  version: number,
+  name: string,
+): SeriesResponse {
   const t = findTensor(cached.result, name);
   const kappa: Record<string, number | null> = {};
   for (const [id, v] of Object.entries(t.kappa)) kappa[id] = orNull(v);
@@ -117,7 +124,11 @@ export interface HeatmapMatrix {
 }
 
 /** The r*(ε) rows of each tensor's windows, from the lazily computed table (see store) — null when absent. */
-function rankRow(ranks: WindowedRanks | undefined, tensor: string, eps: number): readonly (number | null)[] | null {
+function rankRow(
+  ranks: WindowedRanks | undefined,
+  tensor: string,
+  eps: number,
+): readonly (number | null)[] | null {
   return ranks?.[tensor]?.[String(eps)] ?? null;
 }
 

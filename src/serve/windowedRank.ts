@@ -29,7 +29,9 @@ export function windowedRanksFromGram(
       for (const e of eps) out[String(e)].push(null);
       continue;
     }
-    const sigmaSq = clampGramEigenvalues(symmetricEigen(incrementGram(block(k, s, w)), { vectors: false }).values);
+    const sigmaSq = clampGramEigenvalues(
+      symmetricEigen(incrementGram(block(k, s, w)), { vectors: false }).values,
+    );
     for (const e of eps) out[String(e)].push(predictableRank(sigmaSq, e));
   }
   return out;

@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { GradtraceError } from "../core/errors.ts";
+import { SKETCH_KINDS, type SketchKind } from "../core/sketch/types.ts";
 import { dtypeSize, isDType, shapeNumel } from "./dtype.ts";
 import { listSteps } from "./dirReaders.ts";
 import { fileSize, ioError } from "./io.ts";
@@ -92,8 +93,8 @@ export function validateManifest(json: unknown, file: string): Manifest {
   if (json.sketch !== undefined) {
     const s = json.sketch;
     if (!isObj(s)) fail(file, "sketch", "must be an object { kind, k, seed }");
-    if (s.kind !== "jl" && s.kind !== "countsketch" && s.kind !== "srht")
-      fail(file, "sketch.kind", "must be jl, countsketch or srht");
+    if (!(SKETCH_KINDS as readonly unknown[]).includes(s.kind))
+      fail(file, "sketch.kind", `must be one of ${SKETCH_KINDS.join(", ")}`);
     if (!isNonNegInt(s.k) || s.k === 0) fail(file, "sketch.k", "must be a positive integer");
     if (!isNonNegInt(s.seed)) fail(file, "sketch.seed", "must be a non-negative integer");
     if (s.originalNumel !== undefined) {
@@ -110,7 +111,7 @@ export function validateManifest(json: unknown, file: string): Manifest {
       }
     });
     sketch = {
-      kind: s.kind,
+      kind: s.kind as SketchKind,
       k: s.k,
       seed: s.seed,
       ...(s.originalNumel ? { originalNumel: s.originalNumel as Record<string, number> } : {}),

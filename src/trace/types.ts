@@ -19,7 +19,7 @@ export interface TensorInfo {
 
 /** Present when the run logged sketched gradients only (each tensor's vector is already S·g, length k). */
 export interface SketchInfo {
-  readonly kind: "jl" | "countsketch" | "srht";
+  readonly kind: "jl" | "countsketch" | "sparsejl" | "srht";
   readonly k: number;
   readonly seed: number;
   /** Original (unsketched) element count per tensor name, when known. */
@@ -89,7 +89,8 @@ export interface OpenTraceOptions {
 export interface StepExtras {
   readonly loss?: number;
   readonly lr?: number;
-  /** Optional optimizer state tensors, e.g. { "fc1.weight": momentumBuffer } (stored under "<name>@momentum"). */
+  /** Optional optimizer state, e.g. { "fc1.weight": momentumBuffer }: stored as a momentum entry beside the gradient of
+   * that name and read back with `TraceReader.readState(stepPos, name, "momentum")`. */
   readonly momentum?: Readonly<Record<string, Float32Array>>;
 }
 

@@ -58,7 +58,7 @@ beforeAll(async () => {
         [7, 4, 0.6],
         [8, 6, 0.7],
       ],
-      cosines: { "u1·q": [0.1, 0.2, 0.7, 0.9], "u1·X_B r": [0.95, 0.9, 0.6, 0.4] },
+      cosines: { u1·q: [0.1, 0.2, 0.7, 0.9], "u1·X_B r": [0.95, 0.9, 0.6, 0.4] },
     }),
   );
   server = await startServer({ path: dir, webDir: DIST_DIR, pollMs: 100 });
@@ -90,19 +90,26 @@ describe("overview", () => {
       const v = await row.locator(`td[data-key="rank:${eps}"]`).getAttribute("data-value");
       expect(Number(v)).toBe(e.total.predictableRank[String(eps)]);
     }
-    expect(Number(await row.locator('td[data-key="effectiveRank"]').getAttribute("data-value"))).toBe(e.total.effectiveRank);
+    expect(Number(await row.locator('td[data-key="effectiveRank"]').getAttribute("data-value"))).toBe(
+      e.total.effectiveRank,
+    );
     expect(await page.locator("[data-table=runs] tbody tr").count()).toBe(3);
     // The side-by-side chart has one bar per (predictor, ready run).
-    expect(await page.locator("[data-chart=kappa-by-run] rect[height]").count()).toBeGreaterThanOrEqual(3 * e.options.predictors.length);
+    expect(await page.locator("[data-chart=kappa-by-run] rect[height]").count()).toBeGreaterThanOrEqual(
+      3 * e.options.predictors.length,
+    );
     expect(await page.locator("[data-table=labs] tbody tr").count()).toBe(1);
   });
 
   it("exports the runs table as CSV with the full-precision numbers", async () => {
     const [download] = await Promise.all([
       page.waitForEvent("download"),
-      page.locator('[data-table=runs] button[data-export=csv]').click(),
+      page.locator("[data-table=runs] button[data-export=csv]").click(),
     ]);
-    const csv = fs.readFileSync((await download.path())!, "utf8").trim().split("\n");
+    const csv = fs
+      .readFileSync((await download.path())!, "utf8")
+      .trim()
+      .split("\n");
     const header = csv[0].split(",");
     const line = csv.find((l) => l.startsWith("adam/seed1.gtrace"))!.split(",");
     const e = await direct(path.join(dir, "adam", "seed1.gtrace"));
@@ -124,10 +131,14 @@ describe("run page", () => {
     );
     expect(cells.length).toBe(e.tensors.length);
     e.tensors.forEach((t, r) => {
-      t.windows!.kappa["ema0.9"].forEach((v, c) => expect(close(cells[r][c], v), `${t.name}[${c}]`).toBe(true));
+      t.windows!.kappa["ema0.9"].forEach((v, c) => {
+        expect(close(cells[r][c], v), `${t.name}[${c}]`).toBe(true);
+      });
     });
     // Canvas pixels: the colour at each cell's centre is the colour map's colour of that cell's value.
-    const header = (await rawGet(server.port, "/api/runs/adam-seed1-gtrace/heatmap?predictor=ema0.9")).json<HeatmapJson>();
+    const header = (
+      await rawGet(server.port, "/api/runs/adam-seed1-gtrace/heatmap?predictor=ema0.9")
+    ).json<HeatmapJson>();
     const scale = scaleFor("kappa", header.min, header.max);
     const unit = toUnit(scale);
     const table = lut(scale.kind);
@@ -150,27 +161,41 @@ describe("run page", () => {
     pixels.forEach((rgb, i) => {
       const v = header.values[i];
       const expected = v === null ? [205, 205, 205] : unpack(table[Math.round(unit(v) * 255)]);
-      for (let ch = 0; ch < 3; ch++) expect(Math.abs(rgb[ch] - expected[ch]), `cell ${i} channel ${ch}`).toBeLessThanOrEqual(8);
+      for (let ch = 0; ch < 3; ch++)
+        expect(Math.abs(rgb[ch] - expected[ch]), `cell ${i} channel ${ch}`).toBeLessThanOrEqual(8);
     });
     // Tooltip under the mouse names the tensor, the window and the exact value.
     const box = (await canvas.boundingBox())!;
     const r = 2;
     const c = 3;
-    await page.mouse.move(box.x + ((c + 0.5) / header.cols) * box.width, box.y + ((r + 0.5) / header.rows) * box.height);
+    await page.mouse.move(
+      box.x + ((c + 0.5) / header.cols) * box.width,
+      box.y + ((r + 0.5) / header.rows) * box.height,
+    );
     const tip = page.locator("#tooltip");
     await expect.poll(() => tip.getAttribute("data-col")).toBe(String(c));
     expect(await tip.getAttribute("data-tensor")).toBe(e.tensors[r].name);
-    expect(close(Number(await tip.getAttribute("data-value")), e.tensors[r].windows!.kappa["ema0.9"][c])).toBe(true);
+    expect(
+      close(Number(await tip.getAttribute("data-value")), e.tensors[r].windows!.kappa["ema0.9"][c]),
+    ).toBe(true);
   });
 
   it("switches the heatmap to r*(ε) per window and to ‖g‖ per step", async () => {
     await page.selectOption("select[name=metric]", "rank");
-    await page.waitForFunction(() => document.querySelector<HTMLElement>("canvas.heatmap-canvas")?.dataset.metric === "rank");
-    const rank = (await rawGet(server.port, "/api/runs/adam-seed1-gtrace/heatmap?metric=rank&eps=0.1")).json<HeatmapJson>();
-    const shown = await page.$$eval("table.heatmap-table tbody td", (tds) => tds.map((td) => Number((td as HTMLElement).dataset.value)));
+    await page.waitForFunction(
+      () => document.querySelector<HTMLElement>("canvas.heatmap-canvas")?.dataset.metric === "rank",
+    );
+    const rank = (
+      await rawGet(server.port, "/api/runs/adam-seed1-gtrace/heatmap?metric=rank&eps=0.1")
+    ).json<HeatmapJson>();
+    const shown = await page.$$eval("table.heatmap-table tbody td", (tds) =>
+      tds.map((td) => Number((td as HTMLElement).dataset.value)),
+    );
     expect(shown).toEqual(rank.values);
     await page.selectOption("select[name=metric]", "gradNorm");
-    await page.waitForFunction(() => document.querySelector<HTMLElement>("canvas.heatmap-canvas")?.dataset.metric === "gradNorm");
+    await page.waitForFunction(
+      () => document.querySelector<HTMLElement>("canvas.heatmap-canvas")?.dataset.metric === "gradNorm",
+    );
     expect(await page.locator("canvas.heatmap-canvas").getAttribute("data-cols")).toBe("40");
     await page.selectOption("select[name=metric]", "kappa");
   });
@@ -188,7 +213,9 @@ describe("run page", () => {
     await page.mouse.down();
     await page.mouse.move(box.x + box.width / 2 + 120, box.y + box.height / 2, { steps: 4 });
     await page.mouse.up();
-    await expect.poll(async () => Number((await canvas.getAttribute("data-view"))!.split(",")[2])).toBeLessThan(c0);
+    await expect
+      .poll(async () => Number((await canvas.getAttribute("data-view"))!.split(",")[2]))
+      .toBeLessThan(c0);
     await canvas.dblclick();
     await expect.poll(() => canvas.getAttribute("data-view")).toBe(full);
   });
@@ -209,9 +236,13 @@ describe("run page", () => {
     for (const [k, p] of preds.entries()) {
       expect((await column("kappa-windows", k + 1)).map(Number), p).toEqual(t.windows!.kappa[p]);
     }
-    expect((await column("spectrum", 1)).filter((v) => v !== "").map(Number)).toEqual(t.increments.singularValues);
+    expect((await column("spectrum", 1)).filter((v) => v !== "").map(Number)).toEqual(
+      t.increments.singularValues,
+    );
     // The curve is drawn over ascending ε (uPlot needs an ascending x).
-    const curve = t.increments.rankCurve.eps.map((eps, i) => [eps, t.increments.rankCurve.rank[i]]).sort((a, b) => a[0] - b[0]);
+    const curve = t.increments.rankCurve.eps
+      .map((eps, i) => [eps, t.increments.rankCurve.rank[i]])
+      .sort((a, b) => a[0] - b[0]);
     expect((await column("rank-curve", 0)).map(Number)).toEqual(curve.map((p) => p[0]));
     expect((await column("rank-curve", 1)).map(Number)).toEqual(curve.map((p) => p[1]));
     expect((await column("stale-energy", 0)).map(Number)).toEqual(t.matrix!.staleEnergy.delta);
@@ -278,7 +309,8 @@ describe("live mode", () => {
     const t0 = Date.now();
     for (let s = 16; s < 24; s++) live.writer.append(s, live.grad(s));
     await page.waitForFunction(
-      (v) => Number(document.getElementById("app")?.dataset.version) > v &&
+      (v) =>
+        Number(document.getElementById("app")?.dataset.version) > v &&
         document.querySelector<HTMLElement>(".run-head .facts")?.dataset.steps === "24",
       v0,
       { timeout: 10_000 },
@@ -287,7 +319,9 @@ describe("live mode", () => {
     expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
     expect(elapsed).toBeLessThan(5000); // loose here; bench/dashboard.bench.ts measures the latency
     const e = await direct(path.join(dir, "live.gtrace"));
-    await page.waitForFunction(() => document.querySelectorAll('[data-chart="grad-norm"] table.chart-data tbody tr').length === 24);
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-chart="grad-norm"] table.chart-data tbody tr').length === 24,
+    );
     const shown = await page.$$eval('[data-chart="grad-norm"] table.chart-data tbody tr', (trs) =>
       trs.map((tr) => Number((tr as HTMLTableRowElement).cells[1].dataset.value)),
     );

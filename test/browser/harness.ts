@@ -33,7 +33,9 @@ export async function ensureBuilt(): Promise<void> {
 
 export async function launchChromium(): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) or set GRADTRACE_CHROMIUM`);
+    throw new Error(
+      `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) or set GRADTRACE_CHROMIUM`,
+    );
   }
   return chromium.launch({
     executablePath: CHROMIUM,

@@ -15,6 +15,7 @@ import {
   transposeMatmul,
 } from "../../src/core/linalg/index.ts";
 import { type Mat, mat } from "../../src/core/matrix.ts";
+import { createRng } from "../../src/core/rng.ts";
 import {
   fromSvd,
   maxAbs,
@@ -196,6 +197,27 @@ describe("svdTallSkinny", () => {
     );
     for (let i = 0; i < 6; i++) expect(Math.abs(scaled.s[i] / c - base[i]) / base[0]).toBeLessThan(1e-13);
     expect(orthogonalityError(scaled.u)).toBeLessThan(1e-13);
+  });
+
+  test("regression: many exact-zero singular values in a dense basis still give an orthonormal U", () => {
+    // Saved input: trial 15 of a fuzz run (createRng(5)) that once returned a non-unit completed U column, when the
+    // completion of U for exactly-zero singular values rejected every standard basis candidate.
+    const rng = createRng(5);
+    let a = mat(0, 0);
+    for (let trial = 0; trial <= 15; trial++) {
+      const m = 1 + rng.int(60);
+      const n = 1 + rng.int(40);
+      const r = rng.int(Math.min(m, n) + 1);
+      const left = Float64Array.from({ length: m * r }, () => rng.normal() * 10 ** (rng.int(30) - 15));
+      const right = Float64Array.from({ length: r * n }, () => rng.normal());
+      a = naiveMatmul(mat(m, r, left), mat(r, n, right));
+      if (rng.uniform() < 0.2) for (let i = 0; i < m; i++) a.data[i * n] = 0;
+    }
+    expect([a.rows, a.cols]).toEqual([52, 35]);
+    const { u, s, v } = svdTallSkinny(a);
+    expect(s[34]).toBe(0);
+    expect(orthogonalityError(u)).toBeLessThan(1e-13);
+    expect(maxAbsDiff(fromSvd(u, s, v).data, a.data) / s[0]).toBeLessThan(1e-13);
   });
 
   test("small singular values keep absolute accuracy ~ε·σ₁ (Gram eigen would give √ε·σ₁)", () => {

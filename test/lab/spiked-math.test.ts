@@ -165,7 +165,14 @@ describe("loss gradient by finite differences", () => {
         const data = generateSpikedData({ n, d, nu: 0.2, seed: 11 });
         const net = initNetwork({ m, d, seed: 11, scaling: "ntk" });
         const act = resolveActivation(actName);
-        const got = lossAndGradient({ x: data.x, y: data.y, net, activation: act, gemm: float64Gemm, ...reg });
+        const got = lossAndGradient({
+          x: data.x,
+          y: data.y,
+          net,
+          activation: act,
+          gemm: float64Gemm,
+          ...reg,
+        });
         const h = 1e-6;
         const fd = new Float64Array(m * d);
         for (let t = 0; t < m * d; t++) {
@@ -173,7 +180,8 @@ describe("loss gradient by finite differences", () => {
           const wm = mat(m, d, Float64Array.from(net.w.data));
           wp.data[t] += h;
           wm.data[t] -= h;
-          fd[t] = (lossAt(wp, net, data.x, data.y, act, reg) - lossAt(wm, net, data.x, data.y, act, reg)) / (2 * h);
+          fd[t] =
+            (lossAt(wp, net, data.x, data.y, act, reg) - lossAt(wm, net, data.x, data.y, act, reg)) / (2 * h);
         }
         // ReLU: a finite difference that crosses a kink is off by O(1); no pre-activation is within 1e-6 of 0 here.
         expect(maxAbsDiff(got.grad.data, fd)).toBeLessThan(1e-7 * Math.max(1, maxAbs(fd)));
@@ -219,12 +227,14 @@ describe("loss gradient by finite differences", () => {
 });
 
 describe("decomposition S1 + S2 + E = G_data", () => {
-  const configs: [string, { act: "relu" | "tanh" | "gelu"; weights: "independent" | "dependent"; noise: number }][] =
-    [
-      ["relu, independent", { act: "relu", weights: "independent", noise: 0 }],
-      ["tanh, dependent", { act: "tanh", weights: "dependent", noise: 0 }],
-      ["gelu, input noise in the bulk", { act: "gelu", weights: "independent", noise: 0.4 }],
-    ];
+  const configs: [
+    string,
+    { act: "relu" | "tanh" | "gelu"; weights: "independent" | "dependent"; noise: number },
+  ][] = [
+    ["relu, independent", { act: "relu", weights: "independent", noise: 0 }],
+    ["tanh, dependent", { act: "tanh", weights: "dependent", noise: 0 }],
+    ["gelu, input noise in the bulk", { act: "gelu", weights: "independent", noise: 0.4 }],
+  ];
   it.each(configs)("%s: exact to 1e-10 (relative), S1 and S2 rank one with the stated factors", (_, c) => {
     const n = 60;
     const d = 45;
@@ -233,7 +243,11 @@ describe("decomposition S1 + S2 + E = G_data", () => {
     const net = initNetwork({ m, d, seed: 4, weights: c.weights, q: data.q, n });
     // Input noise: the noisy bulk X_B + N with X = (X_B + N) + ζ z qᵀ.
     const rng = createRng(9);
-    const xb = mat(n, d, Float64Array.from(data.xBulk.data, (v) => v + c.noise * rng.normal()));
+    const xb = mat(
+      n,
+      d,
+      Float64Array.from(data.xBulk.data, (v) => v + c.noise * rng.normal()),
+    );
     const x = mat(n, d);
     for (let i = 0; i < n; i++) {
       for (let k = 0; k < d; k++) x.data[i * d + k] = xb.data[i * d + k] + data.zeta * data.z[i] * data.q[k];
@@ -291,7 +305,8 @@ describe("rankTwoSingularValues", () => {
         const v1 = vec(d);
         const v2 = vec(d);
         const a = mat(m, d);
-        for (let i = 0; i < m; i++) for (let k = 0; k < d; k++) a.data[i * d + k] = u1[i] * v1[k] + u2[i] * v2[k];
+        for (let i = 0; i < m; i++)
+          for (let k = 0; k < d; k++) a.data[i * d + k] = u1[i] * v1[k] + u2[i] * v2[k];
         const s = svdTallSkinny(a).s;
         const [p1, p2] = rankTwoSingularValues(u1, v1, u2, v2);
         return Math.abs(p1 - s[0]) < 1e-9 * s[0] && Math.abs(p2 - s[1]) < 1e-7 * s[0];
@@ -305,7 +320,12 @@ describe("gemm backends", () => {
   it("jax (float32) agrees with the float64 kernel to float32 accuracy, all transpose patterns", async () => {
     const jax = await createJaxGemm();
     const rng = createRng(1);
-    const rand = (r: number, c: number) => mat(r, c, Float64Array.from({ length: r * c }, () => rng.normal()));
+    const rand = (r: number, c: number) =>
+      mat(
+        r,
+        c,
+        Float64Array.from({ length: r * c }, () => rng.normal()),
+      );
     const a = rand(23, 31);
     const b = rand(31, 17);
     const at = rand(31, 23);

@@ -15,7 +15,8 @@ describe("Figure 1 regimes (α 0, NTK, independent W)", () => {
   const runs = new Map<string, SpikedResult>();
   const get = (nu: number, seed: number) => runs.get(`${nu}/${seed}`)!;
   beforeAll(async () => {
-    for (const nu of nus) for (const seed of seeds) runs.set(`${nu}/${seed}`, await runSpiked({ ...base, nu, seed }));
+    for (const nu of nus)
+      for (const seed of seeds) runs.set(`${nu}/${seed}`, await runSpiked({ ...base, nu, seed }));
   });
 
   it("ν ≤ 1/8: the top right singular vector is the bulk data-residue (|cos| > 0.95) and σ1 > 3σ2", () => {
@@ -51,7 +52,9 @@ describe("Figure 1 regimes (α 0, NTK, independent W)", () => {
     for (const nu of nus) {
       for (const seed of seeds) {
         const r = get(nu, seed);
-        expect(Math.abs(r.predictedSingularValues[0] - r.singularValues[0])).toBeLessThan(0.15 * r.singularValues[0]);
+        expect(Math.abs(r.predictedSingularValues[0] - r.singularValues[0])).toBeLessThan(
+          0.15 * r.singularValues[0],
+        );
       }
     }
   });

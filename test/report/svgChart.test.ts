@@ -2,7 +2,14 @@
  * affine / log maps computed by hand for a fixed panel geometry (320×230 px, margins left 56, right 12, top 26,
  * bottom 40: plot area x ∈ [56, 308], y ∈ [26, 190]). */
 import { describe, expect, it } from "vitest";
-import { escapeXml, formatTick, logTicks, niceTicks, PALETTE, renderSvgChart } from "../../src/report/svgChart.ts";
+import {
+  escapeXml,
+  formatTick,
+  logTicks,
+  niceTicks,
+  PALETTE,
+  renderSvgChart,
+} from "../../src/report/svgChart.ts";
 
 describe("ticks", () => {
   it.each([
@@ -63,7 +70,13 @@ describe("renderSvgChart", () => {
   it("gives a series name the same colour in every panel and lists each name once in the legend", () => {
     const svg = renderSvgChart({
       panels: [
-        { title: "a", series: [{ name: "relu", x: [0, 1], y: [1, 2] }, { name: "tanh", x: [0, 1], y: [2, 3] }] },
+        {
+          title: "a",
+          series: [
+            { name: "relu", x: [0, 1], y: [1, 2] },
+            { name: "tanh", x: [0, 1], y: [2, 3] },
+          ],
+        },
         { title: "b", series: [{ name: "tanh", x: [0, 1], y: [5, 4] }] },
       ],
     });

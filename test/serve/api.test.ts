@@ -75,7 +75,15 @@ describe("listing and summaries", () => {
       ["broken-gtrace", "broken.gtrace"],
       ["sgd-run-gtrace", "sgd/run.gtrace"],
     ]);
-    expect(body.labs).toEqual([{ id: "nu-sweep-lab-json", path: "nu-sweep.lab.json", title: "spike strength", parameter: "nu", points: 2 }]);
+    expect(body.labs).toEqual([
+      {
+        id: "nu-sweep-lab-json",
+        path: "nu-sweep.lab.json",
+        title: "spike strength",
+        parameter: "nu",
+        points: 2,
+      },
+    ]);
   });
 
   it("gives the whole-model headline numbers of each analysed run", async () => {
@@ -148,10 +156,14 @@ describe("series", () => {
   it("finds tensor names holding slashes, brackets and dots when URL-encoded, and the whole model as @total", async () => {
     const expected = fixtureResult({ steps: 20, tensors: 3, seed: 20 });
     const name = "block/0.attn[q].weight";
-    const s = (await get(`/api/runs/adam-seed1-trace-gtrace/tensors/${encodeURIComponent(name)}/series`)).json<SeriesResponse>();
+    const s = (
+      await get(`/api/runs/adam-seed1-trace-gtrace/tensors/${encodeURIComponent(name)}/series`)
+    ).json<SeriesResponse>();
     expect(s.gradNorm).toEqual(expected.tensors[1].gradNorm);
     expect(s.matrix).toBeNull();
-    const total = (await get("/api/runs/adam-seed1-trace-gtrace/tensors/@total/series")).json<SeriesResponse>();
+    const total = (
+      await get("/api/runs/adam-seed1-trace-gtrace/tensors/@total/series")
+    ).json<SeriesResponse>();
     expect(total.gradNorm).toEqual(expected.total.gradNorm);
   });
 
@@ -166,7 +178,9 @@ describe("heatmap", () => {
   const expected = () => fixtureResult({ steps: 20, tensors: 3, seed: 20 });
 
   it("JSON: κ of each tensor (row) in each window (column) of the chosen predictor", async () => {
-    const h = (await get("/api/runs/adam-seed1-trace-gtrace/heatmap?metric=kappa&predictor=last")).json<HeatmapJson>();
+    const h = (
+      await get("/api/runs/adam-seed1-trace-gtrace/heatmap?metric=kappa&predictor=last")
+    ).json<HeatmapJson>();
     const e = expected();
     expect(h.rows).toBe(3);
     expect(h.tensors).toEqual(e.tensors.map((t) => t.name));
@@ -206,7 +220,9 @@ describe("heatmap", () => {
     const e = expected();
     expect(g.cols).toBe(20);
     expect(g.values.slice(20, 40)).toEqual(e.tensors[1].gradNorm);
-    const r = (await get("/api/runs/adam-seed1-trace-gtrace/heatmap?metric=rank&eps=0.01")).json<HeatmapJson>();
+    const r = (
+      await get("/api/runs/adam-seed1-trace-gtrace/heatmap?metric=rank&eps=0.01")
+    ).json<HeatmapJson>();
     expect(r.eps).toBe(0.01);
     expect(r.values.slice(0, r.cols)).toEqual(e.tensors[0].windows!.starts.map((s) => (s % 7) + 1));
   });
@@ -342,7 +358,9 @@ describe("cache", () => {
     try {
       await s.store.idle();
       expect(e.calls.map((c) => path.relative(dir, c)).sort()).toEqual(["broken.gtrace", "sgd/run.gtrace"]);
-      const entry = (await rawGet(s.port, "/api/runs")).json<RunsResponse>().runs.find((r) => r.id === "sgd-run-gtrace")!;
+      const entry = (await rawGet(s.port, "/api/runs"))
+        .json<RunsResponse>()
+        .runs.find((r) => r.id === "sgd-run-gtrace")!;
       expect(entry.steps).toBe(14);
     } finally {
       await s.close();
@@ -376,7 +394,10 @@ describe("live mode", () => {
     await sse.ready;
     fs.mkdirSync(path.join(dir, "new"), { recursive: true });
     writeFakeTrace(path.join(dir, "new", "late.gtrace"), 9);
-    const ev = await sse.next((e) => JSON.parse(e.data).run.id === "new-late-gtrace" && JSON.parse(e.data).run.status === "ready", 8000);
+    const ev = await sse.next(
+      (e) => JSON.parse(e.data).run.id === "new-late-gtrace" && JSON.parse(e.data).run.status === "ready",
+      8000,
+    );
     sse.close();
     expect(JSON.parse(ev.data).run.steps).toBe(9);
   });
@@ -388,8 +409,12 @@ describe("live mode", () => {
 
 describe("tokens and binding", () => {
   it("refuses to bind a non-loopback host without a token, and short tokens", async () => {
-    await expect(startServer({ path: dir, engine: fakeEngine(), webDir, host: "0.0.0.0" })).rejects.toThrow(/--token/);
-    await expect(startServer({ path: dir, engine: fakeEngine(), webDir, token: "short" })).rejects.toThrow(/16/);
+    await expect(startServer({ path: dir, engine: fakeEngine(), webDir, host: "0.0.0.0" })).rejects.toThrow(
+      /--token/,
+    );
+    await expect(startServer({ path: dir, engine: fakeEngine(), webDir, token: "short" })).rejects.toThrow(
+      /16/,
+    );
   });
 
   it("requires the token on every API request, as a Bearer header or ?token=, but not for the page", async () => {
@@ -399,9 +424,13 @@ describe("tokens and binding", () => {
       expect(s.url).toBe(`http://127.0.0.1:${s.port}/?token=${token}`);
       expect((await rawGet(s.port, "/api/runs")).status).toBe(401);
       expect((await rawGet(s.port, "/api/runs?token=wrong-token-wrong-token")).status).toBe(401);
-      expect((await rawGet(s.port, "/api/runs", { headers: { Authorization: "Bearer nope" } })).status).toBe(401);
+      expect((await rawGet(s.port, "/api/runs", { headers: { Authorization: "Bearer nope" } })).status).toBe(
+        401,
+      );
       expect((await rawGet(s.port, `/api/runs?token=${token}`)).status).toBe(200);
-      expect((await rawGet(s.port, "/api/runs", { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+      expect(
+        (await rawGet(s.port, "/api/runs", { headers: { Authorization: `Bearer ${token}` } })).status,
+      ).toBe(200);
       expect((await rawGet(s.port, "/api/runs/adam-seed1-trace-gtrace/events")).status).toBe(401);
       expect((await rawGet(s.port, "/")).status).toBe(200);
     } finally {

@@ -41,7 +41,13 @@ export function fixtureStarts(n: number, size: number): number[] {
   return starts;
 }
 
-function tensor(rng: Rng, name: string, shape: number[], n: number, o: Required<FixtureOptions>): TensorResult {
+function tensor(
+  rng: Rng,
+  name: string,
+  shape: number[],
+  n: number,
+  o: Required<FixtureOptions>,
+): TensorResult {
   const kappa: Record<string, number> = {};
   const kappaCI: Record<string, [number, number]> = {};
   const pathLength: Record<string, number> = {};
@@ -108,13 +114,25 @@ export function fixtureResult(options: FixtureOptions = {}): AnalysisResult {
   };
   const rng = createRng(o.seed);
   const tensors = Array.from({ length: o.tensors }, (_, i) =>
-    tensor(rng, i === 1 ? "block/0.attn[q].weight" : `layer${i}.weight`, i % 2 === 0 ? [4, 3] : [5], o.steps, o),
+    tensor(
+      rng,
+      i === 1 ? "block/0.attn[q].weight" : `layer${i}.weight`,
+      i % 2 === 0 ? [4, 3] : [5],
+      o.steps,
+      o,
+    ),
   );
   // One NaN (a zero-gradient window) so the NaN → null policy is exercised.
   tensors[0].windows!.kappa[o.predictors[1]][0] = Number.NaN;
   return {
     schemaVersion: 1,
-    trace: { path: "/somewhere/secret/trace.gtrace", format: "gtrace", steps: o.steps, tensors: o.tensors, problems: [] },
+    trace: {
+      path: "/somewhere/secret/trace.gtrace",
+      format: "gtrace",
+      steps: o.steps,
+      tensors: o.tensors,
+      problems: [],
+    },
     options: { predictors: [...o.predictors], eps: [...o.eps], window: o.window, bootstrap: true },
     tensors,
     total: tensor(rng, "total", [tensors.reduce((s, t) => s + t.numel, 0)], o.steps, o),
@@ -154,7 +172,8 @@ export function fakeEngine(): FakeEngine {
       const out: Record<string, Record<string, number[]>> = {};
       for (const t of result.tensors) {
         out[t.name] = {};
-        for (const e of result.options.eps) out[t.name][String(e)] = t.windows!.starts.map((s) => (s % 7) + 1);
+        for (const e of result.options.eps)
+          out[t.name][String(e)] = t.windows!.starts.map((s) => (s % 7) + 1);
       }
       return out;
     },

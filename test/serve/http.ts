@@ -84,7 +84,10 @@ export function openSse(port: number, path: string, headers: Record<string, stri
       const i = events.findIndex(pred);
       if (i >= 0) return Promise.resolve(events.splice(i, 1)[0]);
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no matching SSE event within ${timeoutMs} ms`)), timeoutMs);
+        const t = setTimeout(
+          () => reject(new Error(`no matching SSE event within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         waiting.push({
           pred,
           resolve: (e) => {

@@ -9,7 +9,12 @@ import { Matrix, SingularValueDecomposition } from "ml-matrix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyze } from "../../src/analysis/index.ts";
 import type { AnalysisResult } from "../../src/analysis/types.ts";
-import type { HeatmapJson, RunsResponse, SeriesResponse, SummaryResponse } from "../../src/serve/api-types.ts";
+import type {
+  HeatmapJson,
+  RunsResponse,
+  SeriesResponse,
+  SummaryResponse,
+} from "../../src/serve/api-types.ts";
 import { type RunningServer, startServer } from "../../src/serve/server.ts";
 import { openTrace } from "../../src/trace/index.ts";
 import { openSse, rawGet } from "./http.ts";
@@ -89,7 +94,9 @@ describe("real traces", () => {
       expect(series.matrix).toEqual(t.matrix ?? null);
     }
     expect(e.tensors[0].matrix?.staleEnergy.energy.length).toBeGreaterThan(0);
-    const h = (await get("/api/runs/seed1-run-gtrace/heatmap?metric=kappa&predictor=last")).json<HeatmapJson>();
+    const h = (
+      await get("/api/runs/seed1-run-gtrace/heatmap?metric=kappa&predictor=last")
+    ).json<HeatmapJson>();
     expect(h.values).toEqual(e.tensors.flatMap((t) => t.windows!.kappa.last));
   });
 
@@ -99,7 +106,9 @@ describe("real traces", () => {
     const reader = openTrace(file);
     try {
       for (const eps of e.options.eps) {
-        const h = (await get(`/api/runs/seed1-run-gtrace/heatmap?metric=rank&eps=${eps}`)).json<HeatmapJson>();
+        const h = (
+          await get(`/api/runs/seed1-run-gtrace/heatmap?metric=rank&eps=${eps}`)
+        ).json<HeatmapJson>();
         expect(h.starts).toEqual(e.tensors[0].windows!.starts);
         e.tensors.forEach((t, row) => {
           const w = t.windows!;

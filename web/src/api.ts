@@ -85,7 +85,11 @@ export function decodeHeatmap(buf: ArrayBuffer): HeatmapData {
 }
 
 /** Subscribes to a run's (or, with null, all runs') SSE stream; returns the closer. */
-export function subscribe(run: string | null, onEvent: (e: RunEvent) => void, onState?: (open: boolean) => void) {
+export function subscribe(
+  run: string | null,
+  onEvent: (e: RunEvent) => void,
+  onState?: (open: boolean) => void,
+) {
   const path = run === null ? "/api/events" : `/api/runs/${seg(run)}/events`;
   const source = new EventSource(token ? `${path}?token=${seg(token)}` : path);
   const handler = (ev: MessageEvent<string>) => onEvent(JSON.parse(ev.data) as RunEvent);

@@ -4,7 +4,18 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { chartToSvg, download, type SvgChart, tableToCsv } from "./export.ts";
 
-export const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"];
+export const PALETTE = [
+  "#1f77b4",
+  "#d62728",
+  "#2ca02c",
+  "#9467bd",
+  "#ff7f0e",
+  "#17becf",
+  "#8c564b",
+  "#e377c2",
+  "#7f7f7f",
+  "#bcbd22",
+];
 
 export interface ChartSpec {
   /** Stable id used in data-chart and file names. */
@@ -77,7 +88,9 @@ export class Chart {
     this.renderTable();
     const data: uPlot.AlignedData = [
       Float64Array.from(spec.x),
-      ...spec.series.map((s) => s.y.map((v) => (v === null || !Number.isFinite(v) || (spec.logY && v <= 0) ? null : v))),
+      ...spec.series.map((s) =>
+        s.y.map((v) => (v === null || !Number.isFinite(v) || (spec.logY && v <= 0) ? null : v)),
+      ),
     ];
     this.plot?.destroy();
     const opts: uPlot.Options = {
@@ -95,7 +108,9 @@ export class Chart {
           label: s.label,
           stroke: PALETTE[i % PALETTE.length],
           width: 1.5,
-          ...(spec.points ? { paths: () => null, points: { show: true, size: 6 } } : { points: { show: spec.x.length < 40 } }),
+          ...(spec.points
+            ? { paths: () => null, points: { show: true, size: 6 } }
+            : { points: { show: spec.x.length < 40 } }),
         })),
       ],
     };

@@ -33,11 +33,15 @@ export const NAN_RGB: Rgb = [205, 205, 205];
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function pack([r, g, b]: Rgb, a = 255): number {
-  return littleEndian ? ((a << 24) | (b << 16) | (g << 8) | r) >>> 0 : ((r << 24) | (g << 16) | (b << 8) | a) >>> 0;
+  return littleEndian
+    ? ((a << 24) | (b << 16) | (g << 8) | r) >>> 0
+    : ((r << 24) | (g << 16) | (b << 8) | a) >>> 0;
 }
 
 export function unpack(c: number): Rgb {
-  return littleEndian ? [c & 255, (c >>> 8) & 255, (c >>> 16) & 255] : [c >>> 24, (c >>> 16) & 255, (c >>> 8) & 255];
+  return littleEndian
+    ? [c & 255, (c >>> 8) & 255, (c >>> 16) & 255]
+    : [c >>> 24, (c >>> 16) & 255, (c >>> 8) & 255];
 }
 
 function interpolate(anchors: readonly Rgb[], t: number): Rgb {
@@ -46,7 +50,11 @@ function interpolate(anchors: readonly Rgb[], t: number): Rgb {
   const f = x - i;
   const a = anchors[i];
   const b = anchors[i + 1];
-  return [Math.round(a[0] + f * (b[0] - a[0])), Math.round(a[1] + f * (b[1] - a[1])), Math.round(a[2] + f * (b[2] - a[2]))];
+  return [
+    Math.round(a[0] + f * (b[0] - a[0])),
+    Math.round(a[1] + f * (b[1] - a[1])),
+    Math.round(a[2] + f * (b[2] - a[2])),
+  ];
 }
 
 export function lut(kind: "sequential" | "diverging"): Uint32Array {
@@ -71,11 +79,13 @@ export interface ColorScale {
 
 /** κ: diverging over [0, 2] centred on 1 (wider if the data demand); others: sequential over [min, max]. */
 export function scaleFor(metric: string, min: number | null, max: number | null): ColorScale {
-  if (metric === "kappa") return { kind: "diverging", log: false, lo: 0, hi: Math.max(2, max ?? 2), center: 1 };
+  if (metric === "kappa")
+    return { kind: "diverging", log: false, lo: 0, hi: Math.max(2, max ?? 2), center: 1 };
   const lo = min ?? 0;
   const hiRaw = max ?? 1;
   // Gradient norms span orders of magnitude across layers: a log axis keeps small layers visible.
-  if (metric === "gradNorm" && lo > 0) return { kind: "sequential", log: true, lo, hi: Math.max(hiRaw, lo * 1.000001) };
+  if (metric === "gradNorm" && lo > 0)
+    return { kind: "sequential", log: true, lo, hi: Math.max(hiRaw, lo * 1.000001) };
   return { kind: "sequential", log: false, lo, hi: hiRaw > lo ? hiRaw : lo + 1 };
 }
 
@@ -84,7 +94,8 @@ export function toUnit(scale: ColorScale): (v: number) => number {
   if (scale.log) {
     const a = Math.log(scale.lo);
     const k = 1 / (Math.log(scale.hi) - a);
-    return (v) => (v > 0 ? Math.min(1, Math.max(0, (Math.log(v) - a) * k)) : v === v ? 0 : Number.NaN);
+    return (v) =>
+      v > 0 ? Math.min(1, Math.max(0, (Math.log(v) - a) * k)) : Number.isNaN(v) ? Number.NaN : 0;
   }
   const { lo, hi, center } = scale;
   if (center !== undefined && center > lo && center < hi) {

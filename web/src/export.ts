@@ -25,7 +25,9 @@ export function toCsv(rows: readonly (readonly (string | number | null)[])[]): s
 /** The cells of an HTML table (header and body) as CSV, using data-value where present (full precision). */
 export function tableToCsv(table: HTMLTableElement): string {
   const rows = [...table.rows].map((tr) =>
-    [...tr.cells].map((td) => (td.dataset.value !== undefined ? td.dataset.value : (td.textContent ?? "").trim())),
+    [...tr.cells].map((td) =>
+      td.dataset.value !== undefined ? td.dataset.value : (td.textContent ?? "").trim(),
+    ),
   );
   return toCsv(rows);
 }
@@ -46,7 +48,8 @@ export interface SvgChart {
   readonly logY?: boolean;
 }
 
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+const esc = (s: string) =>
+  s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 
 function ticks(lo: number, hi: number, log: boolean): number[] {
   if (log) {
@@ -63,7 +66,15 @@ function ticks(lo: number, hi: number, log: boolean): number[] {
 }
 
 /** A standalone SVG line chart of the series (NaN/null gaps break the line). */
-export function chartToSvg({ title, xLabel, yLabel, x, series, logX = false, logY = false }: SvgChart): string {
+export function chartToSvg({
+  title,
+  xLabel,
+  yLabel,
+  x,
+  series,
+  logX = false,
+  logY = false,
+}: SvgChart): string {
   const W = 640;
   const H = 360;
   const m = { l: 64, r: 16, t: 32, b: 48 };
@@ -76,10 +87,11 @@ export function chartToSvg({ title, xLabel, yLabel, x, series, logX = false, log
   if (!(x0 < x1)) [x0, x1] = [x0 - 1 || 0, x1 + 1 || 1];
   if (!(y0 < y1)) [y0, y1] = logY ? [y0 / 2 || 0.5, y1 * 2 || 2] : [y0 - 1 || 0, y1 + 1 || 1];
   const fx = (v: number) =>
-    m.l + ((logX ? Math.log(v / x0) / Math.log(x1 / x0) : (v - x0) / (x1 - x0)) * (W - m.l - m.r));
+    m.l + (logX ? Math.log(v / x0) / Math.log(x1 / x0) : (v - x0) / (x1 - x0)) * (W - m.l - m.r);
   const fy = (v: number) =>
-    H - m.b - ((logY ? Math.log(v / y0) / Math.log(y1 / y0) : (v - y0) / (y1 - y0)) * (H - m.t - m.b));
-  const fmt = (v: number) => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-2 && v !== 0) ? v.toExponential(1) : String(+v.toPrecision(4)));
+    H - m.b - (logY ? Math.log(v / y0) / Math.log(y1 / y0) : (v - y0) / (y1 - y0)) * (H - m.t - m.b);
+  const fmt = (v: number) =>
+    Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-2 && v !== 0) ? v.toExponential(1) : String(+v.toPrecision(4));
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -96,7 +108,9 @@ export function chartToSvg({ title, xLabel, yLabel, x, series, logX = false, log
     parts.push(`<text x="${m.l - 4}" y="${y}" text-anchor="end" dominant-baseline="middle">${fmt(t)}</text>`);
   }
   parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 12}" text-anchor="middle">${esc(xLabel)}</text>`);
-  parts.push(`<text transform="translate(14 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`);
+  parts.push(
+    `<text transform="translate(14 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`,
+  );
   series.forEach((s, k) => {
     let d = "";
     let pen = false;
@@ -109,7 +123,9 @@ export function chartToSvg({ title, xLabel, yLabel, x, series, logX = false, log
       d += `${pen ? "L" : "M"}${fx(xv).toFixed(2)} ${fy(v).toFixed(2)}`;
       pen = true;
     });
-    parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.5"><title>${esc(s.label)}</title></path>`);
+    parts.push(
+      `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.5"><title>${esc(s.label)}</title></path>`,
+    );
     parts.push(
       `<text x="${W - m.r - 4}" y="${m.t + 12 + 13 * k}" text-anchor="end" fill="${s.color}">${esc(s.label)}</text>`,
     );
@@ -146,17 +162,35 @@ export function barsToSvg({
   yLabel,
   groups,
   reference,
-}: { title: string; yLabel: string; groups: readonly BarGroup[]; reference?: number }): string {
+}: {
+  title: string;
+  yLabel: string;
+  groups: readonly BarGroup[];
+  reference?: number;
+}): string {
   const runs = groups[0]?.bars.length ?? 0;
   const W = Math.max(480, 60 + groups.length * (runs * 14 + 24));
   const H = 300;
   const m = { l: 56, r: 12, t: 30, b: 60 };
-  const all = groups.flatMap((g) => g.bars.flatMap((b) => [b.value, b.hi ?? null])).filter((v): v is number => v !== null && Number.isFinite(v));
+  const all = groups
+    .flatMap((g) => g.bars.flatMap((b) => [b.value, b.hi ?? null]))
+    .filter((v): v is number => v !== null && Number.isFinite(v));
   const top = Math.max(reference ?? 0, ...all, 1e-12) * 1.08;
   const fy = (v: number) => H - m.b - (v / top) * (H - m.t - m.b);
   const groupW = (W - m.l - m.r) / Math.max(1, groups.length);
   const barW = Math.max(3, Math.min(14, (groupW - 10) / Math.max(1, runs)));
-  const colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"];
+  const colors = [
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+  ];
   const p: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -165,11 +199,17 @@ export function barsToSvg({
     `<text transform="translate(14 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`,
   ];
   for (const t of ticks(0, top, false)) {
-    p.push(`<text x="${m.l - 4}" y="${fy(t).toFixed(1)}" text-anchor="end" dominant-baseline="middle">${+t.toPrecision(3)}</text>`);
-    p.push(`<line x1="${m.l}" y1="${fy(t).toFixed(1)}" x2="${W - m.r}" y2="${fy(t).toFixed(1)}" stroke="#eee"/>`);
+    p.push(
+      `<text x="${m.l - 4}" y="${fy(t).toFixed(1)}" text-anchor="end" dominant-baseline="middle">${+t.toPrecision(3)}</text>`,
+    );
+    p.push(
+      `<line x1="${m.l}" y1="${fy(t).toFixed(1)}" x2="${W - m.r}" y2="${fy(t).toFixed(1)}" stroke="#eee"/>`,
+    );
   }
   if (reference !== undefined) {
-    p.push(`<line x1="${m.l}" y1="${fy(reference)}" x2="${W - m.r}" y2="${fy(reference)}" stroke="#888" stroke-dasharray="4 3"/>`);
+    p.push(
+      `<line x1="${m.l}" y1="${fy(reference)}" x2="${W - m.r}" y2="${fy(reference)}" stroke="#888" stroke-dasharray="4 3"/>`,
+    );
   }
   groups.forEach((g, gi) => {
     const gx = m.l + gi * groupW + (groupW - barW * runs) / 2;
@@ -182,7 +222,9 @@ export function barsToSvg({
       );
       if (b.lo != null && b.hi != null && Number.isFinite(b.lo) && Number.isFinite(b.hi)) {
         const cx = (x + (barW - 1) / 2).toFixed(1);
-        p.push(`<line x1="${cx}" y1="${fy(b.lo).toFixed(1)}" x2="${cx}" y2="${fy(b.hi).toFixed(1)}" stroke="#000"/>`);
+        p.push(
+          `<line x1="${cx}" y1="${fy(b.lo).toFixed(1)}" x2="${cx}" y2="${fy(b.hi).toFixed(1)}" stroke="#000"/>`,
+        );
       }
     });
     p.push(

@@ -7,7 +7,7 @@
  * For tests and accessibility the canvas carries its numbers in data-* attributes (rows, cols, metric, min, max,
  * view, version) and, for small matrices, a hidden table holds every cell; the hover tooltip names the tensor, the
  * window and the exact value under the cursor. */
-import { type ColorScale, cssColor, lut, NAN_RGB, pack, toUnit } from "./colormap.ts";
+import { type ColorScale, cssColor, lut, NAN_RGB, pack } from "./colormap.ts";
 
 export interface HeatmapInput {
   readonly rows: number;
@@ -21,6 +21,9 @@ export interface HeatmapInput {
   readonly metric: string;
   readonly valueLabel: string;
   readonly scale: ColorScale;
+  /** Finite minimum / maximum of the values (from the server's header; null when none is finite). */
+  readonly min: number | null;
+  readonly max: number | null;
   readonly version: number;
 }
 
@@ -33,8 +36,61 @@ export interface Viewport {
 
 interface Level {
   readonly rows: number;
+  /** Level 0: the values themselves (NaN = missing); above: sums of 2^k rows of non-NaN values. */
   readonly sums: Float32Array;
-  readonly counts: Uint16Array;
+  /** Non-NaN cells summed into each entry; null at level 0. */
+  readonly counts: Uint16Array | null;
+}
+
+/** How values map to LUT indices, unpacked for the inner loop (see lutIndex). */
+interface Mapping {
+  readonly mode: 0 | 1 | 2;
+  readonly lo: number;
+  readonly k: number;
+  readonly center: number;
+  readonly below: number;
+  readonly above: number;
+}
+
+function mappingOf(scale: ColorScale): Mapping {
+  if (scale.log) {
+    return {
+      mode: 2,
+      lo: Math.log(scale.lo),
+      k: 255 / (Math.log(scale.hi) - Math.log(scale.lo)),
+      center: 0,
+      below: 0,
+      above: 0,
+    };
+  }
+  if (scale.center !== undefined && scale.center > scale.lo && scale.center < scale.hi) {
+    return {
+      mode: 1,
+      lo: scale.lo,
+      k: 0,
+      center: scale.center,
+      below: 127.5 / (scale.center - scale.lo),
+      above: 127.5 / (scale.hi - scale.center),
+    };
+  }
+  return { mode: 0, lo: scale.lo, k: 255 / (scale.hi - scale.lo), center: 0, below: 0, above: 0 };
+}
+
+/** LUT index 0..255 of a finite value: the same mapping as colormap.toUnit, inlined for the per-pixel loop. */
+function lutIndex(
+  v: number,
+  mode: number,
+  lo: number,
+  k: number,
+  center: number,
+  below: number,
+  above: number,
+): number {
+  let t: number;
+  if (mode === 0) t = (v - lo) * k;
+  else if (mode === 1) t = v <= center ? (v - lo) * below : 127.5 + (v - center) * above;
+  else t = v > 0 ? (Math.log(v) - lo) * k : 0;
+  return t <= 0 ? 0 : t >= 255 ? 255 : (t + 0.5) | 0;
 }
 
 /** Largest matrix mirrored into the hidden table (tests, screen readers); larger ones rely on the tooltip. */
@@ -52,7 +108,8 @@ export class Heatmap {
   private data: HeatmapInput | null = null;
   private levels: Level[] = [];
   private lut = lut("sequential");
-  private unit: (v: number) => number = () => 0;
+  private mapping: Mapping = mappingOf({ kind: "sequential", log: false, lo: 0, hi: 1 });
+  private colBuf = new Uint32Array(0);
   private image: ImageData | null = null;
   private view: Viewport = { r0: 0, r1: 1, c0: 0, c1: 1 };
   private pending = 0;
@@ -115,22 +172,23 @@ export class Heatmap {
   setData(data: HeatmapInput): void {
     const old = this.data;
     const wasFull =
-      !old || (this.view.r0 <= 0 && this.view.c0 <= 0 && this.view.r1 >= old.rows && this.view.c1 >= old.cols);
+      !old ||
+      (this.view.r0 <= 0 && this.view.c0 <= 0 && this.view.r1 >= old.rows && this.view.c1 >= old.cols);
     this.data = data;
-    this.levels = buildPyramid(data.values, data.rows, data.cols);
+    this.levels = [{ rows: data.rows, sums: data.values, counts: null }];
+    this.mapping = mappingOf(data.scale);
     this.lut = lut(data.scale.kind);
-    this.unit = toUnit(data.scale);
     this.rowBuf = new Float64Array(data.cols);
     this.cntBuf = new Float64Array(data.cols);
+    this.colBuf = new Uint32Array(data.cols);
     if (wasFull || !old || old.rows !== data.rows) this.view = { r0: 0, r1: data.rows, c0: 0, c1: data.cols };
     const d = this.canvas.dataset;
     d.rows = String(data.rows);
     d.cols = String(data.cols);
     d.metric = data.metric;
     d.version = String(data.version);
-    const [lo, hi] = minMax(data.values);
-    d.min = String(lo);
-    d.max = String(hi);
+    d.min = String(data.min ?? Number.NaN);
+    d.max = String(data.max ?? Number.NaN);
     this.canvas.setAttribute(
       "aria-label",
       `${data.valueLabel} of ${data.rows} tensors over ${data.cols} ${data.span === 1 ? "steps" : "windows"}`,
@@ -255,7 +313,7 @@ export class Heatmap {
     const { r0, r1, c0, c1 } = this.view;
     const nanColor = pack(NAN_RGB);
     const rowsPerPx = (r1 - r0) / h;
-    const level = Math.max(0, Math.min(this.levels.length - 1, Math.floor(Math.log2(Math.max(1, rowsPerPx)))));
+    const level = this.level(Math.max(0, Math.floor(Math.log2(Math.max(1, rowsPerPx)))));
     const L = this.levels[level];
     const scale = 2 ** level;
     const colsPerPx = (c1 - c0) / w;
@@ -271,8 +329,10 @@ export class Heatmap {
     const cols = data.cols;
     const sumRow = this.rowBuf;
     const cntRow = this.cntBuf;
-    const lutTable = this.lut;
-    const unit = this.unit;
+    const colour = this.colBuf;
+    const table = this.lut;
+    const { mode, lo, k, center, below, above } = this.mapping;
+    const oneColumnPerPixel = colsPerPx <= 1;
     let prevA = -1;
     let prevB = -1;
     for (let y = 0; y < h; y++) {
@@ -287,24 +347,56 @@ export class Heatmap {
       prevB = b;
       sumRow.fill(0, cmin, cmax);
       cntRow.fill(0, cmin, cmax);
-      for (let r = a; r < b; r++) {
-        const base = r * cols;
-        for (let c = cmin; c < cmax; c++) {
-          sumRow[c] += L.sums[base + c];
-          cntRow[c] += L.counts[base + c];
+      if (L.counts === null) {
+        // Level 0 is the data itself: NaN cells are skipped here rather than copied out once per data set.
+        const src = L.sums;
+        for (let r = a; r < b; r++) {
+          const base = r * cols;
+          for (let c = cmin; c < cmax; c++) {
+            const v = src[base + c];
+            if (!Number.isNaN(v)) {
+              sumRow[c] += v;
+              cntRow[c] += 1;
+            }
+          }
+        }
+      } else {
+        const src = L.sums;
+        const cnt = L.counts;
+        for (let r = a; r < b; r++) {
+          const base = r * cols;
+          for (let c = cmin; c < cmax; c++) {
+            sumRow[c] += src[base + c];
+            cntRow[c] += cnt[base + c];
+          }
         }
       }
-      for (let x = 0; x < w; x++) {
-        let s = 0;
-        let n = 0;
-        for (let c = cs[x], e = ce[x]; c < e; c++) {
-          s += sumRow[c];
-          n += cntRow[c];
+      if (oneColumnPerPixel) {
+        for (let c = cmin; c < cmax; c++) {
+          const n = cntRow[c];
+          colour[c] = n > 0 ? table[lutIndex(sumRow[c] / n, mode, lo, k, center, below, above)] : nanColor;
         }
-        const t = n > 0 ? unit(s / n) : Number.NaN;
-        out[rowOut + x] = t === t ? lutTable[(t * 255 + 0.5) | 0] : nanColor;
+        for (let x = 0; x < w; x++) out[rowOut + x] = colour[cs[x]];
+      } else {
+        for (let x = 0; x < w; x++) {
+          let sum = 0;
+          let n = 0;
+          for (let c = cs[x], e = ce[x]; c < e; c++) {
+            sum += sumRow[c];
+            n += cntRow[c];
+          }
+          out[rowOut + x] = n > 0 ? table[lutIndex(sum / n, mode, lo, k, center, below, above)] : nanColor;
+        }
       }
     }
+  }
+
+  /** Builds pyramid levels up to `wanted` on first need (a first draw zoomed out needs only a couple). */
+  private level(wanted: number): number {
+    while (this.levels.length - 1 < wanted && this.levels[this.levels.length - 1].rows > 1) {
+      this.levels.push(halve(this.levels[this.levels.length - 1], this.data!.cols));
+    }
+    return Math.min(wanted, this.levels.length - 1);
   }
 
   private drawGutter(data: HeatmapInput, cssH: number, dpr: number): void {
@@ -348,7 +440,8 @@ export class Heatmap {
     const data = this.data!;
     const s = data.scale;
     const stops = Array.from({ length: 11 }, (_, i) => `${cssColor(s.kind, i / 10)} ${i * 10}%`).join(",");
-    const fmt = (x: number) => (Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-2 && x !== 0) ? x.toExponential(2) : x.toFixed(2));
+    const fmt = (x: number) =>
+      Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-2 && x !== 0) ? x.toExponential(2) : x.toFixed(2);
     this.legend.innerHTML = "";
     const lo = document.createElement("span");
     lo.textContent = fmt(s.lo);
@@ -480,7 +573,8 @@ export class Heatmap {
     }
     const v = this.value(cell.row, cell.col);
     const start = data.colStarts[cell.col] ?? cell.col;
-    const when = data.span === 1 ? `step ${start}` : `window ${cell.col} (steps ${start}–${start + data.span - 1})`;
+    const when =
+      data.span === 1 ? `step ${start}` : `window ${cell.col} (steps ${start}–${start + data.span - 1})`;
     tip.textContent = "";
     const name = document.createElement("strong");
     name.textContent = data.rowLabels[cell.row];
@@ -516,16 +610,6 @@ function shorten(text: string, maxPx: number, ctx: CanvasRenderingContext2D): st
   return `…${text.slice(lo)}`;
 }
 
-function minMax(values: Float32Array): [number, number] {
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (const v of values) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  return lo <= hi ? [lo, hi] : [Number.NaN, Number.NaN];
-}
-
 function clampView(v: Viewport, rows: number, cols: number): Viewport {
   const clampAxis = (a: number, b: number, n: number, minSpan: number): [number, number] => {
     let span = Math.min(n, Math.max(minSpan, b - a));
@@ -540,35 +624,32 @@ function clampView(v: Viewport, rows: number, cols: number): Viewport {
   return { r0, r1, c0, c1 };
 }
 
-/** Row pyramid: level 0 = the cells (NaN → count 0), level k+1 sums pairs of rows of level k. */
-function buildPyramid(values: Float32Array, rows: number, cols: number): Level[] {
-  const sums0 = new Float32Array(values.length);
-  const counts0 = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v === v) {
-      sums0[i] = v;
-      counts0[i] = 1;
-    }
-  }
-  const levels: Level[] = [{ rows, sums: sums0, counts: counts0 }];
-  let prev = levels[0];
-  while (prev.rows > 1) {
-    const n = Math.ceil(prev.rows / 2);
-    const sums = new Float32Array(n * cols);
-    const counts = new Uint16Array(n * cols);
-    for (let r = 0; r < n; r++) {
-      const a = 2 * r * cols;
-      const b = (2 * r + 1) * cols;
-      const o = r * cols;
-      const hasB = 2 * r + 1 < prev.rows;
-      for (let c = 0; c < cols; c++) {
-        sums[o + c] = prev.sums[a + c] + (hasB ? prev.sums[b + c] : 0);
-        counts[o + c] = prev.counts[a + c] + (hasB ? prev.counts[b + c] : 0);
+/** One pyramid level up: each row sums two rows of `prev` (NaN cells excluded, their count kept). */
+function halve(prev: Level, cols: number): Level {
+  const n = Math.ceil(prev.rows / 2);
+  const sums = new Float32Array(n * cols);
+  const counts = new Uint16Array(n * cols);
+  const src = prev.sums;
+  const cnt = prev.counts;
+  for (let r = 0; r < n; r++) {
+    const o = r * cols;
+    for (let half = 0; half < 2 && 2 * r + half < prev.rows; half++) {
+      const base = (2 * r + half) * cols;
+      if (cnt === null) {
+        for (let c = 0; c < cols; c++) {
+          const v = src[base + c];
+          if (!Number.isNaN(v)) {
+            sums[o + c] += v;
+            counts[o + c] += 1;
+          }
+        }
+      } else {
+        for (let c = 0; c < cols; c++) {
+          sums[o + c] += src[base + c];
+          counts[o + c] += cnt[base + c];
+        }
       }
     }
-    prev = { rows: n, sums, counts };
-    levels.push(prev);
   }
-  return levels;
+  return { rows: n, sums, counts };
 }

@@ -21,7 +21,11 @@ type Route = { kind: "overview" } | { kind: "run"; id: string; tensor: string } 
 function parse(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   if (parts[0] === "run" && parts[1]) {
-    return { kind: "run", id: parts[1], tensor: parts[2] === "tensor" && parts.length > 3 ? parts.slice(3).join("/") : TOTAL };
+    return {
+      kind: "run",
+      id: parts[1],
+      tensor: parts[2] === "tensor" && parts.length > 3 ? parts.slice(3).join("/") : TOTAL,
+    };
   }
   if (parts[0] === "lab" && parts[1]) return { kind: "lab", id: parts[1] };
   return { kind: "overview" };

@@ -12,7 +12,12 @@ export interface Page {
 function runColumns(predictors: readonly string[], eps: readonly string[]): Column<RunListEntry>[] {
   return [
     { key: "run", label: "run", value: (r) => r.path, text: (r) => r.path },
-    { key: "status", label: "status", value: (r) => r.status, text: (r) => (r.error && r.status !== "error" ? `${r.status} (stale)` : r.status) },
+    {
+      key: "status",
+      label: "status",
+      value: (r) => r.status,
+      text: (r) => (r.error && r.status !== "error" ? `${r.status} (stale)` : r.status),
+    },
     { key: "steps", label: "steps", value: (r) => r.steps },
     { key: "tensors", label: "tensors", value: (r) => r.tensors },
     ...predictors.map(
@@ -24,7 +29,11 @@ function runColumns(predictors: readonly string[], eps: readonly string[]): Colu
         text: (r) => {
           const k = r.kappa?.[p];
           const ci = r.kappaCI?.[p];
-          return k === undefined || k === null ? "–" : ci ? `${fmt(k, 3)} [${fmt(ci[0], 3)}, ${fmt(ci[1], 3)}]` : fmt(k, 3);
+          return k === undefined || k === null
+            ? "–"
+            : ci
+              ? `${fmt(k, 3)} [${fmt(ci[0], 3)}, ${fmt(ci[1], 3)}]`
+              : fmt(k, 3);
         },
         data: (r): Record<string, string> => {
           const ci = r.kappaCI?.[p];
@@ -113,7 +122,11 @@ export function overviewPage(root: HTMLElement, setLive: (on: boolean) => void):
   };
 }
 
-function renderCompare(host: HTMLElement, runs: readonly RunListEntry[], predictors: readonly string[]): void {
+function renderCompare(
+  host: HTMLElement,
+  runs: readonly RunListEntry[],
+  predictors: readonly string[],
+): void {
   const ready = runs.filter((r) => r.kappa).slice(0, 24);
   host.innerHTML = "";
   if (ready.length === 0) return;
@@ -134,7 +147,9 @@ function renderCompare(host: HTMLElement, runs: readonly RunListEntry[], predict
   const bSvg = document.createElement("button");
   bSvg.textContent = "SVG";
   bSvg.dataset.export = "svg";
-  bSvg.addEventListener("click", () => download("kappa-by-run.svg", new Blob([svg], { type: "image/svg+xml" })));
+  bSvg.addEventListener("click", () =>
+    download("kappa-by-run.svg", new Blob([svg], { type: "image/svg+xml" })),
+  );
   const bPng = document.createElement("button");
   bPng.textContent = "PNG";
   bPng.dataset.export = "png";

@@ -18,12 +18,6 @@ import { type Column, DataTable, fmt } from "./table.ts";
 
 export const TOTAL = "@total";
 
-const METRIC_LABEL: Record<HeatmapMetric, string> = {
-  kappa: "κ per window",
-  rank: "r*(ε) per window",
-  gradNorm: "‖g‖ per step",
-};
-
 interface RunPageState {
   summary: SummaryResponse | null;
   metric: HeatmapMetric;
@@ -37,14 +31,24 @@ export interface RunPage extends Page {
   selectTensor(name: string): void;
 }
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  cls?: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
   if (text !== undefined) e.textContent = text;
   return e;
 }
 
-function select(label: string, name: string, options: readonly string[], value: string, onChange: (v: string) => void) {
+function select(
+  label: string,
+  name: string,
+  options: readonly string[],
+  value: string,
+  onChange: (v: string) => void,
+) {
   const wrap = el("label", "control", `${label} `);
   const s = el("select");
   s.name = name;
@@ -67,7 +71,13 @@ export function runPage(
   setLive: (on: boolean) => void,
 ): RunPage {
   root.innerHTML = "";
-  const state: RunPageState = { summary: null, metric: "kappa", predictor: "", eps: 0, tensor: initialTensor };
+  const state: RunPageState = {
+    summary: null,
+    metric: "kappa",
+    predictor: "",
+    eps: 0,
+    tensor: initialTensor,
+  };
   const head = el("section", "run-head");
   const controls = el("div", "heatmap-controls");
   const heatHost = el("section", "heatmap-host");
@@ -184,6 +194,8 @@ export function runPage(
       metric: h.metric,
       valueLabel: h.metric === "kappa" ? `κ (${h.predictor})` : h.metric === "rank" ? `r*(${h.eps})` : "‖g‖",
       scale: scaleFor(h.metric, h.min, h.max),
+      min: h.min,
+      max: h.max,
       version: h.version,
     });
   };
@@ -192,11 +204,20 @@ export function runPage(
   const renderTensorTable = (s: SummaryResponse) => {
     if (!tensorTable) {
       const columns: Column<TensorSummary>[] = [
-        { key: "name", label: "tensor", value: (t) => (isTotal(t) ? TOTAL : t.name), text: (t) => (isTotal(t) ? "whole model" : t.name) },
+        {
+          key: "name",
+          label: "tensor",
+          value: (t) => (isTotal(t) ? TOTAL : t.name),
+          text: (t) => (isTotal(t) ? "whole model" : t.name),
+        },
         { key: "shape", label: "shape", value: (t) => t.shape.join("×") },
         { key: "numel", label: "numel", value: (t) => t.numel },
         ...s.options.predictors.map(
-          (p): Column<TensorSummary> => ({ key: `kappa:${p}`, label: `κ ${p}`, value: (t) => t.kappa[p] ?? null }),
+          (p): Column<TensorSummary> => ({
+            key: `kappa:${p}`,
+            label: `κ ${p}`,
+            value: (t) => t.kappa[p] ?? null,
+          }),
         ),
         ...s.options.eps.map(
           (e): Column<TensorSummary> => ({
@@ -255,7 +276,9 @@ export function runPage(
       el(
         "p",
         "facts",
-        `shape ${series.shape.join("×")} · ${series.numel} values · r*(ε): ${Object.entries(series.increments.predictableRank)
+        `shape ${series.shape.join("×")} · ${series.numel} values · r*(ε): ${Object.entries(
+          series.increments.predictableRank,
+        )
           .map(([e, r]) => `${e} → ${r}`)
           .join(", ")} · effective rank ${fmt(series.increments.effectiveRank, 3)}`,
       ),

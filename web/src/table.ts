@@ -37,7 +37,12 @@ export class DataTable<T> {
 
   constructor(
     container: HTMLElement,
-    { id, title, columns, rowKey }: { id: string; title: string; columns: readonly Column<T>[]; rowKey: (row: T) => string },
+    {
+      id,
+      title,
+      columns,
+      rowKey,
+    }: { id: string; title: string; columns: readonly Column<T>[]; rowKey: (row: T) => string },
   ) {
     this.columns = columns;
     this.rowKey = rowKey;
@@ -52,7 +57,9 @@ export class DataTable<T> {
     csv.type = "button";
     csv.textContent = "CSV";
     csv.dataset.export = "csv";
-    csv.addEventListener("click", () => download(`${id}.csv`, new Blob([tableToCsv(this.table)], { type: "text/csv" })));
+    csv.addEventListener("click", () =>
+      download(`${id}.csv`, new Blob([tableToCsv(this.table)], { type: "text/csv" })),
+    );
     head.append(h, csv);
     const scroller = document.createElement("div");
     scroller.className = "table-scroll";

@@ -53,7 +53,10 @@ function parseNumber(option: string, { min = -Infinity } = {}) {
   return (value: string): number => {
     const x = Number(value);
     if (!Number.isFinite(x) || x < min) {
-      throw new GradtraceError("E_ARG", `${option}: "${value}" must be a number${min > -Infinity ? ` ≥ ${min}` : ""}`);
+      throw new GradtraceError(
+        "E_ARG",
+        `${option}: "${value}" must be a number${min > -Infinity ? ` ≥ ${min}` : ""}`,
+      );
     }
     return x;
   };
@@ -147,7 +150,8 @@ async function runLabSpiked(f: LabSpikedFlags): Promise<void> {
     if (!f.quiet) process.stderr.write(`${msg}\n`);
   };
   if (sweep) {
-    if (f.trace) throw new GradtraceError("E_ARG", "--trace: write a trace from a single configuration, not a sweep");
+    if (f.trace)
+      throw new GradtraceError("E_ARG", "--trace: write a trace from a single configuration, not a sweep");
     const out = f.out ?? "spiked-sweep";
     const result = await runSweep({
       base,
@@ -160,7 +164,18 @@ async function runLabSpiked(f: LabSpikedFlags): Promise<void> {
       onProgress: progress,
     });
     process.stdout.write(
-      sweepTable(result, ["sigma1", "sigma2", "stableRank", "cosResidue1", "cosSpike1", "cosSpike2", "energyInSpan", "s1Norm", "s2Norm", "errNorm"]),
+      sweepTable(result, [
+        "sigma1",
+        "sigma2",
+        "stableRank",
+        "cosResidue1",
+        "cosSpike1",
+        "cosSpike2",
+        "energyInSpan",
+        "s1Norm",
+        "s2Norm",
+        "errNorm",
+      ]),
     );
     process.stdout.write(`wrote ${result.files.join(", ")}\n`);
     if (f.json) writeJson(f.json, result, f.force);
@@ -170,7 +185,8 @@ async function runLabSpiked(f: LabSpikedFlags): Promise<void> {
   let writer: TraceWriter | null = null;
   let file = "";
   if (f.trace) {
-    if (cfg.steps < 1) throw new GradtraceError("E_ARG", "--trace: needs --steps ≥ 1 (one gradient per update)");
+    if (cfg.steps < 1)
+      throw new GradtraceError("E_ARG", "--trace: needs --steps ≥ 1 (one gradient per update)");
     file = traceFile(f.trace);
   }
   try {
@@ -180,7 +196,10 @@ async function runLabSpiked(f: LabSpikedFlags): Promise<void> {
         ? (step: number, grad: Mat, loss: number, lr: number) => {
             writer ??= createGtraceWriter(file, {
               tensors: [{ name: "W", shape: [grad.rows, grad.cols] }],
-              meta: { source: "gradtrace lab spiked", config: { ...cfg, activation: String(cfg.activation) } },
+              meta: {
+                source: "gradtrace lab spiked",
+                config: { ...cfg, activation: String(cfg.activation) },
+              },
               force: f.force,
               fsync: "close",
             });
@@ -206,7 +225,9 @@ function writeJson(file: string, value: unknown, force: boolean): void {
 }
 
 export function registerLabCommand(program: Command): void {
-  const lab = program.command("lab").description("Laboratories that explain where gradient structure comes from");
+  const lab = program
+    .command("lab")
+    .description("Laboratories that explain where gradient structure comes from");
   lab
     .command("spiked")
     .description(
@@ -219,26 +240,78 @@ export function registerLabCommand(program: Command): void {
     .option("--m <m>", "hidden width", parseInteger("--m", { min: 1 }), 1250)
     .option("--nu <ν>", "spike strength exponent, ζ = n^ν", parseNumber("--nu"), 0.125)
     .option("--alpha <α>", "bulk covariance eigenvalues ∝ k^(−α)", parseNumber("--alpha", { min: 0 }), 0)
-    .option("--activation <list>", `${ACTIVATION_NAMES.join(", ")} (a list makes a sweep)`, oneOf("--activation", ACTIVATION_NAMES), ["relu"])
-    .option("--scaling <list>", "ntk (γ = 1/√m) or mf (γ = 1/m)", oneOf("--scaling", ["ntk", "mf"] as const), ["ntk"])
-    .option("--weights <list>", "independent or dependent (W_S + n^(−1/4)·1qᵀ)", oneOf("--weights", ["independent", "dependent"] as const), ["independent"])
+    .option(
+      "--activation <list>",
+      `${ACTIVATION_NAMES.join(", ")} (a list makes a sweep)`,
+      oneOf("--activation", ACTIVATION_NAMES),
+      ["relu"],
+    )
+    .option(
+      "--scaling <list>",
+      "ntk (γ = 1/√m) or mf (γ = 1/m)",
+      oneOf("--scaling", ["ntk", "mf"] as const),
+      ["ntk"],
+    )
+    .option(
+      "--weights <list>",
+      "independent or dependent (W_S + n^(−1/4)·1qᵀ)",
+      oneOf("--weights", ["independent", "dependent"] as const),
+      ["independent"],
+    )
     .option("--seed <s>", "seed of every random stream", parseInteger("--seed", { min: 0 }), 0)
-    .option("--data <source>", "synthetic or mnist (10,000 digits from the mnist package, parity targets)", single("--data", ["synthetic", "mnist"] as const), "synthetic")
-    .option("--basis <b>", "covariance eigenbasis: random (Haar) or aligned (same statistics, faster)", single("--basis", ["random", "aligned"] as const), "random")
+    .option(
+      "--data <source>",
+      "synthetic or mnist (10,000 digits from the mnist package, parity targets)",
+      single("--data", ["synthetic", "mnist"] as const),
+      "synthetic",
+    )
+    .option(
+      "--basis <b>",
+      "covariance eigenbasis: random (Haar) or aligned (same statistics, faster)",
+      single("--basis", ["random", "aligned"] as const),
+      "random",
+    )
     .option("--teacher-includes-spike", "make the teacher's first direction the spike q", false)
     .option("--label-noise <s>", "sd of Gaussian label noise", parseNumber("--label-noise", { min: 0 }), 0)
-    .option("--steps <t>", "gradient-descent steps (0: analyse the initialisation only)", parseInteger("--steps", { min: 0 }), 0)
+    .option(
+      "--steps <t>",
+      "gradient-descent steps (0: analyse the initialisation only)",
+      parseInteger("--steps", { min: 0 }),
+      0,
+    )
     .option("--lr <η>", "learning rate", parseNumber("--lr", { min: 0 }), 1)
-    .option("--batch-size <b>", "mini-batch size of the updates (0 = full batch)", parseInteger("--batch-size", { min: 0 }), 0)
+    .option(
+      "--batch-size <b>",
+      "mini-batch size of the updates (0 = full batch)",
+      parseInteger("--batch-size", { min: 0 }),
+      0,
+    )
     .option("--weight-decay <λ>", "λ‖W‖_F²", parseNumber("--weight-decay", { min: 0 }), 0)
-    .option("--input-noise <s>", "sd of fresh Gaussian noise added to X every step", parseNumber("--input-noise", { min: 0 }), 0)
+    .option(
+      "--input-noise <s>",
+      "sd of fresh Gaussian noise added to X every step",
+      parseNumber("--input-noise", { min: 0 }),
+      0,
+    )
     .option("--jacobian-penalty <λ>", "λ_J (1/n)Σ‖∂f/∂x‖²", parseNumber("--jacobian-penalty", { min: 0 }), 0)
-    .option("--analyze-steps <list>", "steps at which G is analysed (default 0 and ~8 log-spaced)", parseNumberList("--analyze-steps"))
+    .option(
+      "--analyze-steps <list>",
+      "steps at which G is analysed (default 0 and ~8 log-spaced)",
+      parseNumberList("--analyze-steps"),
+    )
     .option("--top-k <k>", "singular values/vectors reported", parseInteger("--top-k", { min: 1 }), 10)
     .option("--no-full-spectrum", "skip the full spectrum (effective rank; ~1 s per analysis at d = 1000)")
-    .option("--gemm <kind>", "large products: auto, jax (float32 WASM) or float64", single("--gemm", ["auto", "jax", "float64"] as const), "auto")
+    .option(
+      "--gemm <kind>",
+      "large products: auto, jax (float32 WASM) or float64",
+      single("--gemm", ["auto", "jax", "float64"] as const),
+      "auto",
+    )
     .option("--json <file>", "write the result (docs/lab-spiked.md schema)")
-    .option("--sweep <spec>", 'sweep one parameter: "nu=0:0.05:0.45", "alpha=0,0.5556", "weight-decay=0,0.01", "activation=relu,tanh"')
+    .option(
+      "--sweep <spec>",
+      'sweep one parameter: "nu=0:0.05:0.45", "alpha=0,0.5556", "weight-decay=0,0.01", "activation=relu,tanh"',
+    )
     .option("--seeds <n>", "seeds per sweep point (mean ± sd)", parseInteger("--seeds", { min: 1 }), 1)
     .option("--jobs <n>", "parallel worker processes for sweeps", parseInteger("--jobs", { min: 1 }), 2)
     .option("--out <dir>", "sweep output folder (JSON, CSV, SVG)", undefined)

@@ -26,16 +26,30 @@ export function registerServeCommand(program: Command): void {
       "Open a live browser dashboard of one trace or of a directory of runs: κ per predictor, r*(ε), a layer × time " +
         "heatmap, per-tensor charts; updates while a trace is still being written.",
     )
-    .argument("<trace-or-runs-dir>", "a trace, or a directory holding traces (any depth) and spiked-lab JSON results")
+    .argument(
+      "<trace-or-runs-dir>",
+      "a trace, or a directory holding traces (any depth) and spiked-lab JSON results",
+    )
     .option("--host <host>", "interface to bind (non-loopback requires --token)", "127.0.0.1")
     .option("--port <n>", "port (0 = a free one)", parseInteger("--port", { min: 0 }), 0)
     .option("--token <token>", "require this token (≥ 16 characters) as ?token= or Authorization: Bearer")
     .option("--cache-dir <dir>", "where analysis results are cached (default <dir>/.gradtrace-cache)")
-    .option("-p, --predictors <ids>", "comma-separated predictor ids (default: analyze's defaults)", parseList)
+    .option(
+      "-p, --predictors <ids>",
+      "comma-separated predictor ids (default: analyze's defaults)",
+      parseList,
+    )
     .option("--eps <values>", "ε values for r*(ε) (default 0.1,0.05,0.01)", parseNumberList("--eps"))
-    .option("-w, --window <steps>", "window for κ over time (default analyze's)", parseInteger("--window", { min: 2 }))
+    .option(
+      "-w, --window <steps>",
+      "window for κ over time (default analyze's)",
+      parseInteger("--window", { min: 2 }),
+    )
     .option("--no-bootstrap", "skip the block-bootstrap confidence intervals for κ")
-    .option("--sketch <spec>", "analyse random sketches instead of full vectors (jl:512, countsketch:1024, …)")
+    .option(
+      "--sketch <spec>",
+      "analyse random sketches instead of full vectors (jl:512, countsketch:1024, …)",
+    )
     .option("-t, --tensors <patterns>", "keep tensors matching these globs or /regex/", parseList)
     .option("--exclude <patterns>", "drop tensors matching these globs or /regex/", parseList)
     .option("-q, --quiet", "print only the URL and errors", false)

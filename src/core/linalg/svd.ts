@@ -143,31 +143,33 @@ function sumSquares(x: Float64Array, start: number, len: number): number {
 }
 
 /** Exactly-zero singular values leave their left vectors undetermined: fill those rows with unit vectors orthogonal
- * to all others (Gram–Schmidt, twice, against standard basis candidates) so U stays orthonormal. */
+ * to all others so U stays orthonormal. Each new row starts from the standard basis vector e_c with the largest
+ * component outside the span of the rows so far (its squared residual 1 − Σ_o u_o[c]² is at least
+ * missing/n, so the choice is well-conditioned), then is orthogonalised twice and normalised. */
 function completeOrthonormalRows(rows: Float64Array, n: number, filled: Uint8Array): void {
-  let candidate = 0;
+  const residual = new Float64Array(n).fill(1); // residual[c] = 1 − Σ_{filled o} rows[o][c]²
+  for (let o = 0; o < n; o++) {
+    if (!filled[o]) continue;
+    for (let c = 0; c < n; c++) residual[c] -= rows[o * n + c] ** 2;
+  }
   for (let k = 0; k < n; k++) {
     if (filled[k]) continue;
+    let best = 0;
+    for (let c = 1; c < n; c++) if (residual[c] > residual[best]) best = c;
     const xk = k * n;
-    while (candidate < n) {
-      rows.fill(0, xk, xk + n);
-      rows[xk + candidate++] = 1;
-      for (let pass = 0; pass < 2; pass++) {
-        for (let o = 0; o < n; o++) {
-          if (o === k || !filled[o]) continue;
-          let dot = 0;
-          for (let i = 0; i < n; i++) dot += rows[o * n + i] * rows[xk + i];
-          for (let i = 0; i < n; i++) rows[xk + i] -= dot * rows[o * n + i];
-        }
-      }
-      let nrm = 0;
-      for (let i = 0; i < n; i++) nrm += rows[xk + i] * rows[xk + i];
-      nrm = Math.sqrt(nrm);
-      if (nrm > 0.5) {
-        for (let i = 0; i < n; i++) rows[xk + i] /= nrm;
-        filled[k] = 1;
-        break;
+    rows.fill(0, xk, xk + n);
+    rows[xk + best] = 1;
+    for (let pass = 0; pass < 2; pass++) {
+      for (let o = 0; o < n; o++) {
+        if (o === k || !filled[o]) continue;
+        let dot = 0;
+        for (let i = 0; i < n; i++) dot += rows[o * n + i] * rows[xk + i];
+        for (let i = 0; i < n; i++) rows[xk + i] -= dot * rows[o * n + i];
       }
     }
+    const nrm = Math.sqrt(sumSquares(rows, xk, n));
+    for (let i = 0; i < n; i++) rows[xk + i] /= nrm;
+    filled[k] = 1;
+    for (let c = 0; c < n; c++) residual[c] -= rows[xk + c] ** 2;
   }
 }

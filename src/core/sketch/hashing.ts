@@ -4,9 +4,10 @@
  *
  * Column j's row and sign in block q come from hashIndex(deriveSeed(seed, 2, q), j): no table is needed, so any
  * slice at any offset is sketched on its own. A (row, sign) table of 4·s·dim bytes can be requested with
- * `cacheBytes`, but it is off by default: bench/sketch.bench.ts measured it no faster than hashing on the fly
- * (countsketch p = 10^7: 61.6 vs 64.0 ms; sparse JL s = 8, p = 10^6: 35.3 vs 36.6 ms, within run-to-run noise on
- * the shared dev machine), because the three integer multiplies of the hash cost about what the table load does.
+ * `cacheBytes`, but it is off by default: bench/sketch.bench.ts found no consistent gain over hashing on the fly
+ * (table vs hash, two runs on the shared 2-core dev machine: countsketch p = 10^7 61.6 vs 64.0 ms and 160.9 vs
+ * 104.9 ms; sparse JL s = 8, p = 10^6 35.3 vs 36.6 ms and 79.3 vs 96.0 ms): the three integer multiplies of the
+ * hash cost about what the extra 4·s bytes of table traffic per coordinate do, and the table costs 4·s·p bytes.
  *
  * Unbiasedness and variance (fully random hash): ‖Sx‖² − ‖x‖² = (1/s) Σ_q Σ_{i≠j} σ_qi σ_qj x_i x_j [h_q(i) = h_q(j)]
  * has mean 0 and, per block, variance 2(‖x‖⁴ − ‖x‖₄⁴)/(k/s); averaging s independent blocks divides by s, so

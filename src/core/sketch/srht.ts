@@ -1,9 +1,9 @@
 /** @file Block subsampled randomized Hadamard transform (SRHT). A single SRHT over all p coordinates needs the
  * whole vector at once; gradients arrive in slices, so coordinates are split into fixed blocks of n = 2^b and each
- * block β gets its own independent SRHT, S_β = √(n/k) · R_β · (H_n/√n) · D_β (D_β: random signs, H_n: the ±1
- * Walsh–Hadamard matrix, R_β: k distinct rows sampled uniformly), times a random sign per output row,
- * S_β = E_β · √(n/k) · R_β · (H_n/√n) · D_β. The sketch is S x = Σ_β S_β x_β, linear in x and independent of how x
- * was sliced (a slice only touches the blocks it overlaps, zero-padded).
+ * block β gets its own independent SRHT with random output signs, S_β = E_β · √(n/k) · R_β · (H_n/√n) · D_β
+ * (D_β: random signs on the block's coordinates, H_n: the ±1 Walsh–Hadamard matrix, R_β: k distinct rows sampled
+ * uniformly, E_β: random signs on the k outputs). The sketch is S x = Σ_β S_β x_β, linear in x and independent of
+ * how x was sliced (a slice only touches the blocks it overlaps, zero-padded).
  *
  * Why the output signs E_β: column 0 of H_n is all ones whatever rows are sampled, so without E_β the first
  * coordinate of every block maps to the same direction ±1/√k·(1, …, 1) and a vector with mass on several block

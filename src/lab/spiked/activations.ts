@@ -42,7 +42,7 @@ export const normalCdf = (x: number): number => 0.5 * (1 + erf(x / Math.SQRT2));
 const logistic = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 
 const BUILTIN: Record<ActivationName, Activation> = {
-  relu: { name: "relu", sigma: (x) => (x > 0 ? x : 0), dsigma: (x) => (x > 0 ? 1 : 0), d2sigma: () => 0 },
+  relu: { name: "relu", sigma: (x) => Math.max(x, 0), dsigma: (x) => (x > 0 ? 1 : 0), d2sigma: () => 0 },
   tanh: {
     name: "tanh",
     sigma: Math.tanh,
@@ -90,7 +90,10 @@ const BUILTIN: Record<ActivationName, Activation> = {
 export function resolveActivation(activation: ActivationName | Activation): Activation {
   if (typeof activation !== "string") {
     if (typeof activation.sigma !== "function" || typeof activation.dsigma !== "function") {
-      throw new GradtraceError("E_ARG", "resolveActivation: a custom activation needs functions sigma and dsigma");
+      throw new GradtraceError(
+        "E_ARG",
+        "resolveActivation: a custom activation needs functions sigma and dsigma",
+      );
     }
     return activation;
   }

@@ -144,7 +144,10 @@ function mnistBulk(n: number, seed: number): { xb: Mat; labels: Uint8Array } {
   const data = loadMnist();
   const total = data.trainLabels.length;
   if (n > total) {
-    throw new GradtraceError("E_ARG", `generateSpikedData: n = ${n} exceeds the ${total} MNIST training digits`);
+    throw new GradtraceError(
+      "E_ARG",
+      `generateSpikedData: n = ${n} exceeds the ${total} MNIST training digits`,
+    );
   }
   const rng = createRng(deriveSeed(seed, STREAM.mnistOrder));
   const order = Int32Array.from({ length: total }, (_, i) => i);
@@ -195,7 +198,8 @@ export function generateSpikedData({
       throw new GradtraceError("E_ARG", `generateSpikedData: ${name} must be an integer ≥ 2, got ${v}`);
     }
   }
-  if (!Number.isFinite(nu)) throw new GradtraceError("E_ARG", `generateSpikedData: nu must be finite, got ${nu}`);
+  if (!Number.isFinite(nu))
+    throw new GradtraceError("E_ARG", `generateSpikedData: nu must be finite, got ${nu}`);
   if (!(alpha >= 0)) throw new GradtraceError("E_ARG", `generateSpikedData: alpha must be ≥ 0, got ${alpha}`);
   if (!(labelNoise >= 0)) {
     throw new GradtraceError("E_ARG", `generateSpikedData: labelNoise must be ≥ 0, got ${labelNoise}`);

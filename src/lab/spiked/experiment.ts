@@ -118,23 +118,36 @@ export function resolveConfig(partial: Partial<SpikedConfig> = {}): SpikedConfig
   const cfg: SpikedConfig = { ...DEFAULT_SPIKED_CONFIG, ...partial };
   for (const key of ["n", "d", "m", "topK"] as const) {
     if (!Number.isInteger(cfg[key]) || cfg[key] < 1) {
-      throw new GradtraceError("E_ARG", `runSpiked: config.${key} must be a positive integer, got ${cfg[key]}`);
+      throw new GradtraceError(
+        "E_ARG",
+        `runSpiked: config.${key} must be a positive integer, got ${cfg[key]}`,
+      );
     }
   }
   for (const key of ["steps", "batchSize", "seed"] as const) {
     if (!Number.isInteger(cfg[key]) || cfg[key] < 0) {
-      throw new GradtraceError("E_ARG", `runSpiked: config.${key} must be a non-negative integer, got ${cfg[key]}`);
+      throw new GradtraceError(
+        "E_ARG",
+        `runSpiked: config.${key} must be a non-negative integer, got ${cfg[key]}`,
+      );
     }
   }
   for (const key of ["alpha", "lr", "labelNoise", "weightDecay", "inputNoise", "jacobianPenalty"] as const) {
     if (!(cfg[key] >= 0) || !Number.isFinite(cfg[key])) {
-      throw new GradtraceError("E_ARG", `runSpiked: config.${key} must be a finite number ≥ 0, got ${cfg[key]}`);
+      throw new GradtraceError(
+        "E_ARG",
+        `runSpiked: config.${key} must be a finite number ≥ 0, got ${cfg[key]}`,
+      );
     }
   }
-  if (!Number.isFinite(cfg.nu)) throw new GradtraceError("E_ARG", `runSpiked: config.nu must be finite, got ${cfg.nu}`);
+  if (!Number.isFinite(cfg.nu))
+    throw new GradtraceError("E_ARG", `runSpiked: config.nu must be finite, got ${cfg.nu}`);
   for (const s of cfg.analyzeSteps) {
     if (!Number.isInteger(s) || s < 0 || s > cfg.steps) {
-      throw new GradtraceError("E_ARG", `runSpiked: analyzeSteps entry ${s} is not a step in 0..${cfg.steps}`);
+      throw new GradtraceError(
+        "E_ARG",
+        `runSpiked: analyzeSteps entry ${s} is not a step in 0..${cfg.steps}`,
+      );
     }
   }
   resolveActivation(cfg.activation);
@@ -176,7 +189,15 @@ export async function runSpiked(
   });
   const { n, d } = data;
   const gemm = await resolveGemm(cfg.gemm, n * d * cfg.m);
-  const net = initNetwork({ m: cfg.m, d, scaling: cfg.scaling, weights: cfg.weights, q: data.q, n, seed: cfg.seed });
+  const net = initNetwork({
+    m: cfg.m,
+    d,
+    scaling: cfg.scaling,
+    weights: cfg.weights,
+    q: data.q,
+    n,
+    seed: cfg.seed,
+  });
   const analyzeAt = new Set(cfg.analyzeSteps.length > 0 ? cfg.analyzeSteps : defaultAnalyzeSteps(cfg.steps));
   const noiseRng = createRng(deriveSeed(cfg.seed, STREAM.inputNoise));
   const batchRng = createRng(deriveSeed(cfg.seed, STREAM.batches));
@@ -240,7 +261,9 @@ export async function runSpiked(
       const rows = sampleRows(batchRng, n, cfg.batchSize);
       const pick = (src: Mat): Mat => {
         const out = mat(rows.length, d);
-        rows.forEach((r, i) => out.data.set(src.data.subarray(r * d, (r + 1) * d), i * d));
+        rows.forEach((r, i) => {
+          out.data.set(src.data.subarray(r * d, (r + 1) * d), i * d);
+        });
         return out;
       };
       update = lossAndGradient({

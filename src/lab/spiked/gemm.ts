@@ -87,7 +87,10 @@ export async function resolveGemm(kind: GemmKind, problemSize: number): Promise<
   if (kind === "float64") return float64Gemm;
   if (kind === "jax") return createJaxGemm();
   if (kind === "auto") return problemSize > AUTO_JAX_THRESHOLD ? createJaxGemm() : float64Gemm;
-  throw new GradtraceError("E_ARG", `resolveGemm: unknown gemm "${kind as string}"; expected float64, jax or auto`);
+  throw new GradtraceError(
+    "E_ARG",
+    `resolveGemm: unknown gemm "${kind as string}"; expected float64, jax or auto`,
+  );
 }
 
 /** A matrix as a LinearOperator whose products run through `gemm`, so randomized SVDs of the m×d gradient use the

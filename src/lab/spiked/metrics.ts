@@ -161,7 +161,10 @@ export function gradientMetrics({
   // Stable rank from the float64 Frobenius norm and σ₁ (more accurate than a float32 Gram's eigenvalues).
   const stab = froSq > 0 && svd.s[0] > 0 ? froSq / (svd.s[0] * svd.s[0]) : 0;
   if (fullSpectrum) {
-    const gram = grad.rows >= grad.cols ? gemm.mul(grad, grad, { transA: true }) : gemm.mul(grad, grad, { transB: true });
+    const gram =
+      grad.rows >= grad.cols
+        ? gemm.mul(grad, grad, { transA: true })
+        : gemm.mul(grad, grad, { transB: true });
     const p = gram.rows;
     const sym = mat(p, p);
     for (let i = 0; i < p; i++) {
@@ -205,7 +208,9 @@ export function gradientMetrics({
     s1Norm: dec.s1Norm,
     s2Norm: dec.s2Norm,
     errNorm: dec.errNorm,
-    regNorm: regGrad ? (randomizedSvd(gemmOperator(regGrad, gemm), 1, { oversample: 5, powerIters: 4, seed }).s[0] ?? 0) : 0,
+    regNorm: regGrad
+      ? (randomizedSvd(gemmOperator(regGrad, gemm), 1, { oversample: 5, powerIters: 4, seed }).s[0] ?? 0)
+      : 0,
     predictedSingularValues: rankTwoSingularValues(s1Scaled, dec.residue, dec.s2Left, dec.q),
     identityResidual: dataSq > 0 ? Math.sqrt(identitySq / dataSq) : 0,
     muMean,

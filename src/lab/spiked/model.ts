@@ -44,7 +44,10 @@ export interface InitNetworkOptions {
 export function outputScale(scaling: Scaling, m: number): number {
   if (scaling === "ntk") return 1 / Math.sqrt(m);
   if (scaling === "mf") return 1 / m;
-  throw new GradtraceError("E_ARG", `outputScale: unknown scaling "${scaling as string}"; expected ntk or mf`);
+  throw new GradtraceError(
+    "E_ARG",
+    `outputScale: unknown scaling "${scaling as string}"; expected ntk or mf`,
+  );
 }
 
 export function initNetwork({
@@ -56,13 +59,17 @@ export function initNetwork({
   n,
   seed = 0,
 }: InitNetworkOptions): Network {
-  if (!Number.isInteger(m) || m < 1) throw new GradtraceError("E_ARG", `initNetwork: m must be ≥ 1, got ${m}`);
+  if (!Number.isInteger(m) || m < 1)
+    throw new GradtraceError("E_ARG", `initNetwork: m must be ≥ 1, got ${m}`);
   const w = mat(m, d);
   const wRng = createRng(deriveSeed(seed, STREAM.weights));
   for (let j = 0; j < m; j++) w.data.set(randomUnitVector(wRng, d), j * d);
   if (weights === "dependent") {
     if (!q || q.length !== d || !n) {
-      throw new GradtraceError("E_ARG", `initNetwork: weights "dependent" needs the spike direction q (length ${d}) and n`);
+      throw new GradtraceError(
+        "E_ARG",
+        `initNetwork: weights "dependent" needs the spike direction q (length ${d}) and n`,
+      );
     }
     const shift = n ** -0.25;
     for (let j = 0; j < m; j++) {

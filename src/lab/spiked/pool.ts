@@ -34,7 +34,8 @@ export async function runMany(
   if (workers === 1) {
     for (let i = 0; i < configs.length; i++) {
       results[i] = await runSpiked(configs[i]);
-      onDone?.(++done, configs.length, configs[i]);
+      done++;
+      onDone?.(done, configs.length, configs[i]);
     }
     return results;
   }
@@ -56,22 +57,25 @@ export async function runMany(
         child.send({ id, config: configs[id] } satisfies PoolRequest);
       };
       for (let w = 0; w < workers; w++) {
-        const child = fork(script, [], { execArgv: ["--import", loader], stdio: ["ignore", "ignore", "inherit", "ipc"] });
+        const child = fork(script, [], {
+          execArgv: ["--import", loader],
+          stdio: ["ignore", "ignore", "inherit", "ipc"],
+        });
         children.push(child);
         child.on("message", (msg: PoolReply) => {
-          if (process.env.POOLDEBUG) console.error("msg", msg.id);
           if ("error" in msg) {
             failed = true;
             reject(new GradtraceError(msg.error.code ?? "E_NUMERIC", msg.error.message));
             return;
           }
           results[msg.id] = msg.result;
-          onDone?.(++done, configs.length, configs[msg.id]);
+          // Not inside onDone?.(…): an absent callback would skip evaluating its arguments.
+          done++;
+          onDone?.(done, configs.length, configs[msg.id]);
           if (done === configs.length) resolve();
           else feed(child);
         });
         child.on("exit", (code) => {
-          if (process.env.POOLDEBUG) console.error("child exit", code, done, configs.length);
           if (code !== 0 && done < configs.length && !failed) {
             failed = true;
             reject(new GradtraceError("E_NUMERIC", `runMany: a sweep worker exited with code ${code}`));

@@ -89,8 +89,6 @@ const PLANS: Record<ReproduceBudget, BudgetPlan> = {
 const PAPER_SIZE = { n: 750, d: 1000, m: 1250 };
 
 const f3 = (v: number) => fmtNum(v, 3);
-const pm = (p: SweepPoint, q: SweepQuantity) =>
-  p.seeds.length > 1 ? `${f3(p.mean[q])} ± ${fmtNum(p.sd[q], 2)}` : f3(p.mean[q]);
 
 function point(s: SweepResult, series: string, x: number | string): SweepPoint {
   const p = s.points.find((pt) => pt.series === series && pt.x === x);
@@ -106,7 +104,11 @@ export async function reproduceLowRankGradients({
   size = PAPER_SIZE,
 }: ReproduceOptions = {}): Promise<ReproduceResult> {
   const plan = PLANS[budget];
-  if (!plan) throw new GradtraceError("E_ARG", `reproduceLowRankGradients: budget must be quick or full, got "${budget}"`);
+  if (!plan)
+    throw new GradtraceError(
+      "E_ARG",
+      `reproduceLowRankGradients: budget must be quick or full, got "${budget}"`,
+    );
   const started = performance.now();
   const figDir = join(outDir, "figures");
   const dataDir = join(outDir, "data");
@@ -117,7 +119,14 @@ export async function reproduceLowRankGradients({
   const base: Partial<SpikedConfig> = { ...size, fullSpectrum: plan.fullSpectrum, topK: 10 };
   const sweepTo = async (name: string, opts: Parameters<typeof runSweep>[0]): Promise<SweepResult> => {
     progress(`${name}: starting`);
-    const r = await runSweep({ jobs, onProgress: progress, seeds: plan.seeds, ...opts, outDir: dataDir, name });
+    const r = await runSweep({
+      jobs,
+      onProgress: progress,
+      seeds: plan.seeds,
+      ...opts,
+      outDir: dataDir,
+      name,
+    });
     // The figure goes to figures/, the JSON and CSV stay in data/.
     for (const f of r.files) {
       if (f.endsWith(".svg")) {
@@ -148,7 +157,16 @@ export async function reproduceLowRankGradients({
     series: plan.alphas.map((alpha) => ({ label: `α ${fmtNum(alpha, 3)}`, config: { alpha } })),
     at: "first",
     title: "Figure 2: activations at ν 1/8",
-    figureQuantities: ["s1Norm", "s2Norm", "errNorm", "s1Share", "sigma1", "stableRank", "cosResidue1", "cosSpike1"],
+    figureQuantities: [
+      "s1Norm",
+      "s2Norm",
+      "errNorm",
+      "s1Share",
+      "sigma1",
+      "stableRank",
+      "cosResidue1",
+      "cosSpike1",
+    ],
   });
 
   // Mean-field versus NTK.
@@ -161,11 +179,24 @@ export async function reproduceLowRankGradients({
     ],
     at: "first",
     title: "Mean-field vs NTK",
-    figureQuantities: ["sigma1", "sigma2", "stableRank", "cosResidue1", "cosSpike1", "cosSpike2", "s1Share", "s2Share"],
+    figureQuantities: [
+      "sigma1",
+      "sigma2",
+      "stableRank",
+      "cosResidue1",
+      "cosSpike1",
+      "cosSpike2",
+      "s1Share",
+      "s2Share",
+    ],
   });
 
   // Regularisers: train regSteps full-batch GD steps at ν = regNu, analyse the final gradient.
-  const regs: { key: "weightDecay" | "inputNoise" | "jacobianPenalty"; label: string; result: SweepResult }[] = [];
+  const regs: {
+    key: "weightDecay" | "inputNoise" | "jacobianPenalty";
+    label: string;
+    result: SweepResult;
+  }[] = [];
   for (const [key, label] of [
     ["weightDecay", "weight decay λ"],
     ["inputNoise", "input noise s"],
@@ -186,7 +217,16 @@ export async function reproduceLowRankGradients({
       seeds: 1,
       at: "last",
       title: `Regulariser: ${label} (after ${plan.regSteps} GD steps, ν ${plan.regNu}, tanh)`,
-      figureQuantities: ["s1Norm", "s2Norm", "errNorm", "s2OverS1", "s1Share", "s2Share", "stableRank", "dataLoss"],
+      figureQuantities: [
+        "s1Norm",
+        "s2Norm",
+        "errNorm",
+        "s2OverS1",
+        "s1Share",
+        "s2Share",
+        "stableRank",
+        "dataLoss",
+      ],
     });
     regs.push({ key, label, result });
   }
@@ -207,7 +247,14 @@ export async function reproduceLowRankGradients({
     onDone: (d, t) => progress(`training runs: ${d}/${t}`),
   });
   const trainJson = join(dataDir, "training.json");
-  writeFileSync(trainJson, `${JSON.stringify(train.map((r) => ({ config: r.config, records: r.records, lossCurve: r.lossCurve })), null, 1)}\n`);
+  writeFileSync(
+    trainJson,
+    `${JSON.stringify(
+      train.map((r) => ({ config: r.config, records: r.records, lossCurve: r.lossCurve })),
+      null,
+      1,
+    )}\n`,
+  );
   files.push(trainJson);
   const trainSvg = join(figDir, "training-rank.svg");
   const trainQuantities: [string, (r: SpikedResult["records"][number]) => number, boolean][] = [
@@ -246,7 +293,13 @@ export async function reproduceLowRankGradients({
   if (plan.mnist) {
     progress("MNIST runs: starting");
     mnist = await runMany(
-      [0.125, 0.4].map((nu) => ({ ...base, d: 784, data: "mnist" as const, nu, activation: "relu" as const })),
+      [0.125, 0.4].map((nu) => ({
+        ...base,
+        d: 784,
+        data: "mnist" as const,
+        nu,
+        activation: "relu" as const,
+      })),
       { jobs },
     );
   }
@@ -255,14 +308,22 @@ export async function reproduceLowRankGradients({
   const reportPath = join(outDir, "low-rank-gradients.md");
   writeFileSync(
     reportPath,
-    renderReport({ fig1, fig2, scal, regs, train, mnist, verdicts, plan, budget, size, seconds: (performance.now() - started) / 1000 }),
+    renderReport({
+      fig1,
+      fig2,
+      scal,
+      regs,
+      train,
+      mnist,
+      verdicts,
+      plan,
+      budget,
+      size,
+      seconds: (performance.now() - started) / 1000,
+    }),
   );
   files.push(reportPath);
   return { reportPath, files, verdicts, seconds: (performance.now() - started) / 1000 };
-}
-
-function mean(xs: number[]): number {
-  return xs.reduce((s, v) => s + v, 0) / xs.length;
 }
 
 /** Verdicts by fixed, printed criteria. */
@@ -291,7 +352,9 @@ function judge(
     verdict: c1ok ? "confirmed" : c1some ? "partially confirmed" : "not confirmed",
     evidence:
       `criterion: min over ν < 1/4 of |cos(v1, X_Bᵀr)| > 0.9 and σ1/σ2 > 2 (means over seeds). ` +
-      c1.map((c) => `${c.s}: min |cos| ${f3(c.cos)}, min σ1/σ2 ${f3(c.gap)}, σ1²/‖G‖_F² ≥ ${f3(c.top1)}`).join("; ") +
+      c1
+        .map((c) => `${c.s}: min |cos| ${f3(c.cos)}, min σ1/σ2 ${f3(c.gap)}, σ1²/‖G‖_F² ≥ ${f3(c.top1)}`)
+        .join("; ") +
       `. Note: the top direction dominates in operator norm, but the bulk fluctuation E still carries ` +
       `${f3(1 - Math.max(...c1.map((c) => c.top1)))}+ of ‖G‖_F², so "rank one" holds for the leading direction, not for the Frobenius energy.`,
   });
@@ -335,7 +398,11 @@ function judge(
   out.push({
     claim: "Figure 2 (ν 1/8, α 5/9): ReLU suppresses the residue spike S1 compared with smooth activations",
     verdict:
-      lowerThan.length === smooth.length ? "confirmed" : lowerThan.length > 0 ? "partially confirmed" : "not confirmed",
+      lowerThan.length === smooth.length
+        ? "confirmed"
+        : lowerThan.length > 0
+          ? "partially confirmed"
+          : "not confirmed",
     evidence:
       `criterion: ‖S1‖(relu) < ‖S1‖(a) for each smooth a. ‖S1‖: ${["relu", ...smooth].map((a) => `${a} ${f3(s1(a))}`).join(", ")}; ` +
       `ReLU is lower than ${lowerThan.join(", ") || "none"}. Share ‖S1‖/‖G‖_F: ${["relu", ...smooth].map((a) => `${a} ${f3(share(a))}`).join(", ")} ` +
@@ -381,7 +448,11 @@ function judge(
   const dirsSame = dirs.every((x) => x.dCos < 0.1);
   out.push({
     claim: "Mean-field vs NTK scaling changes the scale of G but not its directions",
-    verdict: dirsSame ? "confirmed" : dirs.some((x) => x.dCos < 0.1) ? "partially confirmed" : "not confirmed",
+    verdict: dirsSame
+      ? "confirmed"
+      : dirs.some((x) => x.dCos < 0.1)
+        ? "partially confirmed"
+        : "not confirmed",
     evidence: dirs
       .map(
         (x) =>
@@ -403,12 +474,25 @@ function judge(
         at = r.records[i].step;
       }
     }
-    return { nu: r.config.nu, first: sr[0], last: sr[sr.length - 1], min: Math.min(...sr), max: Math.max(...sr), jump, at };
+    return {
+      nu: r.config.nu,
+      first: sr[0],
+      last: sr[sr.length - 1],
+      min: Math.min(...sr),
+      max: Math.max(...sr),
+      jump,
+      at,
+    };
   });
   const sharp = trans.filter((t) => t.max / t.min > 2);
   out.push({
     claim: "During training the gradient rank undergoes a phase transition",
-    verdict: sharp.length === trans.length ? "confirmed" : sharp.length > 0 ? "partially confirmed" : "not confirmed",
+    verdict:
+      sharp.length === trans.length
+        ? "confirmed"
+        : sharp.length > 0
+          ? "partially confirmed"
+          : "not confirmed",
     evidence:
       trans
         .map(
@@ -455,27 +539,68 @@ function renderReport(x: ReportInput): string {
   L.push("");
   L.push("## Verdicts");
   L.push("");
-  L.push(markdownTable(["claim", "verdict", "evidence"], verdicts.map((v) => [v.claim, `**${v.verdict}**`, v.evidence])));
+  L.push(
+    markdownTable(
+      ["claim", "verdict", "evidence"],
+      verdicts.map((v) => [v.claim, `**${v.verdict}**`, v.evidence]),
+    ),
+  );
   L.push("");
   L.push("## Figure 1 — ν sweep (α 0, NTK, ReLU, independent and dependent W)");
   L.push("");
   L.push(fig("fig1-nu-sweep"));
   L.push("");
   L.push(
-    sweepMarkdown(fig1, ["sigma1", "sigma2", "top1Energy", "top2Energy", "cosResidue1", "cosResidue2", "cosSpike1", "cosSpike2", "energyInSpan", "s1Norm", "s2Norm", "errNorm"]),
+    sweepMarkdown(fig1, [
+      "sigma1",
+      "sigma2",
+      "top1Energy",
+      "top2Energy",
+      "cosResidue1",
+      "cosResidue2",
+      "cosSpike1",
+      "cosSpike2",
+      "energyInSpan",
+      "s1Norm",
+      "s2Norm",
+      "errNorm",
+    ]),
   );
   L.push("");
   L.push("## Figure 2 — activations at ν 1/8");
   L.push("");
   L.push(fig("fig2-activations"));
   L.push("");
-  L.push(sweepMarkdown(fig2, ["s1Norm", "s2Norm", "errNorm", "s1Share", "sigma1", "stableRank", "cosResidue1", "cosSpike1"]));
+  L.push(
+    sweepMarkdown(fig2, [
+      "s1Norm",
+      "s2Norm",
+      "errNorm",
+      "s1Share",
+      "sigma1",
+      "stableRank",
+      "cosResidue1",
+      "cosSpike1",
+    ]),
+  );
   L.push("");
   L.push("## Mean-field vs NTK");
   L.push("");
   L.push(fig("scaling-mf-vs-ntk"));
   L.push("");
-  L.push(sweepMarkdown(scal, ["sigma1", "sigma2", "stableRank", "cosResidue1", "cosSpike1", "cosSpike2", "s1Share", "s2Share", "s2OverS1"]));
+  L.push(
+    sweepMarkdown(scal, [
+      "sigma1",
+      "sigma2",
+      "stableRank",
+      "cosResidue1",
+      "cosSpike1",
+      "cosSpike2",
+      "s1Share",
+      "s2Share",
+      "s2OverS1",
+    ]),
+  );
   L.push("");
   L.push(
     `## Regularisers (tanh, ν ${plan.regNu}, ${plan.regSteps} full-batch GD steps at lr 0.5, analysed at the last step)`,
@@ -486,7 +611,18 @@ function renderReport(x: ReportInput): string {
     L.push("");
     L.push(fig(`reg-${r.key}`));
     L.push("");
-    L.push(sweepMarkdown(r.result, ["dataLoss", "s1Norm", "s2Norm", "errNorm", "s2OverS1", "s1Share", "s2Share", "stableRank"]));
+    L.push(
+      sweepMarkdown(r.result, [
+        "dataLoss",
+        "s1Norm",
+        "s2Norm",
+        "errNorm",
+        "s2OverS1",
+        "s1Share",
+        "s2Share",
+        "stableRank",
+      ]),
+    );
     L.push("");
   }
   L.push(`## Rank over training (ReLU, NTK, α 0, lr 1, ${plan.trainSteps} full-batch GD steps)`);
@@ -498,7 +634,19 @@ function renderReport(x: ReportInput): string {
     L.push("");
     L.push(
       markdownTable(
-        ["step", "data loss", "σ1", "stable rank", "effective rank", "top-2 energy", "cos(v1, X_Bᵀr)", "cos(v1, q)", "‖S1‖", "‖S2‖", "‖E‖"],
+        [
+          "step",
+          "data loss",
+          "σ1",
+          "stable rank",
+          "effective rank",
+          "top-2 energy",
+          "cos(v1, X_Bᵀr)",
+          "cos(v1, q)",
+          "‖S1‖",
+          "‖S2‖",
+          "‖E‖",
+        ],
         r.records.map((rec) => [
           String(rec.step),
           f3(rec.dataLoss),
@@ -521,7 +669,20 @@ function renderReport(x: ReportInput): string {
     L.push("");
     L.push(
       markdownTable(
-        ["ν", "σ1", "σ2", "stable rank", "top-2 energy", "cos(v1, X_Bᵀr)", "cos(v1, q)", "cos(v2, q)", "energy in span", "‖S1‖", "‖S2‖", "‖E‖"],
+        [
+          "ν",
+          "σ1",
+          "σ2",
+          "stable rank",
+          "top-2 energy",
+          "cos(v1, X_Bᵀr)",
+          "cos(v1, q)",
+          "cos(v2, q)",
+          "energy in span",
+          "‖S1‖",
+          "‖S2‖",
+          "‖E‖",
+        ],
         mnist.map((r) => [
           String(r.config.nu),
           f3(r.singularValues[0]),
@@ -542,7 +703,9 @@ function renderReport(x: ReportInput): string {
   }
   L.push("## Data files");
   L.push("");
-  L.push("Every sweep's JSON (all runs, all records) and CSV (mean and sd of every quantity) are in `data/`.");
+  L.push(
+    "Every sweep's JSON (all runs, all records) and CSV (mean and sd of every quantity) are in `data/`.",
+  );
   L.push("");
   return `${L.join("\n")}\n`;
 }

@@ -48,8 +48,12 @@ export function parseSweep(text: string): SweepSpec {
   const rawName = text.slice(0, eq).trim();
   const param = (ALIASES[rawName] ?? rawName) as SweepParam;
   const body = text.slice(eq + 1).trim();
+  if (body === "") throw new GradtraceError("E_ARG", `--sweep: no values for ${rawName}`);
   if ((CATEGORICAL_SWEEP_PARAMS as readonly string[]).includes(param)) {
-    const values = body.split(",").map((s) => s.trim()).filter(Boolean);
+    const values = body
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (values.length === 0) throw new GradtraceError("E_ARG", `--sweep: no values for ${param}`);
     return { param, values };
   }
@@ -62,8 +66,16 @@ export function parseSweep(text: string): SweepSpec {
   let values: number[];
   if (body.includes(":")) {
     const parts = body.split(":").map(Number);
-    if (parts.length !== 3 || parts.some((v) => !Number.isFinite(v)) || !(parts[1] > 0) || parts[2] < parts[0]) {
-      throw new GradtraceError("E_ARG", `--sweep: range must be start:step:stop with step > 0, got "${body}"`);
+    if (
+      parts.length !== 3 ||
+      parts.some((v) => !Number.isFinite(v)) ||
+      !(parts[1] > 0) ||
+      parts[2] < parts[0]
+    ) {
+      throw new GradtraceError(
+        "E_ARG",
+        `--sweep: range must be start:step:stop with step > 0, got "${body}"`,
+      );
     }
     const [start, step, stop] = parts;
     const count = Math.floor((stop - start) / step + 1e-9) + 1;
@@ -117,7 +129,14 @@ export const DEFAULT_FIGURE_QUANTITIES: readonly SweepQuantity[] = [
   "errNorm",
   "s2OverS1",
 ];
-const LOG_QUANTITIES = new Set<SweepQuantity>(["s1Norm", "s2Norm", "errNorm", "s2OverS1", "sigma1", "sigma2"]);
+const LOG_QUANTITIES = new Set<SweepQuantity>([
+  "s1Norm",
+  "s2Norm",
+  "errNorm",
+  "s2OverS1",
+  "sigma1",
+  "sigma2",
+]);
 
 export interface SweepSeries {
   /** Legend label, e.g. "tanh, dependent". */
@@ -224,7 +243,9 @@ export async function runSweep({
   const { activation, ...restBase } = base;
   const baseJson: Partial<SpikedConfigJson> = {
     ...restBase,
-    ...(activation === undefined ? {} : { activation: typeof activation === "string" ? activation : activation.name }),
+    ...(activation === undefined
+      ? {}
+      : { activation: typeof activation === "string" ? activation : activation.name }),
   };
   const result: SweepResult = {
     param: sweep.param,
@@ -258,9 +279,12 @@ export function sweepCsv(result: SweepResult): string {
   const lines = [header.join(",")];
   for (const p of result.points) {
     lines.push(
-      [JSON.stringify(p.series), String(p.x), String(p.seeds.length), ...qs.flatMap((q) => [cell(p.mean[q]), cell(p.sd[q])])].join(
-        ",",
-      ),
+      [
+        JSON.stringify(p.series),
+        String(p.x),
+        String(p.seeds.length),
+        ...qs.flatMap((q) => [cell(p.mean[q]), cell(p.sd[q])]),
+      ].join(","),
     );
   }
   return `${lines.join("\n")}\n`;
@@ -269,7 +293,10 @@ export function sweepCsv(result: SweepResult): string {
 /** One panel per quantity against the swept parameter, one line per series, error bars = sd over seeds. */
 export function sweepFigure(
   result: SweepResult,
-  { title, quantities = DEFAULT_FIGURE_QUANTITIES }: { title?: string; quantities?: readonly SweepQuantity[] } = {},
+  {
+    title,
+    quantities = DEFAULT_FIGURE_QUANTITIES,
+  }: { title?: string; quantities?: readonly SweepQuantity[] } = {},
 ): string {
   const categorical = result.values.some((v) => typeof v === "string");
   const xOf = (x: number | string) => (categorical ? result.values.indexOf(x) : (x as number));

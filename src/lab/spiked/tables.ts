@@ -43,7 +43,10 @@ export function spikedTable(result: SpikedResult): string {
 }
 
 /** Mean ± sd cells for chosen quantities, one row per (series, x). */
-export function sweepRows(result: SweepResult, quantities: readonly SweepQuantity[]): { header: string[]; rows: string[][] } {
+export function sweepRows(
+  result: SweepResult,
+  quantities: readonly SweepQuantity[],
+): { header: string[]; rows: string[][] } {
   const header = ["series", result.param, ...quantities];
   const rows = result.points.map((p) => [
     p.series,

@@ -49,7 +49,8 @@ export interface LqrModel extends ZooModel {
   readonly optimalCost: number;
 }
 
-export function createLqrModel(): LqrModel {
+/** `horizon`: rollout length (default 60; the gradient tests use a shorter one to keep eager autodiff fast). */
+export function createLqrModel({ horizon = LQR_HORIZON }: { horizon?: number } = {}): LqrModel {
   const problem = lqrProblem();
   const { k: optimalGain, p } = solveDiscreteRiccati(problem);
   const optimalCost = p.reduce((s, row, i) => s + row[i], 0);
@@ -65,7 +66,7 @@ export function createLqrModel(): LqrModel {
   const eye = flat(problem.q.map((row, i) => row.map((_, j) => (i === j ? 1 : 0))));
   return {
     name: "lqr",
-    description: `LQR policy gradient (n=${n}, m=${m}, horizon ${LQR_HORIZON}); optimum from the Riccati equation`,
+    description: `LQR policy gradient (n=${n}, m=${m}, horizon ${horizon}); optimum from the Riccati equation`,
     params: PARAMS,
     defaults: {
       optimizer: "adam",
@@ -87,7 +88,7 @@ export function createLqrModel(): LqrModel {
       let x = np.concatenate([x0, unit], 0);
       const negKT = np.matrixTranspose(params["policy.K"]).mul(-1); // u = x (−Kᵀ) for row vectors
       let perRow: np.Array | null = null;
-      for (let t = 0; t < LQR_HORIZON; t++) {
+      for (let t = 0; t < horizon; t++) {
         const u = np.matmul(x.ref, negKT.ref);
         const stage = np
           .matmul(x.ref, q.ref)
@@ -131,7 +132,7 @@ export function createLqrModel(): LqrModel {
     },
     gemmFlopsPerStep(batch) {
       const rows = batch + n;
-      return 3 * LQR_HORIZON * 2 * rows * (n * m + n * n + n * n + m * n + m * m);
+      return 3 * horizon * 2 * rows * (n * m + n * n + n * n + m * n + m * m);
     },
   };
 }

@@ -1,0 +1,61 @@
+/** @file Public API of the spiked two-layer lab (docs/lab-spiked.md): one configuration, sweeps, the reproduction,
+ * and the building blocks (data, network, gradient, decomposition, metrics). */
+export {
+  ACTIVATION_NAMES,
+  type Activation,
+  type ActivationName,
+  gaussianMeanDerivative,
+  resolveActivation,
+} from "./activations.ts";
+export {
+  generateSpikedData,
+  powerLawSpectrum,
+  type SpikedData,
+  type SpikedDataOptions,
+  teacherLink,
+} from "./data.ts";
+export { type Decomposition, decomposeGradient, denseComponents } from "./decomposition.ts";
+export {
+  DEFAULT_SPIKED_CONFIG,
+  defaultAnalyzeSteps,
+  resolveConfig,
+  type RunSpikedOptions,
+  runSpiked,
+  type SpikedConfig,
+  type SpikedConfigJson,
+  type SpikedResult,
+  type StepRecord,
+} from "./experiment.ts";
+export { createJaxGemm, float64Gemm, type Gemm, type GemmKind } from "./gemm.ts";
+export { type GradientMetrics, gradientMetrics, rankTwoSingularValues } from "./metrics.ts";
+export {
+  initNetwork,
+  type LossGradient,
+  lossAndGradient,
+  type Network,
+  type Scaling,
+  type WeightInit,
+} from "./model.ts";
+export { runMany } from "./pool.ts";
+export {
+  type ClaimVerdict,
+  type ReproduceBudget,
+  type ReproduceOptions,
+  type ReproduceResult,
+  reproduceLowRankGradients,
+  type Verdict,
+} from "./reproduce.ts";
+export {
+  parseSweep,
+  runSweep,
+  SWEEP_QUANTITIES,
+  type SweepOptions,
+  type SweepPoint,
+  type SweepQuantity,
+  type SweepResult,
+  type SweepSeries,
+  type SweepSpec,
+  sweepCsv,
+  sweepFigure,
+} from "./sweep.ts";
+export { spikedTable, sweepTable } from "./tables.ts";
