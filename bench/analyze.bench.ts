@@ -46,7 +46,11 @@ function plainReadGBs(file: string): number {
   return total / 1e9 / ((performance.now() - started) / 1000);
 }
 
-function child(file: string, mode: string, kernel = "js"): { seconds: number; bytes: number; maxRssBytes: number } {
+function child(
+  file: string,
+  mode: string,
+  kernel = "js",
+): { seconds: number; bytes: number; maxRssBytes: number } {
   const out = execFileSync(
     process.execPath,
     ["--import", "tsx", path.join(here, "child", "analyzeChild.ts"), file, mode, kernel],
@@ -68,7 +72,12 @@ export async function run(): Promise<BenchRow[]> {
     const gb = fs.statSync(bigFile).size / 1e9;
     plainReadGBs(bigFile); // warm the page cache the same way for every reader below
     const read = plainReadGBs(bigFile);
-    rows.push({ name: `plain sequential read (${gb.toFixed(2)} GB)`, value: read, unit: "GB/s", note: "reference" });
+    rows.push({
+      name: `plain sequential read (${gb.toFixed(2)} GB)`,
+      value: read,
+      unit: "GB/s",
+      note: "reference",
+    });
     const sk = child(bigFile, "countsketch:512");
     rows.push({
       name: "sketched path (countsketch:512)",

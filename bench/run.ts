@@ -21,7 +21,9 @@ for (const file of files) {
   try {
     for (const row of await mod.run()) {
       rows.push({ file, row });
-      process.stderr.write(`  ${row.name}: ${fmtNum(row.value)} ${row.unit}${row.ratio !== undefined ? ` (ratio ${fmtNum(row.ratio)})` : ""}\n`);
+      process.stderr.write(
+        `  ${row.name}: ${fmtNum(row.value)} ${row.unit}${row.ratio !== undefined ? ` (ratio ${fmtNum(row.ratio)})` : ""}\n`,
+      );
     }
   } catch (err) {
     process.stderr.write(`  failed: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -40,7 +42,11 @@ const table = rows.map(({ file, row }) => [
   row.note ?? "",
 ]);
 const widths = header.map((h, j) => Math.max(h.length, ...table.map((r) => r[j].length)));
-const line = (r: string[]) => r.map((c, j) => c.padEnd(widths[j])).join("  ").trimEnd();
+const line = (r: string[]) =>
+  r
+    .map((c, j) => c.padEnd(widths[j]))
+    .join("  ")
+    .trimEnd();
 console.log(line(header));
 console.log(widths.map((w) => "─".repeat(w)).join("  "));
 for (const r of table) console.log(line(r));

@@ -15,7 +15,13 @@ import { momentumCrossGrams } from "./momentumPass.ts";
 import { selectTensors } from "./select.ts";
 import { sketchGrams } from "./sketchPass.ts";
 import { summarize } from "./summary.ts";
-import { type AnalysisResult, type BoundsReport, SCHEMA_VERSION, type SketchReport, type TensorResult } from "./types.ts";
+import {
+  type AnalysisResult,
+  type BoundsReport,
+  SCHEMA_VERSION,
+  type SketchReport,
+  type TensorResult,
+} from "./types.ts";
 
 export interface AnalyzeOptions {
   /** Predictor ids (see `gradtrace analyze --help`); default: zero, last, ema0.5/0.9/0.99, linear, ar2, lowrank4w16. */
@@ -65,7 +71,10 @@ export async function analyze(reader: TraceReader, options: AnalyzeOptions = {})
   return (await analyzeWithSeries(reader, options)).result;
 }
 
-export async function analyzeWithSeries(reader: TraceReader, options: AnalyzeOptions = {}): Promise<AnalysisOutput> {
+export async function analyzeWithSeries(
+  reader: TraceReader,
+  options: AnalyzeOptions = {},
+): Promise<AnalysisOutput> {
   validate(options);
   const {
     predictors = DEFAULT_PREDICTORS,
@@ -109,7 +118,12 @@ export async function analyzeWithSeries(reader: TraceReader, options: AnalyzeOpt
       confidence,
     };
   } else {
-    const pass = await accumulateGrams(reader, { tensors: names, memoryBytes, onProgress, kernel: options.gramKernel });
+    const pass = await accumulateGrams(reader, {
+      tensors: names,
+      memoryBytes,
+      onProgress,
+      kernel: options.gramKernel,
+    });
     grams = pass.grams;
     nonFinite = pass.nonFiniteSteps;
     total = sumGrams(grams.values())!;
@@ -147,7 +161,10 @@ export async function analyzeWithSeries(reader: TraceReader, options: AnalyzeOpt
   // need the buffer's sketch too, which no logger writes yet).
   const wantsMomentum = predictors.some((p) => p.startsWith("momentum"));
   if (wantsMomentum && sketch) {
-    throw new GradtraceError("E_UNSUPPORTED", "the momentum predictor is not available with --sketch (exact mode only)");
+    throw new GradtraceError(
+      "E_UNSUPPORTED",
+      "the momentum predictor is not available with --sketch (exact mode only)",
+    );
   }
   const momentum = wantsMomentum ? momentumCrossGrams(reader, names, kept) : null;
   const series = new Map<string, TensorSeries>();
@@ -177,7 +194,9 @@ export async function analyzeWithSeries(reader: TraceReader, options: AnalyzeOpt
   if (sketchReport) {
     const check = options.sketchCheckSteps ?? 32;
     const measuredError =
-      check > 1 ? await measureSketchError(reader, names, total, Math.min(check, n), fromGramOptions) : undefined;
+      check > 1
+        ? await measureSketchError(reader, names, total, Math.min(check, n), fromGramOptions)
+        : undefined;
     const report = { ...sketchReport, ...(measuredError ? { measuredError } : {}) };
     totalResult = { ...totalResult, sketch: report };
   }
@@ -211,7 +230,9 @@ async function measureSketchError(
   opts: Parameters<typeof tensorResultFromGram>[2],
 ): Promise<Record<string, number>> {
   const positions = Array.from({ length: m }, (_, i) => i);
-  const exact = sumGrams((await accumulateGrams(reader, { tensors: names, stepPositions: positions })).grams.values())!;
+  const exact = sumGrams(
+    (await accumulateGrams(reader, { tensors: names, stepPositions: positions })).grams.values(),
+  )!;
   const head = dropIndices(
     sketchedTotal,
     Array.from({ length: sketchedTotal.rows - m }, (_, i) => m + i),
@@ -235,7 +256,10 @@ function boundsFor(total: TensorResult): BoundsReport {
     regret[id] = r.regret;
     const nc = nonconvexBound({ pathLength: p, steps: Math.max(1, total.steps), stepSize: 1 });
     nonconvexPathTerm[id] = nc.pathTerm;
-    for (const a of [...r.assumptions, ...nc.assumptions]) assumptions.add(`${a.statement} (${a.verified === undefined ? "unverified" : a.verified ? "verified" : "violated"})`);
+    for (const a of [...r.assumptions, ...nc.assumptions])
+      assumptions.add(
+        `${a.statement} (${a.verified === undefined ? "unverified" : a.verified ? "verified" : "violated"})`,
+      );
   }
   return {
     regret,

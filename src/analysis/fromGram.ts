@@ -70,7 +70,8 @@ export function tensorResultFromGram(
     error[id] = s.error;
     pathLength[id] = sum(s.error);
     kappa[id] = totalSq > 0 ? pathLength[id] / totalSq : Number.NaN;
-    if (bootstrap && n >= 4 && totalSq > 0) kappaCI[id] = blockBootstrapRatioCI(s.error, gradNormSq, { seed });
+    if (bootstrap && n >= 4 && totalSq > 0)
+      kappaCI[id] = blockBootstrapRatioCI(s.error, gradNormSq, { seed });
     cosinePredicted[id] = meanFinite(cosines.predicted[id]);
     const w = windowedKappa(s.error, gradNormSq, size, stride);
     starts = w.starts;

@@ -53,7 +53,9 @@ export async function accumulateGrams(
     return s + t.numel * n * (BYTES_PER_DTYPE[t.dtype] ?? 4);
   }, 0);
   const width = blockWidthFor(n, memoryBytes);
-  const buffer = new Float64Array(n * Math.min(width, Math.max(...tensors.map((t) => infoByName.get(t)!.numel))));
+  const buffer = new Float64Array(
+    n * Math.min(width, Math.max(...tensors.map((t) => infoByName.get(t)!.numel))),
+  );
   const bad = new Set<number>();
   const grams = new Map<string, Mat>();
   let bytes = 0;

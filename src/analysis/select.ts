@@ -8,10 +8,16 @@ export function compilePattern(pattern: string): RegExp {
     try {
       return new RegExp(re[1], re[2]);
     } catch (err) {
-      throw new GradtraceError("E_ARG", `tensor pattern ${pattern}: invalid regular expression (${String(err)})`);
+      throw new GradtraceError(
+        "E_ARG",
+        `tensor pattern ${pattern}: invalid regular expression (${String(err)})`,
+      );
     }
   }
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${escaped}$`);
 }
 

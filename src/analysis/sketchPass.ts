@@ -32,7 +32,10 @@ export function sketchGrams(
   const infoByName = new Map(reader.info.tensors.map((t) => [t.name, t]));
   const sketches = new Map<string, Sketch>();
   tensors.forEach((name, i) => {
-    sketches.set(name, createSketch({ kind, k, seed: deriveSeed(seed, i), dim: infoByName.get(name)!.numel }));
+    sketches.set(
+      name,
+      createSketch({ kind, k, seed: deriveSeed(seed, i), dim: infoByName.get(name)!.numel }),
+    );
   });
   // Row t of each buffer is the sketch of g_t: n × k, the layout GramAccumulator.addBlock expects.
   const perTensor = new Map(tensors.map((name) => [name, new Float64Array(n * k)]));

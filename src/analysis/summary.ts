@@ -29,7 +29,11 @@ function reading(k: number): string {
   return "worse predicted than by zero (oscillating)";
 }
 
-export function summarize(total: TensorResult, tensors: readonly TensorResult[], eps: readonly number[]): string {
+export function summarize(
+  total: TensorResult,
+  tensors: readonly TensorResult[],
+  eps: readonly number[],
+): string {
   const parts: string[] = [];
   const best = bestPredictor(total);
   const e = String(eps[0] ?? 0.1);

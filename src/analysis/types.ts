@@ -95,7 +95,13 @@ export interface BoundsReport {
 export interface AnalysisResult {
   readonly schemaVersion: number;
   readonly trace: { path: string; format: string; steps: number; tensors: number; problems: string[] };
-  readonly options: { predictors: string[]; eps: number[]; window: number; bootstrap: boolean; sketch?: string };
+  readonly options: {
+    predictors: string[];
+    eps: number[];
+    window: number;
+    bootstrap: boolean;
+    sketch?: string;
+  };
   readonly tensors: TensorResult[];
   /** The whole model as one concatenated vector per step. */
   readonly total: TensorResult;

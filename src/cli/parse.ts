@@ -21,7 +21,10 @@ export function parseInteger(option: string, { min = -Infinity } = {}) {
   return (value: string): number => {
     const x = Number(value);
     if (!Number.isInteger(x) || x < min) {
-      throw new GradtraceError("E_ARG", `${option}: "${value}" must be an integer${min > -Infinity ? ` ≥ ${min}` : ""}`);
+      throw new GradtraceError(
+        "E_ARG",
+        `${option}: "${value}" must be an integer${min > -Infinity ? ` ≥ ${min}` : ""}`,
+      );
     }
     return x;
   };

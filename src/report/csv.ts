@@ -11,7 +11,11 @@ export function seriesCsv(steps: readonly number[], series: TensorSeries): strin
   const lines = [["step", "gradNormSq", ...ids.map((id) => `error_${id}`)].map(csvCell).join(",")];
   for (let t = 0; t < series.gradNormSq.length; t++) {
     lines.push(
-      [String(steps[t] ?? t), String(series.gradNormSq[t]), ...ids.map((id) => String(series.error[id][t]))].join(","),
+      [
+        String(steps[t] ?? t),
+        String(series.gradNormSq[t]),
+        ...ids.map((id) => String(series.error[id][t])),
+      ].join(","),
     );
   }
   return `${lines.join("\n")}\n`;

@@ -14,9 +14,18 @@ function kappaCell(r: TensorResult, id: string): string {
 }
 
 function tableHtml(result: AnalysisResult): string {
-  const preds = result.options.predictors;
+  // κ(zero) = 1 by definition: kept in the JSON, left out of the table.
+  const preds = result.options.predictors.filter((p) => p !== "zero");
   const eps = result.options.eps.map(String);
-  const head = ["tensor", "shape", ...preds.map((p) => `κ ${p}`), ...eps.map((e) => `r*(${e})`), "eff. rank", "stable rank", "cos(g_t, g_t−1)"];
+  const head = [
+    "tensor",
+    "shape",
+    ...preds.map((p) => `κ ${p}`),
+    ...eps.map((e) => `r*(${e})`),
+    "eff. rank",
+    "stable rank",
+    "cos(g_t, g_t−1)",
+  ];
   const rows = [...result.tensors, result.total].map((r) => {
     const cells = [
       escapeXml(r.name),
@@ -55,7 +64,11 @@ function kappaPerTensorFigure(result: AnalysisResult): string {
     xCategories: tensors.map((t) => t.name),
     referenceLines: [{ y: 1, label: "zero" }],
   };
-  return renderSvgChart({ panels: [panel], panelWidth: Math.min(1100, 160 + 40 * tensors.length), panelHeight: 300 });
+  return renderSvgChart({
+    panels: [panel],
+    panelWidth: Math.min(1150, 160 + 90 * tensors.length),
+    panelHeight: 300,
+  });
 }
 
 function spectraFigure(result: AnalysisResult): string {
@@ -88,8 +101,21 @@ function spectraFigure(result: AnalysisResult): string {
 }
 
 function windowsFigure(result: AnalysisResult): string {
+  const norms: ChartPanel = {
+    title: "gradient norm ‖g_t‖",
+    xLabel: "step position",
+    yLabel: "‖g_t‖",
+    logY: true,
+    series: figureTensors(result).map((t) => ({
+      name: t.name,
+      x: t.gradNorm.map((_, i) => i),
+      y: t.gradNorm,
+      mode: "line-only",
+    })),
+  };
+  const normsSvg = renderSvgChart({ panels: [norms], panelWidth: 920, panelHeight: 300 });
   const w = result.total.windows;
-  if (!w || w.starts.length < 2) return "<p>Too few steps for κ over time.</p>";
+  if (!w || w.starts.length < 2) return `${normsSvg}<p>Too few steps for κ over time.</p>`;
   const panel: ChartPanel = {
     title: `κ over time (whole model, windows of ${w.size} steps)`,
     xLabel: "window start (step position)",
@@ -99,7 +125,7 @@ function windowsFigure(result: AnalysisResult): string {
       .map(([id, ys]) => ({ name: id, x: w.starts, y: ys, mode: "line" })),
     referenceLines: [{ y: 1, label: "zero" }],
   };
-  return renderSvgChart({ panels: [panel], panelWidth: 920, panelHeight: 300 });
+  return normsSvg + renderSvgChart({ panels: [panel], panelWidth: 920, panelHeight: 300 });
 }
 
 function staleFigure(result: AnalysisResult): string {

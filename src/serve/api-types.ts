@@ -136,9 +136,13 @@ export interface LabResponse {
   /** Name of the swept parameter (e.g. "nu") and its values, one per point. */
   readonly parameter: string;
   readonly values: number[];
+  /** For a categorical sweep (e.g. activation): the category of each value (values are then 0, 1, …). */
+  readonly xLabels: string[] | null;
   /** Curves over the swept values: singular values σ_1..σ_k, and alignment cosines, each keyed by a label. */
   readonly singularValues: { label: string; y: (number | null)[] }[];
   readonly cosines: { label: string; y: (number | null)[] }[];
+  /** ‖S1‖, ‖S2‖, ‖E‖ of the decomposition G ≈ S1 + S2 + E when the file has them. */
+  readonly norms: { label: string; y: (number | null)[] }[];
 }
 
 /** Payload of the SSE `update` / `status` events of `/api/runs/:id/events` and `/api/events`. */

@@ -48,8 +48,22 @@ export function isTraceDirectory(entries: readonly fs.Dirent[]): boolean {
   return stepFiles > 0;
 }
 
-function isLabFile(name: string): boolean {
-  return /\.json$/i.test(name) && name !== "trace.json" && /lab|spiked|sweep/i.test(name);
+/** Lab results are JSON files named like one (lab, spiked, sweep) or whose first 4 KB hold a sweep's keys. */
+function isLabFile(file: string, name: string): boolean {
+  if (!/\.json$/i.test(name) || name === "trace.json") return false;
+  if (/lab|spiked|sweep/i.test(name)) return true;
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(file, "r");
+    const head = Buffer.alloc(4096);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    const text = head.subarray(0, n).toString("utf8");
+    return /^\s*\{/.test(text) && /"(param|parameter|sweep)"\s*:/.test(text);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
 }
 
 /** Ids from relative paths; paths whose slugs collide get a short hash of the path so ids stay stable. */
@@ -115,7 +129,7 @@ export function discover(
       // Dirent types come from lstat: symbolic links are neither files nor directories here and are skipped.
       if (e.isFile() && e.name.endsWith(".gtrace"))
         runs.push({ relPath: childRel, absPath: child, isDirectory: false });
-      else if (e.isFile() && isLabFile(e.name)) labs.push({ relPath: childRel, absPath: child });
+      else if (e.isFile() && isLabFile(child, e.name)) labs.push({ relPath: childRel, absPath: child });
       else if (e.isDirectory() && depth < maxDepth) walk(child, childRel, depth + 1);
     }
   };

@@ -1,6 +1,7 @@
 /** @file Spiked-lab sweep results (JSON files next to the runs) normalised for plotting: the swept parameter's values
- * and, over them, the top singular values of the gradient and the alignment cosines. Two layouts are accepted
- * (docs/dashboard.md): a list of points `{ parameter, points: [{ value, singularValues, cosines }] }` (also under
+ * and, over them, the top singular values of the gradient and the alignment cosines. Accepted layouts
+ * (docs/dashboard.md): the JSON `gradtrace lab --sweep` writes (src/lab/spiked/sweep.ts: `param`, `values`,
+ * `series`, `points[].mean`); a list of points `{ parameter, points: [{ value, singularValues, cosines }] }` (also under
  * `rows` / `results`, with the value under the parameter's own name), or columns
  * `{ sweep: { parameter, values }, singularValues: number[][], cosines: { label: number[] } }`. */
 import * as fs from "node:fs";
@@ -10,8 +11,52 @@ export interface LabData {
   readonly title: string;
   readonly parameter: string;
   readonly values: number[];
+  /** For a categorical sweep (activation=relu,tanh): the category of each value (values are then 0, 1, …). */
+  readonly xLabels: string[] | null;
   readonly singularValues: { label: string; y: (number | null)[] }[];
   readonly cosines: { label: string; y: (number | null)[] }[];
+  /** ‖S1‖, ‖S2‖, ‖E‖ of the decomposition when the file has them. */
+  readonly norms: { label: string; y: (number | null)[] }[];
+}
+
+/** Quantities of a `gradtrace lab --sweep` result (src/lab/spiked/sweep.ts), by chart. */
+const SWEEP_GROUPS = {
+  singularValues: { sigma1: "σ1", sigma2: "σ2" },
+  cosines: {
+    cosResidue1: "cos(u1, X_B r)",
+    cosResidue2: "cos(u2, X_B r)",
+    cosSpike1: "cos(u1, q)",
+    cosSpike2: "cos(u2, q)",
+  },
+  norms: { s1Norm: "‖S1‖", s2Norm: "‖S2‖", errNorm: "‖E‖" },
+} as const;
+
+/** A `gradtrace lab --sweep` result: mean of each quantity per (series, swept value). */
+function normaliseSweepResult(doc: { [key: string]: Json }, title: string): LabData {
+  const raw = doc.values as Json[];
+  const categorical = raw.some((v) => typeof v !== "number");
+  const values = categorical ? raw.map((_, i) => i) : (raw as number[]);
+  const series = Array.isArray(doc.series) ? doc.series.map(String) : ["base"];
+  const points = (doc.points as Json[]).filter(isObject);
+  const curves = (group: Record<string, string>) =>
+    series.flatMap((s) =>
+      Object.entries(group).map(([q, label]) => ({
+        label: series.length > 1 ? `${s}: ${label}` : label,
+        y: raw.map((x) => {
+          const p = points.find((pt) => pt.series === s && pt.x === x);
+          return isObject(p?.mean) ? numOrNull(p.mean[q]) : null;
+        }),
+      })),
+    );
+  return {
+    title,
+    parameter: String(doc.param),
+    values,
+    xLabels: categorical ? raw.map(String) : null,
+    singularValues: curves(SWEEP_GROUPS.singularValues),
+    cosines: curves(SWEEP_GROUPS.cosines),
+    norms: curves(SWEEP_GROUPS.norms),
+  };
 }
 
 /** Labs larger than this are not lab results (and would be slow to parse on a request). */
@@ -40,6 +85,12 @@ function columns(rows: (number | null)[][], width: number): { label: string; y: 
 export function normaliseLab(doc: Json, file: string): LabData {
   if (!isObject(doc)) throw new GradtraceError("E_FORMAT", `${file}: a lab result must be a JSON object`);
   const title = typeof doc.title === "string" ? doc.title : typeof doc.name === "string" ? doc.name : file;
+  if (typeof doc.param === "string" && Array.isArray(doc.values) && Array.isArray(doc.points)) {
+    return normaliseSweepResult(
+      doc,
+      typeof doc.title === "string" ? doc.title : `${doc.param} sweep (${file})`,
+    );
+  }
   const points = doc.points ?? doc.rows ?? doc.results;
   if (Array.isArray(points)) {
     const parameter = typeof doc.parameter === "string" ? doc.parameter : "value";
@@ -67,8 +118,10 @@ export function normaliseLab(doc: Json, file: string): LabData {
       title,
       parameter,
       values,
+      xLabels: null,
       singularValues: columns(sv, width),
       cosines: [...cos].map(([label, y]) => ({ label, y })),
+      norms: [],
     };
   }
   const sweep = doc.sweep;
@@ -94,7 +147,15 @@ export function normaliseLab(doc: Json, file: string): LabData {
         if (Array.isArray(ys)) cosines.push({ label, y: values.map((_, i) => numOrNull(ys[i])) });
       }
     }
-    return { title, parameter, values, singularValues: columns(svRows, width), cosines };
+    return {
+      title,
+      parameter,
+      values,
+      xLabels: null,
+      singularValues: columns(svRows, width),
+      cosines,
+      norms: [],
+    };
   }
   throw new GradtraceError("E_FORMAT", `${file}: expected "points" or "sweep.values" in a lab result`);
 }

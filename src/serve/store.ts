@@ -58,7 +58,7 @@ interface RunState {
   dirtySince: number | null;
   lastChange: number;
   watchers: number;
-  ranksJob: Promise<WindowedRanks> | null;
+  ranksJob: { target: CachedResult; promise: Promise<WindowedRanks> } | null;
 }
 
 export type RunListener = (entry: RunListEntry) => void;
@@ -103,14 +103,9 @@ export class RunStore {
     this.analyzeOptions = analyzeOptions;
     this.optionsKey = JSON.stringify(analyzeOptions, Object.keys(analyzeOptions).sort());
     const found = discover(this.root);
-    const single = found.runs.length === 1 && found.runs[0].relPath !== "." && !found.runs[0].isDirectory;
-    const base = single && found.runs[0].absPath === this.root ? path.dirname(this.root) : this.root;
-    this.cacheDir =
-      cacheDir ??
-      path.join(
-        found.runs.length === 1 && found.runs[0].relPath === "." ? path.dirname(this.root) : base,
-        CACHE_DIR_NAME,
-      );
+    // A single trace (file or trace directory) keeps its cache next to it, not inside a trace directory.
+    const single = found.runs.length === 1 && found.runs[0].absPath === this.root;
+    this.cacheDir = cacheDir ?? path.join(single ? path.dirname(this.root) : this.root, CACHE_DIR_NAME);
     this.cache = new ResultCache(this.cacheDir);
     this.pollMs = pollMs;
     this.rescanMs = rescanMs;
@@ -266,25 +261,33 @@ export class RunStore {
     const got = await this.result(id);
     if (got.cached.windowedRanks) return got;
     const s = this.state(id);
-    if (!s.ranksJob) {
-      const target = got.cached;
-      s.ranksJob = this.engine.windowedRanks(s.found.absPath, target.result).finally(() => {
-        s.ranksJob = null;
-      });
-      const ranks = await s.ranksJob;
-      if (s.cached === target) {
-        const next: CachedResult = { ...target, windowedRanks: ranks };
-        s.cached = next;
-        try {
-          this.cache.write(id, next, this.metaOf(next));
-        } catch (err) {
-          this.log(`serve: cache write for ${id} failed: ${(err as Error).message}`);
-        }
-      }
-      return { cached: s.cached ?? { ...target, windowedRanks: ranks }, version: s.version };
+    const target = got.cached;
+    let job = s.ranksJob;
+    if (!job || job.target !== target) {
+      const promise = this.engine.windowedRanks(s.found.absPath, target.result);
+      const mine = { target, promise };
+      job = mine;
+      s.ranksJob = mine;
+      promise.then(
+        () => {
+          if (s.ranksJob === mine) s.ranksJob = null;
+        },
+        () => {
+          if (s.ranksJob === mine) s.ranksJob = null;
+        },
+      );
     }
-    const ranks = await s.ranksJob;
-    return { cached: { ...got.cached, windowedRanks: ranks }, version: got.version };
+    const next: CachedResult = { ...target, windowedRanks: await job.promise };
+    // Only the result still current is updated in memory and on disk; a newer one gets its own ranks.
+    if (s.cached === target) {
+      s.cached = next;
+      try {
+        this.cache.write(id, next, this.metaOf(next));
+      } catch (err) {
+        this.log(`serve: cache write for ${id} failed: ${(err as Error).message}`);
+      }
+    }
+    return { cached: next, version: got.version };
   }
 
   private metaOf(c: CachedResult) {

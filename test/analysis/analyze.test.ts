@@ -50,7 +50,8 @@ function bruteKappa(vectors: Float64Array[], id: string): number {
     if (t >= 1) {
       if (id === "last") m.set(vectors[t - 1]);
       if (id === "linear") {
-        for (let i = 0; i < p; i++) m[i] = t === 1 ? vectors[0][i] : 2 * vectors[t - 1][i] - vectors[t - 2][i];
+        for (let i = 0; i < p; i++)
+          m[i] = t === 1 ? vectors[0][i] : 2 * vectors[t - 1][i] - vectors[t - 2][i];
       }
       if (id.startsWith("ema")) {
         const b = Number(id.slice(3));
@@ -81,8 +82,12 @@ describe("analyze() end to end", () => {
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-analyze-"));
     gtrace = path.join(dir, "run.gtrace");
-    const w = createGtraceWriter(gtrace, { tensors: names.map((name) => ({ name, shape: shapes[name as keyof typeof shapes] })) });
-    steps.forEach((s, t) => w.append(t, s, { loss: 1 / (t + 1) }));
+    const w = createGtraceWriter(gtrace, {
+      tensors: names.map((name) => ({ name, shape: shapes[name as keyof typeof shapes] })),
+    });
+    steps.forEach((s, t) => {
+      w.append(t, s, { loss: 1 / (t + 1) });
+    });
     w.close();
     stdir = path.join(dir, "st");
     fs.mkdirSync(stdir);
@@ -123,13 +128,17 @@ describe("analyze() end to end", () => {
     // Oracle rank-k path length: k = 0 is ‖H‖_F², brute force from explicit increments.
     const v = steps.map((s) => Float64Array.from(s["fc1.weight"]));
     let h = 0;
-    for (let t = 1; t < v.length; t++) for (let i = 0; i < v[t].length; i++) h += (v[t][i] - v[t - 1][i]) ** 2;
+    for (let t = 1; t < v.length; t++)
+      for (let i = 0; i < v[t].length; i++) h += (v[t][i] - v[t - 1][i]) ** 2;
     expect(r.tensors[0].increments.oracleRankPathLength[0]).toBeCloseTo(h, 6);
   });
 
   it("gives bootstrap intervals that contain κ, windows that average to κ, and per-step CSV series", async () => {
     const reader = openTrace(gtrace);
-    const { result, series } = await analyzeWithSeries(reader, { predictors: ["zero", "ema0.9"], window: 10 });
+    const { result, series } = await analyzeWithSeries(reader, {
+      predictors: ["zero", "ema0.9"],
+      window: 10,
+    });
     reader.close();
     const ci = result.total.kappaCI!["ema0.9"];
     expect(ci[0]).toBeLessThanOrEqual(result.total.kappa["ema0.9"]);
@@ -165,15 +174,20 @@ describe("analyze() end to end", () => {
   it("sketched mode: κ within the stated bound of the exact κ, and reported with its bound", async () => {
     const reader = openTrace(gtrace);
     const exact = await analyze(reader, { predictors: ["zero", "last", "ema0.9"], bootstrap: false });
-    const sk = await analyze(reader, { predictors: ["zero", "last", "ema0.9"], bootstrap: false, sketch: "jl:256", seed: 3 });
+    const sk = await analyze(reader, {
+      predictors: ["zero", "last", "ema0.9"],
+      bootstrap: false,
+      sketch: "jl:256",
+      seed: 3,
+    });
     reader.close();
     const bound = sk.total.sketch!.errorBound;
     expect(bound).toBeGreaterThan(0);
     for (const id of ["last", "ema0.9"]) {
       // κ is a ratio of two sums of squared norms, each within (1 ± ε): |Δκ|/κ ≤ 2ε/(1 − ε).
-      expect(Math.abs(sk.total.kappa[id] - exact.total.kappa[id]) / exact.total.kappa[id]).toBeLessThanOrEqual(
-        (2 * bound) / (1 - bound),
-      );
+      expect(
+        Math.abs(sk.total.kappa[id] - exact.total.kappa[id]) / exact.total.kappa[id],
+      ).toBeLessThanOrEqual((2 * bound) / (1 - bound));
       expect(sk.total.sketch!.measuredError![id]).toBeGreaterThanOrEqual(0);
     }
   });
@@ -216,7 +230,10 @@ describe("analyze() end to end", () => {
     const reader = openTrace(file);
     const r = await analyze(reader, { predictors: ["zero", "momentum", "momentum0.1"], bootstrap: false });
     reader.close();
-    for (const [id, scale] of [["momentum", 1], ["momentum0.1", 0.1]] as const) {
+    for (const [id, scale] of [
+      ["momentum", 1],
+      ["momentum0.1", 0.1],
+    ] as const) {
       let num = 0;
       let den = 0;
       grads.forEach((g, t) => {

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.ts";
 import { createRng } from "../../src/core/rng.ts";
+import { fmtNum } from "../../src/report/format.ts";
 import { createGtraceWriter } from "../../src/trace/index.ts";
 
 /** Runs the CLI in-process, capturing what it prints. */
@@ -33,7 +34,12 @@ describe("gradtrace analyze (CLI)", () => {
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-cli-"));
     trace = path.join(dir, "run.gtrace");
-    const w = createGtraceWriter(trace, { tensors: [{ name: "layer.weight", shape: [4, 6] }, { name: "layer.bias", shape: [4] }] });
+    const w = createGtraceWriter(trace, {
+      tensors: [
+        { name: "layer.weight", shape: [4, 6] },
+        { name: "layer.bias", shape: [4] },
+      ],
+    });
     const rng = createRng(2);
     const base = Float32Array.from({ length: 24 }, () => rng.normal());
     for (let t = 0; t < 30; t++) {
@@ -50,7 +56,18 @@ describe("gradtrace analyze (CLI)", () => {
     const json = path.join(dir, "out.json");
     const html = path.join(dir, "out.html");
     const csv = path.join(dir, "csv");
-    const r = await run("analyze", trace, "--json", json, "--html", html, "--csv", csv, "--predictors", "zero,last,ema0.9");
+    const r = await run(
+      "analyze",
+      trace,
+      "--json",
+      json,
+      "--html",
+      html,
+      "--csv",
+      csv,
+      "--predictors",
+      "zero,last,ema0.9",
+    );
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/κ last/);
@@ -63,7 +80,12 @@ describe("gradtrace analyze (CLI)", () => {
     const bias = result.tensors.find((t: { name: string }) => t.name === "layer.bias");
     expect(bias.kappa.last).toBeGreaterThan(3.5);
     expect(Object.keys(bias.predictableRank)).toEqual(["0.1", "0.05", "0.01"]);
-    expect(fs.readFileSync(html, "utf8")).toMatch(/<svg[\s\S]*layer\.weight/);
+    const page = fs.readFileSync(html, "utf8");
+    expect(page).toMatch(/<svg[\s\S]*layer\.weight/);
+    // The report's total row shows the same κ as the JSON (3 significant digits), and no script or external asset.
+    const totalRow = /<tr class="total" data-tensor="total">(.*?)<\/tr>/.exec(page)![1];
+    expect(totalRow).toContain(`<td>${fmtNum(result.total.kappa.last)} <small>`);
+    expect(page).not.toMatch(/<script|src="http|href="http/);
     const lines = fs.readFileSync(path.join(csv, "total.csv"), "utf8").trim().split("\n");
     expect(lines[0]).toBe("step,gradNormSq,error_zero,error_last,error_ema0.9");
     expect(lines).toHaveLength(31);
@@ -95,5 +117,22 @@ describe("gradtrace analyze (CLI)", () => {
     const g = await run("analyze", garbage, "--format", "gtrace");
     expect(g.code).toBe(3);
     expect(g.err).toMatch(/garbage\.gtrace/);
+  });
+
+  it("convert: rewrites the trace in another layout with identical analysis, and refuses to overwrite", async () => {
+    const out = path.join(dir, "converted");
+    const c = await run("convert", trace, out, "--to", "npz-dir", "--compress");
+    expect(c.code).toBe(0);
+    expect(fs.readdirSync(out).filter((f) => f.endsWith(".npz"))).toHaveLength(30);
+    const a = path.join(dir, "a.json");
+    const b = path.join(dir, "b.json");
+    expect((await run("analyze", trace, "--json", a, "-q", "--no-bootstrap")).code).toBe(0);
+    expect((await run("analyze", out, "--json", b, "-q", "--no-bootstrap")).code).toBe(0);
+    const ka = JSON.parse(fs.readFileSync(a, "utf8")).total.kappa;
+    const kb = JSON.parse(fs.readFileSync(b, "utf8")).total.kappa;
+    for (const id of Object.keys(ka)) expect(kb[id]).toBeCloseTo(ka[id], 12);
+    const again = await run("convert", trace, out, "--to", "npz-dir");
+    expect(again.code).toBe(4);
+    expect((await run("convert", trace, out, "--to", "zip")).code).toBe(2);
   });
 });

@@ -246,6 +246,8 @@ describe("labs", () => {
       title: "spike strength",
       parameter: "nu",
       values: [0, 0.3],
+      xLabels: null,
+      norms: [],
       singularValues: [
         { label: "σ1", y: [3, 4] },
         { label: "σ2", y: [1, 2.5] },
@@ -308,6 +310,9 @@ describe("refusals", () => {
   it("allows only GET and HEAD", async () => {
     const res = await rawGet(server.port, "/api/runs", { method: "POST" });
     expect(res.status).toBe(405);
+    const head = await rawGet(server.port, "/api/runs", { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.body.length).toBe(0);
     expect((await rawGet(server.port, "/api/runs", { method: "DELETE" })).status).toBe(405);
   });
 
@@ -347,6 +352,32 @@ describe("cache", () => {
       expect(fs.existsSync(path.join(cacheDir, "sgd-run-gtrace.meta.json"))).toBe(true);
     } finally {
       await rebuilt.close();
+    }
+  });
+
+  it("computes the per-window ranks once per result and keeps them in the cache file", async () => {
+    const e = fakeEngine();
+    const s = await startServer({ path: dir, engine: e, webDir });
+    try {
+      await s.store.idle();
+      const q = "/api/runs/sgd-run-gtrace/heatmap?metric=rank";
+      const first = (await rawGet(s.port, q)).json<HeatmapJson>();
+      const second = (await rawGet(s.port, `${q}&eps=0.01`)).json<HeatmapJson>();
+      expect(e.rankCalls.length).toBe(1);
+      expect(first.eps).toBe(0.1);
+      expect(second.eps).toBe(0.01);
+    } finally {
+      await s.close();
+    }
+    const again = fakeEngine();
+    const restarted = await startServer({ path: dir, engine: again, webDir });
+    try {
+      await restarted.store.idle();
+      const h = (await rawGet(restarted.port, "/api/runs/sgd-run-gtrace/heatmap?metric=rank")).json<HeatmapJson>();
+      expect(again.rankCalls).toEqual([]);
+      expect(h.values.slice(0, h.cols)).toEqual(h.starts.map((st) => (st % 7) + 1));
+    } finally {
+      await restarted.close();
     }
   });
 

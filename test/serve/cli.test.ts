@@ -30,7 +30,8 @@ it("prints a loopback URL on a free port, serves the runs, and exits 0 on SIGINT
   writeTrace(path.join(dir, "run.gtrace"), { tensors: SMALL_MODEL, seed: 1 }, 12);
   const cli = runCli(["serve", dir, "-q"]);
   const deadline = Date.now() + 30_000;
-  while (!/http:\/\/\S+/.test(cli.out()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (!/http:\/\/\S+/.test(cli.out()) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   const url = /gradtrace serve: (http:\/\/127\.0\.0\.1:(\d+)\/)/.exec(cli.out());
   expect(url, cli.err()).not.toBeNull();
   expect(Number(url![2])).toBeGreaterThan(0);
@@ -43,5 +44,7 @@ it("prints a loopback URL on a free port, serves the runs, and exits 0 on SIGINT
 it("refuses a non-loopback host without a token with exit code 2 and a one-line message", async () => {
   const cli = runCli(["serve", dir, "--host", "0.0.0.0"]);
   expect(await cli.exited).toBe(2);
-  expect(cli.err()).toMatch(/^gradtrace: serve --host 0\.0\.0\.0: not a loopback address; refusing .* without --token\n$/);
+  expect(cli.err()).toMatch(
+    /^gradtrace: serve --host 0\.0\.0\.0: not a loopback address; refusing .* without --token\n$/,
+  );
 });

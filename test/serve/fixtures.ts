@@ -156,19 +156,23 @@ export function readFakeTrace(file: string): { steps: number; tensors: number } 
 
 export interface FakeEngine extends AnalysisEngine {
   readonly calls: string[];
+  readonly rankCalls: string[];
 }
 
 export function fakeEngine(): FakeEngine {
   const calls: string[] = [];
+  const rankCalls: string[] = [];
   return {
     calls,
+    rankCalls,
     async analyze(absPath) {
       calls.push(absPath);
       const { steps, tensors } = readFakeTrace(absPath);
       const result = fixtureResult({ steps, tensors, seed: steps });
       return { result, stepIndices: Array.from({ length: steps }, (_, i) => 10 * i) };
     },
-    async windowedRanks(_absPath, result) {
+    async windowedRanks(absPath, result) {
+      rankCalls.push(absPath);
       const out: Record<string, Record<string, number[]>> = {};
       for (const t of result.tensors) {
         out[t.name] = {};

@@ -80,7 +80,11 @@ describe("discovery", () => {
     fs.symlinkSync(outside, path.join(root, "link"));
     fs.symlinkSync(path.join(outside, "secret.gtrace"), path.join(root, "linked.gtrace"));
     fs.writeFileSync(path.join(root, "nu.lab.json"), "{}");
-    fs.writeFileSync(path.join(root, "notes.json"), "{}");
+    fs.writeFileSync(path.join(root, "notes.json"), '{"lr": 0.1}');
+    fs.writeFileSync(
+      path.join(root, "out.json"),
+      JSON.stringify({ param: "nu", values: [0], points: [] }, null, 1),
+    );
     const found = discover(root);
     expect(found.runs.map((r) => [r.id, r.relPath, r.isDirectory])).toEqual([
       ["a-b-r-gtrace", "a/b/r.gtrace", false],
@@ -88,7 +92,7 @@ describe("discovery", () => {
       ["npy", "npy", true],
       ["st", "st", true],
     ]);
-    expect(found.labs.map((l) => l.relPath)).toEqual(["nu.lab.json"]);
+    expect(found.labs.map((l) => l.relPath)).toEqual(["nu.lab.json", "out.json"]);
   });
 
   it("gives colliding slugs distinct ids that do not depend on discovery order", () => {
@@ -258,6 +262,8 @@ describe("lab files", () => {
       title: "f.json",
       parameter: "alpha",
       values: [0, 0.5],
+      xLabels: null,
+      norms: [],
       singularValues: [
         { label: "σ1", y: [2, 3] },
         { label: "σ2", y: [1, null] },
@@ -281,6 +287,58 @@ describe("lab files", () => {
     expect(lab.cosines).toEqual([
       { label: "left.q", y: [0.2, 0.4] },
       { label: "left.r", y: [null, 0.9] },
+    ]);
+  });
+
+  it("reads the JSON of `gradtrace lab --sweep` (means per series and swept value, categorical x)", () => {
+    const point = (series: string, x: string, k: number) => ({
+      series,
+      x,
+      seeds: [1],
+      mean: {
+        sigma1: 10 * k,
+        sigma2: k,
+        cosResidue1: 0.1 * k,
+        cosResidue2: null,
+        cosSpike1: 0.5,
+        cosSpike2: 0.2,
+        s1Norm: 2,
+        s2Norm: 3,
+        errNorm: 0.1,
+      },
+      sd: {},
+    });
+    const lab = normaliseLab(
+      {
+        param: "activation",
+        values: ["relu", "tanh"],
+        series: ["independent", "dependent"],
+        points: [
+          point("independent", "relu", 1),
+          point("independent", "tanh", 2),
+          point("dependent", "tanh", 4),
+        ],
+      },
+      "act.json",
+    );
+    expect(lab.parameter).toBe("activation");
+    expect(lab.values).toEqual([0, 1]);
+    expect(lab.xLabels).toEqual(["relu", "tanh"]);
+    expect(lab.singularValues).toEqual([
+      { label: "independent: σ1", y: [10, 20] },
+      { label: "independent: σ2", y: [1, 2] },
+      { label: "dependent: σ1", y: [null, 40] },
+      { label: "dependent: σ2", y: [null, 4] },
+    ]);
+    expect(lab.cosines.find((c) => c.label === "independent: cos(u1, X_B r)")?.y).toEqual([0.1, 0.2]);
+    expect(lab.cosines.find((c) => c.label === "independent: cos(u2, X_B r)")?.y).toEqual([null, null]);
+    expect(lab.norms.map((c) => c.label)).toEqual([
+      "independent: ‖S1‖",
+      "independent: ‖S2‖",
+      "independent: ‖E‖",
+      "dependent: ‖S1‖",
+      "dependent: ‖S2‖",
+      "dependent: ‖E‖",
     ]);
   });
 

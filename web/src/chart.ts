@@ -29,6 +29,8 @@ export interface ChartSpec {
   readonly logY?: boolean;
   /** Draw points only (spectra) instead of lines. */
   readonly points?: boolean;
+  /** Category names for x = 0, 1, … (categorical sweeps). */
+  readonly xLabels?: readonly string[];
 }
 
 export class Chart {
@@ -100,7 +102,16 @@ export class Chart {
         x: { time: false, ...(spec.logX ? { distr: 3 } : {}) },
         y: spec.logY ? { distr: 3 } : {},
       },
-      axes: [{ label: spec.xLabel }, { label: spec.yLabel, size: 60 }],
+      axes: [
+        spec.xLabels
+          ? {
+              label: spec.xLabel,
+              splits: () => spec.x.map(Number),
+              values: (_u: uPlot, splits: number[]) => splits.map((v) => spec.xLabels?.[v] ?? String(v)),
+            }
+          : { label: spec.xLabel },
+        { label: spec.yLabel, size: 60 },
+      ],
       legend: { show: true },
       series: [
         { label: spec.xLabel },

@@ -16,7 +16,9 @@ export function labPage(root: HTMLElement, id: string): Page {
       h.textContent = lab.title;
       const p = document.createElement("p");
       p.className = "facts";
-      p.textContent = `${lab.path} · ${lab.values.length} values of ${lab.parameter}`;
+      p.textContent = `${lab.path} · ${lab.values.length} values of ${lab.parameter}${
+        lab.xLabels ? ` (${lab.xLabels.join(", ")})` : ""
+      }`;
       const grid = document.createElement("div");
       grid.className = "charts";
       root.append(h, p, grid);
@@ -32,6 +34,21 @@ export function labPage(root: HTMLElement, id: string): Page {
             x,
             series: lab.singularValues.map((s) => ({ label: s.label, y: order.map((i) => s.y[i]) })),
             logY: true,
+            xLabels: lab.xLabels ?? undefined,
+          }),
+        );
+      }
+      if (lab.norms.length > 0) {
+        charts.push(
+          new Chart(grid, {
+            id: "lab-norms",
+            title: "Components of G ≈ S1 + S2 + E",
+            xLabel: lab.parameter,
+            yLabel: "norm",
+            x,
+            series: lab.norms.map((s) => ({ label: s.label, y: order.map((i) => s.y[i]) })),
+            logY: true,
+            xLabels: lab.xLabels ?? undefined,
           }),
         );
       }
@@ -44,6 +61,7 @@ export function labPage(root: HTMLElement, id: string): Page {
             yLabel: "|cos|",
             x,
             series: lab.cosines.map((s) => ({ label: s.label, y: order.map((i) => s.y[i]) })),
+            xLabels: lab.xLabels ?? undefined,
           }),
         );
       }

@@ -44,9 +44,13 @@ export function registerAnalyzeCommand(program: Command): void {
       "Measure how predictable (path length, κ per predictor) and how low-rank (r*(ε), effective/stable rank) the " +
         "gradients of a logged training run are, per tensor and for the whole model.",
     )
-    .argument("<trace>", "a trace: a .gtrace file, a directory of step_<n>.safetensors / .npz / step_<n>/*.npy, or a trace.json manifest")
+    .argument(
+      "<trace>",
+      "a trace: a .gtrace file, a directory of step_<n>.safetensors / .npz / step_<n>/*.npy, or a trace.json manifest",
+    )
     .option("--format <layout>", `force the trace layout (${FORMATS.join(", ")})`, (v: string) => {
-      if (!FORMATS.includes(v as TraceFormat)) throw new GradtraceError("E_ARG", `--format: "${v}" is not one of ${FORMATS.join(", ")}`);
+      if (!FORMATS.includes(v as TraceFormat))
+        throw new GradtraceError("E_ARG", `--format: "${v}" is not one of ${FORMATS.join(", ")}`);
       return v as TraceFormat;
     })
     .option(
@@ -54,20 +58,44 @@ export function registerAnalyzeCommand(program: Command): void {
       `comma-separated predictor ids (default ${DEFAULT_PREDICTORS.join(",")}); forms: ${listPredictorForms().join(", ")}`,
       parseList,
     )
-    .option("--eps <values>", "ε values for the predictable rank r*(ε) (default 0.1,0.05,0.01)", parseNumberList("--eps"))
-    .option("-t, --tensors <patterns>", "keep tensors matching these globs or /regex/ (comma-separated)", parseList)
-    .option("--exclude <patterns>", "drop tensors matching these globs or /regex/ (comma-separated)", parseList)
-    .option("--sketch <spec>", "analyse random sketches instead of full vectors: jl:512, countsketch:1024, sparsejl:512, srht:256")
+    .option(
+      "--eps <values>",
+      "ε values for the predictable rank r*(ε) (default 0.1,0.05,0.01)",
+      parseNumberList("--eps"),
+    )
+    .option(
+      "-t, --tensors <patterns>",
+      "keep tensors matching these globs or /regex/ (comma-separated)",
+      parseList,
+    )
+    .option(
+      "--exclude <patterns>",
+      "drop tensors matching these globs or /regex/ (comma-separated)",
+      parseList,
+    )
+    .option(
+      "--sketch <spec>",
+      "analyse random sketches instead of full vectors: jl:512, countsketch:1024, sparsejl:512, srht:256",
+    )
     .option("--seed <n>", "seed for sketches and the bootstrap", parseInteger("--seed"), 0)
-    .option("-w, --window <steps>", "window for κ over time (default ⌈T/8⌉, 4..256)", parseInteger("--window", { min: 2 }))
+    .option(
+      "-w, --window <steps>",
+      "window for κ over time (default ⌈T/8⌉, 4..256)",
+      parseInteger("--window", { min: 2 }),
+    )
     .option("--no-bootstrap", "skip the block-bootstrap confidence intervals for κ")
     .option("--no-matrix", "skip per-step spectra and stale-projector energy of matrix-shaped tensors")
-    .option("--memory <size>", "memory budget of the exact pass's block buffer, e.g. 512M, 4G (default 256M)", parseBytes("--memory"))
+    .option(
+      "--memory <size>",
+      "memory budget of the exact pass's block buffer, e.g. 512M, 4G (default 256M)",
+      parseBytes("--memory"),
+    )
     .option(
       "--gram-kernel <kernel>",
       "exact pass products: js (float64, default) or jax (float32 blocks on @jax-js/jax WASM: faster, ~1e-7·√block relative error per entry)",
       (v: string) => {
-        if (v !== "js" && v !== "jax") throw new GradtraceError("E_ARG", `--gram-kernel: "${v}" is not js or jax`);
+        if (v !== "js" && v !== "jax")
+          throw new GradtraceError("E_ARG", `--gram-kernel: "${v}" is not js or jax`);
         return v;
       },
       "js",
@@ -97,7 +125,10 @@ Examples:
 
 async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void> {
   // Refuse existing outputs before doing minutes of work.
-  for (const [flag, file] of [["--json", flags.json], ["--html", flags.html]] as const) {
+  for (const [flag, file] of [
+    ["--json", flags.json],
+    ["--html", flags.html],
+  ] as const) {
     if (file && fs.existsSync(file) && !flags.force) {
       throw new GradtraceError("E_EXISTS", `${flag}: ${file} already exists (use --force to overwrite)`);
     }
@@ -120,11 +151,14 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
       gramKernel: flags.gramKernel,
       onProgress: (p) => {
         const secs = (Date.now() - started) / 1000;
-        bar.update(p.done, p.total, { rate: `${(p.bytes / 2 ** 30 / Math.max(secs, 1e-3)).toFixed(2)} GB/s` });
+        bar.update(p.done, p.total, {
+          rate: `${(p.bytes / 2 ** 30 / Math.max(secs, 1e-3)).toFixed(2)} GB/s`,
+        });
       },
     });
     bar.stop();
-    if (flags.json) writeOutput(flags.json, `${JSON.stringify(result, null, 1)}\n`, { force: flags.force, what: "--json" });
+    if (flags.json)
+      writeOutput(flags.json, `${JSON.stringify(result, null, 1)}\n`, { force: flags.force, what: "--json" });
     if (flags.html) writeOutput(flags.html, renderHtmlReport(result), { force: flags.force, what: "--html" });
     if (flags.csv) {
       fs.mkdirSync(flags.csv, { recursive: true });
@@ -133,7 +167,10 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
         let file = csvFileName(name);
         for (let i = 2; used.has(file); i++) file = csvFileName(`${name}_${i}`);
         used.add(file);
-        writeOutput(path.join(flags.csv, file), seriesCsv(reader.info.steps, s), { force: flags.force, what: "--csv" });
+        writeOutput(path.join(flags.csv, file), seriesCsv(reader.info.steps, s), {
+          force: flags.force,
+          what: "--csv",
+        });
       }
     }
     if (!flags.quiet) {

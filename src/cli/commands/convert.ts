@@ -23,14 +23,22 @@ export function registerConvertCommand(program: Command): void {
     .option("--format <layout>", "force the source layout instead of detecting it")
     .option("--compress", "deflate npz members (npz-dir only)", false)
     .option("-f, --force", "overwrite an existing output", false)
-    .action((src: string, dst: string, flags: { to: Target; format?: TraceFormat; compress: boolean; force: boolean }) => {
-      const reader = openTrace(src, flags.format ? { format: flags.format } : {});
-      try {
-        convertTrace(reader, dst, { format: flags.to, force: flags.force, compress: flags.compress });
-        for (const p of reader.info.problems) process.stderr.write(`warning: ${p.message}\n`);
-        process.stdout.write(`wrote ${dst} (${flags.to}, ${reader.info.steps.length} steps, ${reader.info.tensors.length} tensors)\n`);
-      } finally {
-        reader.close();
-      }
-    });
+    .action(
+      (
+        src: string,
+        dst: string,
+        flags: { to: Target; format?: TraceFormat; compress: boolean; force: boolean },
+      ) => {
+        const reader = openTrace(src, flags.format ? { format: flags.format } : {});
+        try {
+          convertTrace(reader, dst, { format: flags.to, force: flags.force, compress: flags.compress });
+          for (const p of reader.info.problems) process.stderr.write(`warning: ${p.message}\n`);
+          process.stdout.write(
+            `wrote ${dst} (${flags.to}, ${reader.info.steps.length} steps, ${reader.info.tensors.length} tensors)\n`,
+          );
+        } finally {
+          reader.close();
+        }
+      },
+    );
 }

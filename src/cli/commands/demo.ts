@@ -43,19 +43,33 @@ export function registerDemoCommand(program: Command): void {
     )
     .option("--model <name>", `zoo model (${ZOO_MODEL_NAMES.join(", ")})`, "cnn")
     .option("--steps <n>", "training steps", parseInteger("--steps", { min: 4 }), 120)
-    .option("--optimizer <name>", "sgd, momentum or adam", (v: string) => {
-      if (!["sgd", "momentum", "adam"].includes(v)) throw new GradtraceError("E_ARG", `--optimizer: "${v}" is not one of sgd, momentum, adam`);
-      return v as OptimizerName;
-    }, "momentum")
+    .option(
+      "--optimizer <name>",
+      "sgd, momentum or adam",
+      (v: string) => {
+        if (!["sgd", "momentum", "adam"].includes(v))
+          throw new GradtraceError("E_ARG", `--optimizer: "${v}" is not one of sgd, momentum, adam`);
+        return v as OptimizerName;
+      },
+      "momentum",
+    )
     .option("--seed <n>", "seed", parseInteger("--seed"), 0)
-    .option("--out <dir>", "output folder (a fresh one: -2, -3, … is appended if it exists)", "gradtrace-demo")
+    .option(
+      "--out <dir>",
+      "output folder (a fresh one: -2, -3, … is appended if it exists)",
+      "gradtrace-demo",
+    )
     .action(async (flags: DemoFlags) => {
       const outDir = freshDirectory(flags.out);
       const model = createZooModel(flags.model);
       process.stdout.write(
         `gradtrace demo: training ${model.name} (${parameterCount(model).toLocaleString("en")} parameters) for ${flags.steps} steps with ${flags.optimizer}, seed ${flags.seed}\n`,
       );
-      const logger = createTraceLogger({ outDir, params: model.params, meta: { model: model.name, optimizer: flags.optimizer, seed: flags.seed } });
+      const logger = createTraceLogger({
+        outDir,
+        params: model.params,
+        meta: { model: model.name, optimizer: flags.optimizer, seed: flags.seed },
+      });
       const bar = progressBar("train");
       const result = await (async () => {
         try {

@@ -25,7 +25,11 @@ export function registerReproduceCommand(program: Command): void {
     )
     .argument("<experiment>", EXPERIMENTS.join(" | "))
     .option("--out <dir>", "report folder", "docs/reproductions")
-    .option("--budget <budget>", "quick (default, minutes on 2 cores) or full (the papers' grid); predictable-manifolds also has smoke", "quick")
+    .option(
+      "--budget <budget>",
+      "quick (default, minutes on 2 cores) or full (the papers' grid); predictable-manifolds also has smoke",
+      "quick",
+    )
     .option("--jobs <n>", "worker processes for the spiked-lab sweeps", parseInteger("--jobs", { min: 1 }), 2)
     .action(async (experiment: string, flags: ReproduceFlags) => {
       if (experiment === "low-rank-gradients") {
@@ -50,7 +54,8 @@ export function registerReproduceCommand(program: Command): void {
           const r = await reproducePredictableManifolds({
             outDir: flags.out,
             budget: flags.budget as "smoke" | "quick" | "full",
-            onProgress: (p) => bar.update(p.done, p.total, { run: `${p.phase} ${p.model}/${p.optimizer}/seed ${p.seed}` }),
+            onProgress: (p) =>
+              bar.update(p.done, p.total, { run: `${p.phase} ${p.model}/${p.optimizer}/seed ${p.seed}` }),
           });
           bar.stop();
           process.stdout.write(`wrote ${r.files.markdown}\n`);
@@ -59,6 +64,9 @@ export function registerReproduceCommand(program: Command): void {
         }
         return;
       }
-      throw new GradtraceError("E_ARG", `unknown experiment "${experiment}" (expected ${EXPERIMENTS.join(" or ")})`);
+      throw new GradtraceError(
+        "E_ARG",
+        `unknown experiment "${experiment}" (expected ${EXPERIMENTS.join(" or ")})`,
+      );
     });
 }

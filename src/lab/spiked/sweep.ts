@@ -129,6 +129,27 @@ export const DEFAULT_FIGURE_QUANTITIES: readonly SweepQuantity[] = [
   "errNorm",
   "s2OverS1",
 ];
+/** Panel titles of the sweep figures. */
+export const QUANTITY_LABELS: Record<SweepQuantity, string> = {
+  sigma1: "σ1",
+  sigma2: "σ2",
+  stableRank: "stable rank ‖G‖²_F/σ1²",
+  effectiveRank: "effective rank",
+  top2Energy: "(σ1² + σ2²)/‖G‖²_F",
+  energyInSpan: "energy in span{X_Bᵀr, q}",
+  cosResidue1: "|cos(v1, X_Bᵀr)|",
+  cosResidue2: "|cos(v2, X_Bᵀr)|",
+  cosSpike1: "|cos(v1, q)|",
+  cosSpike2: "|cos(v2, q)|",
+  s1Norm: "‖S1‖",
+  s2Norm: "‖S2‖",
+  errNorm: "‖E‖",
+  s2OverS1: "‖S2‖/‖S1‖",
+  s1Share: "‖S1‖/‖G‖_F",
+  s2Share: "‖S2‖/‖G‖_F",
+  top1Energy: "σ1²/‖G‖²_F",
+  dataLoss: "data loss",
+};
 const LOG_QUANTITIES = new Set<SweepQuantity>([
   "s1Norm",
   "s2Norm",
@@ -301,7 +322,7 @@ export function sweepFigure(
   const categorical = result.values.some((v) => typeof v === "string");
   const xOf = (x: number | string) => (categorical ? result.values.indexOf(x) : (x as number));
   const panels: ChartPanel[] = quantities.map((q) => ({
-    title: q,
+    title: QUANTITY_LABELS[q],
     xLabel: result.param,
     logY: LOG_QUANTITIES.has(q),
     xCategories: categorical ? result.values.map(String) : undefined,
