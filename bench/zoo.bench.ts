@@ -8,7 +8,7 @@ import { createZooModel, parameterCount, ZOO_MODEL_NAMES } from "../src/lab/zoo/
 import { train } from "../src/lab/zoo/trainer.ts";
 import type { BenchRow } from "./types.ts";
 
-const quick = process.env.BENCH_QUICK === "1";
+const quick = process.env.GRADTRACE_BENCH_QUICK === "1";
 
 /** GFLOP/s of a jit-compiled n×n×n float32 matmul (best of a few repetitions after a warm-up). */
 async function gemmGflops(n: number, reps: number): Promise<number> {

@@ -311,6 +311,7 @@ class TensorTrack extends Track {
     useWindowGram: readonly boolean[],
   ) {
     super(name, numel, window, definitions, useWindowGram);
+    this.row = new Float64Array(window + 1);
     this.emaIndices = definitions.flatMap((d, i) =>
       emaBetaOf(d) !== undefined && !useWindowGram[i] ? [i] : [],
     );
@@ -326,10 +327,16 @@ class TensorTrack extends Track {
     );
   }
 
-  /** The kept vectors g_{t−1}, g_{t−2}, … (as many as are kept). */
+  /** Reused every step (no per-step allocation): the window Gram row and the list of kept vectors. */
+  readonly row: Float64Array;
+  private readonly kept: Vec[] = [];
+
+  /** The kept vectors g_{t−1}, g_{t−2}, … (as many as are kept); the returned array is reused by the next call. */
   keptBefore(t: number): Vec[] {
     const n = Math.min(this.window, t);
-    return Array.from({ length: n }, (_, d) => this.ring[(t - 1 - d) % this.window]);
+    this.kept.length = n;
+    for (let d = 0; d < n; d++) this.kept[d] = this.ring[(t - 1 - d) % this.window];
+    return this.kept;
   }
 
   store(t: number, g: Vec): void {
@@ -464,7 +471,8 @@ export class LiveAccumulator {
         );
       }
       const kept = track.keptBefore(t);
-      const row = new Float64Array(kept.length + 1);
+      // Entries past kept.length are still zero (kept only grows); GramRing.setRow ignores d > t anyway.
+      const row = track.row;
       windowDots(g, kept, row);
       if (!Number.isFinite(row[0])) finite = false;
       rows.push(row);

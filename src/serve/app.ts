@@ -95,7 +95,10 @@ export function createApp({ store, files, token, checkHost = false, pingMs = 15_
     return id;
   };
 
-  app.get("/api/runs", (c) => c.json<RunsResponse>({ runs: store.list(), labs: store.labList() }));
+  app.get("/api/runs", (c) => {
+    store.rediscover();
+    return c.json<RunsResponse>({ runs: store.list(), labs: store.labList() });
+  });
 
   app.get("/api/runs/:id/summary", async (c) => {
     const id = runId(c);

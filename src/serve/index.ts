@@ -1,7 +1,14 @@
 /** @file Public surface of the dashboard server (`gradtrace serve`). */
 export type * from "./api-types.ts";
 export { createApp, type AppOptions } from "./app.ts";
-export { type AnalysisEngine, type EngineOutput, type ServeAnalyzeOptions, traceEngine } from "./engine.ts";
+export {
+  type AnalysisEngine,
+  type ClosableEngine,
+  type EngineOutput,
+  type ServeAnalyzeOptions,
+  traceEngine,
+  workerEngine,
+} from "./engine.ts";
 export { MIN_TOKEN_LENGTH, type RunningServer, type ServeOptions, startServer } from "./server.ts";
 export { RunStore, type RunStoreOptions } from "./store.ts";
 export { decodeHeatmapBinary, encodeHeatmapBinary, TOTAL_NAME } from "./views.ts";

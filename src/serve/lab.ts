@@ -160,15 +160,18 @@ export function normaliseLab(doc: Json, file: string): LabData {
   throw new GradtraceError("E_FORMAT", `${file}: expected "points" or "sweep.values" in a lab result`);
 }
 
-export function readLab(file: string): LabData {
+/** Reads and normalises a lab file; `name` (the path relative to the served directory) is what titles and error
+ * messages show, so absolute paths stay on the server. */
+export function readLab(file: string, name = file): LabData {
   const size = fs.statSync(file).size;
-  if (size > MAX_LAB_BYTES)
-    throw new GradtraceError("E_FORMAT", `${file}: ${size} bytes is too large for a lab result`);
+  if (size > MAX_LAB_BYTES) {
+    throw new GradtraceError("E_FORMAT", `${name}: ${size} bytes is too large for a lab result`);
+  }
   let doc: Json;
   try {
     doc = JSON.parse(fs.readFileSync(file, "utf8")) as Json;
   } catch (err) {
-    throw new GradtraceError("E_FORMAT", `${file}: not JSON (${(err as Error).message})`);
+    throw new GradtraceError("E_FORMAT", `${name}: not JSON (${(err as Error).message})`);
   }
-  return normaliseLab(doc, file);
+  return normaliseLab(doc, name);
 }

@@ -5,7 +5,7 @@ import { serve } from "@hono/node-server";
 import { GradtraceError } from "../core/errors.ts";
 import { createApp } from "./app.ts";
 import { isLoopbackHost } from "./auth.ts";
-import { type AnalysisEngine, type ServeAnalyzeOptions, traceEngine } from "./engine.ts";
+import { type AnalysisEngine, type ServeAnalyzeOptions, workerEngine } from "./engine.ts";
 import { defaultWebDir, staticFiles } from "./static.ts";
 import { RunStore } from "./store.ts";
 
@@ -23,6 +23,7 @@ export interface ServeOptions {
   readonly cacheDir?: string;
   /** Built page directory (default web/dist of this package). */
   readonly webDir?: string;
+  /** Default: the trace engine in a worker thread (falls back to the main thread if no worker can start). */
   readonly engine?: AnalysisEngine;
   /** Live-mode poll period for watched runs, in ms. */
   readonly pollMs?: number;
@@ -48,7 +49,7 @@ export async function startServer({
   analyzeOptions = {},
   cacheDir,
   webDir = defaultWebDir(),
-  engine = traceEngine,
+  engine: givenEngine,
   pollMs = 200,
   log = () => {},
 }: ServeOptions): Promise<RunningServer> {
@@ -65,6 +66,8 @@ export async function startServer({
       `serve --host ${host}: not a loopback address; refusing to expose traces without --token`,
     );
   }
+  const ownEngine = givenEngine ? null : workerEngine({ log });
+  const engine = givenEngine ?? ownEngine!;
   const store = new RunStore({ root: path, engine, analyzeOptions, cacheDir, pollMs, log });
   const app = createApp({
     store,
@@ -76,6 +79,7 @@ export async function startServer({
     const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
     s.once("error", (err: NodeJS.ErrnoException) => {
       store.close();
+      void ownEngine?.close();
       reject(
         new GradtraceError("E_ARG", `serve: cannot listen on ${host}:${port}: ${err.code ?? err.message}`),
       );
@@ -92,7 +96,14 @@ export async function startServer({
     close: () =>
       new Promise<void>((resolve) => {
         store.close();
-        server.close(() => resolve());
+        server.close(() => {
+          if (ownEngine)
+            ownEngine.close().then(
+              () => resolve(),
+              () => resolve(),
+            );
+          else resolve();
+        });
         // Open SSE streams would otherwise hold close() forever.
         if ("closeAllConnections" in server) server.closeAllConnections();
       }),

@@ -66,6 +66,8 @@ export type RunListener = (entry: RunListEntry) => void;
 export class RunStore {
   readonly root: string;
   readonly cacheDir: string;
+  /** Directory that run paths are relative to (the root, or the folder holding a single trace). */
+  private readonly displayBase: string;
   private readonly engine: AnalysisEngine;
   private readonly analyzeOptions: ServeAnalyzeOptions;
   private readonly optionsKey: string;
@@ -105,7 +107,8 @@ export class RunStore {
     const found = discover(this.root);
     // A single trace (file or trace directory) keeps its cache next to it, not inside a trace directory.
     const single = found.runs.length === 1 && found.runs[0].absPath === this.root;
-    this.cacheDir = cacheDir ?? path.join(single ? path.dirname(this.root) : this.root, CACHE_DIR_NAME);
+    this.displayBase = single ? path.dirname(this.root) : this.root;
+    this.cacheDir = cacheDir ?? path.join(this.displayBase, CACHE_DIR_NAME);
     this.cache = new ResultCache(this.cacheDir);
     this.pollMs = pollMs;
     this.rescanMs = rescanMs;
@@ -114,6 +117,7 @@ export class RunStore {
     this.memoryResults = memoryResults;
     this.log = log;
     this.apply(found);
+    this.lastRescan = Date.now();
     this.timer = setInterval(() => this.tick(), this.pollMs);
     this.timer.unref();
   }
@@ -190,6 +194,24 @@ export class RunStore {
     return [...this.runs.keys()].map((id) => this.entry(id));
   }
 
+  /** Looks for runs added to the directory, at most once per `rescanMs` (called by `/api/runs`). */
+  rediscover(): void {
+    const now = Date.now();
+    if (now - this.lastRescan < this.rescanMs) return;
+    this.rescan(now);
+  }
+
+  private rescan(now: number): void {
+    this.lastRescan = now;
+    try {
+      const before = this.runs.size;
+      this.apply(discover(this.root));
+      for (const id of [...this.runs.keys()].slice(before)) this.emit(id);
+    } catch (err) {
+      this.log(`serve: rescan failed: ${(err as Error).message}`);
+    }
+  }
+
   labList(): LabListEntry[] {
     const out: LabListEntry[] = [];
     for (const id of this.labs.keys()) {
@@ -209,7 +231,7 @@ export class RunStore {
     const key = fingerprint(found.absPath, false);
     const hit = this.labCache.get(id);
     if (hit && hit.key === key) return { ...hit.data, id, path: found.relPath };
-    const data = readLab(found.absPath);
+    const data = readLab(found.absPath, found.relPath);
     this.labCache.set(id, { key: key ?? "", data });
     return { ...data, id, path: found.relPath };
   }
@@ -378,6 +400,8 @@ export class RunStore {
           result,
         }),
       ) as CachedResult;
+      const problems = full.result.trace.problems.map((p) => this.redact(p));
+      (full.result.trace as { problems: string[] }).problems = problems;
       try {
         this.cache.write(id, full, this.metaOf(full));
       } catch (err) {
@@ -399,8 +423,14 @@ export class RunStore {
     this.emit(id);
   }
 
+  /** The served directory's absolute path replaced by "." in text shown to clients (errors, trace problems). */
+  redact(text: string): string {
+    const base = this.displayBase;
+    return text.split(`${base}${path.sep}`).join("").split(base).join(".");
+  }
+
   private fail(s: RunState, message: string): void {
-    s.error = message;
+    s.error = this.redact(message);
     // A run that already has a result keeps it (e.g. a trace caught mid-write): the error says why it is stale.
     if (!s.headline) s.status = "error";
     this.log(`serve: ${s.found.relPath}: ${message}`);
@@ -450,16 +480,7 @@ export class RunStore {
     const now = Date.now();
     const global = [...this.listeners].some((l) => l.run === null);
     const rescan = global && now - this.lastRescan >= this.rescanMs;
-    if (rescan) {
-      this.lastRescan = now;
-      try {
-        const before = this.runs.size;
-        this.apply(discover(this.root));
-        for (const id of [...this.runs.keys()].slice(before)) this.emit(id);
-      } catch (err) {
-        this.log(`serve: rescan failed: ${(err as Error).message}`);
-      }
-    }
+    if (rescan) this.rescan(now);
     for (const s of this.runs.values()) {
       if (s.watchers > 0 || rescan) this.check(s, now);
       if (s.dirtySince === null || s.queued || s.job) continue;

@@ -11,6 +11,7 @@ import { lut, scaleFor, toUnit, unpack } from "../../web/src/colormap.ts";
 import { analyze } from "../../src/analysis/index.ts";
 import type { AnalysisResult } from "../../src/analysis/types.ts";
 import type { HeatmapJson } from "../../src/serve/api-types.ts";
+import { traceEngine } from "../../src/serve/engine.ts";
 import { type RunningServer, startServer } from "../../src/serve/server.ts";
 import { openTrace } from "../../src/trace/index.ts";
 import { rawGet } from "../serve/http.ts";
@@ -61,7 +62,8 @@ beforeAll(async () => {
       cosines: { u1·q: [0.1, 0.2, 0.7, 0.9], "u1·X_B r": [0.95, 0.9, 0.6, 0.4] },
     }),
   );
-  server = await startServer({ path: dir, webDir: DIST_DIR, pollMs: 100 });
+  // In-thread engine: the worker path is covered by test/serve (and would add a worker start per server here).
+  server = await startServer({ path: dir, webDir: DIST_DIR, pollMs: 100, engine: traceEngine });
   await server.store.idle();
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -178,6 +180,60 @@ describe("run page", () => {
     expect(
       close(Number(await tip.getAttribute("data-value")), e.tensors[r].windows!.kappa["ema0.9"][c]),
     ).toBe(true);
+  });
+
+  it("exports the whole heatmap as CSV (one row per tensor, one column per window start)", async () => {
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.locator(".heatmap-controls button[data-export=csv]").click(),
+    ]);
+    const lines = fs
+      .readFileSync((await download.path())!, "utf8")
+      .trim()
+      .split("\n");
+    const e = await direct(path.join(dir, "adam", "seed1.gtrace"));
+    expect(lines[0].split(",").slice(1).map(Number)).toEqual(e.tensors[0].windows!.starts);
+    e.tensors.forEach((t, r) => {
+      const cells = lines[r + 1].split(",");
+      expect(cells[0]).toBe(t.name);
+      cells.slice(1).forEach((v, c) => {
+        expect(close(Number(v), t.windows!.kappa["ema0.9"][c])).toBe(true);
+      });
+    });
+  });
+
+  it("filters heatmap rows by name and orders them by mean κ; a click selects the tensor under the cursor", async () => {
+    const e = await direct(path.join(dir, "adam", "seed1.gtrace"));
+    const names = () =>
+      page.$$eval("table.heatmap-table tbody tr", (trs) =>
+        trs.map((tr) => (tr as HTMLElement).dataset.tensor),
+      );
+    await page.fill("input[name=filter]", "conv1");
+    await page.waitForFunction(
+      () => document.querySelector<HTMLElement>("canvas.heatmap-canvas")?.dataset.rows === "2",
+    );
+    expect(await names()).toEqual(["conv1.weight", "conv1.bias"]);
+    await page.fill("input[name=filter]", "");
+    await page.waitForFunction(
+      () => document.querySelector<HTMLElement>("canvas.heatmap-canvas")?.dataset.rows === "3",
+    );
+    await page.selectOption("select[name=order]", "mean-desc");
+    await page.waitForFunction(
+      () => document.querySelector<HTMLElement>("canvas.heatmap-canvas")?.dataset.order === "mean-desc",
+    );
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const expected = [...e.tensors]
+      .sort((a, b) => mean(b.windows!.kappa["ema0.9"]) - mean(a.windows!.kappa["ema0.9"]))
+      .map((t) => t.name);
+    expect(await names()).toEqual(expected);
+    // Clicking the first heatmap row opens the tensor shown there (the reordered one, not trace row 0).
+    const box = (await page.locator("canvas.heatmap-canvas").boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / (2 * expected.length));
+    await page.waitForSelector(`section.tensor[data-tensor="${expected[0]}"]`);
+    await page.selectOption("select[name=order]", "trace");
+    await page.waitForFunction(
+      () => document.querySelector<HTMLElement>("canvas.heatmap-canvas")?.dataset.order === "trace",
+    );
   });
 
   it("switches the heatmap to r*(ε) per window and to ‖g‖ per step", async () => {
@@ -326,6 +382,27 @@ describe("live mode", () => {
       trs.map((tr) => Number((tr as HTMLTableRowElement).cells[1].dataset.value)),
     );
     expect(shown).toEqual(e.total.gradNorm);
+  });
+});
+
+describe("token", () => {
+  it("works when opened with the printed ?token= URL (fetch and EventSource), and fails without it", async () => {
+    const token = "browser-test-token-0123456789";
+    const guarded = await startServer({ path: dir, webDir: DIST_DIR, token, engine: traceEngine });
+    try {
+      await guarded.store.idle();
+      const p = await browser.newPage();
+      await p.goto(`${guarded.url}#/`);
+      await p.waitForSelector("body[data-state=ready]");
+      expect(await p.locator("[data-table=runs] tbody tr").count()).toBe(3);
+      await p.waitForFunction(() => document.getElementById("live")?.dataset.live === "on");
+      await p.goto(`http://127.0.0.1:${guarded.port}/#/`);
+      await p.waitForSelector("body[data-state=error]");
+      expect(await p.locator("#app").textContent()).toMatch(/token/);
+      await p.close();
+    } finally {
+      await guarded.close();
+    }
   });
 });
 

@@ -18,17 +18,58 @@ function newestMtime(p: string): number {
   return newest;
 }
 
-/** Runs `vite build web` (programmatically) unless web/dist is newer than every source of the page. */
-export async function ensureBuilt(): Promise<void> {
+function isFresh(): boolean {
   const index = path.join(DIST_DIR, "index.html");
+  if (!fs.existsSync(index)) return false;
   const sources = Math.max(
     newestMtime(path.join(WEB_DIR, "src")),
     newestMtime(path.join(WEB_DIR, "index.html")),
     newestMtime(path.join(REPO, "src", "serve", "api-types.ts")),
   );
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= sources) return;
-  const { build } = await import("vite");
-  await build({ root: WEB_DIR, logLevel: "warn", configFile: path.join(WEB_DIR, "vite.config.ts") });
+  return fs.statSync(index).mtimeMs >= sources;
+}
+
+/**
+ * Runs `vite build web` (programmatically) unless web/dist is newer than every source of the page. Test files
+ * run in parallel processes: a lock file makes one of them build while the others wait, and the build goes to a
+ * side directory swapped in by rename, so nobody ever serves a half-written web/dist.
+ */
+export async function ensureBuilt(): Promise<void> {
+  if (isFresh()) return;
+  const lock = path.join(WEB_DIR, ".build.lock");
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      fs.closeSync(fs.openSync(lock, "wx"));
+      break;
+    } catch {
+      // Someone else is building; a lock older than 5 minutes was left by a killed process.
+      try {
+        if (Date.now() - fs.statSync(lock).mtimeMs > 300_000) fs.rmSync(lock, { force: true });
+      } catch {
+        // the lock vanished between the two calls: try again
+      }
+      if (Date.now() > deadline) throw new Error(`ensureBuilt: ${lock} held for 3 minutes`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    if (isFresh()) return;
+    const out = path.join(WEB_DIR, `dist.tmp-${process.pid}`);
+    const { build } = await import("vite");
+    await build({
+      root: WEB_DIR,
+      logLevel: "warn",
+      configFile: path.join(WEB_DIR, "vite.config.ts"),
+      build: { outDir: out, emptyOutDir: true },
+    });
+    const old = path.join(WEB_DIR, `dist.old-${process.pid}`);
+    if (fs.existsSync(DIST_DIR)) fs.renameSync(DIST_DIR, old);
+    fs.renameSync(out, DIST_DIR);
+    fs.rmSync(old, { recursive: true, force: true });
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
 }
 
 export async function launchChromium(): Promise<Browser> {

@@ -14,6 +14,7 @@ import {
   resolvePredictor,
   solveSpd,
 } from "../../src/core/predictors/index.ts";
+import { EmaBank } from "../../src/core/predictors/emaBank.ts";
 import { createRng } from "../../src/core/rng.ts";
 import {
   arCoefficients,
@@ -273,4 +274,50 @@ describe("properties", () => {
     const r = pathLengthsFromGram(mat(4, 4), DEFAULT_PREDICTORS);
     for (const id of DEFAULT_PREDICTORS) expect(kappa(r.series[id].error, r.gradNormSq)).toBeNaN();
   });
+});
+
+describe("EmaBank (the live accumulator's fused EMA pass)", () => {
+  // Explicit EMA vectors, one β at a time, as the spec defines them: m_1 = g_0, m_{t+1} = m_t + (1−β)(g_t − m_t).
+  function explicitEmaTerms(betas: number[], g: ArrayLike<number>[]) {
+    return betas.map((beta) => {
+      let m: Float64Array | null = null;
+      return g.map((gt) => {
+        const gv = Float64Array.from(gt);
+        if (m === null) {
+          m = gv.slice();
+          return { error: gv.reduce((s, x) => s + x * x, 0), cross: 0, normSq: 0 };
+        }
+        const prev: Float64Array = m;
+        const error = gv.reduce((s, x, i) => s + (x - prev[i]) ** 2, 0);
+        const cross = gv.reduce((s, x, i) => s + x * prev[i], 0);
+        const normSq = prev.reduce((s, x) => s + x * x, 0);
+        m = prev.map((x, i) => x + (1 - beta) * (gv[i] - x));
+        return { error, cross, normSq };
+      });
+    });
+  }
+
+  it.each([1, 2, 3, 4, 5, 7])(
+    "%i EMAs (groups of up to three interleaved states) equal the explicit vectors, float32 and float64 input",
+    (count) => {
+      const betas = [0.5, 0.9, 0.99, 0.7, 0.3, 0.95, 0.8].slice(0, count);
+      for (const float32 of [false, true]) {
+        const g64 = driftingSequence(9, 37, count);
+        const g = float32 ? g64.map((v) => Float32Array.from(v)) : g64;
+        const bank = new EmaBank(betas, 37);
+        const want = explicitEmaTerms(betas, g);
+        g.forEach((gt, t) => {
+          const gradNormSq = Array.from(gt).reduce((s, x) => s + x * x, 0);
+          const got = bank.step(gt, gradNormSq);
+          betas.forEach((_, j) => {
+            const w = want[j][t];
+            const scale = gradNormSq + w.normSq;
+            expect(Math.abs(got[j].error - w.error)).toBeLessThanOrEqual(1e-12 * scale);
+            expect(Math.abs(got[j].cross - w.cross)).toBeLessThanOrEqual(1e-12 * scale);
+            expect(Math.abs(got[j].normSq - w.normSq)).toBeLessThanOrEqual(1e-12 * scale);
+          });
+        });
+      }
+    },
+  );
 });

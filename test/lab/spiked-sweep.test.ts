@@ -7,10 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
-import type { Mat } from "../../src/core/matrix.ts";
+import { type Mat, mat } from "../../src/core/matrix.ts";
+import { createRng, deriveSeed } from "../../src/core/rng.ts";
 import { resolveActivation } from "../../src/lab/spiked/activations.ts";
-import { generateSpikedData } from "../../src/lab/spiked/data.ts";
-import { defaultAnalyzeSteps, runSpiked } from "../../src/lab/spiked/experiment.ts";
+import { generateSpikedData, STREAM } from "../../src/lab/spiked/data.ts";
+import { defaultAnalyzeSteps, runSpiked, sampleRows } from "../../src/lab/spiked/experiment.ts";
 import { float64Gemm } from "../../src/lab/spiked/gemm.ts";
 import { initNetwork, lossAndGradient } from "../../src/lab/spiked/model.ts";
 import { runMany } from "../../src/lab/spiked/pool.ts";
@@ -64,6 +65,27 @@ describe("training bookkeeping", () => {
     expect(got.lossCurve[1]).toBeCloseTo(g1.loss, 12);
     expect(got.records[1].dataLoss).toBeCloseTo(g1.dataLoss, 12);
     expect(got.records.map((r) => r.step)).toEqual([0, 1]);
+  });
+
+  it("a mini-batch update is the gradient over the sampled rows (distinct, from the batches stream)", async () => {
+    const grads: Mat[] = [];
+    await runSpiked({ ...tiny, nu: 0.2, steps: 2, lr: 0.1, batchSize: 7, analyzeSteps: [0] }, { onUpdate: (_, g) => grads.push(g) });
+    const data = generateSpikedData({ n: 40, d: 30, nu: 0.2 });
+    const net = initNetwork({ m: 36, d: 30 });
+    const rng = createRng(deriveSeed(0, STREAM.batches));
+    const act = resolveActivation("relu");
+    for (let step = 0; step < 2; step++) {
+      const rows = sampleRows(rng, 40, 7);
+      expect(new Set(rows).size).toBe(7);
+      const x = mat(7, 30);
+      rows.forEach((r, i) => {
+        x.data.set(data.x.data.subarray(r * 30, (r + 1) * 30), i * 30);
+      });
+      const y = Float64Array.from(rows, (r) => data.y[r]);
+      const g = lossAndGradient({ x, y, net, activation: act, gemm: float64Gemm });
+      for (let t = 0; t < g.grad.data.length; t++) expect(grads[step].data[t]).toBeCloseTo(g.grad.data[t], 12);
+      for (let t = 0; t < net.w.data.length; t++) net.w.data[t] -= 0.1 * g.grad.data[t];
+    }
   });
 
   it("small-lr gradient descent decreases the loss at every step", async () => {

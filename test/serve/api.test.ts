@@ -258,6 +258,7 @@ describe("labs", () => {
       ],
     });
     expect((await get("/api/labs/nope")).status).toBe(404);
+    expect(res.body.toString()).not.toContain(dir);
   });
 });
 
@@ -278,6 +279,20 @@ describe("refusals", () => {
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     expect(res.body.toString()).not.toContain("root:");
+    expect(res.body.toString()).not.toContain("do not serve");
+  });
+
+  it.each([
+    "/api/runs/adam-seed1-trace-gtrace/tensors/..%2f..%2f..%2fsecret.txt/series",
+    "/api/runs/adam-seed1-trace-gtrace/tensors/%2Fetc%2Fpasswd/series",
+    "/api/runs/adam-seed1-trace-gtrace/tensors/%E0%A4%A/series",
+    "/api/runs/adam-seed1-trace-gtrace/tensors/%/series",
+    "/api/runs/adam-seed1-trace-gtrace/heatmap?predictor=..%2F..%2Fsecret.txt",
+    "/api/runs/%E0%A4%A/summary",
+  ])("treats tensor names and query values as names, never paths: %s is a 4xx", async (p) => {
+    const res = await get(p);
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
     expect(res.body.toString()).not.toContain("do not serve");
   });
 
@@ -373,7 +388,9 @@ describe("cache", () => {
     const restarted = await startServer({ path: dir, engine: again, webDir });
     try {
       await restarted.store.idle();
-      const h = (await rawGet(restarted.port, "/api/runs/sgd-run-gtrace/heatmap?metric=rank")).json<HeatmapJson>();
+      const h = (
+        await rawGet(restarted.port, "/api/runs/sgd-run-gtrace/heatmap?metric=rank")
+      ).json<HeatmapJson>();
       expect(again.rankCalls).toEqual([]);
       expect(h.values.slice(0, h.cols)).toEqual(h.starts.map((st) => (st % 7) + 1));
     } finally {
@@ -431,6 +448,19 @@ describe("live mode", () => {
     );
     sse.close();
     expect(JSON.parse(ev.data).run.steps).toBe(9);
+  });
+
+  it("/api/runs also picks up new runs (throttled re-scan), without an open stream", async () => {
+    writeFakeTrace(path.join(dir, "later.gtrace"), 7);
+    const deadline = Date.now() + 8000;
+    let entry: RunsResponse["runs"][number] | undefined;
+    while (!entry && Date.now() < deadline) {
+      entry = (await get("/api/runs")).json<RunsResponse>().runs.find((r) => r.id === "later-gtrace");
+      if (!entry) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(entry?.path).toBe("later.gtrace");
+    const s = (await get("/api/runs/later-gtrace/summary")).json<SummaryResponse>();
+    expect(s.trace.steps).toBe(7);
   });
 
   it("refuses event streams of unknown runs", async () => {

@@ -14,6 +14,7 @@ import { scaleFor } from "./colormap.ts";
 import { download, toCsv } from "./export.ts";
 import { Heatmap } from "./heatmap.ts";
 import type { Page } from "./overview.ts";
+import { ROW_ORDERS, type RowOrder, selectRows } from "./rows.ts";
 import { type Column, DataTable, fmt } from "./table.ts";
 
 export const TOTAL = "@total";
@@ -24,6 +25,9 @@ interface RunPageState {
   predictor: string;
   eps: number;
   tensor: string;
+  /** Heatmap row filter (text or /regex/) and ordering. */
+  filter: string;
+  order: RowOrder;
 }
 
 export interface RunPage extends Page {
@@ -77,6 +81,8 @@ export function runPage(
     predictor: "",
     eps: 0,
     tensor: initialTensor,
+    filter: "",
+    order: "trace",
   };
   const head = el("section", "run-head");
   const controls = el("div", "heatmap-controls");
@@ -91,8 +97,10 @@ export function runPage(
   let closed = false;
   let loading: Promise<void> = Promise.resolve();
 
+  /** Source row (trace order) of each heatmap row shown, after the filter and ordering. */
+  let shownRows: number[] = [];
   heatmap.onSelectRow = (row) => {
-    const name = state.summary?.tensors[row]?.name;
+    const name = heatData?.header.tensors[shownRows[row]];
     if (name) location.hash = `#/run/${encodeURIComponent(runId)}/tensor/${encodeURIComponent(name)}`;
   };
 
@@ -138,6 +146,25 @@ export function runPage(
         }).wrap,
       );
     }
+    const filter = el("input");
+    filter.type = "search";
+    filter.name = "filter";
+    filter.placeholder = "filter tensors (text or /regex/)";
+    filter.value = state.filter;
+    let timer = 0;
+    filter.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = window.setTimeout(() => {
+        state.filter = filter.value;
+        showHeatmap();
+      }, 150);
+    });
+    const order = select("rows", "order", ROW_ORDERS, state.order, (v) => {
+      state.order = v as RowOrder;
+      state.filter = filter.value; // a filter edit still inside its debounce counts too
+      showHeatmap();
+    });
+    controls.append(filter, order.wrap);
     const reset = el("button", undefined, "reset view");
     reset.type = "button";
     reset.addEventListener("click", () => heatmap.resetView());
@@ -160,7 +187,8 @@ export function runPage(
     if (!heatData) return;
     const { header, values } = heatData;
     const rows: (string | number | null)[][] = [["tensor", ...header.starts]];
-    for (let r = 0; r < header.rows; r++) {
+    // The rows shown (filtered, ordered), all columns.
+    for (const r of shownRows) {
       const row: (string | number | null)[] = [header.tensors[r]];
       for (let c = 0; c < header.cols; c++) row.push(values[r * header.cols + c]);
       rows.push(row);
@@ -184,11 +212,25 @@ export function runPage(
     if (h.eps !== null) state.eps = h.eps;
     heatmap.canvas.dataset.predictor = h.predictor ?? "";
     heatmap.canvas.dataset.eps = h.eps === null ? "" : String(h.eps);
+    showHeatmap();
+  };
+
+  /** Draws the loaded matrix through the row filter and ordering (no refetch). */
+  const showHeatmap = () => {
+    if (!heatData) return;
+    const h = heatData.header;
+    const all = !state.filter.trim() && state.order === "trace";
+    const sel = all
+      ? { indices: h.tensors.map((_, i) => i), names: h.tensors, values: heatData.values }
+      : selectRows(h.tensors, heatData.values, h.cols, { filter: state.filter, order: state.order });
+    shownRows = sel.indices;
+    heatmap.canvas.dataset.filter = state.filter;
+    heatmap.canvas.dataset.order = state.order;
     heatmap.setData({
-      rows: h.rows,
+      rows: sel.indices.length,
       cols: h.cols,
-      values: data.values,
-      rowLabels: h.tensors,
+      values: sel.values,
+      rowLabels: sel.names,
       colStarts: h.starts,
       span: h.span,
       metric: h.metric,

@@ -30,7 +30,7 @@ interface LabSpikedFlags {
   teacherIncludesSpike: boolean;
   labelNoise: number;
   steps: number;
-  lr: number;
+  lr: number | "auto";
   batchSize: number;
   weightDecay: number;
   inputNoise: number;
@@ -261,7 +261,7 @@ export function registerLabCommand(program: Command): void {
     .option("--seed <s>", "seed of every random stream", parseInteger("--seed", { min: 0 }), 0)
     .option(
       "--data <source>",
-      "synthetic or mnist (10,000 digits from the mnist package, parity targets)",
+      "synthetic or mnist (digits from the mnist package, standardised, parity targets ±1)",
       single("--data", ["synthetic", "mnist"] as const),
       "synthetic",
     )
@@ -279,7 +279,12 @@ export function registerLabCommand(program: Command): void {
       parseInteger("--steps", { min: 0 }),
       0,
     )
-    .option("--lr <η>", "learning rate", parseNumber("--lr", { min: 0 }), 1)
+    .option(
+      "--lr <η>",
+      'learning rate, or "auto" (1/curvature estimate at init; fixed rates that work at small ν diverge at large ν)',
+      (v: string) => (v === "auto" ? "auto" : parseNumber("--lr", { min: 0 })(v)),
+      "auto",
+    )
     .option(
       "--batch-size <b>",
       "mini-batch size of the updates (0 = full batch)",

@@ -6,7 +6,7 @@ import { OPTIMIZER_NAMES, type OptimizerName } from "../../lab/zoo/optimizers.ts
 import { createZooModel, ZOO_MODEL_NAMES } from "../../lab/zoo/registry.ts";
 import { runZooTraining } from "../../lab/zoo/run.ts";
 import type { ScheduleKind } from "../../lab/zoo/schedule.ts";
-import { parseInteger } from "../parse.ts";
+import { parseInteger, parseList } from "../parse.ts";
 import { progressBar } from "../progress.ts";
 
 interface TrainFlags {
@@ -21,6 +21,7 @@ interface TrainFlags {
   sketch?: string;
   out: string;
   force?: boolean;
+  live?: string;
 }
 
 function parsePositive(option: string, value: string | undefined): number | undefined {
@@ -55,6 +56,10 @@ export function registerTrainCommand(program: Command): void {
     )
     .requiredOption("--out <dir>", "output directory (trace.gtrace, run.json)")
     .option("--force", "overwrite an existing trace")
+    .option(
+      "--live <predictors>",
+      "also run the live accumulator with these predictors (comma list, e.g. last,ema0.9,momentum) and print its κ",
+    )
     .action(async (modelName: string, flags: TrainFlags) => {
       const model = createZooModel(modelName);
       if (
@@ -85,6 +90,7 @@ export function registerTrainCommand(program: Command): void {
         weightDecay: parsePositive("--weight-decay", flags.weightDecay),
         sketch: flags.sketch,
         force: flags.force === true,
+        live: flags.live === undefined ? undefined : { predictors: parseList(flags.live) },
         onStep: ({ step, loss }) => {
           const rate = (step + 1) / ((performance.now() - start) / 1000);
           bar.update(step + 1, steps, {
@@ -106,5 +112,9 @@ export function registerTrainCommand(program: Command): void {
           `${(last.reduce((s, x) => s + x, 0) / last.length).toPrecision(4)} (mean of last ${last.length})${evalText}\n` +
           `trace: ${summary.tracePath}\nrun:   ${summary.runJsonPath}\n`,
       );
+      if (summary.live !== undefined) {
+        const kappas = Object.entries(summary.live.total.kappa).map(([id, k]) => `${id} ${k.toFixed(3)}`);
+        process.stdout.write(`live κ (whole model, ${summary.live.steps} steps): ${kappas.join(", ")}\n`);
+      }
     });
 }

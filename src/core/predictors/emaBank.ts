@@ -7,12 +7,19 @@
  * - ‖m_{t+1}‖² = β²‖m_t‖² + 2β(1−β)⟨m_t, g_t⟩ + (1−β)²‖g_t‖², the recursion exact mode uses too.
  * The error itself is summed directly from the vectors, so it has no cancellation; the derived cross term only
  * feeds cosines, where its absolute error (≈ 1e-16·(‖g‖² + ‖m‖²)) is irrelevant. Hand-written for the same reason
- * as kernels.ts: float32 input, float64 state and sums. */
+ * as kernels.ts: float32 input, float64 state and sums.
+ *
+ * Layout: the EMAs go in groups of up to three, and each group's states are interleaved in one Float64Array
+ * (coordinate i of EMA a of the group at [i·size + a]), so a pass streams one state array instead of three: measured
+ * 2.9× against 3.4× a float32 sum of squares for three separate arrays (same arithmetic, same results).
+ * Float32 state was tried too: no faster (the pass is bound by arithmetic, not memory traffic, on the dev machine)
+ * and it would round every state to 24 bits, so the state stays float64. */
 import type { Vec } from "../matrix.ts";
 import type { LiveStepTerms } from "./types.ts";
 
 export class EmaBank {
-  private readonly states: Float64Array[];
+  /** Groups of up to three EMAs: interleaved states, their 1 − β, and the index of their first EMA. */
+  private readonly groups: { states: Float64Array; alphas: Float64Array; first: number }[];
   private readonly betas: number[];
   private readonly normSq: Float64Array;
   private readonly errors: Float64Array;
@@ -20,25 +27,32 @@ export class EmaBank {
 
   constructor(betas: readonly number[], dim: number) {
     this.betas = [...betas];
-    this.states = betas.map(() => new Float64Array(dim));
+    this.groups = [];
+    for (let first = 0; first < betas.length; first += 3) {
+      const size = Math.min(3, betas.length - first);
+      this.groups.push({
+        states: new Float64Array(size * dim),
+        alphas: Float64Array.from(betas.slice(first, first + size), (b) => 1 - b),
+        first,
+      });
+    }
     this.normSq = new Float64Array(betas.length);
     this.errors = new Float64Array(betas.length);
   }
 
   /** Compares every EMA's m_t with g_t (‖g_t‖² = gradNormSq) and updates it; terms in the order of `betas`. */
   step(g: Vec, gradNormSq: number): LiveStepTerms[] {
-    const count = this.states.length;
+    const count = this.betas.length;
     if (!this.started) {
-      for (const m of this.states) m.set(g);
+      for (const { states, alphas } of this.groups) fillInterleaved(states, g, alphas.length);
       this.normSq.fill(gradNormSq);
       this.started = true;
-      return this.states.map(() => ({ error: gradNormSq, cross: 0, normSq: 0 }));
+      return this.betas.map(() => ({ error: gradNormSq, cross: 0, normSq: 0 }));
     }
-    for (let j = 0; j < count; j += 3) {
-      const left = count - j;
-      if (left >= 3) this.pass3(g, j);
-      else if (left === 2) this.pass2(g, j);
-      else this.errors[j] = pass1(g, this.states[j], 1 - this.betas[j]);
+    for (const { states, alphas, first } of this.groups) {
+      if (alphas.length === 3) pass3(g, states, alphas, this.errors, first);
+      else if (alphas.length === 2) pass2(g, states, alphas, this.errors, first);
+      else this.errors[first] = pass1(g, states, alphas[0]);
     }
     const out: LiveStepTerms[] = [];
     for (let j = 0; j < count; j++) {
@@ -51,61 +65,81 @@ export class EmaBank {
     }
     return out;
   }
+}
 
-  private pass2(g: Vec, j: number): void {
-    const ma = this.states[j];
-    const mb = this.states[j + 1];
-    const aa = 1 - this.betas[j];
-    const ab = 1 - this.betas[j + 1];
-    let ea = 0;
-    let eb = 0;
-    for (let i = 0; i < ma.length; i++) {
-      const gi = g[i];
-      const da = gi - ma[i];
-      const db = gi - mb[i];
-      ea += da * da;
-      eb += db * db;
-      ma[i] += aa * da;
-      mb[i] += ab * db;
-    }
-    this.errors[j] = ea;
-    this.errors[j + 1] = eb;
+/** m_1 = g_0 for every EMA of a group: g copied into each of the `size` interleaved lanes. */
+function fillInterleaved(states: Float64Array, g: Vec, size: number): void {
+  if (size === 1) {
+    states.set(g);
+    return;
   }
+  // One strided copy per lane, not a loop over lanes inside the loop over coordinates: this runs once per tensor,
+  // before the JIT has optimised anything, and the nested form showed up as the largest item of a profile.
+  for (let a = 0; a < size; a++) {
+    for (let i = 0, k = a; i < g.length; i++, k += size) states[k] = g[i];
+  }
+}
 
-  private pass3(g: Vec, j: number): void {
-    const ma = this.states[j];
-    const mb = this.states[j + 1];
-    const mc = this.states[j + 2];
-    const aa = 1 - this.betas[j];
-    const ab = 1 - this.betas[j + 1];
-    const ac = 1 - this.betas[j + 2];
-    let ea = 0;
-    let eb = 0;
-    let ec = 0;
-    for (let i = 0; i < ma.length; i++) {
-      const gi = g[i];
-      const da = gi - ma[i];
-      const db = gi - mb[i];
-      const dc = gi - mc[i];
-      ea += da * da;
-      eb += db * db;
-      ec += dc * dc;
-      ma[i] += aa * da;
-      mb[i] += ab * db;
-      mc[i] += ac * dc;
-    }
-    this.errors[j] = ea;
-    this.errors[j + 1] = eb;
-    this.errors[j + 2] = ec;
+/* One kernel per group size: the loop bodies must be straight-line code for the JIT. Each reads g_i once, the
+ * group's interleaved states once, and writes them back; the errors are summed in float64. */
+
+function pass3(g: Vec, m: Float64Array, alphas: Float64Array, errors: Float64Array, at: number): void {
+  const aa = alphas[0];
+  const ab = alphas[1];
+  const ac = alphas[2];
+  let ea = 0;
+  let eb = 0;
+  let ec = 0;
+  const n = g.length;
+  for (let i = 0, k = 0; i < n; i++, k += 3) {
+    const gi = g[i];
+    const ma = m[k];
+    const mb = m[k + 1];
+    const mc = m[k + 2];
+    const da = gi - ma;
+    const db = gi - mb;
+    const dc = gi - mc;
+    ea += da * da;
+    eb += db * db;
+    ec += dc * dc;
+    m[k] = ma + aa * da;
+    m[k + 1] = mb + ab * db;
+    m[k + 2] = mc + ac * dc;
   }
+  errors[at] = ea;
+  errors[at + 1] = eb;
+  errors[at + 2] = ec;
+}
+
+function pass2(g: Vec, m: Float64Array, alphas: Float64Array, errors: Float64Array, at: number): void {
+  const aa = alphas[0];
+  const ab = alphas[1];
+  let ea = 0;
+  let eb = 0;
+  const n = g.length;
+  for (let i = 0, k = 0; i < n; i++, k += 2) {
+    const gi = g[i];
+    const ma = m[k];
+    const mb = m[k + 1];
+    const da = gi - ma;
+    const db = gi - mb;
+    ea += da * da;
+    eb += db * db;
+    m[k] = ma + aa * da;
+    m[k + 1] = mb + ab * db;
+  }
+  errors[at] = ea;
+  errors[at + 1] = eb;
 }
 
 function pass1(g: Vec, m: Float64Array, alpha: number): number {
   let e = 0;
-  for (let i = 0; i < m.length; i++) {
-    const d = g[i] - m[i];
+  const n = g.length;
+  for (let i = 0; i < n; i++) {
+    const mi = m[i];
+    const d = g[i] - mi;
     e += d * d;
-    m[i] += alpha * d;
+    m[i] = mi + alpha * d;
   }
   return e;
 }

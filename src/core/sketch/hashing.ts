@@ -2,12 +2,23 @@
  * per column, one in each of s row blocks of k/s rows — the construction of Kane & Nelson 2014, "Sparser
  * Johnson–Lindenstrauss transforms", §2 block version). CountSketch is the s = 1 case. Cost O(s·p) per vector.
  *
- * Column j's row and sign in block q come from hashIndex(deriveSeed(seed, 2, q), j): no table is needed, so any
- * slice at any offset is sketched on its own. A (row, sign) table of 4·s·dim bytes can be requested with
- * `cacheBytes`, but it is off by default: bench/sketch.bench.ts found no consistent gain over hashing on the fly
- * (table vs hash, two runs on the shared 2-core dev machine: countsketch p = 10^7 61.6 vs 64.0 ms and 160.9 vs
- * 104.9 ms; sparse JL s = 8, p = 10^6 35.3 vs 36.6 ms and 79.3 vs 96.0 ms): the three integer multiplies of the
- * hash cost about what the extra 4·s bytes of table traffic per coordinate do, and the table costs 4·s·p bytes.
+ * Column j's row and sign in block q come from hashIndex(deriveSeed(seed, 2, q), j): S needs no storage, so any
+ * slice at any offset is sketched on its own. For speed the (row, sign) pairs are packed into one int32 per
+ * (column, block), entry = (row << 1) | negative, and kept in tables of TABLE_BLOCK_COLUMNS columns through the
+ * process-wide BlockCache pool (common.ts): 4·s bytes per coordinate, so the default 64 MiB budget per sketch
+ * covers tensors up to 16.7·10^6 coordinates for CountSketch and 2.1·10^6 for sparse JL with s = 8, and all
+ * sketches together stop at SHARED_CACHE_BYTES = 256 MiB (6.7·10^7 CountSketch coordinates). Columns whose table
+ * block did not fit are hashed on the fly, a chunk of HASH_CHUNK entries at a time, into a small scratch table and
+ * then scattered by the same kernel; `cacheBytes: 0` forces that path. Both paths give bit-identical sketches (same
+ * entries, same order of additions into each output row).
+ *
+ * Measured (bench/sketch.bench.ts, p = 10^7 float32, k = 512, shared 2-core dev machine, ratio to a plain float64
+ * sum of squares over the same buffer in the same run, best of repeats): the previous kernel (hash inlined in the
+ * scatter loop, one generic loop for float32 and float64 input) 3.6–6.2×; the cached table with the scatter
+ * unrolled by 8 ~1.2–1.5×; hashing on the fly by chunks ~3×. What mattered, in order: (1) a monomorphic kernel
+ * per input type — the same unrolled loop seeing both Float32Array and Float64Array ran 2× slower; (2) unrolling
+ * the scatter (×8: 1.3–1.5× against 4.1–4.8× not unrolled, the most likely reason an earlier table experiment
+ * found no gain); (3) the table itself, which replaces three integer multiplies per coordinate by a 4-byte load.
  *
  * Unbiasedness and variance (fully random hash): ‖Sx‖² − ‖x‖² = (1/s) Σ_q Σ_{i≠j} σ_qi σ_qj x_i x_j [h_q(i) = h_q(j)]
  * has mean 0 and, per block, variance 2(‖x‖⁴ − ‖x‖₄⁴)/(k/s); averaging s independent blocks divides by s, so
@@ -16,12 +27,25 @@ import { deriveSeed } from "../rng.ts";
 import { GradtraceError } from "../errors.ts";
 import type { Vec } from "../matrix.ts";
 import { chebyshevErrorBound, jlErrorBound } from "./bounds.ts";
-import { checkAccumulate, checkApply, checkSketchShape, hashIndex } from "./common.ts";
+import {
+  BlockCache,
+  DEFAULT_CACHE_BYTES,
+  checkAccumulate,
+  checkApply,
+  checkSketchShape,
+  hashIndex,
+  sharedCacheFreeBytes,
+} from "./common.ts";
 import type { ErrorBoundOptions, Sketch } from "./types.ts";
 
 const HASH_STREAM_TAG = 2;
 /** Default nonzeros per column of sparse JL; reduced to the largest divisor of k that is ≤ 8. */
 export const DEFAULT_SPARSITY = 8;
+/** Columns per cached table block: s·256 KiB of entries, large enough that per-block bookkeeping is negligible,
+ * small enough that a tensor's table is kept block by block up to the budget rather than all or nothing. */
+export const TABLE_BLOCK_COLUMNS = 1 << 16;
+/** Entries hashed at a time on the uncached path (16 KiB of scratch: stays in L1 between hashing and scattering). */
+const HASH_CHUNK = 4096;
 
 export interface HashingSketchOptions {
   readonly k: number;
@@ -29,7 +53,8 @@ export interface HashingSketchOptions {
   readonly seed?: number;
   /** Nonzeros per column: 1 is CountSketch. Must divide k. */
   readonly s?: number;
-  /** Build a (row, sign) table when it fits in this many bytes (4·s·dim). Default 0: always hash on the fly. */
+  /** Bytes of (row, sign) tables this sketch may keep (4·s bytes per column, within the process-wide pool of
+   * common.ts). Default DEFAULT_CACHE_BYTES (64 MiB); 0 always hashes on the fly. */
   readonly cacheBytes?: number;
 }
 
@@ -44,6 +69,11 @@ export function sparsityFor(k: number, preferred = DEFAULT_SPARSITY): number {
   return 1;
 }
 
+/** Table block state: not yet seen, kept by the cache, or refused (then hashed on the fly from then on). */
+const UNSEEN = 0;
+const KEPT = 1;
+const REFUSED = 2;
+
 export class HashingSketch implements Sketch {
   readonly kind: "countsketch" | "sparsejl";
   readonly guarantee = "variance-matched" as const;
@@ -53,10 +83,12 @@ export class HashingSketch implements Sketch {
   readonly s: number;
   private readonly rowsPerBlock: number;
   private readonly bases: Uint32Array;
-  /** (row << 1) | negative, s entries per column, column-major; null when hashing on the fly. */
-  private readonly table: Int32Array | null;
+  /** Table blocks: block b holds columns [b·TABLE_BLOCK_COLUMNS, …), row block q's entries at [q·cols + c]. */
+  private readonly tables: BlockCache<Int32Array> | null;
+  private readonly tableState: Uint8Array;
+  private readonly scratch = new Int32Array(HASH_CHUNK);
 
-  constructor({ k, dim, seed = 0, s = 1, cacheBytes = 0 }: HashingSketchOptions) {
+  constructor({ k, dim, seed = 0, s = 1, cacheBytes = DEFAULT_CACHE_BYTES }: HashingSketchOptions) {
     const kind = s === 1 ? "countsketch" : "sparsejl";
     checkSketchShape(kind, k, dim);
     if (!Number.isInteger(s) || s < 1 || k % s !== 0) {
@@ -72,55 +104,83 @@ export class HashingSketch implements Sketch {
     this.s = s;
     this.rowsPerBlock = k / s;
     this.bases = Uint32Array.from({ length: s }, (_, q) => deriveSeed(seed, HASH_STREAM_TAG, q));
-    this.table = 4 * s * dim <= cacheBytes ? this.buildTable() : null;
+    const blockCount = Math.ceil(dim / TABLE_BLOCK_COLUMNS);
+    this.tableState = new Uint8Array(blockCount);
+    this.tables = cacheBytes > 0 ? new BlockCache(cacheBytes, (b) => this.generateTable(b)) : null;
   }
 
-  /** Encoded (row, sign) of column j in block q. */
-  private entry(q: number, j: number): number {
-    const h = hashIndex(this.bases[q], j);
-    return ((q * this.rowsPerBlock + bucketOf(h, this.rowsPerBlock)) << 1) | (h & 1);
+  /** Writes the encoded (row, sign) of columns [from, from + count) in row block q to dst[at …]. Power-of-two row
+   * blocks (the usual k = 2^n) take the bucket from the top bits by a shift, the general case multiplies; both are
+   * bucketOf(h, m) exactly. */
+  private fillEntries(q: number, from: number, count: number, dst: Int32Array, at: number): void {
+    const m = this.rowsPerBlock;
+    const base = this.bases[q];
+    const rowOffset = q * m;
+    if ((m & (m - 1)) === 0) {
+      const shift = 31 - Math.log2(m);
+      for (let c = 0; c < count; c++) {
+        // hashIndex(base, from + c), inlined: on the uncached path this loop is half the cost of the sketch.
+        let h = base ^ Math.imul(from + c, 0x9e3779b1);
+        h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+        h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+        h ^= h >>> 16;
+        dst[at + c] = ((rowOffset + ((h >>> 1) >>> shift)) << 1) | (h & 1);
+      }
+    } else {
+      for (let c = 0; c < count; c++) {
+        const h = hashIndex(base, from + c);
+        dst[at + c] = ((rowOffset + bucketOf(h, m)) << 1) | (h & 1);
+      }
+    }
   }
 
-  private buildTable(): Int32Array {
-    const { s, dim } = this;
-    const table = new Int32Array(s * dim);
-    for (let j = 0; j < dim; j++) for (let q = 0; q < s; q++) table[j * s + q] = this.entry(q, j);
+  private generateTable(b: number): Int32Array {
+    const from = b * TABLE_BLOCK_COLUMNS;
+    const cols = Math.min(TABLE_BLOCK_COLUMNS, this.dim - from);
+    const table = new Int32Array(this.s * cols);
+    for (let q = 0; q < this.s; q++) this.fillEntries(q, from, cols, table, q * cols);
     return table;
+  }
+
+  /** The table block b when it is (or has just been) generated through the cache; null when it must be hashed. The
+   * cache does not say whether it kept a block, so that is read from the pool: a kept block is charged to it. */
+  private tableFor(b: number): Int32Array | null {
+    const state = this.tableState[b];
+    if (this.tables === null || state === REFUSED) return null;
+    if (state === UNSEEN) {
+      const before = sharedCacheFreeBytes();
+      const table = this.tables.get(b);
+      this.tableState[b] = sharedCacheFreeBytes() < before ? KEPT : REFUSED;
+      return table;
+    }
+    return this.tables.get(b);
   }
 
   accumulate(x: Vec, offset: number, out: Float64Array): void {
     checkAccumulate(this.kind, this.k, this.dim, x, offset, out);
-    const { s, table } = this;
+    const { s } = this;
     const scale = 1 / Math.sqrt(s);
     const n = x.length;
-    if (table !== null) {
-      for (let j = 0; j < n; j++) {
-        const v = x[j] * scale;
-        const base = (offset + j) * s;
+    let j = 0;
+    while (j < n) {
+      const col = offset + j;
+      const b = Math.floor(col / TABLE_BLOCK_COLUMNS);
+      const blockStart = b * TABLE_BLOCK_COLUMNS;
+      const count = Math.min(blockStart + TABLE_BLOCK_COLUMNS - col, n - j);
+      const table = this.tableFor(b);
+      if (table !== null) {
+        const cols = table.length / s;
+        for (let q = 0; q < s; q++) scatter(x, j, count, table, q * cols + (col - blockStart), out, scale);
+      } else {
         for (let q = 0; q < s; q++) {
-          const e = table[base + q];
-          out[e >> 1] += (1 - 2 * (e & 1)) * v;
+          for (let c = 0; c < count; c += HASH_CHUNK) {
+            const chunk = Math.min(HASH_CHUNK, count - c);
+            this.fillEntries(q, col + c, chunk, this.scratch, 0);
+            scatter(x, j + c, chunk, this.scratch, 0, out, scale);
+          }
         }
       }
-      return;
-    }
-    const m = this.rowsPerBlock;
-    // Power-of-two row blocks (the usual k = 2^n) take the bucket from the top bits by shifts; the general case
-    // multiplies. Both give bucketOf(h, m) exactly. The sign is applied by a multiply, not a branch: it is a coin
-    // flip per coordinate, so a branch would be mispredicted half the time.
-    const shift = m & (m - 1) ? -1 : 31 - Math.log2(m);
-    for (let q = 0; q < s; q++) {
-      const base = this.bases[q];
-      const rowOffset = q * m;
-      for (let j = 0; j < n; j++) {
-        // hashIndex(base, offset + j), inlined: this loop is the whole cost of the sketch.
-        let h = base ^ Math.imul(offset + j, 0x9e3779b1);
-        h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-        h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-        h ^= h >>> 16;
-        const bucket = shift >= 0 ? (h >>> 1) >>> shift : ((h >>> 1) * m * 4.656612873077393e-10) | 0;
-        out[rowOffset + bucket] += (1 - 2 * (h & 1)) * scale * x[j];
-      }
+      j += count;
     }
   }
 
@@ -137,5 +197,135 @@ export class HashingSketch implements Sketch {
 
   chebyshevBound(options: ErrorBoundOptions): number {
     return chebyshevErrorBound(this.k, options);
+  }
+}
+
+/** out[row] ±= scale·x[from + c] for the `count` entries starting at entries[at]. Dispatches to kernels that each
+ * see one input type (the same loop fed both Float32Array and Float64Array ran 2× slower) and, for float32 input
+ * with s = 1, skips the multiply by scale = 1 (exact, so the result is unchanged; ~20% faster). */
+function scatter(
+  x: Vec,
+  from: number,
+  count: number,
+  entries: Int32Array,
+  at: number,
+  out: Float64Array,
+  scale: number,
+): void {
+  if (x instanceof Float32Array) {
+    if (scale === 1) scatterF32(x, from, count, entries, at, out);
+    else scatterScaledF32(x, from, count, entries, at, out, scale);
+  } else scatterScaledF64(x, from, count, entries, at, out, scale);
+}
+
+/* The kernels below are one loop written three times (see `scatter`). The sign is applied as a multiply by ±1
+ * rather than a branch (a coin flip per coordinate would be mispredicted half the time); (±1·scale)·x is
+ * bit-identical to ±(x·scale), so every path of this file adds the same numbers in the same order. Unrolled by 8:
+ * independent loads and adds in flight hide the latency of each random-row read-modify-write. */
+
+function scatterF32(
+  x: Float32Array,
+  from: number,
+  count: number,
+  entries: Int32Array,
+  at: number,
+  out: Float64Array,
+): void {
+  let c = 0;
+  for (; c + 8 <= count; c += 8) {
+    const j = from + c;
+    const e = at + c;
+    const e0 = entries[e];
+    const e1 = entries[e + 1];
+    const e2 = entries[e + 2];
+    const e3 = entries[e + 3];
+    const e4 = entries[e + 4];
+    const e5 = entries[e + 5];
+    const e6 = entries[e + 6];
+    const e7 = entries[e + 7];
+    out[e0 >> 1] += (1 - 2 * (e0 & 1)) * x[j];
+    out[e1 >> 1] += (1 - 2 * (e1 & 1)) * x[j + 1];
+    out[e2 >> 1] += (1 - 2 * (e2 & 1)) * x[j + 2];
+    out[e3 >> 1] += (1 - 2 * (e3 & 1)) * x[j + 3];
+    out[e4 >> 1] += (1 - 2 * (e4 & 1)) * x[j + 4];
+    out[e5 >> 1] += (1 - 2 * (e5 & 1)) * x[j + 5];
+    out[e6 >> 1] += (1 - 2 * (e6 & 1)) * x[j + 6];
+    out[e7 >> 1] += (1 - 2 * (e7 & 1)) * x[j + 7];
+  }
+  for (; c < count; c++) {
+    const e = entries[at + c];
+    out[e >> 1] += (1 - 2 * (e & 1)) * x[from + c];
+  }
+}
+
+function scatterScaledF32(
+  x: Float32Array,
+  from: number,
+  count: number,
+  entries: Int32Array,
+  at: number,
+  out: Float64Array,
+  scale: number,
+): void {
+  let c = 0;
+  for (; c + 8 <= count; c += 8) {
+    const j = from + c;
+    const e = at + c;
+    const e0 = entries[e];
+    const e1 = entries[e + 1];
+    const e2 = entries[e + 2];
+    const e3 = entries[e + 3];
+    const e4 = entries[e + 4];
+    const e5 = entries[e + 5];
+    const e6 = entries[e + 6];
+    const e7 = entries[e + 7];
+    out[e0 >> 1] += (1 - 2 * (e0 & 1)) * scale * x[j];
+    out[e1 >> 1] += (1 - 2 * (e1 & 1)) * scale * x[j + 1];
+    out[e2 >> 1] += (1 - 2 * (e2 & 1)) * scale * x[j + 2];
+    out[e3 >> 1] += (1 - 2 * (e3 & 1)) * scale * x[j + 3];
+    out[e4 >> 1] += (1 - 2 * (e4 & 1)) * scale * x[j + 4];
+    out[e5 >> 1] += (1 - 2 * (e5 & 1)) * scale * x[j + 5];
+    out[e6 >> 1] += (1 - 2 * (e6 & 1)) * scale * x[j + 6];
+    out[e7 >> 1] += (1 - 2 * (e7 & 1)) * scale * x[j + 7];
+  }
+  for (; c < count; c++) {
+    const e = entries[at + c];
+    out[e >> 1] += (1 - 2 * (e & 1)) * scale * x[from + c];
+  }
+}
+
+function scatterScaledF64(
+  x: Float64Array,
+  from: number,
+  count: number,
+  entries: Int32Array,
+  at: number,
+  out: Float64Array,
+  scale: number,
+): void {
+  let c = 0;
+  for (; c + 8 <= count; c += 8) {
+    const j = from + c;
+    const e = at + c;
+    const e0 = entries[e];
+    const e1 = entries[e + 1];
+    const e2 = entries[e + 2];
+    const e3 = entries[e + 3];
+    const e4 = entries[e + 4];
+    const e5 = entries[e + 5];
+    const e6 = entries[e + 6];
+    const e7 = entries[e + 7];
+    out[e0 >> 1] += (1 - 2 * (e0 & 1)) * scale * x[j];
+    out[e1 >> 1] += (1 - 2 * (e1 & 1)) * scale * x[j + 1];
+    out[e2 >> 1] += (1 - 2 * (e2 & 1)) * scale * x[j + 2];
+    out[e3 >> 1] += (1 - 2 * (e3 & 1)) * scale * x[j + 3];
+    out[e4 >> 1] += (1 - 2 * (e4 & 1)) * scale * x[j + 4];
+    out[e5 >> 1] += (1 - 2 * (e5 & 1)) * scale * x[j + 5];
+    out[e6 >> 1] += (1 - 2 * (e6 & 1)) * scale * x[j + 6];
+    out[e7 >> 1] += (1 - 2 * (e7 & 1)) * scale * x[j + 7];
+  }
+  for (; c < count; c++) {
+    const e = entries[at + c];
+    out[e >> 1] += (1 - 2 * (e & 1)) * scale * x[from + c];
   }
 }

@@ -42,6 +42,24 @@ export function fwht(a: Float64Array): void {
   const n = a.length;
   if (n & (n - 1)) throw new GradtraceError("E_SHAPE", `fwht: length must be a power of two, got ${n}`);
   let h = 1;
+  if (n >= 4) {
+    // The first radix-4 stage (h = 1) as straight-line quads: as a loop nest its inner loop has one iteration.
+    for (let i = 0; i < n; i += 4) {
+      const a0 = a[i];
+      const a1 = a[i + 1];
+      const a2 = a[i + 2];
+      const a3 = a[i + 3];
+      const s01 = a0 + a1;
+      const d01 = a0 - a1;
+      const s23 = a2 + a3;
+      const d23 = a2 - a3;
+      a[i] = s01 + s23;
+      a[i + 1] = d01 + d23;
+      a[i + 2] = s01 - s23;
+      a[i + 3] = d01 - d23;
+    }
+    h = 4;
+  }
   for (; 4 * h <= n; h <<= 2) {
     const h2 = h << 1;
     const h3 = h2 + h;
@@ -72,6 +90,70 @@ export function fwht(a: Float64Array): void {
         a[j + h] = u - v;
       }
     }
+  }
+}
+
+/* a[first + c] = D_jj · x[from + c] for c < count (jj = first + c), written twice so that each copy sees one input
+ * type: the same loop fed both Float32Array and Float64Array is much slower (see hashing.ts). Within a 32-bit word
+ * of sign bits the bits are consumed by shifting; the sign is a multiply by ±1, not a coin-flip branch. With
+ * `fill(0)` skipped for full blocks and fwht's first stage unrolled, one SRHT of p = 4·10^6 float32 went from
+ * 9.7× to 7.2× and from 6.8× to 6.1× a plain sum of squares in two A/B runs on the shared dev machine (old and
+ * new code in the same process; sketch values identical bit for bit). */
+
+function applySignsF32(
+  x: Float32Array,
+  from: number,
+  first: number,
+  count: number,
+  negative: Uint32Array,
+  a: Float64Array,
+): void {
+  let c = 0;
+  // Up to the next word boundary bit by bit, then whole words.
+  for (; c < count && (first + c) & 31; c++) {
+    const jj = first + c;
+    a[jj] = (1 - 2 * ((negative[jj >>> 5] >>> (jj & 31)) & 1)) * x[from + c];
+  }
+  for (; c + 32 <= count; c += 32) {
+    const jj = first + c;
+    let bits = negative[jj >>> 5];
+    const src = from + c;
+    for (let b = 0; b < 32; b++) {
+      a[jj + b] = (1 - 2 * (bits & 1)) * x[src + b];
+      bits >>>= 1;
+    }
+  }
+  for (; c < count; c++) {
+    const jj = first + c;
+    a[jj] = (1 - 2 * ((negative[jj >>> 5] >>> (jj & 31)) & 1)) * x[from + c];
+  }
+}
+
+function applySignsF64(
+  x: Float64Array,
+  from: number,
+  first: number,
+  count: number,
+  negative: Uint32Array,
+  a: Float64Array,
+): void {
+  let c = 0;
+  for (; c < count && (first + c) & 31; c++) {
+    const jj = first + c;
+    a[jj] = (1 - 2 * ((negative[jj >>> 5] >>> (jj & 31)) & 1)) * x[from + c];
+  }
+  for (; c + 32 <= count; c += 32) {
+    const jj = first + c;
+    let bits = negative[jj >>> 5];
+    const src = from + c;
+    for (let b = 0; b < 32; b++) {
+      a[jj + b] = (1 - 2 * (bits & 1)) * x[src + b];
+      bits >>>= 1;
+    }
+  }
+  for (; c < count; c++) {
+    const jj = first + c;
+    a[jj] = (1 - 2 * ((negative[jj >>> 5] >>> (jj & 31)) & 1)) * x[from + c];
   }
 }
 
@@ -186,13 +268,10 @@ export class SrhtSketch implements Sketch {
     out: Float64Array,
   ) {
     const a = this.scratch;
-    a.fill(0);
+    if (count < this.blockSize) a.fill(0);
     const { negative, rows } = blk;
-    for (let c = 0; c < count; c++) {
-      const jj = first + c;
-      const v = x[from + c];
-      a[jj] = (1 - 2 * ((negative[jj >>> 5] >>> (jj & 31)) & 1)) * v; // multiply, not a coin-flip branch
-    }
+    if (x instanceof Float32Array) applySignsF32(x, from, first, count, negative, a);
+    else applySignsF64(x, from, first, count, negative, a);
     fwht(a);
     const { rowScale } = blk;
     for (let i = 0; i < this.k; i++) out[i] += rowScale[i] * a[rows[i]];

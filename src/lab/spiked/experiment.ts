@@ -37,8 +37,10 @@ export interface SpikedConfig {
   labelNoise: number;
   /** Gradient-descent steps [0 = analyse the initialisation only]. */
   steps: number;
-  /** Learning rate [1]. */
-  lr: number;
+  /** Learning rate, or "auto" [default]: 1/λ̂ with λ̂ = γ²m·mean(σ'²)·λ_max(XXᵀ)/n, the Gauss–Newton curvature
+   * estimate of the loss at initialisation (a fixed lr that is stable at ν = 0 diverges at ν = 0.35, where the
+   * spike adds ζ² = n^{2ν} to λ_max(XXᵀ)/n). */
+  lr: number | "auto";
   /** Mini-batch size for the updates [0 = full batch]; the analysis always uses the full batch. */
   batchSize: number;
   /** λ of λ‖W‖_F² [0]. */
@@ -72,7 +74,7 @@ export const DEFAULT_SPIKED_CONFIG: Readonly<SpikedConfig> = Object.freeze({
   teacherIncludesSpike: false,
   labelNoise: 0,
   steps: 0,
-  lr: 1,
+  lr: "auto",
   batchSize: 0,
   weightDecay: 0,
   inputNoise: 0,
@@ -102,6 +104,8 @@ export interface SpikedResult extends GradientMetrics {
   gemm: string;
   /** One record per analysed step (the top-level metrics repeat the first, the initialisation). */
   records: StepRecord[];
+  /** The learning rate used (resolved when config.lr is "auto"). */
+  lr: number;
   /** Full-batch loss before every update (length `steps` + 1). */
   lossCurve: number[];
   seconds: number;
@@ -132,7 +136,10 @@ export function resolveConfig(partial: Partial<SpikedConfig> = {}): SpikedConfig
       );
     }
   }
-  for (const key of ["alpha", "lr", "labelNoise", "weightDecay", "inputNoise", "jacobianPenalty"] as const) {
+  if (cfg.lr !== "auto" && !(typeof cfg.lr === "number" && cfg.lr >= 0 && Number.isFinite(cfg.lr))) {
+    throw new GradtraceError("E_ARG", `runSpiked: config.lr must be "auto" or a finite number ≥ 0, got ${cfg.lr}`);
+  }
+  for (const key of ["alpha", "labelNoise", "weightDecay", "inputNoise", "jacobianPenalty"] as const) {
     if (!(cfg[key] >= 0) || !Number.isFinite(cfg[key])) {
       throw new GradtraceError(
         "E_ARG",
@@ -203,6 +210,7 @@ export async function runSpiked(
   const batchRng = createRng(deriveSeed(cfg.seed, STREAM.batches));
   const records: StepRecord[] = [];
   const lossCurve: number[] = [];
+  let lr = typeof cfg.lr === "number" ? cfg.lr : Number.NaN;
 
   for (let step = 0; step <= cfg.steps; step++) {
     // Fresh input noise each step: it belongs to the bulk of this step's inputs.
@@ -227,6 +235,13 @@ export async function runSpiked(
       jacobianPenalty: cfg.jacobianPenalty,
     });
     lossCurve.push(full.loss);
+    if (!(full.loss <= DIVERGENCE_FACTOR * lossCurve[0])) {
+      throw new GradtraceError(
+        "E_NUMERIC",
+        `runSpiked: training diverged at step ${step} (loss ${full.loss} from ${lossCurve[0]} at step 0, lr ${lr}); lower the learning rate`,
+      );
+    }
+    if (Number.isNaN(lr)) lr = autoLearningRate(data.x, full.dsigma, net.gamma);
     if (analyzeAt.has(step)) {
       const dec = decomposeGradient({
         xBulk,
@@ -276,9 +291,9 @@ export async function runSpiked(
         jacobianPenalty: cfg.jacobianPenalty,
       }).grad;
     }
-    onUpdate?.(step, update, full.loss, cfg.lr);
+    onUpdate?.(step, update, full.loss, lr);
     const w = net.w.data;
-    for (let t = 0; t < w.length; t++) w[t] -= cfg.lr * update.data[t];
+    for (let t = 0; t < w.length; t++) w[t] -= lr * update.data[t];
   }
   const first = records[0];
   return {
@@ -288,13 +303,53 @@ export async function runSpiked(
     d,
     gemm: gemm.kind === "jax" ? "float32 (jax wasm)" : "float64 (js)",
     records,
+    lr,
     lossCurve,
     seconds: (performance.now() - started) / 1000,
   };
 }
 
+/** A loss this many times the initial one means gradient descent has diverged. */
+const DIVERGENCE_FACTOR = 1e4;
+
+/** 1/λ̂, λ̂ = γ²·m·mean(σ'(H)²)·λ_max(XXᵀ)/n: the top eigenvalue of the Gauss–Newton matrix of the squared loss when
+ * σ'(w_jᵀx) is replaced by its RMS (the NTK Gram ≈ γ²·Σ_j σ'σ'·xᵀx'). Half the classical 2/λ stability limit. */
+export function autoLearningRate(x: Mat, dsigma: Mat, gamma: number): number {
+  const n = x.rows;
+  const d = x.cols;
+  const m = dsigma.cols;
+  let meanSq = 0;
+  for (let t = 0; t < dsigma.data.length; t++) meanSq += dsigma.data[t] * dsigma.data[t];
+  meanSq /= dsigma.data.length;
+  // λ_max(XᵀX) by power iteration (40 steps from a fixed start are plenty: only the scale matters).
+  let v = new Float64Array(d).fill(1 / Math.sqrt(d));
+  let lambda = 0;
+  for (let it = 0; it < 40; it++) {
+    const xv = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += x.data[i * d + k] * v[k];
+      xv[i] = s;
+    }
+    const w = new Float64Array(d);
+    for (let i = 0; i < n; i++) {
+      const c = xv[i];
+      for (let k = 0; k < d; k++) w[k] += c * x.data[i * d + k];
+    }
+    let norm = 0;
+    for (let k = 0; k < d; k++) norm += w[k] * w[k];
+    norm = Math.sqrt(norm);
+    lambda = norm;
+    if (norm === 0) break;
+    for (let k = 0; k < d; k++) w[k] /= norm;
+    v = w;
+  }
+  const curvature = gamma * gamma * m * meanSq * (lambda / n);
+  return curvature > 0 ? 1 / curvature : 1;
+}
+
 /** `size` distinct row indices (partial Fisher–Yates). */
-function sampleRows(rng: ReturnType<typeof createRng>, n: number, size: number): number[] {
+export function sampleRows(rng: ReturnType<typeof createRng>, n: number, size: number): number[] {
   const idx = Int32Array.from({ length: n }, (_, i) => i);
   for (let i = 0; i < size; i++) {
     const j = i + rng.int(n - i);

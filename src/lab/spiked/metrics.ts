@@ -12,6 +12,8 @@ export interface GradientMetrics {
   /** Top-k singular values of G, descending. */
   singularValues: number[];
   frobeniusNorm: number;
+  /** ‖G_data‖_F: the data gradient alone (what S1 + S2 + E decomposes); equals frobeniusNorm without regularisers. */
+  dataFrobeniusNorm: number;
   /** Roy–Vetterli effective rank of the full spectrum (null when fullSpectrum is off). */
   effectiveRank: number | null;
   /** ‖G‖_F² / σ₁². */
@@ -86,8 +88,24 @@ function apply(g: Mat, v: Float64Array): Float64Array {
   return out;
 }
 
-/** Singular values of α1·u1v1ᵀ + α2·u2v2ᵀ (not necessarily orthogonal factors): √eig((AᵀA)(BᵀB)), A = [α1u1, α2u2],
- * B = [v1, v2]; the 2×2 product is similar to a PSD matrix so its eigenvalues are real and ≥ 0. */
+/** ‖x‖²‖y‖² − (x·y)² by Lagrange's identity Σ_{i<j}(x_i y_j − x_j y_i)²: exact and ≥ 0 where the direct formula
+ * cancels catastrophically for nearly parallel vectors. O(len²), fine for len ≤ a few thousand. */
+function gramDeterminant(x: Float64Array, y: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) {
+    const xi = x[i];
+    const yi = y[i];
+    for (let j = i + 1; j < x.length; j++) {
+      const t = xi * y[j] - x[j] * yi;
+      s += t * t;
+    }
+  }
+  return s;
+}
+
+/** Singular values of u1v1ᵀ + u2v2ᵀ (factors not necessarily orthogonal): with A = [u1, u2], B = [v1, v2], σ1² + σ2²
+ * = tr(AᵀA·BᵀB) and σ1·σ2 = √(det AᵀA · det BᵀB) (the Gram determinants computed without cancellation), so the
+ * small σ2 of a nearly rank-one sum keeps its relative accuracy. */
 export function rankTwoSingularValues(
   u1: Float64Array,
   v1: Float64Array,
@@ -100,16 +118,12 @@ export function rankTwoSingularValues(
   const q11 = dot(v1, v1);
   const q12 = dot(v1, v2);
   const q22 = dot(v2, v2);
-  const m11 = p11 * q11 + p12 * q12;
-  const m12 = p11 * q12 + p12 * q22;
-  const m21 = p12 * q11 + p22 * q12;
-  const m22 = p12 * q12 + p22 * q22;
-  const tr = m11 + m22;
-  const det = m11 * m22 - m12 * m21;
-  const disc = Math.sqrt(Math.max(0, (tr * tr) / 4 - det));
-  const l1 = tr / 2 + disc;
-  const l2 = Math.max(0, det / l1 || 0);
-  return [Math.sqrt(Math.max(0, l1)), Math.sqrt(l2)];
+  const tr = p11 * q11 + 2 * p12 * q12 + p22 * q22;
+  const prod = Math.sqrt(gramDeterminant(u1, u2) * gramDeterminant(v1, v2));
+  // σ1² is the larger root of λ² − tr·λ + prod² = 0; σ2 = prod/σ1 avoids subtracting nearly equal numbers.
+  const disc = Math.sqrt(Math.max(0, tr * tr - 4 * prod * prod));
+  const s1 = Math.sqrt((tr + disc) / 2);
+  return [s1, s1 > 0 ? prod / s1 : 0];
 }
 
 function frobenius(a: Mat): number {
@@ -196,6 +210,7 @@ export function gradientMetrics({
   return {
     singularValues: Array.from(svd.s),
     frobeniusNorm: fro,
+    dataFrobeniusNorm: Math.sqrt(dataSq),
     effectiveRank: effRank,
     stableRank: stab,
     top2Energy: froSq > 0 ? ((svd.s[0] ?? 0) ** 2 + (svd.s[1] ?? 0) ** 2) / froSq : 0,

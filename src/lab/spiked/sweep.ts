@@ -105,9 +105,12 @@ export const SWEEP_QUANTITIES = {
   s2Norm: (r: StepRecord) => r.s2Norm,
   errNorm: (r: StepRecord) => r.errNorm,
   s2OverS1: (r: StepRecord) => r.s2Norm / r.s1Norm,
-  /** ‖S1‖/‖G‖_F and ‖S2‖/‖G‖_F: the components' shares, comparable across scalings and activations. */
-  s1Share: (r: StepRecord) => r.s1Norm / r.frobeniusNorm,
-  s2Share: (r: StepRecord) => r.s2Norm / r.frobeniusNorm,
+  /** ‖S1‖/‖G_data‖_F and ‖S2‖/‖G_data‖_F: the components' shares of the data gradient, comparable across
+   * scalings, activations and regularisers (whose own gradient is not part of G_data). */
+  s1Share: (r: StepRecord) => r.s1Norm / r.dataFrobeniusNorm,
+  s2Share: (r: StepRecord) => r.s2Norm / r.dataFrobeniusNorm,
+  /** ‖G − G_data‖: the regulariser's own gradient. */
+  regNorm: (r: StepRecord) => r.regNorm,
   /** σ1²/‖G‖_F² (= 1/stableRank). */
   top1Energy: (r: StepRecord) => 1 / r.stableRank,
   dataLoss: (r: StepRecord) => r.dataLoss,
@@ -145,8 +148,9 @@ export const QUANTITY_LABELS: Record<SweepQuantity, string> = {
   s2Norm: "‖S2‖",
   errNorm: "‖E‖",
   s2OverS1: "‖S2‖/‖S1‖",
-  s1Share: "‖S1‖/‖G‖_F",
-  s2Share: "‖S2‖/‖G‖_F",
+  s1Share: "‖S1‖/‖G_data‖_F",
+  s2Share: "‖S2‖/‖G_data‖_F",
+  regNorm: "‖G_reg‖ (regulariser)",
   top1Energy: "σ1²/‖G‖²_F",
   dataLoss: "data loss",
 };

@@ -120,6 +120,13 @@ export interface RunRecord {
   };
 }
 
+export interface RunFailure {
+  readonly model: string;
+  readonly optimizer: OptimizerName;
+  readonly seed: number;
+  readonly message: string;
+}
+
 export interface CellSummary {
   readonly model: string;
   readonly optimizer: OptimizerName;
@@ -142,6 +149,8 @@ export interface ReproduceResult {
   readonly budget: ReproduceBudget;
   readonly seconds: number;
   readonly runs: RunRecord[];
+  /** Runs that stopped on a non-finite loss or gradient (diverged at the model's default learning rate). */
+  readonly failures: RunFailure[];
   readonly cells: CellSummary[];
   readonly claims: { claim: string; verdict: "agrees" | "partly" | "disagrees"; evidence: string }[];
   readonly files: { markdown: string; json: string; figures: string[] };
@@ -223,6 +232,7 @@ export async function reproducePredictableManifolds({
   mkdirSync(outDir, { recursive: true });
   const start = performance.now();
   const runs: RunRecord[] = [];
+  const failures: RunFailure[] = [];
   const total = spec.models.length * spec.optimizers.length * spec.seeds.length;
   let done = 0;
   try {
@@ -234,15 +244,26 @@ export async function reproducePredictableManifolds({
         for (const seed of spec.seeds) {
           onProgress?.({ done, total, model: modelName, optimizer, seed, phase: "train" });
           const runDir = join(scratch, `${modelName}-${optimizer}-${seed}`);
-          const { tracePath, result } = await runZooTraining({
-            model: modelName,
-            outDir: runDir,
-            optimizer,
-            seed,
-            steps: spec.steps[modelName],
-            force: true,
-            evalSize: 300,
-          });
+          let summary: Awaited<ReturnType<typeof runZooTraining>>;
+          try {
+            summary = await runZooTraining({
+              model: modelName,
+              outDir: runDir,
+              optimizer,
+              seed,
+              steps: spec.steps[modelName],
+              force: true,
+              evalSize: 300,
+            });
+          } catch (err) {
+            // A diverged run is a result, not a crash: it is listed in the report and left out of the statistics.
+            if (!(err instanceof GradtraceError && err.code === "E_NUMERIC")) throw err;
+            failures.push({ model: modelName, optimizer, seed, message: err.message });
+            rmSync(runDir, { recursive: true, force: true });
+            done += 1;
+            continue;
+          }
+          const { tracePath, result } = summary;
           onProgress?.({ done, total, model: modelName, optimizer, seed, phase: "analyze" });
           const { exact, sketched, prefix } = await analyseRun(tracePath, predictors);
           if (!keepTraces) rmSync(runDir, { recursive: true, force: true });
@@ -289,13 +310,14 @@ export async function reproducePredictableManifolds({
     budget,
     seconds,
     runs,
+    failures,
     cells,
     claims,
     files: { markdown: mdPath, json: jsonPath, figures },
   };
   writeFileSync(
     jsonPath,
-    `${JSON.stringify({ budget, seconds, predictors: REPRODUCE_PREDICTORS, eps: EPS, sketch: SKETCH, cells, claims, runs }, null, 1)}\n`,
+    `${JSON.stringify({ budget, seconds, predictors: REPRODUCE_PREDICTORS, eps: EPS, sketch: SKETCH, cells, claims, failures, runs }, null, 1)}\n`,
   );
   writeFileSync(mdPath, renderMarkdown(result, spec));
   return result;
@@ -525,12 +547,19 @@ function renderMarkdown(result: ReproduceResult, spec: BudgetSpec): string {
         `${fmt(r.bounds.regret.ar2, 3)} | ${fmt(r.bounds.nonconvexPathTerm.ar2, 4)} |`,
     );
   }
+  if (result.failures.length > 0) {
+    lines.push("", "## Diverged runs (left out of the statistics)", "");
+    for (const f of result.failures)
+      lines.push(`- ${f.model} / ${f.optimizer} / seed ${f.seed}: ${f.message}`);
+  }
   lines.push("", "## Limits of this reproduction", "");
   lines.push(
     "- The models are small (10²–10⁵ parameters) and runs short (T ≤ a few hundred steps) so the whole grid trains on 2 CPU cores; " +
       'the paper\'s models are larger. r*(ε) is bounded by T, so "≪ T" is judged relative to T.',
     "- Three seeds give wide intervals; the verdict criteria (written next to each claim) are this report's, not the paper's.",
-    "- The momentum-matched predictor uses the optimizer's buffer logged after the step (SGD+momentum buf, Adam's first moment); it is absent for plain SGD.",
+    "- The momentum-matched predictor uses the optimizer's buffer logged after the step (SGD+momentum buf, Adam's first moment); it is absent for plain SGD. " +
+      "For SGD+momentum (PyTorch convention, μ = 0.9) the buffer is ≈ 10× the gradient's scale, so its κ is large by construction; `momentum0.1` would compare directions.",
+    "- `lowrank` trains full-batch from W = 0 on fixed data, so its seeds give identical runs (zero-width intervals).",
     "",
   );
   return `${lines.join("\n")}\n`;

@@ -3,6 +3,8 @@
  * throughput. What `gradtrace train` and the reproduction call. */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { LiveAccumulator, type LiveSnapshot } from "../../core/live.ts";
+import { numelOf } from "./params.ts";
 import { createZooModel } from "./registry.ts";
 import { createTraceLogger } from "./traceLogger.ts";
 import { type StepInfo, type TrainOptions, type TrainResult, train } from "./trainer.ts";
@@ -15,12 +17,41 @@ export interface ZooRunOptions extends Omit<TrainOptions, "model" | "onStep"> {
   readonly force?: boolean;
   /** Called after every step (after the trace write), e.g. for a progress bar. */
   readonly onStep?: (info: StepInfo) => void;
+  /** Also feed every step to a LiveAccumulator (src/core/live.ts) with these predictors; its final snapshot's κ go
+   * into run.json under "live" (exact over the sliding window, direct for vector-mode predictors). */
+  readonly live?: { readonly predictors?: readonly string[]; readonly window?: number };
+}
+
+/** The part of a live snapshot worth keeping in run.json: κ and path lengths per tensor and for the total. */
+export interface LiveSummary {
+  readonly steps: number;
+  readonly skippedSteps: number[];
+  readonly total: {
+    kappa: Record<string, number>;
+    pathLength: Record<string, number>;
+    cosineConsecutive: number;
+  };
+  readonly tensors: Record<string, { kappa: Record<string, number> }>;
+}
+
+function summariseLive(snapshot: LiveSnapshot): LiveSummary {
+  return {
+    steps: snapshot.steps,
+    skippedSteps: snapshot.skippedSteps,
+    total: {
+      kappa: snapshot.total.kappa,
+      pathLength: snapshot.total.pathLength,
+      cosineConsecutive: snapshot.total.cosineConsecutive,
+    },
+    tensors: Object.fromEntries(snapshot.tensors.map((t) => [t.name, { kappa: t.kappa }])),
+  };
 }
 
 export interface ZooRunSummary {
   readonly tracePath: string;
   readonly runJsonPath: string;
   readonly result: TrainResult;
+  readonly live?: LiveSummary;
 }
 
 export async function runZooTraining({
@@ -29,6 +60,7 @@ export async function runZooTraining({
   sketch,
   force = false,
   onStep,
+  live,
   ...trainOptions
 }: ZooRunOptions): Promise<ZooRunSummary> {
   const model = createZooModel(modelName);
@@ -47,6 +79,14 @@ export async function runZooTraining({
       seed,
     },
   });
+  const accumulator =
+    live === undefined
+      ? null
+      : new LiveAccumulator({
+          tensors: model.params.map((p) => ({ name: p.name, numel: numelOf(p.shape) })),
+          predictors: live.predictors,
+          window: live.window,
+        });
   let result: TrainResult;
   try {
     result = await train({
@@ -54,12 +94,14 @@ export async function runZooTraining({
       model,
       onStep: (info) => {
         logger.onStep(info);
+        accumulator?.observe(info.grads, info.momentum ? { momentum: info.momentum } : undefined);
         onStep?.(info);
       },
     });
   } finally {
     logger.close();
   }
+  const liveSummary = accumulator === null ? undefined : summariseLive(accumulator.snapshot());
   const runJsonPath = join(outDir, "run.json");
   const { params: _params, ...curves } = result;
   writeFileSync(
@@ -72,10 +114,11 @@ export async function runZooTraining({
         trace: logger.tracePath,
         ...(logger.sketch ? { sketch: logger.sketch } : {}),
         ...curves,
+        ...(liveSummary ? { live: liveSummary } : {}),
       },
       null,
       1,
     )}\n`,
   );
-  return { tracePath: logger.tracePath, runJsonPath, result };
+  return { tracePath: logger.tracePath, runJsonPath, result, live: liveSummary };
 }

@@ -70,7 +70,7 @@ export function createLqrModel({ horizon = LQR_HORIZON }: { horizon?: number } =
     params: PARAMS,
     defaults: {
       optimizer: "adam",
-      lr: { adam: 0.02, momentum: 5e-4, sgd: 1e-3 },
+      lr: { adam: 0.02, momentum: 3.5e-4, sgd: 1e-3 },
       batch: 16,
       steps: 300,
       schedule: "constant",
