@@ -236,6 +236,18 @@ describe("run page", () => {
     );
   });
 
+  it("exports the heatmap as SVG (the view as an embedded PNG, with title and scale as text)", async () => {
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.locator(".heatmap-controls button[data-export=svg]").click(),
+    ]);
+    const svg = fs.readFileSync((await download.path())!, "utf8");
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg).toMatch(/<image [^>]*href="data:image\/png;base64,[A-Za-z0-9+/=]{100,}"/);
+    expect(svg).toContain("adam/seed1.gtrace");
+    expect(svg).toContain("κ (ema0.9)");
+  });
+
   it("switches the heatmap to r*(ε) per window and to ‖g‖ per step", async () => {
     await page.selectOption("select[name=metric]", "rank");
     await page.waitForFunction(

@@ -69,7 +69,10 @@ describe("training bookkeeping", () => {
 
   it("a mini-batch update is the gradient over the sampled rows (distinct, from the batches stream)", async () => {
     const grads: Mat[] = [];
-    await runSpiked({ ...tiny, nu: 0.2, steps: 2, lr: 0.1, batchSize: 7, analyzeSteps: [0] }, { onUpdate: (_, g) => grads.push(g) });
+    await runSpiked(
+      { ...tiny, nu: 0.2, steps: 2, lr: 0.1, batchSize: 7, analyzeSteps: [0] },
+      { onUpdate: (_, g) => grads.push(g) },
+    );
     const data = generateSpikedData({ n: 40, d: 30, nu: 0.2 });
     const net = initNetwork({ m: 36, d: 30 });
     const rng = createRng(deriveSeed(0, STREAM.batches));
@@ -83,7 +86,8 @@ describe("training bookkeeping", () => {
       });
       const y = Float64Array.from(rows, (r) => data.y[r]);
       const g = lossAndGradient({ x, y, net, activation: act, gemm: float64Gemm });
-      for (let t = 0; t < g.grad.data.length; t++) expect(grads[step].data[t]).toBeCloseTo(g.grad.data[t], 12);
+      for (let t = 0; t < g.grad.data.length; t++)
+        expect(grads[step].data[t]).toBeCloseTo(g.grad.data[t], 12);
       for (let t = 0; t < net.w.data.length; t++) net.w.data[t] -= 0.1 * g.grad.data[t];
     }
   });

@@ -101,6 +101,7 @@ export class Heatmap {
   readonly element: HTMLElement;
   readonly canvas: HTMLCanvasElement;
   private readonly gutter: HTMLCanvasElement;
+  private readonly body: HTMLElement;
   private readonly axis: HTMLElement;
   private readonly legend: HTMLElement;
   private readonly table: HTMLTableElement;
@@ -130,6 +131,7 @@ export class Heatmap {
     this.element.className = "heatmap";
     const body = document.createElement("div");
     body.className = "heatmap-body";
+    this.body = body;
     this.gutter = document.createElement("canvas");
     this.gutter.className = "heatmap-gutter";
     this.canvas = document.createElement("canvas");
@@ -193,6 +195,12 @@ export class Heatmap {
       "aria-label",
       `${data.valueLabel} of ${data.rows} tensors over ${data.cols} ${data.span === 1 ? "steps" : "windows"}`,
     );
+    // A few tensors get a short heatmap, many the full height (rows are then sub-pixel and averaged).
+    const height = `${Math.min(480, Math.max(160, data.rows * 28))}px`;
+    if (this.body.style.height !== height) {
+      this.body.style.height = height;
+      this.cssSize = null; // re-measured once by the next draw
+    }
     this.renderLegend();
     this.renderTable();
     this.drawNow();
@@ -251,6 +259,41 @@ export class Heatmap {
   /** PNG of the current view (what the user sees, without labels). */
   toPngBlob(): Promise<Blob | null> {
     return new Promise((resolve) => this.canvas.toBlob(resolve, "image/png"));
+  }
+
+  /**
+   * SVG of the current view: the pixels as an embedded PNG (a vector cell per value would be millions of
+   * elements), with the title, the visible tensor and step ranges, and the colour scale as vector text.
+   */
+  toSvg(title: string): string {
+    const data = this.data;
+    const w = this.canvas.width;
+    const h = this.canvas.height;
+    const png = this.canvas.toDataURL("image/png");
+    const v = this.view;
+    const esc = (t: string) =>
+      t.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+    const s = data?.scale;
+    const stops = s
+      ? Array.from(
+          { length: 11 },
+          (_, i) => `<stop offset="${i * 10}%" stop-color="${cssColor(s.kind, i / 10)}"/>`,
+        ).join("")
+      : "";
+    const W = w + 40;
+    const H = h + 110;
+    return [
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+      `<rect width="${W}" height="${H}" fill="white"/>`,
+      `<text x="20" y="22" font-size="14">${esc(title)}</text>`,
+      `<image x="20" y="34" width="${w}" height="${h}" href="${png}" style="image-rendering:pixelated"/>`,
+      `<text x="20" y="${h + 54}">${esc(this.lastAxisText.split(" · drag")[0])}</text>`,
+      s
+        ? `<defs><linearGradient id="scale">${stops}</linearGradient></defs><text x="20" y="${h + 84}">${esc(data!.valueLabel)} ${s.lo.toPrecision(3)}</text><rect x="170" y="${h + 74}" width="200" height="12" fill="url(#scale)"/><text x="378" y="${h + 84}">${s.hi.toPrecision(3)}${s.log ? " (log)" : ""}</text>`
+        : "",
+      `<desc>rows ${v.r0}–${v.r1}, columns ${v.c0}–${v.c1}</desc>`,
+      "</svg>",
+    ].join("");
   }
 
   private schedule(): void {

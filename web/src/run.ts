@@ -175,11 +175,18 @@ export function runPage(
       const b = await heatmap.toPngBlob();
       if (b) download(`heatmap-${state.metric}.png`, b);
     });
+    const svg = el("button", undefined, "SVG");
+    svg.type = "button";
+    svg.dataset.export = "svg";
+    svg.addEventListener("click", () => {
+      const title = `${s.run.path}: ${heatmap.canvas.getAttribute("aria-label") ?? state.metric}`;
+      download(`heatmap-${state.metric}.svg`, new Blob([heatmap.toSvg(title)], { type: "image/svg+xml" }));
+    });
     const csv = el("button", undefined, "CSV");
     csv.type = "button";
     csv.dataset.export = "csv";
     csv.addEventListener("click", () => exportHeatmapCsv());
-    controls.append(reset, png, csv);
+    controls.append(reset, svg, png, csv);
   };
 
   let heatData: Awaited<ReturnType<typeof api.heatmap>> | null = null;

@@ -12,13 +12,19 @@
  * then scattered by the same kernel; `cacheBytes: 0` forces that path. Both paths give bit-identical sketches (same
  * entries, same order of additions into each output row).
  *
- * Measured (bench/sketch.bench.ts, p = 10^7 float32, k = 512, shared 2-core dev machine, ratio to a plain float64
- * sum of squares over the same buffer in the same run, best of repeats): the previous kernel (hash inlined in the
- * scatter loop, one generic loop for float32 and float64 input) 3.6–6.2×; the cached table with the scatter
- * unrolled by 8 ~1.2–1.5×; hashing on the fly by chunks ~3×. What mattered, in order: (1) a monomorphic kernel
- * per input type — the same unrolled loop seeing both Float32Array and Float64Array ran 2× slower; (2) unrolling
- * the scatter (×8: 1.3–1.5× against 4.1–4.8× not unrolled, the most likely reason an earlier table experiment
- * found no gain); (3) the table itself, which replaces three integer multiplies per coordinate by a 4-byte load.
+ * Measured (p = 10^7 float32, k = 512, shared 2-core dev machine under load, ratio to a plain float64 sum of squares
+ * over the same buffer in the same run, fastest of interleaved rounds; old and new code A/B in one process and in
+ * bench/sketch.bench.ts): CountSketch with the previous kernel (hash inlined in the scatter loop, one loop for both
+ * input types) 5.2–8.4×; now 2.0–2.8× with the cached table (the default) and 4.6–5.2× hashing on the fly. Sparse
+ * JL with s = 8: 48× → 17× when the whole table fits (p = 2·10^6), 44–52× → 34–45× at p = 10^7 (a fifth tabled). What
+ * mattered, from micro-benchmarks of the scatter alone: (1) one kernel per input type — the same unrolled loop after
+ * it had also seen Float64Array ran 2× slower; (2) unrolling the scatter by 8 (1.3–1.5× against 4.1–4.8× for the
+ * plain loop over the same table — the likely reason an earlier table experiment found no gain); (3) the table
+ * itself, a 4-byte load instead of three integer multiplies per coordinate; (4) skipping the multiply by scale = 1
+ * for CountSketch (~20%). Hashing a chunk ahead into scratch and then scattering costs about what the fused hash
+ * loop did, and keeps one kernel for both paths. Tried without gain: unrolling the hash loop by 4; splitting each
+ * row into positive and negative sums (no sign multiply; ~10–20% faster but it changes the rounding, so the
+ * sketches would no longer be bit-identical to the previous ones).
  *
  * Unbiasedness and variance (fully random hash): ‖Sx‖² − ‖x‖² = (1/s) Σ_q Σ_{i≠j} σ_qi σ_qj x_i x_j [h_q(i) = h_q(j)]
  * has mean 0 and, per block, variance 2(‖x‖⁴ − ‖x‖₄⁴)/(k/s); averaging s independent blocks divides by s, so
@@ -83,7 +89,9 @@ export class HashingSketch implements Sketch {
   readonly s: number;
   private readonly rowsPerBlock: number;
   private readonly bases: Uint32Array;
-  /** Table blocks: block b holds columns [b·TABLE_BLOCK_COLUMNS, …), row block q's entries at [q·cols + c]. */
+  /** Table blocks: block b holds columns [b·TABLE_BLOCK_COLUMNS, …), row block q's entry of column c at
+   * [q·cols + c] — or at [c·8 + q] when s = 8 (the default sparse JL), which one kernel reads column by column:
+   * x[j] is loaded and scaled once for its 8 entries (measured 21× against 28× a sum of squares at p = 2·10^6). */
   private readonly tables: BlockCache<Int32Array> | null;
   private readonly tableState: Uint8Array;
   private readonly scratch = new Int32Array(HASH_CHUNK);
@@ -137,9 +145,12 @@ export class HashingSketch implements Sketch {
   private generateTable(b: number): Int32Array {
     const from = b * TABLE_BLOCK_COLUMNS;
     const cols = Math.min(TABLE_BLOCK_COLUMNS, this.dim - from);
-    const table = new Int32Array(this.s * cols);
-    for (let q = 0; q < this.s; q++) this.fillEntries(q, from, cols, table, q * cols);
-    return table;
+    const byBlock = new Int32Array(this.s * cols);
+    for (let q = 0; q < this.s; q++) this.fillEntries(q, from, cols, byBlock, q * cols);
+    if (this.s !== 8) return byBlock;
+    const byColumn = new Int32Array(8 * cols);
+    for (let q = 0; q < 8; q++) for (let c = 0; c < cols; c++) byColumn[c * 8 + q] = byBlock[q * cols + c];
+    return byColumn;
   }
 
   /** The table block b when it is (or has just been) generated through the cache; null when it must be hashed. The
@@ -168,7 +179,9 @@ export class HashingSketch implements Sketch {
       const blockStart = b * TABLE_BLOCK_COLUMNS;
       const count = Math.min(blockStart + TABLE_BLOCK_COLUMNS - col, n - j);
       const table = this.tableFor(b);
-      if (table !== null) {
+      if (table !== null && s === 8) {
+        scatterByColumn8(x, j, count, table, (col - blockStart) * 8, out, scale);
+      } else if (table !== null) {
         const cols = table.length / s;
         for (let q = 0; q < s; q++) scatter(x, j, count, table, q * cols + (col - blockStart), out, scale);
       } else {
@@ -327,5 +340,81 @@ function scatterScaledF64(
   for (; c < count; c++) {
     const e = entries[at + c];
     out[e >> 1] += (1 - 2 * (e & 1)) * scale * x[from + c];
+  }
+}
+
+/** Sparse JL with s = 8 from a column-major table: out[row] ±= scale·x[from + c] for the 8 entries of each column,
+ * entries[at + 8c …]. Each output row belongs to one row block and still receives its terms in column order, and
+ * ±1·(scale·x) is bit-identical to (±1·scale)·x, so the result equals the block-by-block kernels' bit for bit. */
+function scatterByColumn8(
+  x: Vec,
+  from: number,
+  count: number,
+  entries: Int32Array,
+  at: number,
+  out: Float64Array,
+  scale: number,
+): void {
+  if (x instanceof Float32Array) scatterByColumn8F32(x, from, count, entries, at, out, scale);
+  else scatterByColumn8F64(x, from, count, entries, at, out, scale);
+}
+
+function scatterByColumn8F32(
+  x: Float32Array,
+  from: number,
+  count: number,
+  entries: Int32Array,
+  at: number,
+  out: Float64Array,
+  scale: number,
+): void {
+  for (let c = 0, e = at; c < count; c++, e += 8) {
+    const v = scale * x[from + c];
+    const e0 = entries[e];
+    const e1 = entries[e + 1];
+    const e2 = entries[e + 2];
+    const e3 = entries[e + 3];
+    const e4 = entries[e + 4];
+    const e5 = entries[e + 5];
+    const e6 = entries[e + 6];
+    const e7 = entries[e + 7];
+    out[e0 >> 1] += (1 - 2 * (e0 & 1)) * v;
+    out[e1 >> 1] += (1 - 2 * (e1 & 1)) * v;
+    out[e2 >> 1] += (1 - 2 * (e2 & 1)) * v;
+    out[e3 >> 1] += (1 - 2 * (e3 & 1)) * v;
+    out[e4 >> 1] += (1 - 2 * (e4 & 1)) * v;
+    out[e5 >> 1] += (1 - 2 * (e5 & 1)) * v;
+    out[e6 >> 1] += (1 - 2 * (e6 & 1)) * v;
+    out[e7 >> 1] += (1 - 2 * (e7 & 1)) * v;
+  }
+}
+
+function scatterByColumn8F64(
+  x: Float64Array,
+  from: number,
+  count: number,
+  entries: Int32Array,
+  at: number,
+  out: Float64Array,
+  scale: number,
+): void {
+  for (let c = 0, e = at; c < count; c++, e += 8) {
+    const v = scale * x[from + c];
+    const e0 = entries[e];
+    const e1 = entries[e + 1];
+    const e2 = entries[e + 2];
+    const e3 = entries[e + 3];
+    const e4 = entries[e + 4];
+    const e5 = entries[e + 5];
+    const e6 = entries[e + 6];
+    const e7 = entries[e + 7];
+    out[e0 >> 1] += (1 - 2 * (e0 & 1)) * v;
+    out[e1 >> 1] += (1 - 2 * (e1 & 1)) * v;
+    out[e2 >> 1] += (1 - 2 * (e2 & 1)) * v;
+    out[e3 >> 1] += (1 - 2 * (e3 & 1)) * v;
+    out[e4 >> 1] += (1 - 2 * (e4 & 1)) * v;
+    out[e5 >> 1] += (1 - 2 * (e5 & 1)) * v;
+    out[e6 >> 1] += (1 - 2 * (e6 & 1)) * v;
+    out[e7 >> 1] += (1 - 2 * (e7 & 1)) * v;
   }
 }

@@ -137,7 +137,10 @@ export function resolveConfig(partial: Partial<SpikedConfig> = {}): SpikedConfig
     }
   }
   if (cfg.lr !== "auto" && !(typeof cfg.lr === "number" && cfg.lr >= 0 && Number.isFinite(cfg.lr))) {
-    throw new GradtraceError("E_ARG", `runSpiked: config.lr must be "auto" or a finite number ≥ 0, got ${cfg.lr}`);
+    throw new GradtraceError(
+      "E_ARG",
+      `runSpiked: config.lr must be "auto" or a finite number ≥ 0, got ${cfg.lr}`,
+    );
   }
   for (const key of ["alpha", "labelNoise", "weightDecay", "inputNoise", "jacobianPenalty"] as const) {
     if (!(cfg[key] >= 0) || !Number.isFinite(cfg[key])) {
