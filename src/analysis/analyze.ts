@@ -53,6 +53,8 @@ export interface AnalysisOutput {
   readonly result: AnalysisResult;
   /** Per-step series keyed by tensor name (and "total"). */
   readonly series: Map<string, TensorSeries>;
+  /** The step indices the series run over (steps with NaN/Inf gradients excluded). */
+  readonly steps: number[];
 }
 
 export const DEFAULT_EPS = [0.1, 0.05, 0.01] as const;
@@ -195,7 +197,7 @@ export async function analyzeWithSeries(
     const check = options.sketchCheckSteps ?? 32;
     const measuredError =
       check > 1
-        ? await measureSketchError(reader, names, total, Math.min(check, n), fromGramOptions)
+        ? await measureSketchError(reader, names, total, kept.slice(0, check), fromGramOptions)
         : undefined;
     const report = { ...sketchReport, ...(measuredError ? { measuredError } : {}) };
     totalResult = { ...totalResult, sketch: report };
@@ -218,18 +220,20 @@ export async function analyzeWithSeries(
       summary: summarize(totalResult, tensors, eps),
     },
     series,
+    steps: kept.map((p) => info.steps[p]),
   };
 }
 
-/** |κ_sketched − κ_exact| / κ_exact per predictor on the first `m` steps, where the exact Gram is affordable. */
+/** |κ_sketched − κ_exact| / κ_exact per predictor on the first kept steps (`positions`, whose rows lead the
+ * sketched Gram), where the exact Gram is affordable. */
 async function measureSketchError(
   reader: TraceReader,
   names: readonly string[],
   sketchedTotal: Mat,
-  m: number,
+  positions: readonly number[],
   opts: Parameters<typeof tensorResultFromGram>[2],
 ): Promise<Record<string, number>> {
-  const positions = Array.from({ length: m }, (_, i) => i);
+  const m = positions.length;
   const exact = sumGrams(
     (await accumulateGrams(reader, { tensors: names, stepPositions: positions })).grams.values(),
   )!;

@@ -1,11 +1,13 @@
 /** @file From one Gram matrix K = GᵀG (exact or sketched) to a full per-tensor result: path lengths and κ of every
- * predictor, bootstrap intervals, windows, cosines, and the spectra of the increments and of the gradients. */
+ * predictor, bootstrap intervals, windows (κ and r*(ε) per window), cosines, and the spectra of the increments and
+ * of the gradients. */
 import { blockBootstrapRatioCI } from "../core/bootstrap.ts";
 import { incrementGram } from "../core/gram.ts";
 import type { Mat } from "../core/matrix.ts";
 import { cosineSeries, meanFinite, pathLengthsFromGram, windowedKappa } from "../core/pathLength.ts";
 import type { GramExtras } from "../core/predictors/types.ts";
 import { type SpectrumSummary, spectrumSummary } from "../core/spectrum.ts";
+import { windowedPredictableRank } from "../core/windowedRank.ts";
 import type { TensorResult, WindowedKappa } from "./types.ts";
 
 export interface FromGramOptions {
@@ -77,7 +79,12 @@ export function tensorResultFromGram(
     starts = w.starts;
     windowKappa[id] = Array.from(w.kappa);
   }
-  const windows: WindowedKappa = { size, starts, kappa: windowKappa };
+  const windows: WindowedKappa = {
+    size,
+    starts,
+    kappa: windowKappa,
+    predictableRank: windowedPredictableRank(k, { starts, size, eps }),
+  };
   const increments = n >= 2 ? spectrumSummary(incrementGram(k), { eps: [...eps] }) : EMPTY_SPECTRUM;
   const gradients = n >= 1 ? spectrumSummary(k, { eps: [...eps] }) : EMPTY_SPECTRUM;
   const result: TensorResult = {

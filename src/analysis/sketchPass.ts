@@ -46,15 +46,17 @@ export function sketchGrams(
     let finite = true;
     for (const name of tensors) {
       const x = reader.readTensor(pos, name);
-      for (let j = 0; j < x.length; j++) {
-        if (!Number.isFinite(x[j])) {
+      const row = perTensor.get(name)!.subarray(pos * k, (pos + 1) * k);
+      sketches.get(name)!.accumulate(x, 0, row);
+      // Every coordinate lands in some output row with a non-zero weight, so a NaN/Inf anywhere in x makes the
+      // sketched row non-finite: checking k numbers replaces a pass over all p.
+      for (let j = 0; j < k; j++) {
+        if (!Number.isFinite(row[j])) {
           finite = false;
           break;
         }
       }
       if (!finite) break;
-      const row = perTensor.get(name)!.subarray(pos * k, (pos + 1) * k);
-      sketches.get(name)!.accumulate(x, 0, row);
       for (let j = 0; j < k; j++) total[pos * k + j] += row[j];
     }
     if (!finite) {

@@ -4,12 +4,15 @@
 
 export const SCHEMA_VERSION = 1;
 
-/** κ over sliding windows of `size` steps starting at `starts` (step positions). */
+/** κ and r*(ε) over sliding windows of `size` steps starting at `starts` (step positions). */
 export interface WindowedKappa {
   readonly size: number;
   readonly starts: number[];
   /** Keyed by predictor id, one value per window. */
   readonly kappa: Record<string, number[]>;
+  /** r*(ε) of the increments inside each window, keyed by String(ε) for every analysed ε, one value per window
+   * (NaN for a window of fewer than two steps, which has no increments). */
+  readonly predictableRank: Record<string, number[]>;
 }
 
 export interface SpectrumSummary {

@@ -1,6 +1,6 @@
 /** @file The worker thread that runs analyses for the server (see workerEngine in engine.ts): the exact pass is
  * CPU-bound and synchronous, and running it here keeps the server answering requests and streaming events while a
- * big run is being analysed. Messages in: { id, kind: "analyze" | "ranks", absPath, options | result }; out:
+ * big run is being analysed. Messages in: { id, kind: "analyze", absPath, options }; out:
  * { id, ok: true, value } or { id, ok: false, code, message }. */
 import { parentPort } from "node:worker_threads";
 import { GradtraceError } from "../core/errors.ts";
@@ -10,10 +10,7 @@ const port = parentPort;
 if (port) {
   port.on("message", async (req: WorkerRequestBody & { id: number }) => {
     try {
-      const value =
-        req.kind === "analyze"
-          ? await traceEngine.analyze(req.absPath, req.options)
-          : await traceEngine.windowedRanks(req.absPath, req.result);
+      const value = await traceEngine.analyze(req.absPath, req.options);
       port.postMessage({ id: req.id, ok: true, value } satisfies WorkerReply);
     } catch (err) {
       port.postMessage({

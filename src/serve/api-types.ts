@@ -3,7 +3,14 @@
  * server code; the page talks to the server through HTTP alone. Numbers that are NaN in the analysis are `null` in
  * JSON (JSON has no NaN). */
 
-import type { MatrixGeometry, SketchReport, SpectrumSummary, TensorResult } from "../analysis/types.ts";
+import type {
+  AnalysisResult,
+  MatrixGeometry,
+  SketchReport,
+  SpectrumSummary,
+  TensorResult,
+  WindowedKappa,
+} from "../analysis/types.ts";
 
 export type RunStatus = "pending" | "analyzing" | "ready" | "error";
 
@@ -57,22 +64,13 @@ export type TensorSummary = Omit<
   readonly hasMatrix: boolean;
 };
 
-/** `/api/runs/:id/summary`: the AnalysisResult without its big arrays (fetch those per tensor via `/series`). */
-export interface SummaryResponse {
+/** `/api/runs/:id/summary`: the AnalysisResult without its big arrays (fetch those per tensor via `/series`);
+ * `trace.path` is relative to the served directory. */
+export interface SummaryResponse
+  extends Pick<AnalysisResult, "schemaVersion" | "trace" | "options" | "bounds" | "summary"> {
   readonly run: RunListEntry;
-  readonly schemaVersion: number;
-  readonly trace: { path: string; format: string; steps: number; tensors: number; problems: string[] };
-  readonly options: {
-    predictors: string[];
-    eps: number[];
-    window: number;
-    bootstrap: boolean;
-    sketch?: string;
-  };
   readonly tensors: TensorSummary[];
   readonly total: TensorSummary;
-  readonly bounds: unknown;
-  readonly summary: string;
   /** Heatmap metrics this run can show (see `/heatmap`). */
   readonly heatmapMetrics: HeatmapMetric[];
 }
@@ -90,7 +88,9 @@ export interface SeriesResponse {
   readonly kappa: Record<string, number | null>;
   readonly kappaCI: Record<string, [number | null, number | null]> | null;
   /** κ over sliding windows (starts are step positions), per predictor. */
-  readonly windows: { size: number; starts: number[]; kappa: Record<string, (number | null)[]> } | null;
+  readonly windows:
+    | (Pick<WindowedKappa, "size" | "starts"> & { kappa: Record<string, (number | null)[]> })
+    | null;
   /** Spectrum of the increments H = [g_t − g_{t−1}] (singular values, r*(ε) curve, ranks, oracle path lengths). */
   readonly increments: SpectrumSummary;
   /** Spectrum of the gradient matrix G itself. */

@@ -117,7 +117,7 @@ export function createApp({ store, files, token, checkHost = false, pingMs = 15_
     const id = runId(c);
     const metric = oneOf(c.req.query("metric"), METRICS, "metric", "kappa");
     const format = oneOf(c.req.query("format"), ["json", "f32"] as const, "format", "json");
-    let { cached, version } = await store.result(id);
+    const { cached, version } = await store.result(id);
     const options = cached.result.options;
     let predictor: string | undefined;
     let eps: number | undefined;
@@ -132,11 +132,10 @@ export function createApp({ store, files, token, checkHost = false, pingMs = 15_
       const epsText = c.req.query("eps");
       const allowed = options.eps.map(String);
       eps = Number(oneOf(epsText, allowed, "eps", allowed[0]));
-      ({ cached, version } = await store.windowedRanks(id));
     }
     if (format === "f32") {
       // Encoded heatmaps are kept per result version: re-opening a big run does not rebuild 8 MB each time.
-      const key = `${id}|${cached.fingerprint}|${version}|${metric}|${predictor ?? ""}|${eps ?? ""}|${cached.windowedRanks ? 1 : 0}`;
+      const key = `${id}|${cached.fingerprint}|${version}|${metric}|${predictor ?? ""}|${eps ?? ""}`;
       let bytes = binaryCache.get(key);
       if (!bytes) {
         bytes = encodeHeatmapBinary(heatmapView(cached, id, version, { metric, predictor, eps }));

@@ -11,7 +11,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AnalysisResult } from "../analysis/types.ts";
 
-export const CACHE_VERSION = 1;
+/** Bumped whenever the cached result's shape changes, so older files read as stale and are re-analysed: 2 = the
+ * per-window r*(ε) is part of the analysis result (`windows.predictableRank`), no longer a separate cached table. */
+export const CACHE_VERSION = 2;
 export const CACHE_DIR_NAME = ".gradtrace-cache";
 
 /** Whole-model headline numbers of a run (what the overview table shows). */
@@ -37,16 +39,12 @@ export interface CachedMeta extends CacheKey {
   readonly headline: Headline;
 }
 
-/** Per tensor, per ε (as a string), r*(ε) of the increments inside each κ window (computed lazily, see store). */
-export type WindowedRanks = Record<string, Record<string, (number | null)[]>>;
-
 export interface CachedResult extends CacheKey {
   readonly cacheVersion: number;
   readonly analyzedAt: string;
   /** Step index (as logged) of each step position of the result. */
   readonly stepIndices: number[];
   readonly result: AnalysisResult;
-  readonly windowedRanks?: WindowedRanks;
 }
 
 export function writeJsonAtomic(target: string, value: unknown): void {

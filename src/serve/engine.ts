@@ -1,18 +1,15 @@
-/** @file The analysis engine behind the server: opens a trace, runs `analyze()`, and computes the per-window ranks
- * of the rank heatmap. Behind an interface so tests can inject a deterministic engine, and so the store never
- * knows how traces are read. */
+/** @file The analysis engine behind the server: opens a trace and runs `analyze()` (whose result carries everything
+ * the page shows, the per-window ranks of the rank heatmap included). Behind an interface so tests can inject a
+ * deterministic engine, and so the store never knows how traces are read. */
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { analyze } from "../analysis/index.ts";
-import { accumulateGrams } from "../analysis/gramPass.ts";
 import type { AnalysisResult } from "../analysis/types.ts";
 import { type ErrorCode, GradtraceError } from "../core/errors.ts";
 import { openTrace } from "../trace/index.ts";
-import type { WindowedRanks } from "./cache.ts";
-import { windowedRanksFromGram } from "./windowedRank.ts";
 
 /** The analysis options the dashboard exposes (`gradtrace serve --predictors … --eps … --window …`). */
 export interface ServeAnalyzeOptions {
@@ -34,12 +31,7 @@ export interface EngineOutput {
 
 export interface AnalysisEngine {
   analyze(absPath: string, options: ServeAnalyzeOptions): Promise<EngineOutput>;
-  /** r*(ε) per tensor per κ window of `result` (see windowedRank.ts). */
-  windowedRanks(absPath: string, result: AnalysisResult): Promise<WindowedRanks>;
 }
-
-/** Lets the event loop answer requests between tensors of a long computation. */
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export const traceEngine: AnalysisEngine = {
   async analyze(absPath, options) {
@@ -55,36 +47,7 @@ export const traceEngine: AnalysisEngine = {
       reader.close();
     }
   },
-
-  async windowedRanks(absPath, result) {
-    const reader = openTrace(absPath);
-    try {
-      const out: WindowedRanks = {};
-      for (const t of result.tensors) {
-        if (!t.windows) continue;
-        const k = (await accumulateGrams(reader, { tensors: [t.name] })).grams.get(t.name)!;
-        // The Gram must describe the same steps as the result (the trace may have grown since).
-        if (k.rows < t.steps) continue;
-        const kk = k.rows === t.steps ? k : sliceGram(k, t.steps);
-        out[t.name] = windowedRanksFromGram(kk, {
-          starts: t.windows.starts,
-          size: t.windows.size,
-          eps: result.options.eps,
-        });
-        await yieldToLoop();
-      }
-      return out;
-    } finally {
-      reader.close();
-    }
-  },
 };
-
-function sliceGram(k: { rows: number; cols: number; data: Float64Array }, n: number) {
-  const data = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) data.set(k.data.subarray(i * k.cols, i * k.cols + n), i * n);
-  return { rows: n, cols: n, data };
-}
 
 export interface WorkerEngineOptions {
   /** Milliseconds to wait for the worker to start before falling back to analysing in the main thread. */
@@ -202,8 +165,6 @@ export function workerEngine({
   return {
     analyze: (absPath, options) =>
       call({ kind: "analyze", absPath, options }, () => traceEngine.analyze(absPath, options)),
-    windowedRanks: (absPath, result) =>
-      call({ kind: "ranks", absPath, result }, () => traceEngine.windowedRanks(absPath, result)),
     mode: () => (fallback ? "main-thread" : worker ? "worker" : "not-started"),
     async close() {
       const w = worker;
@@ -229,9 +190,7 @@ function tsxEsmApiUrl(): string {
 }
 
 /** A request to the analysis worker (the `id` is added when sent). */
-export type WorkerRequestBody =
-  | { kind: "analyze"; absPath: string; options: ServeAnalyzeOptions }
-  | { kind: "ranks"; absPath: string; result: AnalysisResult };
+export type WorkerRequestBody = { kind: "analyze"; absPath: string; options: ServeAnalyzeOptions };
 
 /** The worker's answer to request `id` (id 0: "ready"); errors keep their GradtraceError code. */
 export interface WorkerReply {

@@ -18,7 +18,6 @@ import {
   type Headline,
   headlineOf,
   ResultCache,
-  type WindowedRanks,
 } from "./cache.ts";
 import { type Discovery, discover, type FoundLab, type FoundRun, fingerprint } from "./discover.ts";
 import type { AnalysisEngine, ServeAnalyzeOptions } from "./engine.ts";
@@ -58,7 +57,6 @@ interface RunState {
   dirtySince: number | null;
   lastChange: number;
   watchers: number;
-  ranksJob: { target: CachedResult; promise: Promise<WindowedRanks> } | null;
 }
 
 export type RunListener = (entry: RunListEntry) => void;
@@ -143,7 +141,6 @@ export class RunStore {
         dirtySince: null,
         lastChange: 0,
         watchers: 0,
-        ranksJob: null,
       };
       const key = seen === null ? null : { fingerprint: seen, optionsKey: this.optionsKey };
       const meta = key ? this.cache.readMeta(f.id, key) : null;
@@ -276,40 +273,6 @@ export class RunStore {
     }
     if (s.cached) return { cached: s.cached, version: s.version };
     throw new GradtraceError("E_FORMAT", `run ${id}: no result could be produced`);
-  }
-
-  /** Per-window ranks for the rank heatmap, computed on first use per result version and cached. */
-  async windowedRanks(id: string): Promise<{ cached: CachedResult; version: number }> {
-    const got = await this.result(id);
-    if (got.cached.windowedRanks) return got;
-    const s = this.state(id);
-    const target = got.cached;
-    let job = s.ranksJob;
-    if (!job || job.target !== target) {
-      const promise = this.engine.windowedRanks(s.found.absPath, target.result);
-      const mine = { target, promise };
-      job = mine;
-      s.ranksJob = mine;
-      promise.then(
-        () => {
-          if (s.ranksJob === mine) s.ranksJob = null;
-        },
-        () => {
-          if (s.ranksJob === mine) s.ranksJob = null;
-        },
-      );
-    }
-    const next: CachedResult = { ...target, windowedRanks: await job.promise };
-    // Only the result still current is updated in memory and on disk; a newer one gets its own ranks.
-    if (s.cached === target) {
-      s.cached = next;
-      try {
-        this.cache.write(id, next, this.metaOf(next));
-      } catch (err) {
-        this.log(`serve: cache write for ${id} failed: ${(err as Error).message}`);
-      }
-    }
-    return { cached: next, version: got.version };
   }
 
   private metaOf(c: CachedResult) {

@@ -11,7 +11,7 @@ import type {
   SummaryResponse,
   TensorSummary,
 } from "./api-types.ts";
-import type { CachedResult, WindowedRanks } from "./cache.ts";
+import type { CachedResult } from "./cache.ts";
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -123,15 +123,6 @@ export interface HeatmapMatrix {
   readonly values: Float64Array;
 }
 
-/** The r*(ε) rows of each tensor's windows, from the lazily computed table (see store) — null when absent. */
-function rankRow(
-  ranks: WindowedRanks | undefined,
-  tensor: string,
-  eps: number,
-): readonly (number | null)[] | null {
-  return ranks?.[tensor]?.[String(eps)] ?? null;
-}
-
 export function heatmapView(
   cached: CachedResult,
   runId: string,
@@ -171,7 +162,7 @@ export function heatmapView(
     rowsData =
       metric === "kappa"
         ? tensors.map((t) => t.windows?.kappa[predictor!] ?? null)
-        : tensors.map((t) => rankRow(cached.windowedRanks, t.name, eps!));
+        : tensors.map((t) => t.windows?.predictableRank[String(eps)] ?? null);
   }
   const rows = tensors.length;
   const cols = starts.length;

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { Matrix, SingularValueDecomposition } from "ml-matrix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyze, analyzeWithSeries } from "../../src/analysis/index.ts";
 import { createRng } from "../../src/core/rng.ts";
@@ -68,6 +69,23 @@ function bruteKappa(vectors: Float64Array[], id: string): number {
   return num / den;
 }
 
+/** r*(ε) of the explicit increments g_t − g_{t−1}, s < t < s + size, by definition from ml-matrix's SVD. */
+function bruteWindowRank(vectors: Float64Array[], s: number, size: number, eps: number): number {
+  const cols: number[][] = [];
+  for (let t = s + 1; t < s + size; t++) cols.push(Array.from(vectors[t], (x, i) => x - vectors[t - 1][i]));
+  const sq = new SingularValueDecomposition(new Matrix(cols).transpose(), { autoTranspose: true }).diagonal
+    .map((x) => x * x)
+    .sort((a, b) => b - a);
+  const total = sq.reduce((a, b) => a + b, 0);
+  if (total === 0) return 0;
+  let tail = total;
+  for (let k = 0; k < sq.length; k++) {
+    if (tail <= eps * total) return k;
+    tail -= sq[k];
+  }
+  return sq.length;
+}
+
 const concat = (step: Record<string, Float32Array>, names: string[]) =>
   Float64Array.from(names.flatMap((n) => Array.from(step[n])));
 
@@ -131,6 +149,28 @@ describe("analyze() end to end", () => {
     for (let t = 1; t < v.length; t++)
       for (let i = 0; i < v[t].length; i++) h += (v[t][i] - v[t - 1][i]) ** 2;
     expect(r.tensors[0].increments.oracleRankPathLength[0]).toBeCloseTo(h, 6);
+  });
+
+  it("gives r*(ε) per window equal to brute force on each window's explicit increments, per tensor and in total", async () => {
+    const reader = openTrace(gtrace);
+    const eps = [0.1, 0.01];
+    const r = await analyze(reader, { predictors: ["zero"], bootstrap: false, eps, window: 10 });
+    reader.close();
+    const cases = [
+      ...r.tensors.map((t) => ({ t, vecs: steps.map((s) => Float64Array.from(s[t.name])) })),
+      { t: r.total, vecs: steps.map((s) => concat(s, names)) },
+    ];
+    for (const { t, vecs } of cases) {
+      const w = t.windows!;
+      expect(w.size).toBe(10);
+      expect(w.starts).toEqual([0, 5, 10, 15, 20, 25, 30]);
+      expect(Object.keys(w.predictableRank)).toEqual(eps.map(String));
+      for (const e of eps) {
+        expect(w.predictableRank[String(e)], `${t.name} ε=${e}`).toEqual(
+          w.starts.map((s) => bruteWindowRank(vecs, s, w.size, e)),
+        );
+      }
+    }
   });
 
   it("gives bootstrap intervals that contain κ, windows that average to κ, and per-step CSV series", async () => {
@@ -210,6 +250,17 @@ describe("analyze() end to end", () => {
     expect(r.trace.steps).toBe(11);
     expect(r.trace.problems.join(" ")).toMatch(/NaN\/Inf.*5/);
     expect(r.total.kappa.last).toBeCloseTo(bruteKappa(vecs, "last"), 9);
+    // Sketched mode detects the same step from the sketched row alone.
+    const sk = openTrace(bad);
+    const rs = await analyze(sk, {
+      predictors: ["zero", "last"],
+      bootstrap: false,
+      sketch: "countsketch:32",
+    });
+    sk.close();
+    expect(rs.trace.steps).toBe(11);
+    expect(rs.trace.problems.join(" ")).toMatch(/NaN\/Inf.*5/);
+    expect(rs.total.kappa.zero).toBe(1);
   });
 
   it("momentum-matched predictor: m_t is the buffer logged with step t−1 (brute force), and it needs the buffer", async () => {

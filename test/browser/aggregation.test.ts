@@ -37,7 +37,12 @@ function result(): AnalysisResult {
     return {
       ...proto,
       name: `layer${r}.weight`,
-      windows: { size: 8, starts, kappa: { zero: starts.map(() => 1), "ema0.9": starts.map(() => v) } },
+      windows: {
+        size: 8,
+        starts,
+        kappa: { zero: starts.map(() => 1), "ema0.9": starts.map(() => v) },
+        predictableRank: Object.fromEntries(base.options.eps.map((e) => [String(e), starts.map(() => 1)])),
+      },
     };
   });
   return { ...base, tensors, trace: { ...base.trace, tensors: ROWS } };
@@ -54,7 +59,6 @@ beforeAll(async () => {
   const r = result();
   const engine: AnalysisEngine = {
     analyze: async () => ({ result: r, stepIndices: [] }),
-    windowedRanks: async () => ({}),
   };
   server = await startServer({ path: dir, engine, webDir: DIST_DIR });
   await server.store.idle();

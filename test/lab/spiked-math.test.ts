@@ -122,6 +122,27 @@ describe("data", () => {
     }
   });
 
+  it("MNIST bulk: d = 784, every pixel standardised over the n digits (or 0), parity targets ±1", () => {
+    const data = generateSpikedData({ n: 60, d: 10, nu: 0.2, source: "mnist", seed: 2 });
+    expect(data.d).toBe(784);
+    expect(data.x.cols).toBe(784);
+    let standardised = 0;
+    for (let k = 0; k < 784; k++) {
+      let mean = 0;
+      let sq = 0;
+      for (let i = 0; i < 60; i++) mean += data.xBulk.data[i * 784 + k];
+      mean /= 60;
+      for (let i = 0; i < 60; i++) sq += (data.xBulk.data[i * 784 + k] - mean) ** 2;
+      expect(Math.abs(mean)).toBeLessThan(1e-12);
+      const v = sq / 60;
+      expect(Math.abs(v - 1) < 1e-9 || v === 0).toBe(true);
+      if (v > 0) standardised++;
+    }
+    expect(standardised).toBeGreaterThan(300);
+    expect(data.y.every((v) => v === 1 || v === -1)).toBe(true);
+    expect(new Set(data.y).size).toBe(2);
+  });
+
   it("X = X_B + ζ z qᵀ exactly, ζ = n^ν, q unit", () => {
     const data = generateSpikedData({ n: 30, d: 20, nu: 0.3, alpha: 8 / 9, seed: 1 });
     expect(data.zeta).toBeCloseTo(30 ** 0.3, 12);

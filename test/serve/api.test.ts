@@ -11,6 +11,7 @@ import type {
   SeriesResponse,
   SummaryResponse,
 } from "../../src/serve/api-types.ts";
+import { CACHE_VERSION } from "../../src/serve/cache.ts";
 import { type RunningServer, startServer } from "../../src/serve/server.ts";
 import { decodeHeatmapBinary } from "../../src/serve/views.ts";
 import { type FakeEngine, fakeEngine, fixtureResult, writeFakeTrace } from "./fixtures.ts";
@@ -370,17 +371,19 @@ describe("cache", () => {
     }
   });
 
-  it("computes the per-window ranks once per result and keeps them in the cache file", async () => {
+  it("serves the per-window ranks from the analysis result, with no pass of its own, also after a restart", async () => {
     const e = fakeEngine();
     const s = await startServer({ path: dir, engine: e, webDir });
     try {
       await s.store.idle();
+      const analysed = e.calls.length;
       const q = "/api/runs/sgd-run-gtrace/heatmap?metric=rank";
       const first = (await rawGet(s.port, q)).json<HeatmapJson>();
       const second = (await rawGet(s.port, `${q}&eps=0.01`)).json<HeatmapJson>();
-      expect(e.rankCalls.length).toBe(1);
+      expect(e.calls.length).toBe(analysed);
       expect(first.eps).toBe(0.1);
       expect(second.eps).toBe(0.01);
+      expect(first.values.slice(0, first.cols)).toEqual(first.starts.map((st) => (st % 7) + 1));
     } finally {
       await s.close();
     }
@@ -391,10 +394,31 @@ describe("cache", () => {
       const h = (
         await rawGet(restarted.port, "/api/runs/sgd-run-gtrace/heatmap?metric=rank")
       ).json<HeatmapJson>();
-      expect(again.rankCalls).toEqual([]);
+      // Only the failed run is retried; the rank heatmap needs nothing beyond the cached result.
+      expect(again.calls.map((c) => path.relative(dir, c))).toEqual(["broken.gtrace"]);
       expect(h.values.slice(0, h.cols)).toEqual(h.starts.map((st) => (st % 7) + 1));
     } finally {
       await restarted.close();
+    }
+  });
+
+  it("treats cache files of an older cache version as stale and re-analyses those runs", async () => {
+    const cacheDir = path.join(dir, ".gradtrace-cache");
+    for (const suffix of [".json", ".meta.json"]) {
+      const file = path.join(cacheDir, `sgd-run-gtrace${suffix}`);
+      const v = JSON.parse(fs.readFileSync(file, "utf8")) as { cacheVersion: number };
+      expect(v.cacheVersion).toBe(CACHE_VERSION);
+      fs.writeFileSync(file, JSON.stringify({ ...v, cacheVersion: CACHE_VERSION - 1 }));
+    }
+    const e = fakeEngine();
+    const s = await startServer({ path: dir, engine: e, webDir });
+    try {
+      await s.store.idle();
+      expect(e.calls.map((c) => path.relative(dir, c)).sort()).toEqual(["broken.gtrace", "sgd/run.gtrace"]);
+      const v = JSON.parse(fs.readFileSync(path.join(cacheDir, "sgd-run-gtrace.json"), "utf8"));
+      expect(v.cacheVersion).toBe(CACHE_VERSION);
+    } finally {
+      await s.close();
     }
   });
 

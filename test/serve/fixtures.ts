@@ -82,7 +82,13 @@ function tensor(
     singularValues: increments.singularValues,
     increments,
     gradients: spectrum(rng, n, o.eps),
-    windows: { size, starts, kappa: wk },
+    // Per-window ranks with a recognisable pattern, so tests can tell which column the API served.
+    windows: {
+      size,
+      starts,
+      kappa: wk,
+      predictableRank: Object.fromEntries(o.eps.map((e) => [String(e), starts.map((s) => (s % 7) + 1)])),
+    },
     ...(shape.length === 2
       ? {
           matrix: {
@@ -156,30 +162,17 @@ export function readFakeTrace(file: string): { steps: number; tensors: number } 
 
 export interface FakeEngine extends AnalysisEngine {
   readonly calls: string[];
-  readonly rankCalls: string[];
 }
 
 export function fakeEngine(): FakeEngine {
   const calls: string[] = [];
-  const rankCalls: string[] = [];
   return {
     calls,
-    rankCalls,
     async analyze(absPath) {
       calls.push(absPath);
       const { steps, tensors } = readFakeTrace(absPath);
       const result = fixtureResult({ steps, tensors, seed: steps });
       return { result, stepIndices: Array.from({ length: steps }, (_, i) => 10 * i) };
-    },
-    async windowedRanks(absPath, result) {
-      rankCalls.push(absPath);
-      const out: Record<string, Record<string, number[]>> = {};
-      for (const t of result.tensors) {
-        out[t.name] = {};
-        for (const e of result.options.eps)
-          out[t.name][String(e)] = t.windows!.starts.map((s) => (s % 7) + 1);
-      }
-      return out;
     },
   };
 }

@@ -1,22 +1,19 @@
 /** @file Unit tests of the server's pure parts against closed forms and brute force: id validation and slugs
  * (fast-check), discovery (symlinks, hidden entries, colliding slugs), fingerprints, the binary heatmap codec
- * (property: decode ∘ encode = float32 rounding, NaN kept, values 4-byte aligned), windowed r*(ε) on increments
- * with known singular values, lab normalisation, the loopback / Host / token checks, and the store's memory
+ * (property: decode ∘ encode = float32 rounding, NaN kept, values 4-byte aligned), the rank heatmap read from the
+ * result's per-window r*(ε), lab normalisation, the loopback / Host / token checks, and the store's memory
  * eviction reloading from the cache. */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { mat } from "../../src/core/matrix.ts";
-import { createRng } from "../../src/core/rng.ts";
 import { hostAllowed, isLoopbackHost, requestToken, tokenMatches } from "../../src/serve/auth.ts";
 import { discover, fingerprint } from "../../src/serve/discover.ts";
 import { normaliseLab } from "../../src/serve/lab.ts";
 import { RunStore } from "../../src/serve/store.ts";
 import { slugify, validateId, validateTensorName } from "../../src/serve/validate.ts";
 import { decodeHeatmapBinary, encodeHeatmapBinary, heatmapView } from "../../src/serve/views.ts";
-import { windowedRanksFromGram } from "../../src/serve/windowedRank.ts";
 import { fakeEngine, fixtureResult, writeFakeTrace } from "./fixtures.ts";
 
 const tmp: string[] = [];
@@ -192,61 +189,33 @@ describe("binary heatmap codec", () => {
     expect(Array.from(m.values)).toEqual([1, 5, 2, Number.NaN, 3, Number.NaN, -1, 4]);
     expect([m.header.min, m.header.max]).toEqual([-1, 5]);
   });
+
+  it("takes the rank rows from each tensor's windows.predictableRank at the requested ε, NaN kept as missing", () => {
+    const r = fixtureResult({ tensors: 2, steps: 12, window: 4, eps: [0.1, 0.01] });
+    const rank = (e: number[]) =>
+      Object.fromEntries([
+        ["0.1", e],
+        ["0.01", e.map((x) => 10 * x)],
+      ]);
+    const tensors = [
+      {
+        ...r.tensors[0],
+        windows: { ...r.tensors[0].windows!, predictableRank: rank([1, 2, Number.NaN, 4, 5]) },
+      },
+      { ...r.tensors[1], windows: { ...r.tensors[1].windows!, predictableRank: rank([6, 7, 8]) } },
+    ];
+    const result = { ...r, tensors };
+    expect(result.tensors[0].windows.starts.length).toBe(5);
+    const m = heatmapView({ ...stub(), result }, "x", 1, { metric: "rank", eps: 0.01 });
+    expect([m.header.rows, m.header.cols, m.header.eps]).toEqual([2, 5, 0.01]);
+    expect(Array.from(m.values)).toEqual([10, 20, Number.NaN, 40, 50, 60, 70, 80, Number.NaN, Number.NaN]);
+    expect([m.header.min, m.header.max]).toEqual([10, 80]);
+  });
 });
 
 function stub() {
   return { cacheVersion: 1, fingerprint: "f", optionsKey: "{}", analyzedAt: "", stepIndices: [] };
 }
-
-/** r*(ε) by its definition from singular values. */
-function rankByDefinition(sigma: number[], eps: number): number {
-  const sq = sigma.map((s) => s * s).sort((a, b) => b - a);
-  const total = sq.reduce((a, b) => a + b, 0);
-  if (total === 0) return 0;
-  let tail = total;
-  for (let k = 0; k < sq.length; k++) {
-    if (tail <= eps * total) return k;
-    tail -= sq[k];
-  }
-  return sq.length;
-}
-
-describe("windowed r*(ε)", () => {
-  it("equals r*(ε) of each window's increments, built with known singular values", () => {
-    // Increments h_t = σ_t e_{t mod p}: inside a window shorter than p they are orthogonal, so the window's
-    // increment matrix has exactly the singular values |σ_t|.
-    const rng = createRng(3);
-    const n = 30;
-    const p = 40;
-    const sigma = Array.from({ length: n }, () => Math.exp(3 * rng.normal()));
-    const g: Float64Array[] = [Float64Array.from({ length: p }, () => rng.normal())];
-    for (let t = 1; t < n; t++) {
-      const next = Float64Array.from(g[t - 1]);
-      next[t % p] += sigma[t];
-      g.push(next);
-    }
-    const k = mat(n, n);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        let s = 0;
-        for (let c = 0; c < p; c++) s += g[i][c] * g[j][c];
-        k.data[i * n + j] = s;
-      }
-    }
-    const starts = [0, 4, 8, 12, 16, 20, 22];
-    const size = 8;
-    const eps = [0.5, 0.1, 0.01];
-    const out = windowedRanksFromGram(k, { starts, size, eps });
-    for (const e of eps) {
-      expect(out[String(e)]).toEqual(starts.map((s) => rankByDefinition(sigma.slice(s + 1, s + size), e)));
-    }
-  });
-
-  it("is null for windows of fewer than two steps and 0 for a constant sequence", () => {
-    const k = mat(3, 3, Float64Array.from([4, 4, 4, 4, 4, 4, 4, 4, 4]));
-    expect(windowedRanksFromGram(k, { starts: [0, 2], size: 3, eps: [0.1] })).toEqual({ "0.1": [0, null] });
-  });
-});
 
 describe("lab files", () => {
   it("normalises the column layout, keeping missing values as null", () => {

@@ -23,8 +23,6 @@ it("analyses in a worker thread with results identical to the main thread's", as
     expect(logs).toEqual([]);
     expect(engine.mode()).toBe("worker");
     expect(inWorker).toEqual(await traceEngine.analyze(file, options));
-    const ranks = await engine.windowedRanks(file, inWorker.result);
-    expect(ranks).toEqual(await traceEngine.windowedRanks(file, inWorker.result));
     const missing = await engine.analyze(path.join(dir, "nope.gtrace"), {}).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(GradtraceError);
     expect((missing as GradtraceError).code).toBe("E_NOT_FOUND");

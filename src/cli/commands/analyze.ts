@@ -137,7 +137,7 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
   const bar = progressBar("analyze", { enabled: !flags.quiet && process.stderr.isTTY === true });
   const started = Date.now();
   try {
-    const { result, series } = await analyzeWithSeries(reader, {
+    const { result, series, steps } = await analyzeWithSeries(reader, {
       predictors: flags.predictors,
       eps: flags.eps,
       include: flags.tensors,
@@ -167,7 +167,7 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
         let file = csvFileName(name);
         for (let i = 2; used.has(file); i++) file = csvFileName(`${name}_${i}`);
         used.add(file);
-        writeOutput(path.join(flags.csv, file), seriesCsv(reader.info.steps, s), {
+        writeOutput(path.join(flags.csv, file), seriesCsv(steps, s), {
           force: flags.force,
           what: "--csv",
         });

@@ -1,11 +1,14 @@
 /** @file `gradtrace train <model>`: trains a zoo model (src/lab/zoo) and writes DIR/trace.gtrace (+ DIR/trace.json
  * when sketched) and DIR/run.json. The flags map one-to-one onto ZooRunOptions; the work is runZooTraining. */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { GradtraceError } from "../../core/errors.ts";
 import { OPTIMIZER_NAMES, type OptimizerName } from "../../lab/zoo/optimizers.ts";
 import { createZooModel, ZOO_MODEL_NAMES } from "../../lab/zoo/registry.ts";
 import { runZooTraining } from "../../lab/zoo/run.ts";
 import type { ScheduleKind } from "../../lab/zoo/schedule.ts";
+import { TRACE_FILE } from "../../lab/zoo/traceLogger.ts";
 import { parseInteger, parseList } from "../parse.ts";
 import { progressBar } from "../progress.ts";
 
@@ -62,6 +65,13 @@ export function registerTrainCommand(program: Command): void {
     )
     .action(async (modelName: string, flags: TrainFlags) => {
       const model = createZooModel(modelName);
+      // Fail before training, with the CLI's flag name (the writer would say "{ force: true }").
+      if (flags.force !== true && existsSync(join(flags.out, TRACE_FILE))) {
+        throw new GradtraceError(
+          "E_EXISTS",
+          `train: ${join(flags.out, TRACE_FILE)} already exists (use --force to overwrite)`,
+        );
+      }
       if (
         flags.optimizer !== undefined &&
         !(OPTIMIZER_NAMES as readonly string[]).includes(flags.optimizer)

@@ -15,8 +15,9 @@ export interface CreateSketchOptions {
   readonly dim: number;
   /** sparsejl only: nonzeros per column (default: the largest divisor of k that is ≤ 8). */
   readonly s?: number;
-  /** Bytes the sketch may spend caching generated parts of S: jl / srht default 64 MiB; countsketch / sparsejl
-   * default 0 (a table is no faster than hashing, see hashing.ts). 0 regenerates / hashes every time. */
+  /** Bytes the sketch may spend caching generated parts of S (default 64 MiB for every kind, within a 256 MiB pool
+   * shared by all sketches of the process): Gaussian blocks for jl, packed (row, sign) tables for countsketch /
+   * sparsejl (≈2× faster than hashing, see hashing.ts). 0 regenerates / hashes every time. */
   readonly cacheBytes?: number;
 }
 
