@@ -57,6 +57,7 @@ export function bigResult(): AnalysisResult {
     windows: {
       size: 8,
       starts,
+      predictableRank: { "0.1": starts.map(() => 4) },
       kappa: {
         "ema0.9": starts.map(
           (_, w) => 0.2 + 1.5 * Math.abs(Math.sin(i / 97 + w / 53)) * (0.6 + 0.4 * rng.uniform()),
@@ -88,7 +89,6 @@ export async function run(): Promise<BenchRow[]> {
   const result = bigResult();
   const engine: AnalysisEngine = {
     analyze: async () => ({ result, stepIndices: [0] }),
-    windowedRanks: async () => ({}),
   };
   const server = await startServer({ path: dir, engine, webDir: DIST_DIR });
   const browser = await launchChromium();
@@ -260,7 +260,6 @@ async function manyRuns(): Promise<BenchRow> {
   const result = bigSmallResult();
   const engine: AnalysisEngine = {
     analyze: async () => ({ result, stepIndices: [] }),
-    windowedRanks: async () => ({}),
   };
   try {
     for (let i = 0; i < count; i++) {

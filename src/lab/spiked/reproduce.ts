@@ -610,6 +610,14 @@ function renderReport(x: ReportInput): string {
     `## Regularisers (tanh, ν ${plan.regNu}, ${plan.regSteps} full-batch GD steps, lr "auto", analysed at the last step)`,
   );
   L.push("");
+  L.push(
+    "Caveats: one seed and a short run at the automatic learning rate. A regulariser also changes how far training " +
+      "gets (see the data-loss column), and S1, S2 and E all shrink as the residual is fitted, so the verdicts use the " +
+      "ratio ‖S2‖/‖S1‖ rather than raw norms. At the largest strengths the regulariser's own gradient ‖G_reg‖ " +
+      "(weight decay 2λW, the Jacobian penalty's gradient) is comparable to or larger than the data gradient, so the " +
+      "total gradient G is then far from low rank even though its data part still is.",
+  );
+  L.push("");
   for (const r of regs) {
     L.push(`### ${r.label}`);
     L.push("");
