@@ -32,8 +32,12 @@ for (const file of files) {
 }
 
 const header = ["benchmark", "value", "unit", "ratio", "vs (same run)", "target", "note"];
+const label = (file: string, name: string): string => {
+  const stem = file.replace(".bench.ts", "");
+  return name.startsWith(`${stem}: `) ? name : `${stem}: ${name}`;
+};
 const table = rows.map(({ file, row }) => [
-  `${file.replace(".bench.ts", "")}: ${row.name}`,
+  label(file, row.name),
   fmtNum(row.value),
   row.unit,
   row.ratio !== undefined ? fmtNum(row.ratio) : "",

@@ -79,7 +79,6 @@ export async function analyzeWithSeries(
 ): Promise<AnalysisOutput> {
   validate(options);
   const {
-    predictors = DEFAULT_PREDICTORS,
     eps = DEFAULT_EPS,
     include,
     exclude,
@@ -92,6 +91,7 @@ export async function analyzeWithSeries(
   const info = reader.info;
   const n = info.steps.length;
   if (n === 0) throw new GradtraceError("E_FORMAT", `${info.path}: the trace holds no readable step`);
+  const predictors = options.predictors ?? defaultPredictorsFor(reader, sketch !== undefined);
   const names = selectTensors(
     info.tensors.map((t) => t.name),
     { include, exclude },
@@ -222,6 +222,18 @@ export async function analyzeWithSeries(
     series,
     steps: kept.map((p) => info.steps[p]),
   };
+}
+
+/** The default predictor set, plus the momentum-matched predictor when the trace logged the optimizer's buffer
+ * (spec: "the optimizer's own momentum buffer when the trace contains it"; exact mode only). */
+function defaultPredictorsFor(reader: TraceReader, sketched: boolean): readonly string[] {
+  const first = reader.info.tensors[0];
+  const hasMomentum =
+    !sketched &&
+    first !== undefined &&
+    reader.info.steps.length > 0 &&
+    reader.readState?.(0, first.name, "momentum");
+  return hasMomentum ? [...DEFAULT_PREDICTORS, "momentum"] : DEFAULT_PREDICTORS;
 }
 
 /** |κ_sketched − κ_exact| / κ_exact per predictor on the first kept steps (`positions`, whose rows lead the

@@ -23,10 +23,11 @@ function kappaText(r: TensorResult, id: string): string {
 }
 
 function reading(k: number): string {
-  if (k < 0.3) return "highly predictable";
-  if (k < 0.8) return "partly predictable";
-  if (k <= 1.05) return "tracked at the right scale but not much better than predicting zero";
-  return "worse predicted than by zero (oscillating)";
+  if (k < 0.3) return "the gradients are highly predictable";
+  if (k < 0.8) return "the gradients are partly predictable";
+  if (k <= 1.05)
+    return "the gradients are tracked at the right scale, but barely better than by predicting zero";
+  return "even the best predictor does worse than predicting zero (oscillation or noise)";
 }
 
 export function summarize(
@@ -40,7 +41,7 @@ export function summarize(
   const dims = Math.max(0, total.steps - 1);
   if (best) {
     parts.push(
-      `Over ${total.steps} steps the model's gradients are ${reading(total.kappa[best])} by ${best}: ${kappaText(total, best)} (κ = 1 is the zero predictor).`,
+      `Over ${total.steps} steps the best predictor of the whole-model gradient is ${best}, ${kappaText(total, best)} (κ = 1: predicting zero): ${reading(total.kappa[best])}.`,
     );
   }
   if ("last" in total.kappa && total.kappa.last > 1) {

@@ -1,11 +1,11 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Matrix, SingularValueDecomposition } from "ml-matrix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyze, analyzeWithSeries } from "../../src/analysis/index.ts";
 import { createRng } from "../../src/core/rng.ts";
 import { createGtraceWriter, openTrace, writeSafetensors } from "../../src/trace/index.ts";
+import { bruteWindowRank } from "../core/rankReference.ts";
 
 /** A gradient sequence with known structure: g_t = a drifting low-rank signal + noise, per tensor. */
 function makeSequence(steps: number, shapes: Record<string, number[]>, seed: number, rank = 3) {
@@ -67,23 +67,6 @@ function bruteKappa(vectors: Float64Array[], id: string): number {
     }
   }
   return num / den;
-}
-
-/** r*(ε) of the explicit increments g_t − g_{t−1}, s < t < s + size, by definition from ml-matrix's SVD. */
-function bruteWindowRank(vectors: Float64Array[], s: number, size: number, eps: number): number {
-  const cols: number[][] = [];
-  for (let t = s + 1; t < s + size; t++) cols.push(Array.from(vectors[t], (x, i) => x - vectors[t - 1][i]));
-  const sq = new SingularValueDecomposition(new Matrix(cols).transpose(), { autoTranspose: true }).diagonal
-    .map((x) => x * x)
-    .sort((a, b) => b - a);
-  const total = sq.reduce((a, b) => a + b, 0);
-  if (total === 0) return 0;
-  let tail = total;
-  for (let k = 0; k < sq.length; k++) {
-    if (tail <= eps * total) return k;
-    tail -= sq[k];
-  }
-  return sq.length;
 }
 
 const concat = (step: Record<string, Float32Array>, names: string[]) =>
@@ -296,7 +279,13 @@ describe("analyze() end to end", () => {
       });
       expect(r.total.kappa[id]).toBeCloseTo(num / den, 6);
     }
+    // With the default predictor set, a trace that logged the buffer gets the momentum predictor automatically.
+    const again = openTrace(file);
+    const d = await analyze(again, { bootstrap: false });
+    again.close();
+    expect(d.total.kappa.momentum).toBeCloseTo(r.total.kappa.momentum, 12);
     const plain = openTrace(stdir);
+    expect(Object.keys((await analyze(plain, { bootstrap: false })).total.kappa)).not.toContain("momentum");
     await expect(analyze(plain, { predictors: ["momentum"] })).rejects.toThrow(/momentum buffer/);
     plain.close();
   });

@@ -73,6 +73,12 @@ describe("gradtrace analyze (CLI)", () => {
     expect(r.out).toMatch(/κ last/);
     expect(r.out).toMatch(/layer\.weight/);
     const result = JSON.parse(fs.readFileSync(json, "utf8"));
+    // The plain-language reading names the predictor with the smallest κ and its value.
+    const best = ["last", "ema0.9"].sort((a, b) => result.total.kappa[a] - result.total.kappa[b])[0];
+    expect(result.summary).toContain(
+      `best predictor of the whole-model gradient is ${best}, κ = ${result.total.kappa[best].toFixed(2)}`,
+    );
+    expect(r.out).toContain(result.summary);
     expect(result.schemaVersion).toBe(1);
     expect(result.trace.steps).toBe(30);
     expect(result.total.kappa.zero).toBe(1);

@@ -51,7 +51,7 @@ export function registerDemoCommand(program: Command): void {
           throw new GradtraceError("E_ARG", `--optimizer: "${v}" is not one of sgd, momentum, adam`);
         return v as OptimizerName;
       },
-      "momentum",
+      "adam",
     )
     .option("--seed <n>", "seed", parseInteger("--seed"), 0)
     .option(
