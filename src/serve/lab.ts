@@ -6,18 +6,10 @@
  * `{ sweep: { parameter, values }, singularValues: number[][], cosines: { label: number[] } }`. */
 import * as fs from "node:fs";
 import { GradtraceError } from "../core/errors.ts";
+import type { LabResponse } from "./api-types.ts";
 
-export interface LabData {
-  readonly title: string;
-  readonly parameter: string;
-  readonly values: number[];
-  /** For a categorical sweep (activation=relu,tanh): the category of each value (values are then 0, 1, …). */
-  readonly xLabels: string[] | null;
-  readonly singularValues: { label: string; y: (number | null)[] }[];
-  readonly cosines: { label: string; y: (number | null)[] }[];
-  /** ‖S1‖, ‖S2‖, ‖E‖ of the decomposition when the file has them. */
-  readonly norms: { label: string; y: (number | null)[] }[];
-}
+/** A lab file's content: the `/api/labs/:id` response (api-types.ts) before the store adds where it was found. */
+export type LabData = Omit<LabResponse, "id" | "path">;
 
 /** Quantities of a `gradtrace lab --sweep` result (src/lab/spiked/sweep.ts), by chart. */
 const SWEEP_GROUPS = {

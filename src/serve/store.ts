@@ -9,7 +9,7 @@
  * watched and requested runs go first. */
 import * as path from "node:path";
 import { GradtraceError } from "../core/errors.ts";
-import type { LabListEntry, RunListEntry, RunStatus } from "./api-types.ts";
+import type { LabListEntry, LabResponse, RunListEntry, RunStatus } from "./api-types.ts";
 import {
   CACHE_DIR_NAME,
   CACHE_VERSION,
@@ -222,7 +222,7 @@ export class RunStore {
     return out;
   }
 
-  lab(id: string): LabData & { id: string; path: string } {
+  lab(id: string): LabResponse {
     const found = this.labs.get(id);
     if (!found) throw new GradtraceError("E_NOT_FOUND", `lab ${JSON.stringify(id)}: no such lab result`);
     const key = fingerprint(found.absPath, false);

@@ -182,6 +182,19 @@ describe("analyze() end to end", () => {
     // Rank-3 signal, projector rank 4: the subspace is fixed up to noise, so nearly all energy is kept.
     for (const e of m.staleEnergy.energy) expect(e).toBeGreaterThan(0.95);
     expect(r.tensors.find((t) => t.name === "fc1.bias")!.matrix).toBeUndefined();
+    // Independent random 16×8 gradients: a rank-4 projector from one step keeps ≈ 4/16 of the next one's energy.
+    const file = path.join(dir, "rot.gtrace");
+    const w = createGtraceWriter(file, { tensors: [{ name: "rot.weight", shape: [16, 8] }] });
+    const rng = createRng(11);
+    for (let t = 0; t < 40; t++) w.append(t, { "rot.weight": Float32Array.from({ length: 128 }, () => rng.normal()) });
+    w.close();
+    const rr = openTrace(file);
+    const rot = (await analyze(rr, { predictors: ["zero"], bootstrap: false })).tensors[0].matrix!;
+    rr.close();
+    for (const e of rot.staleEnergy.energy) {
+      expect(e).toBeGreaterThan(0.1);
+      expect(e).toBeLessThan(0.45);
+    }
   });
 
   it("selects tensors by glob and regex, and rejects a selection that matches nothing", async () => {

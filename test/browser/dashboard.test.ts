@@ -8,14 +8,11 @@ import * as path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lut, scaleFor, toUnit, unpack } from "../../web/src/colormap.ts";
-import { analyze } from "../../src/analysis/index.ts";
-import type { AnalysisResult } from "../../src/analysis/types.ts";
 import type { HeatmapJson } from "../../src/serve/api-types.ts";
 import { traceEngine } from "../../src/serve/engine.ts";
 import { type RunningServer, startServer } from "../../src/serve/server.ts";
-import { openTrace } from "../../src/trace/index.ts";
 import { rawGet } from "../serve/http.ts";
-import { SMALL_MODEL, writeTrace } from "../serve/traces.ts";
+import { analyzeFile, SMALL_MODEL, writeTrace } from "../serve/traces.ts";
 import { DIST_DIR, ensureBuilt, launchChromium } from "./harness.ts";
 
 let dir: string;
@@ -24,15 +21,6 @@ let browser: Browser;
 let page: Page;
 let live: ReturnType<typeof writeTrace>;
 const pageErrors: string[] = [];
-
-async function direct(file: string): Promise<AnalysisResult> {
-  const reader = openTrace(file);
-  try {
-    return JSON.parse(JSON.stringify(await analyze(reader, {}))) as AnalysisResult;
-  } finally {
-    reader.close();
-  }
-}
 
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
 
@@ -80,7 +68,7 @@ afterAll(async () => {
 describe("overview", () => {
   it("shows every run side by side with κ, its interval and r*(ε) of analyze()", async () => {
     await open("#/");
-    const e = await direct(path.join(dir, "adam", "seed1.gtrace"));
+    const e = await analyzeFile(path.join(dir, "adam", "seed1.gtrace"));
     const row = page.locator('[data-table=runs] tr[data-key="adam-seed1-gtrace"]');
     for (const p of e.options.predictors) {
       const cell = row.locator(`td[data-key="kappa:${p}"]`);
@@ -114,7 +102,7 @@ describe("overview", () => {
       .split("\n");
     const header = csv[0].split(",");
     const line = csv.find((l) => l.startsWith("adam/seed1.gtrace"))!.split(",");
-    const e = await direct(path.join(dir, "adam", "seed1.gtrace"));
+    const e = await analyzeFile(path.join(dir, "adam", "seed1.gtrace"));
     expect(Number(line[header.indexOf("κ ema0.9")])).toBe(e.total.kappa["ema0.9"]);
   });
 });
@@ -122,7 +110,7 @@ describe("overview", () => {
 describe("run page", () => {
   it("draws the κ heatmap with the analysed numbers: hidden table, pixel colours, and the hover tooltip", async () => {
     await open("#/run/adam-seed1-gtrace");
-    const e = await direct(path.join(dir, "adam", "seed1.gtrace"));
+    const e = await analyzeFile(path.join(dir, "adam", "seed1.gtrace"));
     const canvas = page.locator("canvas.heatmap-canvas");
     expect(await canvas.getAttribute("data-rows")).toBe(String(e.tensors.length));
     expect(await canvas.getAttribute("data-cols")).toBe(String(e.tensors[0].windows!.starts.length));
@@ -191,7 +179,7 @@ describe("run page", () => {
       .readFileSync((await download.path())!, "utf8")
       .trim()
       .split("\n");
-    const e = await direct(path.join(dir, "adam", "seed1.gtrace"));
+    const e = await analyzeFile(path.join(dir, "adam", "seed1.gtrace"));
     expect(lines[0].split(",").slice(1).map(Number)).toEqual(e.tensors[0].windows!.starts);
     e.tensors.forEach((t, r) => {
       const cells = lines[r + 1].split(",");
@@ -203,7 +191,7 @@ describe("run page", () => {
   });
 
   it("filters heatmap rows by name and orders them by mean κ; a click selects the tensor under the cursor", async () => {
-    const e = await direct(path.join(dir, "adam", "seed1.gtrace"));
+    const e = await analyzeFile(path.join(dir, "adam", "seed1.gtrace"));
     const names = () =>
       page.$$eval("table.heatmap-table tbody tr", (trs) =>
         trs.map((tr) => (tr as HTMLElement).dataset.tensor),
@@ -289,7 +277,7 @@ describe("run page", () => {
   });
 
   it("shows a tensor's ‖g‖, κ windows, spectrum, r*(ε) curve and stale-projector energy as analysed", async () => {
-    const e = await direct(path.join(dir, "adam", "seed1.gtrace"));
+    const e = await analyzeFile(path.join(dir, "adam", "seed1.gtrace"));
     const t = e.tensors[0];
     await page.locator(`[data-table=tensors] tr[data-key="${t.name}"]`).click();
     await page.waitForSelector(`section.tensor[data-tensor="${t.name}"]`);
@@ -386,7 +374,7 @@ describe("live mode", () => {
     const elapsed = Date.now() - t0;
     expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
     expect(elapsed).toBeLessThan(5000); // loose here; bench/dashboard.bench.ts measures the latency
-    const e = await direct(path.join(dir, "live.gtrace"));
+    const e = await analyzeFile(path.join(dir, "live.gtrace"));
     await page.waitForFunction(
       () => document.querySelectorAll('[data-chart="grad-norm"] table.chart-data tbody tr').length === 24,
     );

@@ -20,6 +20,7 @@ import {
   arCoefficients,
   driftingSequence,
   explicitErrors,
+  expectRelClose,
   explicitPredictions,
   gramOf,
   randomSequence,
@@ -39,23 +40,6 @@ const IDS = [
   "lowrank4w16",
   "lowrank3w6",
 ];
-
-function expectRelClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  rtol: number,
-  label: string,
-): void {
-  expect(actual.length, label).toBe(expected.length);
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
-  for (let i = 0; i < expected.length; i++) {
-    const diff = Math.abs(actual[i] - expected[i]);
-    if (!(diff <= rtol * Math.max(Math.abs(expected[i]), 1e-3 * scale))) {
-      throw new Error(`${label}[${i}]: ${actual[i]} vs ${expected[i]} (diff ${diff})`);
-    }
-  }
-}
 
 describe("Gram-mode predictors equal explicit-vector predictors", () => {
   const cases = [

@@ -1,6 +1,7 @@
 /** @file Brute-force reference predictors for the tests: explicit vectors, explicit least squares and SVD through
  * ml-matrix — deliberately a different route from the Gram-based code under test. */
 import { Matrix, SingularValueDecomposition, solve } from "ml-matrix";
+import { expect } from "vitest";
 import { type Mat, mat } from "../../src/core/matrix.ts";
 import { createRng } from "../../src/core/rng.ts";
 
@@ -113,4 +114,23 @@ export function lowrankPrediction(g: Float64Array[], t: number, k: number, w: nu
 export function explicitErrors(id: string, g: Float64Array[]): Float64Array {
   const preds = explicitPredictions(id, g);
   return Float64Array.from(g, (gt, t) => normSq(preds[t] === null ? gt : sub(gt, preds[t]!)));
+}
+
+/** Element-wise |actual − expected| ≤ rtol·max(|expected|, 10⁻³·max|expected|): relative, except that entries far
+ * below the largest are held to a tolerance relative to it (their own magnitude is rounding noise). */
+export function expectRelClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  rtol: number,
+  label: string,
+): void {
+  expect(actual.length, label).toBe(expected.length);
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
+  for (let i = 0; i < expected.length; i++) {
+    const diff = Math.abs(actual[i] - expected[i]);
+    if (!(diff <= rtol * Math.max(Math.abs(expected[i]), 1e-3 * scale))) {
+      throw new Error(`${label}[${i}]: ${actual[i]} vs ${expected[i]} (diff ${diff})`);
+    }
+  }
 }

@@ -2,47 +2,13 @@
  * ml-matrix's SVD, r*(ε) by its definition), against increments with known singular values, the undefined
  * (< 2 steps) and all-zero windows, a fast-check invariant, and the argument checks. */
 import fc from "fast-check";
-import { Matrix, SingularValueDecomposition } from "ml-matrix";
 import { describe, expect, it } from "vitest";
 import { GradtraceError } from "../../src/core/errors.ts";
-import { type Mat, mat } from "../../src/core/matrix.ts";
+import { mat } from "../../src/core/matrix.ts";
 import { createRng } from "../../src/core/rng.ts";
 import { windowedPredictableRank } from "../../src/core/windowedRank.ts";
-
-/** r*(ε) by its definition from singular values: the smallest k whose tail Σ_{i>k} σᵢ² is ≤ ε‖H‖_F². */
-function rankByDefinition(sigma: number[], eps: number): number {
-  const sq = sigma.map((s) => s * s).sort((a, b) => b - a);
-  const total = sq.reduce((a, b) => a + b, 0);
-  if (total === 0) return 0;
-  let tail = total;
-  for (let k = 0; k < sq.length; k++) {
-    if (tail <= eps * total) return k;
-    tail -= sq[k];
-  }
-  return sq.length;
-}
-
-/** K = GᵀG of explicit vectors, by the definition. */
-function gramOf(g: Float64Array[]): Mat {
-  const n = g.length;
-  const k = mat(n, n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let c = 0; c < g[i].length; c++) s += g[i][c] * g[j][c];
-      k.data[i * n + j] = s;
-    }
-  }
-  return k;
-}
-
-/** r*(ε) of the explicit increments g_t − g_{t−1}, s < t < s + size, via ml-matrix's SVD. */
-function bruteWindowRank(g: Float64Array[], s: number, size: number, eps: number): number {
-  const cols: number[][] = [];
-  for (let t = s + 1; t < s + size; t++) cols.push(Array.from(g[t], (x, c) => x - g[t - 1][c]));
-  const svd = new SingularValueDecomposition(new Matrix(cols).transpose(), { autoTranspose: true });
-  return rankByDefinition(svd.diagonal, eps);
-}
+import { gramOf } from "./predictorsReference.ts";
+import { bruteWindowRank, rankByDefinition } from "./rankReference.ts";
 
 describe("windowedPredictableRank", () => {
   it("equals r*(ε) of each window's explicit increments (ml-matrix SVD) on a low-rank drift plus noise", () => {

@@ -7,8 +7,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Matrix, SingularValueDecomposition } from "ml-matrix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { analyze } from "../../src/analysis/index.ts";
-import type { AnalysisResult } from "../../src/analysis/types.ts";
 import type {
   HeatmapJson,
   RunsResponse,
@@ -18,20 +16,11 @@ import type {
 import { type RunningServer, startServer } from "../../src/serve/server.ts";
 import { openTrace } from "../../src/trace/index.ts";
 import { openSse, rawGet } from "./http.ts";
-import { SMALL_MODEL, writeTrace } from "./traces.ts";
+import { analyzeFile, SMALL_MODEL, writeTrace } from "./traces.ts";
 
 let dir: string;
 let server: RunningServer;
 const get = (p: string) => rawGet(server.port, p);
-
-async function direct(file: string): Promise<AnalysisResult> {
-  const reader = openTrace(file);
-  try {
-    return JSON.parse(JSON.stringify(await analyze(reader, {}))) as AnalysisResult;
-  } finally {
-    reader.close();
-  }
-}
 
 /** r*(ε) by definition from explicit singular values. */
 function rankByDefinition(sigma: number[], eps: number): number {
@@ -66,7 +55,7 @@ describe("real traces", () => {
     const runs = (await get("/api/runs")).json<RunsResponse>().runs;
     expect(runs.map((r) => r.id)).toEqual(["seed1-run-gtrace", "seed2-run-gtrace"]);
     for (const r of runs) {
-      const e = await direct(path.join(dir, r.path));
+      const e = await analyzeFile(path.join(dir, r.path));
       expect(r.status).toBe("ready");
       expect(r.steps).toBe(e.trace.steps);
       expect(r.kappa).toEqual(e.total.kappa);
@@ -77,7 +66,7 @@ describe("real traces", () => {
   });
 
   it("summary, series and κ heatmap equal a direct analyze() of the trace", async () => {
-    const e = await direct(path.join(dir, "seed1", "run.gtrace"));
+    const e = await analyzeFile(path.join(dir, "seed1", "run.gtrace"));
     const s = (await get("/api/runs/seed1-run-gtrace/summary")).json<SummaryResponse>();
     expect(s.options).toEqual(e.options);
     expect(s.tensors.map((t) => [t.name, t.kappa, t.predictableRank])).toEqual(
@@ -102,7 +91,7 @@ describe("real traces", () => {
 
   it("rank heatmap: r*(ε) of each window's increments, as brute force from the explicit gradients", async () => {
     const file = path.join(dir, "seed1", "run.gtrace");
-    const e = await direct(file);
+    const e = await analyzeFile(file);
     const reader = openTrace(file);
     try {
       for (const eps of e.options.eps) {
@@ -162,7 +151,7 @@ describe("live mode on a trace being written", () => {
     sse.close();
     const run = JSON.parse(after.data).run;
     expect(run.steps).toBe(20);
-    const e = await direct(file);
+    const e = await analyzeFile(file);
     expect(e.trace.problems.length).toBeGreaterThan(0);
     const summary = (await get("/api/runs/live-gtrace/summary")).json<SummaryResponse>();
     // Same problems, with the served directory's absolute path left out.

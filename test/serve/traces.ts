@@ -1,8 +1,10 @@
 /** @file Real gtrace traces for the server and browser tests: a few tensors whose gradients move in a handful of
  * directions plus noise (so κ and r*(ε) are far from degenerate), written with the trace layer's own writer. */
 import * as fs from "node:fs";
+import { analyze } from "../../src/analysis/index.ts";
+import type { AnalysisResult } from "../../src/analysis/types.ts";
 import { createRng } from "../../src/core/rng.ts";
-import { createGtraceWriter } from "../../src/trace/index.ts";
+import { createGtraceWriter, openTrace } from "../../src/trace/index.ts";
 import type { TraceWriter } from "../../src/trace/types.ts";
 
 export interface TraceSpec {
@@ -50,4 +52,15 @@ export function writeTrace(file: string, spec: TraceSpec, steps: number, { keepO
   for (let s = 0; s < steps; s++) writer.append(s, grad(s), { loss: 1 / (1 + s) });
   if (!keepOpen) writer.close();
   return { writer, grad };
+}
+
+/** What the server should serve for a trace: `analyze()` run on it directly, through JSON as the API sends it
+ * (NaN becomes null). */
+export async function analyzeFile(file: string): Promise<AnalysisResult> {
+  const reader = openTrace(file);
+  try {
+    return JSON.parse(JSON.stringify(await analyze(reader, {}))) as AnalysisResult;
+  } finally {
+    reader.close();
+  }
 }

@@ -2,20 +2,7 @@
  * hidden table (what tests read, and what CSV export writes), and SVG / PNG / CSV export buttons. */
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { chartToSvg, download, type SvgChart, tableToCsv } from "./export.ts";
-
-export const PALETTE = [
-  "#1f77b4",
-  "#d62728",
-  "#2ca02c",
-  "#9467bd",
-  "#ff7f0e",
-  "#17becf",
-  "#8c564b",
-  "#e377c2",
-  "#7f7f7f",
-  "#bcbd22",
-];
+import { chartToSvg, download, PALETTE, type SvgChart, tableToCsv } from "./export.ts";
 
 export interface ChartSpec {
   /** Stable id used in data-chart and file names. */

@@ -2,6 +2,21 @@
  * it is a true vector figure, not a screenshot) or PNG (the canvas). Files are handed to the browser through blob
  * URLs; nothing leaves the machine. */
 
+/** Series colours of every chart on the page and of its exported figures (uPlot lines, SVG bars), so a run keeps
+ * its colour from the screen to the file. */
+export const PALETTE = [
+  "#1f77b4",
+  "#d62728",
+  "#2ca02c",
+  "#9467bd",
+  "#ff7f0e",
+  "#17becf",
+  "#8c564b",
+  "#e377c2",
+  "#7f7f7f",
+  "#bcbd22",
+];
+
 export function download(name: string, blob: Blob): void {
   const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
@@ -179,18 +194,6 @@ export function barsToSvg({
   const fy = (v: number) => H - m.b - (v / top) * (H - m.t - m.b);
   const groupW = (W - m.l - m.r) / Math.max(1, groups.length);
   const barW = Math.max(3, Math.min(14, (groupW - 10) / Math.max(1, runs)));
-  const colors = [
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#9467bd",
-    "#ff7f0e",
-    "#17becf",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-  ];
   const p: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -218,7 +221,7 @@ export function barsToSvg({
       const x = gx + bi * barW;
       const y = fy(b.value);
       p.push(
-        `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barW - 1).toFixed(1)}" height="${(H - m.b - y).toFixed(1)}" fill="${colors[bi % colors.length]}"><title>${esc(`${b.label} ${g.label}: ${b.value}`)}</title></rect>`,
+        `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barW - 1).toFixed(1)}" height="${(H - m.b - y).toFixed(1)}" fill="${PALETTE[bi % PALETTE.length]}"><title>${esc(`${b.label} ${g.label}: ${b.value}`)}</title></rect>`,
       );
       if (b.lo != null && b.hi != null && Number.isFinite(b.lo) && Number.isFinite(b.hi)) {
         const cx = (x + (barW - 1) / 2).toFixed(1);
@@ -234,7 +237,7 @@ export function barsToSvg({
   (groups[0]?.bars ?? []).forEach((b, bi) => {
     const x = m.l + (bi % 4) * ((W - m.l - m.r) / 4);
     const y = H - 28 + Math.floor(bi / 4) * 12;
-    p.push(`<rect x="${x}" y="${y - 8}" width="9" height="9" fill="${colors[bi % colors.length]}"/>`);
+    p.push(`<rect x="${x}" y="${y - 8}" width="9" height="9" fill="${PALETTE[bi % PALETTE.length]}"/>`);
     p.push(`<text x="${x + 12}" y="${y}">${esc(b.label)}</text>`);
   });
   p.push("</svg>");

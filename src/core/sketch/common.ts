@@ -1,8 +1,10 @@
 /** @file Small pieces shared by the sketch implementations: argument checks with messages that name the sketch,
- * the per-index hash used by the hashing sketches, and a byte-budgeted cache for regenerated blocks of S. */
+ * the base class that derives `apply` and the error bounds from `accumulate`, the per-index hash used by the
+ * hashing sketches, and a byte-budgeted cache for regenerated blocks of S. */
 import { GradtraceError } from "../errors.ts";
 import type { Vec } from "../matrix.ts";
-import type { SketchKind } from "./types.ts";
+import { chebyshevErrorBound, jlErrorBound } from "./bounds.ts";
+import type { ErrorBoundOptions, Sketch, SketchGuarantee, SketchKind } from "./types.ts";
 
 /** Default memory one sketch may spend caching the parts of S it would otherwise regenerate on every vector (all
  * sketches together are further limited by SHARED_CACHE_BYTES). */
@@ -45,6 +47,36 @@ export function checkApply(kind: SketchKind, dim: number, x: Vec): void {
       "E_SHAPE",
       `${kind}.apply: vector has length ${x.length}, expected dim = ${dim}`,
     );
+  }
+}
+
+/**
+ * What the Gaussian, hashing and SRHT sketches have in common: each implements `accumulate` (its hot loop, kept in
+ * the subclass so every call site there sees one class), and `apply` and the bounds follow from it and from k. The
+ * bounds are those of a JL sketch with k rows; `guarantee` says how far each kind is proven to meet them.
+ */
+export abstract class LinearSketch implements Sketch {
+  abstract readonly kind: SketchKind;
+  abstract readonly guarantee: SketchGuarantee;
+  abstract readonly k: number;
+  abstract readonly seed: number;
+  abstract readonly dim: number;
+
+  abstract accumulate(x: Vec, offset: number, out: Float64Array): void;
+
+  apply(x: Vec): Float64Array {
+    checkApply(this.kind, this.dim, x);
+    const out = new Float64Array(this.k);
+    this.accumulate(x, 0, out);
+    return out;
+  }
+
+  errorBound(options: ErrorBoundOptions): number {
+    return jlErrorBound(this.k, options);
+  }
+
+  chebyshevBound(options: ErrorBoundOptions): number {
+    return chebyshevErrorBound(this.k, options);
   }
 }
 

@@ -9,9 +9,13 @@
  * for every vector, which costs one normal draw (~80 ns here) per entry — the reason dense JL is only a reference. */
 import { deriveSeed, createRng } from "../rng.ts";
 import type { Vec } from "../matrix.ts";
-import { jlErrorBound, chebyshevErrorBound } from "./bounds.ts";
-import { BlockCache, DEFAULT_CACHE_BYTES, checkAccumulate, checkApply, checkSketchShape } from "./common.ts";
-import type { ErrorBoundOptions, Sketch } from "./types.ts";
+import {
+  BlockCache,
+  DEFAULT_CACHE_BYTES,
+  checkAccumulate,
+  checkSketchShape,
+  LinearSketch,
+} from "./common.ts";
 
 /** Columns per generated block of S. */
 export const JL_BLOCK_COLUMNS = 1024;
@@ -26,7 +30,7 @@ export interface GaussianSketchOptions {
   readonly cacheBytes?: number;
 }
 
-export class GaussianSketch implements Sketch {
+export class GaussianSketch extends LinearSketch {
   readonly kind = "jl" as const;
   readonly guarantee = "proven" as const;
   readonly k: number;
@@ -35,6 +39,7 @@ export class GaussianSketch implements Sketch {
   private readonly blocks: BlockCache<Float32Array>;
 
   constructor({ k, dim, seed = 0, cacheBytes = DEFAULT_CACHE_BYTES }: GaussianSketchOptions) {
+    super();
     checkSketchShape("jl", k, dim);
     this.k = k;
     this.dim = dim;
@@ -71,20 +76,5 @@ export class GaussianSketch implements Sketch {
       }
       j += count;
     }
-  }
-
-  apply(x: Vec): Float64Array {
-    checkApply("jl", this.dim, x);
-    const out = new Float64Array(this.k);
-    this.accumulate(x, 0, out);
-    return out;
-  }
-
-  errorBound(options: ErrorBoundOptions): number {
-    return jlErrorBound(this.k, options);
-  }
-
-  chebyshevBound(options: ErrorBoundOptions): number {
-    return chebyshevErrorBound(this.k, options);
   }
 }

@@ -32,17 +32,15 @@
 import { deriveSeed } from "../rng.ts";
 import { GradtraceError } from "../errors.ts";
 import type { Vec } from "../matrix.ts";
-import { chebyshevErrorBound, jlErrorBound } from "./bounds.ts";
 import {
   BlockCache,
   DEFAULT_CACHE_BYTES,
   checkAccumulate,
-  checkApply,
   checkSketchShape,
   hashIndex,
+  LinearSketch,
   sharedCacheFreeBytes,
 } from "./common.ts";
-import type { ErrorBoundOptions, Sketch } from "./types.ts";
 
 const HASH_STREAM_TAG = 2;
 /** Default nonzeros per column of sparse JL; reduced to the largest divisor of k that is ≤ 8. */
@@ -80,7 +78,7 @@ const UNSEEN = 0;
 const KEPT = 1;
 const REFUSED = 2;
 
-export class HashingSketch implements Sketch {
+export class HashingSketch extends LinearSketch {
   readonly kind: "countsketch" | "sparsejl";
   readonly guarantee = "variance-matched" as const;
   readonly k: number;
@@ -97,6 +95,7 @@ export class HashingSketch implements Sketch {
   private readonly scratch = new Int32Array(HASH_CHUNK);
 
   constructor({ k, dim, seed = 0, s = 1, cacheBytes = DEFAULT_CACHE_BYTES }: HashingSketchOptions) {
+    super();
     const kind = s === 1 ? "countsketch" : "sparsejl";
     checkSketchShape(kind, k, dim);
     if (!Number.isInteger(s) || s < 1 || k % s !== 0) {
@@ -195,21 +194,6 @@ export class HashingSketch implements Sketch {
       }
       j += count;
     }
-  }
-
-  apply(x: Vec): Float64Array {
-    checkApply(this.kind, this.dim, x);
-    const out = new Float64Array(this.k);
-    this.accumulate(x, 0, out);
-    return out;
-  }
-
-  errorBound(options: ErrorBoundOptions): number {
-    return jlErrorBound(this.k, options);
-  }
-
-  chebyshevBound(options: ErrorBoundOptions): number {
-    return chebyshevErrorBound(this.k, options);
   }
 }
 

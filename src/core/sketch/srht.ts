@@ -27,9 +27,13 @@
 import { createRng, deriveSeed } from "../rng.ts";
 import { GradtraceError } from "../errors.ts";
 import type { Vec } from "../matrix.ts";
-import { chebyshevErrorBound, jlErrorBound } from "./bounds.ts";
-import { BlockCache, DEFAULT_CACHE_BYTES, checkAccumulate, checkApply, checkSketchShape } from "./common.ts";
-import type { ErrorBoundOptions, Sketch } from "./types.ts";
+import {
+  BlockCache,
+  DEFAULT_CACHE_BYTES,
+  checkAccumulate,
+  checkSketchShape,
+  LinearSketch,
+} from "./common.ts";
 
 const SRHT_STREAM_TAG = 3;
 const MIN_BLOCK = 4096;
@@ -188,7 +192,7 @@ export interface SrhtSketchOptions {
   readonly cacheBytes?: number;
 }
 
-export class SrhtSketch implements Sketch {
+export class SrhtSketch extends LinearSketch {
   readonly kind = "srht" as const;
   readonly guarantee = "variance-matched" as const;
   readonly k: number;
@@ -200,6 +204,7 @@ export class SrhtSketch implements Sketch {
   private readonly scratch: Float64Array;
 
   constructor({ k, dim, seed = 0, blockSize, cacheBytes = DEFAULT_CACHE_BYTES }: SrhtSketchOptions) {
+    super();
     checkSketchShape("srht", k, dim);
     const n = blockSize ?? Math.max(MIN_BLOCK, 2 ** Math.ceil(Math.log2(k)));
     if (!Number.isInteger(n) || n < k || n & (n - 1)) {
@@ -293,20 +298,5 @@ export class SrhtSketch implements Sketch {
       const sv = (1 - 2 * ((negative[jj >>> 5] >>> (jj & 31)) & 1)) * v;
       for (let i = 0; i < this.k; i++) out[i] += paritySign(rows[i] & jj) * rowScale[i] * sv;
     }
-  }
-
-  apply(x: Vec): Float64Array {
-    checkApply("srht", this.dim, x);
-    const out = new Float64Array(this.k);
-    this.accumulate(x, 0, out);
-    return out;
-  }
-
-  errorBound(options: ErrorBoundOptions): number {
-    return jlErrorBound(this.k, options);
-  }
-
-  chebyshevBound(options: ErrorBoundOptions): number {
-    return chebyshevErrorBound(this.k, options);
   }
 }

@@ -12,6 +12,7 @@ import type { AnalysisResult } from "../../analysis/types.ts";
 import { GradtraceError } from "../../core/errors.ts";
 import { incrementGram } from "../../core/gram.ts";
 import { mat } from "../../core/matrix.ts";
+import { DEFAULT_PREDICTORS } from "../../core/predictors/index.ts";
 import { spectrumSummary } from "../../core/spectrum.ts";
 import { renderSvgChart } from "../../report/svgChart.ts";
 import { openTrace } from "../../trace/index.ts";
@@ -54,18 +55,9 @@ export const REPRODUCE_BUDGETS: Readonly<Record<ReproduceBudget, BudgetSpec>> = 
   },
 };
 
-/** Predictors whose κ is reported (ids of src/core/predictors). */
-export const REPRODUCE_PREDICTORS = [
-  "zero",
-  "last",
-  "ema0.5",
-  "ema0.9",
-  "ema0.99",
-  "linear",
-  "ar2",
-  "lowrank4w16",
-  "momentum",
-];
+/** Predictors whose κ is reported (ids of src/core/predictors): the default set plus heavy-ball momentum, which
+ * the optimizer sweep is about. */
+export const REPRODUCE_PREDICTORS = [...DEFAULT_PREDICTORS, "momentum"];
 const EPS = [0.1, 0.01];
 const SKETCH = "sparsejl:256";
 
