@@ -10,6 +10,7 @@ import { createSketch, parseSketchSpec } from "../core/sketch/index.ts";
 import type { TraceReader } from "../trace/types.ts";
 import { type TensorSeries, tensorResultFromGram } from "./fromGram.ts";
 import { type GramPassProgress, accumulateGrams, dropIndices, sumGrams } from "./gramPass.ts";
+import { FdGramSink } from "./fdSink.ts";
 import { matrixGeometry } from "./matrixGeometry.ts";
 import { momentumCrossGrams } from "./momentumPass.ts";
 import { selectTensors } from "./select.ts";
@@ -35,7 +36,8 @@ export interface AnalyzeOptions {
   readonly window?: number;
   /** Block-bootstrap CIs for κ (default true). */
   readonly bootstrap?: boolean;
-  /** "jl:512", "countsketch:1024", "srht:256", "sparsejl:512": analyse sketches instead of full vectors. */
+  /** "jl:512", "countsketch:1024", "srht:256", "sparsejl:512": analyse random sketches of each step instead of full
+   * vectors; "fd:64": a Frequent Directions sketch of the coordinates (deterministic bound, O(ℓ·T) memory). */
   readonly sketch?: string;
   readonly seed?: number;
   /** Budget in bytes for the exact pass's block buffer (default 256 MiB). */
@@ -104,7 +106,35 @@ export async function analyzeWithSeries(
   let total: Mat;
   let nonFinite: number[];
   let sketchReport: SketchReport | undefined;
-  if (sketch) {
+  const fdRows = sketch?.startsWith("fd:") ? parseFdSpec(sketch) : null;
+  if (fdRows !== null) {
+    // Frequent Directions over the coordinates: the block pass feeds FD sketches instead of exact Grams.
+    const sinks: FdGramSink[] = [];
+    const pass = await accumulateGrams(reader, {
+      tensors: names,
+      memoryBytes,
+      onProgress,
+      sink: async (rows) => {
+        const s = new FdGramSink(rows, fdRows);
+        sinks.push(s);
+        return s;
+      },
+    });
+    grams = pass.grams;
+    nonFinite = pass.nonFiniteSteps;
+    total = sumGrams(grams.values())!;
+    // ‖K − K̃‖₂ ≤ ΣΔ (per-tensor errors add up in the sum); stated relative to the mean ‖g_t‖².
+    const delta = sinks.reduce((acc, s) => acc + s.shrinkage, 0);
+    let trace = 0;
+    for (let i = 0; i < total.rows; i++) trace += total.data[i * total.cols + i];
+    sketchReport = {
+      kind: "fd",
+      k: fdRows,
+      seed: 0,
+      errorBound: trace > 0 ? (delta * total.rows) / trace : 0,
+      confidence: 1,
+    };
+  } else if (sketch) {
     const { kind, k } = parseSketchSpec(sketch);
     const pass = sketchGrams(reader, { tensors: names, kind, k, seed, onProgress });
     grams = pass.grams;
@@ -152,7 +182,8 @@ export async function analyzeWithSeries(
         .map((p) => info.steps[p])
         .join(", ")}${nonFinite.length > 10 ? ", …" : ""}`,
     );
-    if (sketch) {
+    if (sketch && fdRows === null) {
+      // The streamed sketch pass keeps every row; the block pass (exact and fd) has already dropped them.
       for (const [name, k] of grams) grams.set(name, dropIndices(k, nonFinite));
       total = dropIndices(total, nonFinite);
     }
@@ -222,6 +253,18 @@ export async function analyzeWithSeries(
     series,
     steps: kept.map((p) => info.steps[p]),
   };
+}
+
+/** "fd:64" → 64, the number of rows ℓ of the Frequent Directions sketch. */
+function parseFdSpec(spec: string): number {
+  const ell = Number(spec.slice(3));
+  if (!Number.isInteger(ell) || ell < 2) {
+    throw new GradtraceError(
+      "E_ARG",
+      `--sketch ${spec}: fd:<ℓ> takes an integer ℓ ≥ 2 (rows of the sketch), e.g. fd:64`,
+    );
+  }
+  return ell;
 }
 
 /** The default predictor set, plus the momentum-matched predictor when the trace logged the optimizer's buffer

@@ -1,5 +1,6 @@
 /** @file The exact mode's one coordinate-blocked pass over a stored trace: for each tensor and each block of its
- * coordinates, read that slice from every step and accumulate K += B·Bᵀ. Memory is O(T² + block·T) whatever the
+ * coordinates, read that slice from every step and hand it to a sink — by default a GramAccumulator (K += B·Bᵀ),
+ * or a Frequent Directions sketch of the rows of G (see fdSink.ts). Memory is O(T² + block·T) whatever the
  * parameter count, so a trace larger than RAM is analysed exactly. */
 import { GramAccumulator, type GramKernel } from "../core/gram.ts";
 import { type Mat, mat } from "../core/matrix.ts";
@@ -25,6 +26,14 @@ export interface GramPassOptions {
    * float64 accumulation — several times faster, relative error ~1e-7·√width per entry: fine for spectra, but κ of
    * very predictable sequences subtracts nearly equal entries of K and loses that much more. */
   readonly kernel?: GramKernel;
+  /** Consumer of the blocks (default: a GramAccumulator with `kernel`); one sink per tensor. */
+  readonly sink?: (n: number) => Promise<BlockSink>;
+}
+
+/** What the pass feeds: blocks of n rows × width columns (row t = a coordinate slice of g_t), then one n×n result. */
+export interface BlockSink {
+  addBlock(block: Float64Array, width: number): void;
+  readonly gram: Mat;
 }
 
 export interface GramPassResult {
@@ -43,7 +52,14 @@ export function blockWidthFor(steps: number, memoryBytes: number): number {
 
 export async function accumulateGrams(
   reader: TraceReader,
-  { tensors, stepPositions, memoryBytes = 256 * 2 ** 20, onProgress, kernel = "js" }: GramPassOptions,
+  {
+    tensors,
+    stepPositions,
+    memoryBytes = 256 * 2 ** 20,
+    onProgress,
+    kernel = "js",
+    sink = (n) => GramAccumulator.create({ n, kernel }),
+  }: GramPassOptions,
 ): Promise<GramPassResult> {
   const positions = stepPositions ?? reader.info.steps.map((_, i) => i);
   const n = positions.length;
@@ -61,7 +77,7 @@ export async function accumulateGrams(
   let bytes = 0;
   for (const name of tensors) {
     const t = infoByName.get(name)!;
-    const acc = await GramAccumulator.create({ n, kernel });
+    const acc = await sink(n);
     const elemBytes = BYTES_PER_DTYPE[t.dtype] ?? 4;
     for (let off = 0; off < t.numel; off += width) {
       const w = Math.min(width, t.numel - off);

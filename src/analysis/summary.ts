@@ -66,5 +66,18 @@ export function summarize(
       `Most predictable tensor: ${lo.t.name} (${lo.id}, ${kappaText(lo.t, lo.id)}); least: ${hi.t.name} (${hi.id}, ${kappaText(hi.t, hi.id)}).`,
     );
   }
+  const sk = total.sketch;
+  if (sk) {
+    const measured = sk.measuredError
+      ? ` Measured κ error against exact on the first steps: ${Object.entries(sk.measuredError)
+          .filter(([id]) => id !== "zero")
+          .map(([id, e]) => `${id} ${fmt(e, 3)}`)
+          .join(", ")}.`
+      : "";
+    const how = sk.confidence >= 1 ? "deterministically" : `with probability ${sk.confidence}`;
+    parts.push(
+      `These numbers come from a ${sk.kind} sketch (k = ${sk.k}): inner products are within ${fmt(sk.errorBound, 3)} (relative) ${how}.${measured}`,
+    );
+  }
   return parts.join(" ");
 }

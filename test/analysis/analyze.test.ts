@@ -186,7 +186,8 @@ describe("analyze() end to end", () => {
     const file = path.join(dir, "rot.gtrace");
     const w = createGtraceWriter(file, { tensors: [{ name: "rot.weight", shape: [16, 8] }] });
     const rng = createRng(11);
-    for (let t = 0; t < 40; t++) w.append(t, { "rot.weight": Float32Array.from({ length: 128 }, () => rng.normal()) });
+    for (let t = 0; t < 40; t++)
+      w.append(t, { "rot.weight": Float32Array.from({ length: 128 }, () => rng.normal()) });
     w.close();
     const rr = openTrace(file);
     const rot = (await analyze(rr, { predictors: ["zero"], bootstrap: false })).tensors[0].matrix!;
@@ -226,6 +227,41 @@ describe("analyze() end to end", () => {
       ).toBeLessThanOrEqual((2 * bound) / (1 - bound));
       expect(sk.total.sketch!.measuredError![id]).toBeGreaterThanOrEqual(0);
     }
+  });
+
+  it("fd sketch: K̃ ≼ K within the measured shrinkage, κ within its deterministic bound, exact when ℓ ≥ T", async () => {
+    const reader = openTrace(gtrace);
+    const exact = await analyze(reader, { predictors: ["zero", "last", "ema0.9"], bootstrap: false });
+    const fd = await analyze(reader, {
+      predictors: ["zero", "last", "ema0.9"],
+      bootstrap: false,
+      sketch: "fd:8",
+    });
+    const full = await analyze(reader, { predictors: ["zero", "last"], bootstrap: false, sketch: "fd:48" });
+    reader.close();
+    expect(fd.total.sketch!.kind).toBe("fd");
+    expect(fd.total.sketch!.confidence).toBe(1);
+    // ‖K − K̃‖₂ ≤ Δ: every quadratic form cᵀKc moves by at most Δ‖c‖². For `last`, Σ_t‖c_t‖² = 2T − 1 and
+    // Σ‖g_t‖² moves by at most nΔ; with Δ = errorBound · mean‖g_t‖² this bounds |Δκ|.
+    const n = exact.total.steps;
+    const delta = (fd.total.sketch!.errorBound * exact.total.gradNormSq) / n;
+    const p = exact.total.pathLength.last;
+    const g = exact.total.gradNormSq;
+    const worst = Math.max(
+      Math.abs((p + (2 * n - 1) * delta) / (g - n * delta) - p / g),
+      Math.abs((p - (2 * n - 1) * delta) / g - p / g),
+    );
+    expect(Math.abs(fd.total.kappa.last - exact.total.kappa.last)).toBeLessThanOrEqual(worst);
+    // FD never overshoots: Σ‖g_t‖² from K̃ is at most the exact one.
+    expect(fd.total.gradNormSq).toBeLessThanOrEqual(exact.total.gradNormSq * (1 + 1e-12));
+    // A rank-3 signal per tensor plus small noise: 8 rows hold nearly everything.
+    expect(fd.total.sketch!.errorBound).toBeLessThan(0.05);
+    // ℓ ≥ T: the sketch is exact.
+    expect(full.total.kappa.last).toBeCloseTo(exact.total.kappa.last, 9);
+    expect(full.total.sketch!.errorBound).toBeLessThan(1e-9);
+    const again = openTrace(gtrace);
+    await expect(analyze(again, { sketch: "fd:1" })).rejects.toThrow(/fd:<ℓ>/);
+    again.close();
   });
 
   it("excludes steps with NaN gradients and reports them", async () => {
