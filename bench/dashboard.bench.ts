@@ -344,6 +344,6 @@ async function liveLatency(browser: Awaited<ReturnType<typeof launchChromium>>):
     value: median(latencies),
     unit: "ms",
     target: "< 1000 ms",
-    note: `median of ${latencies.length}, max ${Math.max(...latencies)} ms; 3 tensors, 32–52 steps, re-analysed in full each time`,
+    note: `median of ${latencies.length}, max ${Math.max(...latencies)} ms; 3 tensors, 32–52 steps, incremental live event (new steps only)`,
   };
 }

@@ -150,6 +150,28 @@ export interface RunEvent {
   readonly run: RunListEntry;
 }
 
+/** Payload of the SSE `live` event of `/api/runs/:id/events`: the steps appended since the previous `live` event,
+ * read incrementally (only the new steps) and evaluated by the live accumulator on the whole model (all tensors
+ * concatenated). Approximate where the live form differs from the exact one (ar/lowrank fit on the last `window`
+ * steps); the exact result follows as an `update` event after the re-analysis. */
+export interface LiveStepsEvent {
+  readonly run: string;
+  /** Version of the exact result current when the event was sent. */
+  readonly version: number;
+  /** Accepted-step number (0-based, NaN/Inf steps skipped) of the first new step. */
+  readonly from: number;
+  /** Accepted steps seen so far (from + number of new steps). */
+  readonly steps: number;
+  /** Step index (as logged) of each new step. */
+  readonly stepIndices: number[];
+  /** ‖g_t‖ of each new step. */
+  readonly gradNorm: number[];
+  /** ‖g_t − m_t‖² of each new step, per predictor evaluated live. */
+  readonly error: Record<string, number[]>;
+  /** κ over all steps so far, per predictor (null when undefined, e.g. all-zero gradients). */
+  readonly kappa: Record<string, number | null>;
+}
+
 export interface ApiError {
   readonly error: { code: string; message: string };
 }

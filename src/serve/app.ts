@@ -158,9 +158,15 @@ export function createApp({ store, files, token, checkHost = false, pingMs = 15_
         stream.writeSSE({ event, data: JSON.stringify({ run: entry }), id: `${entry.id}:${entry.version}` });
       await stream.write("retry: 1000\n\n");
       for (const entry of run === null ? store.list() : [store.entry(run)]) await send("status", entry);
-      const unsubscribe = store.subscribe(run, (entry) => {
-        send("update", entry).catch(() => finish());
-      });
+      const unsubscribe = store.subscribe(
+        run,
+        (entry) => {
+          send("update", entry).catch(() => finish());
+        },
+        (live) => {
+          stream.writeSSE({ event: "live", data: JSON.stringify(live) }).catch(() => finish());
+        },
+      );
       const ping = setInterval(() => {
         stream.write(": ping\n\n").catch(() => finish());
       }, pingMs);

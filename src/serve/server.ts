@@ -7,6 +7,7 @@ import { createApp } from "./app.ts";
 import { isLoopbackHost } from "./auth.ts";
 import { type AnalysisEngine, type ServeAnalyzeOptions, workerEngine } from "./engine.ts";
 import { defaultWebDir, staticFiles } from "./static.ts";
+import type { TraceReader } from "../trace/types.ts";
 import { RunStore } from "./store.ts";
 
 export interface ServeOptions {
@@ -27,6 +28,8 @@ export interface ServeOptions {
   readonly engine?: AnalysisEngine;
   /** Live-mode poll period for watched runs, in ms. */
   readonly pollMs?: number;
+  /** Opens a trace for live mode's incremental path (tests wrap the reader to count what is read). */
+  readonly openLiveReader?: (absPath: string) => TraceReader;
   readonly log?: (message: string) => void;
 }
 
@@ -51,6 +54,7 @@ export async function startServer({
   webDir = defaultWebDir(),
   engine: givenEngine,
   pollMs = 200,
+  openLiveReader,
   log = () => {},
 }: ServeOptions): Promise<RunningServer> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -68,7 +72,7 @@ export async function startServer({
   }
   const ownEngine = givenEngine ? null : workerEngine({ log });
   const engine = givenEngine ?? ownEngine!;
-  const store = new RunStore({ root: path, engine, analyzeOptions, cacheDir, pollMs, log });
+  const store = new RunStore({ root: path, engine, analyzeOptions, cacheDir, pollMs, openLiveReader, log });
   const app = createApp({
     store,
     files: staticFiles(webDir),

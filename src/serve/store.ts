@@ -2,14 +2,21 @@
  *
  * Live mode policy (documented in docs/dashboard.md): requests never touch the traces. A poller stats the traces
  * of runs someone is watching (an open `/events` stream) every `pollMs`, and all runs every `rescanMs` while an
- * overview stream is open. A change is debounced (`debounceMs` of quiet, but at most `maxWaitMs` after the first
- * unseen change, so a trace written continuously still updates about twice a second) and then the run is
- * re-analysed as a whole with `analyze()` — exact results, at the price of one pass over the trace per update;
- * meanwhile the previous result keeps being served. Analyses run one at a time (the machine may be small);
+ * overview stream is open.
+ * - Incremental path: when a watched run's trace grows and its layout can be re-scanned (`refresh()`), the run gets
+ *   a `LiveRun` (an open reader and a live accumulator; the first growth catches up on the steps already there,
+ *   once) and every later growth reads only the appended steps and pushes their numbers to the run's listeners at
+ *   once — it never waits for an exact analysis.
+ * - Exact path: the run is re-analysed as a whole with `analyze()` (spectra, r*(ε), bootstrap CIs, windowed ranks)
+ *   in the engine's worker. For a run on the incremental path that happens after `liveQuietMs` without growth, or
+ *   at the latest `liveMaxWaitMs` after the first growth not yet analysed; for other runs (a layout without
+ *   refresh, no watcher) a change is debounced (`debounceMs` of quiet, at most `maxWaitMs`) as before.
+ * Meanwhile the previous exact result keeps being served. Analyses run one at a time (the machine may be small);
  * watched and requested runs go first. */
 import * as path from "node:path";
 import { GradtraceError } from "../core/errors.ts";
-import type { LabListEntry, LabResponse, RunListEntry, RunStatus } from "./api-types.ts";
+import type { TraceReader } from "../trace/types.ts";
+import type { LabListEntry, LabResponse, LiveStepsEvent, RunListEntry, RunStatus } from "./api-types.ts";
 import {
   CACHE_DIR_NAME,
   CACHE_VERSION,
@@ -22,6 +29,7 @@ import {
 import { type Discovery, discover, type FoundLab, type FoundRun, fingerprint } from "./discover.ts";
 import type { AnalysisEngine, ServeAnalyzeOptions } from "./engine.ts";
 import { type LabData, readLab } from "./lab.ts";
+import { LiveRun } from "./live.ts";
 
 export interface RunStoreOptions {
   /** A trace, or a directory holding traces (any depth) and spiked-lab JSON files. */
@@ -34,6 +42,12 @@ export interface RunStoreOptions {
   readonly rescanMs?: number;
   readonly debounceMs?: number;
   readonly maxWaitMs?: number;
+  /** Exact re-analysis of a run on the incremental path: after this much quiet… */
+  readonly liveQuietMs?: number;
+  /** …or at the latest this long after the first growth not yet analysed. */
+  readonly liveMaxWaitMs?: number;
+  /** Opens a trace for the incremental path (tests wrap the reader to count what is read). */
+  readonly openLiveReader?: (absPath: string) => TraceReader;
   /** Parsed results kept in memory (others are re-read from the cache on demand). */
   readonly memoryResults?: number;
   readonly log?: (message: string) => void;
@@ -57,9 +71,17 @@ interface RunState {
   dirtySince: number | null;
   lastChange: number;
   watchers: number;
+  /** Incremental live state (see the file comment); null until the watched trace first grows. */
+  live: LiveRun | null;
+  /** The incremental path failed or the layout has none: this run uses the debounced full re-analysis. */
+  liveOff: boolean;
+  /** An `advance()` in flight, and whether the trace grew again meanwhile. */
+  liveBusy: boolean;
+  liveAgain: boolean;
 }
 
 export type RunListener = (entry: RunListEntry) => void;
+export type LiveListener = (event: LiveStepsEvent) => void;
 
 export class RunStore {
   readonly root: string;
@@ -74,6 +96,9 @@ export class RunStore {
   private readonly rescanMs: number;
   private readonly debounceMs: number;
   private readonly maxWaitMs: number;
+  private readonly liveQuietMs: number;
+  private readonly liveMaxWaitMs: number;
+  private readonly openLiveReader: ((absPath: string) => TraceReader) | undefined;
   private readonly memoryResults: number;
   private readonly log: (message: string) => void;
   private runs = new Map<string, RunState>();
@@ -81,7 +106,7 @@ export class RunStore {
   private labCache = new Map<string, { key: string; data: LabData }>();
   private queue: string[] = [];
   private working = false;
-  private listeners = new Set<{ run: string | null; fn: RunListener }>();
+  private listeners = new Set<{ run: string | null; fn: RunListener; onLive?: LiveListener }>();
   private timer: NodeJS.Timeout | null = null;
   private lastRescan = 0;
   private closed = false;
@@ -95,6 +120,9 @@ export class RunStore {
     rescanMs = 2000,
     debounceMs = 100,
     maxWaitMs = 500,
+    liveQuietMs = 1000,
+    liveMaxWaitMs = 10_000,
+    openLiveReader,
     memoryResults = 8,
     log = () => {},
   }: RunStoreOptions) {
@@ -112,6 +140,9 @@ export class RunStore {
     this.rescanMs = rescanMs;
     this.debounceMs = debounceMs;
     this.maxWaitMs = maxWaitMs;
+    this.liveQuietMs = liveQuietMs;
+    this.liveMaxWaitMs = liveMaxWaitMs;
+    this.openLiveReader = openLiveReader;
     this.memoryResults = memoryResults;
     this.log = log;
     this.apply(found);
@@ -141,6 +172,10 @@ export class RunStore {
         dirtySince: null,
         lastChange: 0,
         watchers: 0,
+        live: null,
+        liveOff: false,
+        liveBusy: false,
+        liveAgain: false,
       };
       const key = seen === null ? null : { fingerprint: seen, optionsKey: this.optionsKey };
       const meta = key ? this.cache.readMeta(f.id, key) : null;
@@ -162,6 +197,7 @@ export class RunStore {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.listeners.clear();
+    for (const s of this.runs.values()) this.stopLive(s);
   }
 
   // ---- listing ------------------------------------------------------------------------------------------------
@@ -402,8 +438,8 @@ export class RunStore {
   // ---- live mode ----------------------------------------------------------------------------------------------
 
   /** Listen to changes of one run (id) or of all runs (null). Returns the unsubscribe function. */
-  subscribe(run: string | null, fn: RunListener): () => void {
-    const l = { run, fn };
+  subscribe(run: string | null, fn: RunListener, onLive?: LiveListener): () => void {
+    const l = { run, fn, onLive };
     this.listeners.add(l);
     const s = run === null ? null : this.state(run);
     if (s) {
@@ -412,8 +448,68 @@ export class RunStore {
     }
     return () => {
       if (!this.listeners.delete(l)) return;
-      if (s) s.watchers--;
+      if (s) {
+        s.watchers--;
+        if (s.watchers === 0) this.stopLive(s); // nobody looks: free the reader and the accumulator
+      }
     };
+  }
+
+  private stopLive(s: RunState): void {
+    const live = s.live;
+    s.live = null;
+    s.liveAgain = false;
+    if (live && !s.liveBusy) live.close();
+    else if (live) this.closeAfterAdvance.add(live);
+  }
+
+  /** Live runs dropped while their `advance()` was in flight: closed when it returns. */
+  private readonly closeAfterAdvance = new Set<LiveRun>();
+
+  /** The incremental path: reads the steps appended to a watched run's trace and pushes them to its listeners. */
+  private async advanceLive(s: RunState): Promise<void> {
+    if (s.liveOff || this.closed) return;
+    if (s.liveBusy) {
+      s.liveAgain = true;
+      return;
+    }
+    const id = s.found.id;
+    let live = s.live;
+    try {
+      if (!live) {
+        const predictors = s.headline?.kappa ? Object.keys(s.headline.kappa) : this.analyzeOptions.predictors;
+        live = new LiveRun({ absPath: s.found.absPath, predictors, open: this.openLiveReader });
+        s.live = live;
+      }
+      s.liveBusy = true;
+      const update = await live.advance();
+      if (update && s.live === live) {
+        const event: LiveStepsEvent = { run: id, version: s.version, ...update };
+        for (const l of this.listeners) {
+          if (l.run !== id || !l.onLive) continue;
+          try {
+            l.onLive(event);
+          } catch {
+            // a broken listener (closed stream) must not stop the others
+          }
+        }
+      }
+    } catch (err) {
+      // No incremental path for this run (layout without refresh, a reader error): full re-analyses only.
+      this.log(
+        `serve: ${s.found.relPath}: live mode falls back to full re-analysis: ${(err as Error).message}`,
+      );
+      s.liveOff = true;
+      if (s.live === live) s.live = null;
+      live?.close();
+    } finally {
+      s.liveBusy = false;
+      if (live && this.closeAfterAdvance.delete(live)) live.close();
+    }
+    if (s.liveAgain && s.live) {
+      s.liveAgain = false;
+      void this.advanceLive(s);
+    }
   }
 
   private emit(id: string): void {
@@ -435,6 +531,8 @@ export class RunStore {
       s.seen = fp;
       s.lastChange = now;
       s.dirtySince ??= now;
+      // Only a run that has been analysed once is worth following step by step (its predictors are known).
+      if (s.watchers > 0 && fp !== null && s.headline !== null) void this.advanceLive(s);
     }
   }
 
@@ -448,7 +546,10 @@ export class RunStore {
       if (s.watchers > 0 || rescan) this.check(s, now);
       if (s.dirtySince === null || s.queued || s.job) continue;
       if (s.status === "pending" || s.status === "analyzing") continue; // first analysis already on its way
-      if (now - s.lastChange >= this.debounceMs || now - s.dirtySince >= this.maxWaitMs) {
+      const incremental = s.live !== null && !s.liveOff;
+      const quiet = incremental ? this.liveQuietMs : this.debounceMs;
+      const maxWait = incremental ? this.liveMaxWaitMs : this.maxWaitMs;
+      if (now - s.lastChange >= quiet || now - s.dirtySince >= maxWait) {
         this.enqueue(s.found.id, s.watchers > 0);
       }
     }

@@ -383,6 +383,50 @@ describe("live mode", () => {
     );
     expect(shown).toEqual(e.total.gradNorm);
   });
+
+  it("shows the incremental live numbers before the exact re-analysis, then the exact ones", async () => {
+    await open("#/run/live-gtrace");
+    await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "on");
+    const v0 = Number(await page.locator("#app").getAttribute("data-version"));
+    const steps0 = Number(await page.locator(".run-head .facts").first().getAttribute("data-steps"));
+    // Record every live line the page shows (it disappears once the exact result catches up).
+    await page.evaluate(() => {
+      const seen: { steps: string; kappa: string; version: string }[] = [];
+      (window as unknown as { liveSeen: typeof seen }).liveSeen = seen;
+      new MutationObserver(() => {
+        const line = document.querySelector<HTMLElement>(".run-head .live-steps");
+        if (line && seen[seen.length - 1]?.steps !== line.dataset.steps) {
+          seen.push({
+            steps: line.dataset.steps ?? "",
+            kappa: line.dataset.kappa ?? "",
+            version: document.getElementById("app")?.dataset.version ?? "",
+          });
+        }
+      }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    });
+    const n = steps0 + 4;
+    for (let s = steps0; s < n; s++) live.writer.append(s, live.grad(s));
+    await page.waitForFunction(
+      ([v, want]) =>
+        Number(document.getElementById("app")?.dataset.version) > v &&
+        document.querySelector<HTMLElement>(".run-head .facts")?.dataset.steps === String(want) &&
+        document.querySelector(".run-head .live-steps") === null,
+      [v0, n],
+      { timeout: 10_000 },
+    );
+    const seen = await page.evaluate(
+      () => (window as unknown as { liveSeen: { steps: string; kappa: string; version: string }[] }).liveSeen,
+    );
+    const last = seen.find((x) => x.steps === String(n));
+    expect(last).toBeDefined();
+    expect(Number(last!.version)).toBe(v0); // shown while the exact result was still the old one
+    // The live accumulator's κ over all steps equals the exact analysis for the predictors it evaluates exactly.
+    const e = await analyzeFile(path.join(dir, "live.gtrace"));
+    const liveKappa = JSON.parse(last!.kappa) as Record<string, number>;
+    for (const id of ["zero", "last", "linear", "ema0.9"]) {
+      expect(Math.abs(liveKappa[id] - e.total.kappa[id])).toBeLessThanOrEqual(1e-5 * e.total.kappa[id]);
+    }
+  });
 });
 
 describe("token", () => {

@@ -6,6 +6,7 @@ import type {
   HeatmapHeader,
   HeatmapMetric,
   LabResponse,
+  LiveStepsEvent,
   RunEvent,
   RunsResponse,
   SeriesResponse,
@@ -84,17 +85,24 @@ export function decodeHeatmap(buf: ArrayBuffer): HeatmapData {
   return { header, values };
 }
 
-/** Subscribes to a run's (or, with null, all runs') SSE stream; returns the closer. */
+/** Subscribes to a run's (or, with null, all runs') SSE stream; returns the closer. `onLive` receives the
+ * incremental `live` events (new steps of a growing run, before its exact re-analysis). */
 export function subscribe(
   run: string | null,
   onEvent: (e: RunEvent) => void,
   onState?: (open: boolean) => void,
+  onLive?: (e: LiveStepsEvent) => void,
 ) {
   const path = run === null ? "/api/events" : `/api/runs/${seg(run)}/events`;
   const source = new EventSource(token ? `${path}?token=${seg(token)}` : path);
   const handler = (ev: MessageEvent<string>) => onEvent(JSON.parse(ev.data) as RunEvent);
   source.addEventListener("status", handler);
   source.addEventListener("update", handler);
+  if (onLive) {
+    source.addEventListener("live", (ev: MessageEvent<string>) =>
+      onLive(JSON.parse(ev.data) as LiveStepsEvent),
+    );
+  }
   source.onopen = () => onState?.(true);
   source.onerror = () => onState?.(false);
   return () => source.close();

@@ -1,9 +1,12 @@
 /** @file One run: headline facts, the layer × time heatmap (κ per window for a chosen predictor, r*(ε) per window,
- * or ‖g‖ per step), the table of all tensors, and the selected tensor's charts. In live mode the page refetches
- * what changed when the server announces a new result version, keeping the heatmap's viewport and the selection. */
+ * or ‖g‖ per step), the table of all tensors, and the selected tensor's charts. In live mode the page applies each
+ * incremental `live` event to the headline (steps seen, last ‖g‖, running κ per predictor of the whole model) at
+ * once, and refetches what changed when the server announces a new exact result version, keeping the heatmap's
+ * viewport and the selection. */
 import {
   api,
   type HeatmapMetric,
+  type LiveStepsEvent,
   type SeriesResponse,
   type SummaryResponse,
   subscribe,
@@ -94,6 +97,8 @@ export function runPage(
   let tensorTable: DataTable<TensorSummary> | null = null;
   const charts = new Map<string, Chart>();
   let shownVersion = 0;
+  /** The latest incremental event (steps appended since the exact result shown). */
+  let live: LiveStepsEvent | null = null;
   let closed = false;
   let loading: Promise<void> = Promise.resolve();
 
@@ -120,6 +125,31 @@ export function runPage(
       for (const p of s.trace.problems) ul.append(el("li", undefined, p));
       head.append(ul);
     }
+    renderLive();
+  };
+
+  /** Headline of the steps seen live beyond the exact result: the facts' step count, and a line with the running
+   * κ of the live accumulator (replaced by the exact numbers once the re-analysis is in). */
+  const renderLive = () => {
+    const s = state.summary;
+    const facts = head.querySelector<HTMLElement>(".facts");
+    let line = head.querySelector<HTMLElement>(".live-steps");
+    if (!s || !facts || !live || live.steps <= s.trace.steps) {
+      line?.remove();
+      return;
+    }
+    facts.dataset.steps = String(live.steps);
+    if (!line) {
+      line = el("p", "facts live-steps");
+      facts.after(line);
+    }
+    line.dataset.steps = String(live.steps);
+    line.dataset.kappa = JSON.stringify(live.kappa);
+    const lastNorm = live.gradNorm[live.gradNorm.length - 1];
+    const kappas = Object.entries(live.kappa)
+      .map(([id, k]) => `${id} ${fmt(k, 3)}`)
+      .join(" · ");
+    line.textContent = `live: ${live.steps} steps (${live.steps - s.trace.steps} not yet in the exact analysis) · last ‖g‖ ${fmt(lastNorm)} · κ ${kappas}`;
   };
 
   const renderControls = (s: SummaryResponse) => {
@@ -466,6 +496,11 @@ export function runPage(
       if (run.status === "ready" && run.version > shownVersion && state.summary) reload();
     },
     setLive,
+    (event) => {
+      if (closed) return;
+      live = event;
+      renderLive();
+    },
   );
 
   return {
