@@ -1,6 +1,6 @@
 /** @file Neural-network building blocks on jax-js primitives that jax-js lacks or that are faster hand-assembled:
  * convolution as a sum of shifted GEMMs (jax-js's `lax.conv` is ~20× slower here, see conv2dSame), 2×2 pooling by
- * reshape (strided slices are not implemented in jax-js 0.1.25), linear layers with PyTorch's [out, in] weight
+ * reshape (jax-js 0.1.25 has no strided slices), linear layers with PyTorch's [out, in] weight
  * layout, layer norm, multi-head attention and cross-entropy. Every function consumes its array arguments (jax-js ownership rules). */
 import { nn, numpy as np } from "@jax-js/jax";
 import { GradtraceError } from "../../core/errors.ts";
