@@ -6,7 +6,7 @@ import { GradtraceError } from "../core/errors.ts";
 import type { GramKernel } from "../core/gram.ts";
 import type { Mat } from "../core/matrix.ts";
 import { DEFAULT_PREDICTORS, resolvePredictor } from "../core/predictors/index.ts";
-import { createSketch, parseSketchSpec } from "../core/sketch/index.ts";
+import { createSketch, parseSketchSpec, type Sketch } from "../core/sketch/index.ts";
 import type { TraceReader } from "../trace/types.ts";
 import { type TensorSeries, tensorResultFromGram } from "./fromGram.ts";
 import { type GramPassProgress, accumulateGrams, dropIndices, sumGrams } from "./gramPass.ts";
@@ -140,15 +140,8 @@ export async function analyzeWithSeries(
     grams = pass.grams;
     total = pass.total;
     nonFinite = pass.nonFiniteSteps;
-    const anySketch = pass.sketches.values().next().value!;
-    const confidence = 0.95;
-    sketchReport = {
-      kind,
-      k,
-      seed,
-      errorBound: anySketch.errorBound({ delta: 1 - confidence, pairs: (n * (n + 1)) / 2 }),
-      confidence,
-    };
+    // Report the user's base seed (each tensor's sketch is seeded from it with deriveSeed).
+    sketchReport = randomSketchReport(pass.sketches.values().next().value!, n, seed);
   } else {
     const pass = await accumulateGrams(reader, {
       tensors: names,
@@ -162,17 +155,7 @@ export async function analyzeWithSeries(
     if (info.sketch) {
       // The run logged sketches (k numbers per tensor per step): the exact pass ran on them; state the bound.
       const { kind, k, seed: sketchSeed } = info.sketch;
-      const confidence = 0.95;
-      sketchReport = {
-        kind,
-        k,
-        seed: sketchSeed,
-        errorBound: createSketch({ kind, k, seed: sketchSeed, dim: 1 }).errorBound({
-          delta: 1 - confidence,
-          pairs: (n * (n + 1)) / 2,
-        }),
-        confidence,
-      };
+      sketchReport = randomSketchReport(createSketch({ kind, k, seed: sketchSeed, dim: 1 }), n);
     }
   }
   if (nonFinite.length > 0) {
@@ -252,6 +235,18 @@ export async function analyzeWithSeries(
     },
     series,
     steps: kept.map((p) => info.steps[p]),
+  };
+}
+
+/** The stated JL bound of a random sketch: all n(n+1)/2 inner products of n steps, at 95% confidence. */
+function randomSketchReport(sketch: Sketch, n: number, seed = sketch.seed): SketchReport {
+  const confidence = 0.95;
+  return {
+    kind: sketch.kind,
+    k: sketch.k,
+    seed,
+    errorBound: sketch.errorBound({ delta: 1 - confidence, pairs: (n * (n + 1)) / 2 }),
+    confidence,
   };
 }
 

@@ -2,14 +2,9 @@
  * ‖b_{t−1}‖², where b_{t−1} is the optimizer's momentum buffer logged with the previous step. Both are separable
  * over tensors, so the whole-model values are the sums. One extra streaming pass, O(p) memory. */
 import { GradtraceError } from "../core/errors.ts";
+import { dot } from "../core/predictors/kernels.ts";
 import type { MomentumCrossGram } from "../core/predictors/types.ts";
 import type { TraceReader } from "../trace/types.ts";
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}
 
 export function momentumCrossGrams(
   reader: TraceReader,
