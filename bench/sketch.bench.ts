@@ -6,8 +6,8 @@
  * (cacheBytes 0). The machine is shared, so each row interleaves rounds of the reference and the sketch and keeps
  * the fastest of each (the least disturbed run); the ratio is fastest sketch / fastest reference of those rounds. */
 import { createRng } from "../src/core/rng.ts";
+import { type CreateSketchOptions, createSketch } from "../src/core/sketch/index.ts";
 import type { BenchRow } from "./types.ts";
-import { createSketch, type CreateSketchOptions } from "../src/core/sketch/index.ts";
 
 /** Fastest wall time in ms of `fn` over `reps` runs after one warm-up run. The minimum, not the median: on a shared
  * machine the fastest run is the least disturbed one, and the reference pass is measured the same way. */

@@ -85,7 +85,15 @@ export async function run(): Promise<BenchRow[]> {
     const batch = createZooModel("cnn").defaults.batch;
     const out = execFileSync(
       py,
-      [path.join(here, "torch_cnn.py"), "--threads", "2", "--steps", quick ? "30" : "200", "--batch", String(batch)],
+      [
+        path.join(here, "torch_cnn.py"),
+        "--threads",
+        "2",
+        "--steps",
+        quick ? "30" : "200",
+        "--batch",
+        String(batch),
+      ],
       { encoding: "utf8" },
     );
     const torch = JSON.parse(out.trim().split("\n").pop()!) as { steps_per_s: number };

@@ -1,16 +1,22 @@
 /** @file analyze(): a trace in, per-tensor and whole-model predictability and rank results out. Exact mode makes
  * one coordinate-blocked Gram pass (memory O(T² + block·T)); sketched mode streams every step once and works on
  * k-dimensional sketches, reporting the sketch's error bound and its measured error on a sub-sample. */
-import { regretBound, nonconvexBound } from "../core/bounds.ts";
-import { GradtraceError } from "../core/errors.ts";
-import type { GramKernel } from "../core/gram.ts";
-import type { Mat } from "../core/matrix.ts";
-import { DEFAULT_PREDICTORS, resolvePredictor } from "../core/predictors/index.ts";
-import { createSketch, parseSketchSpec, type Sketch } from "../core/sketch/index.ts";
-import type { TraceReader } from "../trace/types.ts";
-import { type TensorSeries, tensorResultFromGram } from "./fromGram.ts";
-import { type GramPassProgress, accumulateGrams, dropIndices, sumGrams } from "./gramPass.ts";
+
+import type { GramKernel, Mat } from "../core/index.ts";
+import {
+  createSketch,
+  DEFAULT_PREDICTORS,
+  GradtraceError,
+  nonconvexBound,
+  parseSketchSpec,
+  regretBound,
+  resolvePredictor,
+  type Sketch,
+} from "../core/index.ts";
+import type { TraceReader } from "../trace/index.ts";
 import { FdGramSink } from "./fdSink.ts";
+import { type TensorSeries, tensorResultFromGram } from "./fromGram.ts";
+import { accumulateGrams, dropIndices, type GramPassProgress, sumGrams } from "./gramPass.ts";
 import { matrixGeometry } from "./matrixGeometry.ts";
 import { momentumCrossGrams } from "./momentumPass.ts";
 import { selectTensors } from "./select.ts";

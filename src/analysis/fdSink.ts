@@ -4,9 +4,9 @@
  * shrinkage, itself ≤ ‖G − G_k‖_F²/(ℓ − k)). This is the orientation where FD serves the T×T metrics; it costs
  * O(ℓ·T) memory instead of O(T²), which matters when T is large, and the coordinates arrive in exactly the
  * coordinate-blocked order of the exact pass. */
-import { GramAccumulator } from "../core/gram.ts";
-import type { Mat } from "../core/matrix.ts";
-import { FrequentDirections } from "../core/sketch/index.ts";
+
+import type { Mat } from "../core/index.ts";
+import { FrequentDirections, GramAccumulator } from "../core/index.ts";
 import type { BlockSink } from "./gramPass.ts";
 
 export class FdGramSink implements BlockSink {

@@ -1,13 +1,19 @@
 /** @file From one Gram matrix K = GᵀG (exact or sketched) to a full per-tensor result: path lengths and κ of every
  * predictor, bootstrap intervals, windows (κ and r*(ε) per window), cosines, and the spectra of the increments and
  * of the gradients. */
-import { blockBootstrapRatioCI } from "../core/bootstrap.ts";
-import { incrementGram } from "../core/gram.ts";
-import type { Mat } from "../core/matrix.ts";
-import { cosineSeries, meanFinite, pathLengthsFromGram, windowedKappa } from "../core/pathLength.ts";
-import type { GramExtras } from "../core/predictors/types.ts";
-import { type SpectrumSummary, spectrumSummary } from "../core/spectrum.ts";
-import { windowedPredictableRank } from "../core/windowedRank.ts";
+
+import type { GramExtras, Mat } from "../core/index.ts";
+import {
+  blockBootstrapRatioCI,
+  cosineSeries,
+  incrementGram,
+  meanFinite,
+  pathLengthsFromGram,
+  type SpectrumSummary,
+  spectrumSummary,
+  windowedKappa,
+  windowedPredictableRank,
+} from "../core/index.ts";
 import type { TensorResult, WindowedKappa } from "./types.ts";
 
 export interface FromGramOptions {

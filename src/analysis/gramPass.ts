@@ -2,9 +2,8 @@
  * coordinates, read that slice from every step and hand it to a sink — by default a GramAccumulator (K += B·Bᵀ),
  * or a Frequent Directions sketch of the rows of G (see fdSink.ts). Memory is O(T² + block·T) whatever the
  * parameter count, so a trace larger than RAM is analysed exactly. */
-import { GramAccumulator, type GramKernel } from "../core/gram.ts";
-import { type Mat, mat } from "../core/matrix.ts";
-import type { TraceReader } from "../trace/types.ts";
+import { GramAccumulator, type GramKernel, type Mat, mat } from "../core/index.ts";
+import type { TraceReader } from "../trace/index.ts";
 
 export interface GramPassProgress {
   readonly phase: "gram" | "sketch" | "matrix";

@@ -1,10 +1,20 @@
 /** @file Public API of the analysis layer. */
 export {
+  type AnalysisOutput,
+  type AnalyzeOptions,
   analyze,
   analyzeWithSeries,
   DEFAULT_EPS,
-  type AnalyzeOptions,
-  type AnalysisOutput,
 } from "./analyze.ts";
-export { selectTensors, compilePattern } from "./select.ts";
+export type { TensorSeries } from "./fromGram.ts";
+export { accumulateGrams, sumGrams } from "./gramPass.ts";
+export { compilePattern, selectTensors } from "./select.ts";
 export type * from "./types.ts";
+export type {
+  AnalysisResult,
+  MatrixGeometry,
+  SketchReport,
+  SpectrumSummary,
+  TensorResult,
+  WindowedKappa,
+} from "./types.ts";

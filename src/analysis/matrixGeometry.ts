@@ -1,11 +1,16 @@
 /** @file Geometry of matrix-shaped gradients (the second paper's object): the spectrum of the per-step gradient
  * matrix ∇W ∈ R^{out×in} at sampled steps, and the stale-projector energy — the fraction of ‖g_{t+Δ}‖² that the
  * top-k left subspace of g_t still captures, i.e. what a GaLore-style optimizer loses between projector refreshes. */
-import { gramSingularValues } from "../core/linalg/index.ts";
-import { type Mat, mat } from "../core/matrix.ts";
-import { effectiveRank, stableRank } from "../core/spectrum.ts";
-import { staleProjectorEnergy, topLeftSubspace } from "../core/subspace.ts";
-import type { TensorInfo, TraceReader } from "../trace/types.ts";
+import {
+  effectiveRank,
+  gramSingularValues,
+  type Mat,
+  mat,
+  stableRank,
+  staleProjectorEnergy,
+  topLeftSubspace,
+} from "../core/index.ts";
+import type { TensorInfo, TraceReader } from "../trace/index.ts";
 import type { MatrixGeometry } from "./types.ts";
 
 export interface MatrixGeometryOptions {

@@ -1,10 +1,10 @@
 /** @file Side information for the momentum-matched predictor in exact mode: per tensor, ⟨g_t, b_{t−1}⟩ and
  * ‖b_{t−1}‖², where b_{t−1} is the optimizer's momentum buffer logged with the previous step. Both are separable
  * over tensors, so the whole-model values are the sums. One extra streaming pass, O(p) memory. */
-import { GradtraceError } from "../core/errors.ts";
-import { dot } from "../core/predictors/kernels.ts";
-import type { MomentumCrossGram } from "../core/predictors/types.ts";
-import type { TraceReader } from "../trace/types.ts";
+
+import type { MomentumCrossGram } from "../core/index.ts";
+import { dot, GradtraceError } from "../core/index.ts";
+import type { TraceReader } from "../trace/index.ts";
 
 export function momentumCrossGrams(
   reader: TraceReader,

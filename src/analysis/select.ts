@@ -1,5 +1,5 @@
 /** @file Tensor selection by glob or /regex/ patterns, as given to `analyze --tensors`. */
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
 
 /** A glob (`*` any run of characters, `?` one character) or a `/regex/flags` pattern, compiled to a RegExp. */
 export function compilePattern(pattern: string): RegExp {

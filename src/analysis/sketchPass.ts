@@ -1,11 +1,10 @@
 /** @file The sketched mode's streaming pass: every step's tensors are read once and sketched to k numbers each
  * (independent seeded sketches per tensor, so the sum of the tensors' sketches is a sketch of the whole-model
  * vector by the block matrix [S_1 … S_m]); the metrics then run on the k×T sketches exactly as on full vectors. */
-import { GramAccumulator } from "../core/gram.ts";
-import type { Mat } from "../core/matrix.ts";
-import { deriveSeed } from "../core/rng.ts";
-import { type Sketch, type SketchKind, createSketch } from "../core/sketch/index.ts";
-import type { TraceReader } from "../trace/types.ts";
+
+import type { Mat } from "../core/index.ts";
+import { createSketch, deriveSeed, GramAccumulator, type Sketch, type SketchKind } from "../core/index.ts";
+import type { TraceReader } from "../trace/index.ts";
 import type { GramPassProgress } from "./gramPass.ts";
 
 export interface SketchPassOptions {

@@ -1,7 +1,7 @@
 /** @file Entry of the `gradtrace` command: parses arguments with commander and calls library functions; turns
  * GradtraceError codes into exit codes and one-line messages (never a stack trace for bad input). */
 import { Command, CommanderError } from "commander";
-import { GradtraceError, exitCodeFor } from "../core/errors.ts";
+import { exitCodeFor, GradtraceError } from "../core/index.ts";
 // command modules (one import each; keep this list sorted)
 import { registerAnalyzeCommand } from "./commands/analyze.ts";
 import { registerConvertCommand } from "./commands/convert.ts";

@@ -1,5 +1,5 @@
 /** @file Parsers for CLI option values, each failing with a message that names the option and what it expects. */
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
 
 export function parseList(value: string): string[] {
   return value

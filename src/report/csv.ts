@@ -1,5 +1,5 @@
 /** @file Per-step series as CSV (one file per tensor plus total): step, ‖g_t‖², and ‖g_t − m_t‖² per predictor. */
-import type { TensorSeries } from "../analysis/fromGram.ts";
+import type { TensorSeries } from "../analysis/index.ts";
 
 /** RFC 4180 quoting for a cell. */
 export function csvCell(s: string): string {

@@ -1,7 +1,7 @@
 /** @file The self-contained HTML report of `gradtrace analyze --html`: summary, per-tensor table, and inline SVG
  * figures (κ per tensor, increment spectra, r*(ε) curves, κ over time, stale-projector energy) plus the bound
  * calculators with their assumptions. No script, no external asset: it opens anywhere, offline. */
-import type { AnalysisResult, TensorResult } from "../analysis/types.ts";
+import type { AnalysisResult, TensorResult } from "../analysis/index.ts";
 import { fmtNum } from "./format.ts";
 import { type ChartPanel, type ChartSeries, escapeXml, renderSvgChart } from "./svgChart.ts";
 

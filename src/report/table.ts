@@ -1,6 +1,6 @@
 /** @file The terminal table of `gradtrace analyze`: one row per tensor plus the total — κ per predictor (with the
  * bootstrap half-width), r*(ε), effective and stable rank, and the ‖g‖ trend. */
-import type { AnalysisResult, TensorResult } from "../analysis/types.ts";
+import type { AnalysisResult, TensorResult } from "../analysis/index.ts";
 import { fmtNum, sparkline } from "./format.ts";
 
 export interface TableOptions {

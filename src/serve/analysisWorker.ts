@@ -3,7 +3,7 @@
  * big run is being analysed. Messages in: { id, kind: "analyze", absPath, options }; out:
  * { id, ok: true, value } or { id, ok: false, code, message }. */
 import { parentPort } from "node:worker_threads";
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
 import { traceEngine, type WorkerReply, type WorkerRequestBody } from "./engine.ts";
 
 const port = parentPort;

@@ -10,7 +10,7 @@ import type {
   SpectrumSummary,
   TensorResult,
   WindowedKappa,
-} from "../analysis/types.ts";
+} from "../analysis/index.ts";
 
 export type RunStatus = "pending" | "analyzing" | "ready" | "error";
 

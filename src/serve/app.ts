@@ -2,14 +2,14 @@
  * live mode, and the built page. Everything is GET; every name a request carries is validated and then looked up
  * in the store's maps, never used as a path. */
 import * as fs from "node:fs";
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
 import type { ApiError, HeatmapJson, HeatmapMetric, LabResponse, RunsResponse } from "./api-types.ts";
 import { hostAllowed, requestToken, tokenMatches } from "./auth.ts";
 import type { StaticFile } from "./static.ts";
 import type { RunStore } from "./store.ts";
-import { validateId, validateTensorName, oneOf } from "./validate.ts";
+import { oneOf, validateId, validateTensorName } from "./validate.ts";
 import { encodeHeatmapBinary, heatmapView, seriesView, summaryView } from "./views.ts";
 
 export interface AppOptions {

@@ -6,15 +6,17 @@
  * file, so a meta file never points at a missing or half-written result.
  *
  * NaN policy: JSON has no NaN, so NaN values of the analysis are stored (and served) as null. */
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { AnalysisResult } from "../analysis/types.ts";
+import type { AnalysisResult } from "../analysis/index.ts";
+import { writeFileAtomic } from "../io/index.ts";
 
 /** Bumped whenever the cached result's shape changes, so older files read as stale and are re-analysed: 2 = the
  * per-window r*(ε) is part of the analysis result (`windows.predictableRank`), no longer a separate cached table. */
 export const CACHE_VERSION = 2;
 export const CACHE_DIR_NAME = ".gradtrace-cache";
+/** Cache files are ours to replace; the directory appears on first write. */
+const CACHE_WRITE = { force: true, mkdir: true, what: "serve cache" } as const;
 
 /** Whole-model headline numbers of a run (what the overview table shows). */
 export interface Headline {
@@ -45,18 +47,6 @@ export interface CachedResult extends CacheKey {
   /** Step index (as logged) of each step position of the result. */
   readonly stepIndices: number[];
   readonly result: AnalysisResult;
-}
-
-export function writeJsonAtomic(target: string, value: unknown): void {
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  const tmp = `${target}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  try {
-    fs.writeFileSync(tmp, JSON.stringify(value));
-    fs.renameSync(tmp, target);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
 }
 
 function readJson(file: string): unknown {
@@ -97,8 +87,8 @@ export class ResultCache {
   }
 
   write(id: string, full: CachedResult, meta: CachedMeta): void {
-    writeJsonAtomic(this.file(id, ".json"), full);
-    writeJsonAtomic(this.file(id, ".meta.json"), meta);
+    writeFileAtomic(this.file(id, ".json"), JSON.stringify(full), CACHE_WRITE);
+    writeFileAtomic(this.file(id, ".meta.json"), JSON.stringify(meta), CACHE_WRITE);
   }
 }
 

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
 import { slugify } from "./validate.ts";
 
 export interface FoundRun {

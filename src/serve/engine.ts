@@ -6,9 +6,9 @@ import { createRequire } from "node:module";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import type { AnalysisResult } from "../analysis/index.ts";
 import { analyze } from "../analysis/index.ts";
-import type { AnalysisResult } from "../analysis/types.ts";
-import { type ErrorCode, GradtraceError } from "../core/errors.ts";
+import { type ErrorCode, GradtraceError } from "../core/index.ts";
 import { openTrace } from "../trace/index.ts";
 
 /** The analysis options the dashboard exposes (`gradtrace serve --predictors … --eps … --window …`). */

@@ -1,6 +1,6 @@
 /** @file Public surface of the dashboard server (`gradtrace serve`). */
 export type * from "./api-types.ts";
-export { createApp, type AppOptions } from "./app.ts";
+export { type AppOptions, createApp } from "./app.ts";
 export {
   type AnalysisEngine,
   type ClosableEngine,

@@ -5,7 +5,7 @@
  * `rows` / `results`, with the value under the parameter's own name), or columns
  * `{ sweep: { parameter, values }, singularValues: number[][], cosines: { label: number[] } }`. */
 import * as fs from "node:fs";
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
 import type { LabResponse } from "./api-types.ts";
 
 /** A lab file's content: the `/api/labs/:id` response (api-types.ts) before the store adds where it was found. */

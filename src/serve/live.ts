@@ -4,11 +4,9 @@
  * ‖g_t − m_t‖² per predictor) with the running κ — what the server pushes as an SSE `live` event within a poll
  * period of the append, long before the exact re-analysis (see store.ts and docs/dashboard.md "Live mode").
  * Memory: the accumulator's O(p · (predictors + window)) floats, never the whole trace. */
-import { GradtraceError } from "../core/errors.ts";
-import { LiveAccumulator } from "../core/live.ts";
-import { DEFAULT_PREDICTORS, resolvePredictor } from "../core/predictors/registry.ts";
+import { DEFAULT_PREDICTORS, GradtraceError, LiveAccumulator, resolvePredictor } from "../core/index.ts";
+import type { TraceReader } from "../trace/index.ts";
 import { openTrace } from "../trace/index.ts";
-import type { TraceReader } from "../trace/types.ts";
 import type { LiveStepsEvent } from "./api-types.ts";
 
 /** The new steps of one `advance()`, whole model (all tensors concatenated). */

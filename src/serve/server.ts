@@ -2,12 +2,12 @@
  * non-loopback bind without a token, and hands back the URL to open. */
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
+import type { TraceReader } from "../trace/index.ts";
 import { createApp } from "./app.ts";
 import { isLoopbackHost } from "./auth.ts";
 import { type AnalysisEngine, type ServeAnalyzeOptions, workerEngine } from "./engine.ts";
 import { defaultWebDir, staticFiles } from "./static.ts";
-import type { TraceReader } from "../trace/types.ts";
 import { RunStore } from "./store.ts";
 
 export interface ServeOptions {

@@ -14,8 +14,8 @@
  * Meanwhile the previous exact result keeps being served. Analyses run one at a time (the machine may be small);
  * watched and requested runs go first. */
 import * as path from "node:path";
-import { GradtraceError } from "../core/errors.ts";
-import type { TraceReader } from "../trace/types.ts";
+import { GradtraceError } from "../core/index.ts";
+import type { TraceReader } from "../trace/index.ts";
 import type { LabListEntry, LabResponse, LiveStepsEvent, RunListEntry, RunStatus } from "./api-types.ts";
 import {
   CACHE_DIR_NAME,

@@ -2,7 +2,7 @@
  * turns these into file paths (run ids and tensor names are looked up in maps built at start-up), so validation is
  * a second wall against path traversal and a first one against garbage: a refused value is an E_ARG error that the
  * API answers with 400, before any lookup. */
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
 
 /** Run and lab ids are slugs: lowercase letters, digits and single dashes, at most 128 characters. */
 const ID_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;

@@ -1,8 +1,8 @@
 /** @file Pure functions from a cached analysis result to the API's response bodies: the summary (the result minus
  * its big arrays), one tensor's series, and the layer × time heatmap matrix with its compact binary encoding. No
  * I/O here, so each view is tested directly against hand-built results. */
-import type { AnalysisResult, TensorResult } from "../analysis/types.ts";
-import { GradtraceError } from "../core/errors.ts";
+import type { AnalysisResult, TensorResult } from "../analysis/index.ts";
+import { GradtraceError } from "../core/index.ts";
 import type {
   HeatmapHeader,
   HeatmapMetric,

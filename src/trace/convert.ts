@@ -3,13 +3,13 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
+import { ioError, refuseExisting, writeFileAtomic } from "../io/index.ts";
 import { LOSS_KEY, LR_KEY } from "./dirReaders.ts";
+import { encodeLittleEndian } from "./dtype.ts";
 import { createGtraceWriter } from "./gtraceWriter.ts";
-import { ioError, refuseExisting, writeFileAtomic } from "./io.ts";
 import type { Manifest } from "./manifest.ts";
 import { manifestJson } from "./manifest.ts";
-import { encodeLittleEndian } from "./dtype.ts";
 import { writeNpy } from "./npy.ts";
 import { writeNpz } from "./npz.ts";
 import { writeSafetensors } from "./safetensors.ts";
@@ -125,7 +125,7 @@ export function convertTrace(
         const chunks = tensors.map((t) => encodeLittleEndian(readValues(src, pos, t), t.dtype));
         const file = path.join(rawDir, `${stepName(step)}.bin`);
         refuseExisting(file, force, "convertTrace");
-        writeFileAtomic(file, chunks);
+        writeFileAtomic(file, chunks, { force, what: "convertTrace" });
       });
       const manifest: Manifest = {
         version: 1,
@@ -136,7 +136,7 @@ export function convertTrace(
         lr: [...lr],
         ...(src.info.sketch ? { sketch: src.info.sketch } : {}),
       };
-      writeFileAtomic(path.join(dst, "trace.json"), [new TextEncoder().encode(manifestJson(manifest))]);
+      writeFileAtomic(path.join(dst, "trace.json"), manifestJson(manifest), { force, what: "convertTrace" });
       return;
     }
     default:

@@ -6,9 +6,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Inflate } from "fflate";
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
+import { ioError, readRegion } from "../io/index.ts";
 import { decodeInto, dtypeSize } from "./dtype.ts";
-import { ioError, readRegion } from "./io.ts";
 import { LocatedReader, type StepTable, type TensorLocation } from "./located.ts";
 import { readNpyFileHeader } from "./npy.ts";
 import { readNpzMembers } from "./npz.ts";

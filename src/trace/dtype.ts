@@ -3,7 +3,7 @@
  * be exact on every special value (subnormals, ±0, ±inf, NaN) and no maintained npm package covers BF16 and F16
  * decoding into preallocated float64 buffers without extra copies. */
 
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
 import type { DType } from "./types.ts";
 
 export const DTYPES: readonly DType[] = ["F64", "F32", "F16", "BF16"];

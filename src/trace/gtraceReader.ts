@@ -5,9 +5,9 @@
  * steps, so we refuse). refresh() resumes the scan where it stopped, for live mode. */
 
 import * as zlib from "node:zlib";
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
+import { FdPool, fileSize, readRegion } from "../io/index.ts";
 import { decodeInto, dtypeSize, isDType, NATIVE_LITTLE_ENDIAN, shapeNumel } from "./dtype.ts";
-import { FdPool, fileSize, readRegion } from "./io.ts";
 import {
   DTYPE_BY_CODE,
   ENTRY_BYTES,

@@ -4,7 +4,8 @@
 
 import * as fs from "node:fs";
 import * as zlib from "node:zlib";
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
+import { ioError, refuseExisting, writeFileAtomic } from "../io/index.ts";
 import { dtypeSize, encodeLittleEndian, isDType, shapeNumel } from "./dtype.ts";
 import {
   DTYPE_CODES,
@@ -19,7 +20,6 @@ import {
   RECORD_HEADER_BYTES,
   RECORD_MAGIC,
 } from "./gtraceFormat.ts";
-import { ioError, refuseExisting, writeFileAtomic } from "./io.ts";
 import type { DType, StepExtras, TraceWriter } from "./types.ts";
 
 export interface GtraceTensorSpec {
@@ -80,7 +80,7 @@ export function createGtraceWriter(
   hdv.setUint16(6, GTRACE_VERSION, true);
   hdv.setUint32(8, json.byteLength, true);
   hdv.setUint32(12, zlib.crc32(json) >>> 0, true);
-  writeFileAtomic(file, [head, json]);
+  writeFileAtomic(file, [head, json], { force, what: "createGtraceWriter" });
   let fd: number | null;
   try {
     fd = fs.openSync(file, "r+");

@@ -1,5 +1,15 @@
 /** @file Public API of the trace layer: open / detect, readers' contract, writers and conversion. */
 
+export { type ConvertOptions, convertTrace } from "./convert.ts";
+export { bf16ToFloat, f16ToFloat, floatToBf16, floatToF16 } from "./dtype.ts";
+export type { StateKind } from "./gtraceFormat.ts";
+export { GtraceReader } from "./gtraceReader.ts";
+export { createGtraceWriter, type GtraceTensorSpec, type GtraceWriterOptions } from "./gtraceWriter.ts";
+export { type Manifest, validateManifest } from "./manifest.ts";
+export { type NpyTensor, writeNpy } from "./npy.ts";
+export { type WriteNpzOptions, writeNpz } from "./npz.ts";
+export { detectTraceFormat, MANIFEST_NAME, openTrace } from "./open.ts";
+export { type SafetensorsTensor, writeSafetensors } from "./safetensors.ts";
 export type {
   DType,
   OpenTraceOptions,
@@ -12,13 +22,3 @@ export type {
   TraceReader,
   TraceWriter,
 } from "./types.ts";
-export { detectTraceFormat, MANIFEST_NAME, openTrace } from "./open.ts";
-export { type ConvertOptions, convertTrace } from "./convert.ts";
-export { createGtraceWriter, type GtraceTensorSpec, type GtraceWriterOptions } from "./gtraceWriter.ts";
-export { GtraceReader } from "./gtraceReader.ts";
-export type { StateKind } from "./gtraceFormat.ts";
-export { type SafetensorsTensor, writeSafetensors } from "./safetensors.ts";
-export { type NpyTensor, writeNpy } from "./npy.ts";
-export { type WriteNpzOptions, writeNpz } from "./npz.ts";
-export { type Manifest, validateManifest } from "./manifest.ts";
-export { bf16ToFloat, f16ToFloat, floatToBf16, floatToF16 } from "./dtype.ts";

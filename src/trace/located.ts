@@ -12,9 +12,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { Inflate } from "fflate";
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
+import { FdPool, ioError } from "../io/index.ts";
 import { decodeInto, dtypeSize, NATIVE_LITTLE_ENDIAN } from "./dtype.ts";
-import { FdPool, ioError } from "./io.ts";
 import { findMissingSteps } from "./steps.ts";
 import type {
   DType,

@@ -4,11 +4,10 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { GradtraceError } from "../core/errors.ts";
-import { SKETCH_KINDS, type SketchKind } from "../core/sketch/types.ts";
-import { dtypeSize, isDType, shapeNumel } from "./dtype.ts";
+import { GradtraceError, SKETCH_KINDS, type SketchKind } from "../core/index.ts";
+import { fileSize, ioError } from "../io/index.ts";
 import { listSteps } from "./dirReaders.ts";
-import { fileSize, ioError } from "./io.ts";
+import { dtypeSize, isDType, shapeNumel } from "./dtype.ts";
 import { checkSliceArgs, LocatedReader, type StepTable, type TensorLocation } from "./located.ts";
 import { findMissingSteps } from "./steps.ts";
 import type {

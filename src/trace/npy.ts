@@ -3,9 +3,9 @@
  * either byte order are read; bfloat16 has no standard .npy descr (ml_dtypes writes an opaque void type), so it is
  * refused with a clear E_UNSUPPORTED rather than guessed. */
 
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
+import { fileSize, readRegion, refuseExisting, writeFileAtomic } from "../io/index.ts";
 import { dtypeSize, encodeLittleEndian, shapeNumel } from "./dtype.ts";
-import { fileSize, readRegion, refuseExisting, writeFileAtomic } from "./io.ts";
 import type { DType } from "./types.ts";
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
@@ -168,5 +168,5 @@ export function encodeNpy(tensor: NpyTensor, where = "writeNpy"): Uint8Array[] {
 /** Writes an .npy file atomically (temp + fsync + rename); E_EXISTS unless `force`. */
 export function writeNpy(file: string, tensor: NpyTensor, { force = false }: { force?: boolean } = {}): void {
   refuseExisting(file, force, "writeNpy");
-  writeFileAtomic(file, encodeNpy(tensor, `writeNpy ${file}`));
+  writeFileAtomic(file, encodeNpy(tensor, `writeNpy ${file}`), { force, what: "writeNpy" });
 }

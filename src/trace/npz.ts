@@ -4,9 +4,9 @@
  * reader's cache (see located.ts). Only the central directory is trusted for sizes, after checking it. */
 
 import { Inflate, zipSync } from "fflate";
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
+import { fileSize, readRegion, refuseExisting, writeFileAtomic } from "../io/index.ts";
 import { dtypeSize } from "./dtype.ts";
-import { fileSize, readRegion, refuseExisting, writeFileAtomic } from "./io.ts";
 import { type DeflatedSource, MAX_DEFLATE_RATIO, type TensorLocation } from "./located.ts";
 import {
   encodeNpy,
@@ -287,5 +287,5 @@ export function writeNpz(
     }
     members[`${name}.npy`] = joined;
   }
-  writeFileAtomic(file, [zipSync(members, { level: compress ? 6 : 0 })]);
+  writeFileAtomic(file, [zipSync(members, { level: compress ? 6 : 0 })], { force, what: "writeNpz" });
 }

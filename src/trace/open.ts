@@ -3,11 +3,11 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
+import { ioError, readRegion } from "../io/index.ts";
 import { listDir, openNpyDir, openNpzDir, openSafetensorsDir } from "./dirReaders.ts";
 import { GTRACE_MAGIC } from "./gtraceFormat.ts";
 import { GtraceReader } from "./gtraceReader.ts";
-import { ioError, readRegion } from "./io.ts";
 import { openManifest } from "./manifest.ts";
 import { parseStepName } from "./steps.ts";
 import type { OpenTraceOptions, TraceFormat, TraceReader } from "./types.ts";

@@ -3,9 +3,9 @@
  * crash-safe writer (temp + rename). Hand-written: the format is tiny and no maintained JS package reads it
  * through positioned reads without loading the whole file. */
 
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
+import { fileSize, readRegion, refuseExisting, writeFileAtomic } from "../io/index.ts";
 import { dtypeSize, encodeLittleEndian, isDType, shapeNumel } from "./dtype.ts";
-import { fileSize, readRegion, refuseExisting, writeFileAtomic } from "./io.ts";
 import type { DType } from "./types.ts";
 
 /** Headers larger than this are refused (the reference implementation uses 100 MB as well). */
@@ -207,5 +207,5 @@ export function writeSafetensors(
   { force = false }: WriteOptions = {},
 ): void {
   refuseExisting(file, force, "writeSafetensors");
-  writeFileAtomic(file, encodeSafetensors(tensors, metadata));
+  writeFileAtomic(file, encodeSafetensors(tensors, metadata), { force, what: "writeSafetensors" });
 }

@@ -1,7 +1,7 @@
 /** @file Step bookkeeping shared by every layout: parsing `step_<n>` names (any zero padding), numeric ordering
  * (step_10 after step_9), duplicate detection, and the missing-step policy (gaps are problems, not errors). */
 
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
 import type { TraceProblem } from "./types.ts";
 
 /** Parses the step number out of `name` with the given suffix (e.g. ".safetensors", or "" for directories). */

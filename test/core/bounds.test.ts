@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { GradtraceError } from "../../src/core/errors.ts";
 import { nonconvexBound, regretBound } from "../../src/core/bounds.ts";
+import { GradtraceError } from "../../src/core/errors.ts";
 
 describe("regretBound", () => {
   it("matches hand-computed values", () => {

@@ -230,21 +230,25 @@ describe("svdTallSkinny", () => {
 
 describe("svdTallSkinny on rank-deficient products (regression: Jacobi cycled on rounding-level columns)", () => {
   // Seeds found by a sweep: rank-2 6×5 matrices u1v1ᵀ + u2v2ᵀ on which the Jacobi sweeps never converged.
-  test.each([792, 1244, 1258, 90182])("seed %i converges, reconstructs A, and U, V stay orthonormal", (seed) => {
-    const rng = createRng(seed);
-    const vec = (len: number) => Float64Array.from({ length: len }, () => rng.normal());
-    const u1 = vec(6);
-    const u2 = vec(6);
-    const v1 = vec(5);
-    const v2 = vec(5);
-    const a = mat(6, 5);
-    for (let i = 0; i < 6; i++) for (let k = 0; k < 5; k++) a.data[i * 5 + k] = u1[i] * v1[k] + u2[i] * v2[k];
-    const r = svdTallSkinny(a);
-    expect(maxAbsDiff(fromSvd(r.u, r.s, r.v).data, a.data)).toBeLessThan(1e-12 * r.s[0]);
-    expect(orthogonalityError(r.u)).toBeLessThan(1e-12);
-    expect(orthogonalityError(r.v)).toBeLessThan(1e-12);
-    expect(r.s[2]).toBeLessThan(1e-13 * r.s[0]);
-  });
+  test.each([792, 1244, 1258, 90182])(
+    "seed %i converges, reconstructs A, and U, V stay orthonormal",
+    (seed) => {
+      const rng = createRng(seed);
+      const vec = (len: number) => Float64Array.from({ length: len }, () => rng.normal());
+      const u1 = vec(6);
+      const u2 = vec(6);
+      const v1 = vec(5);
+      const v2 = vec(5);
+      const a = mat(6, 5);
+      for (let i = 0; i < 6; i++)
+        for (let k = 0; k < 5; k++) a.data[i * 5 + k] = u1[i] * v1[k] + u2[i] * v2[k];
+      const r = svdTallSkinny(a);
+      expect(maxAbsDiff(fromSvd(r.u, r.s, r.v).data, a.data)).toBeLessThan(1e-12 * r.s[0]);
+      expect(orthogonalityError(r.u)).toBeLessThan(1e-12);
+      expect(orthogonalityError(r.v)).toBeLessThan(1e-12);
+      expect(r.s[2]).toBeLessThan(1e-13 * r.s[0]);
+    },
+  );
 });
 
 describe("gramSingularValues", () => {

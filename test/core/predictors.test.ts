@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { GradtraceError } from "../../src/core/errors.ts";
 import { mat } from "../../src/core/matrix.ts";
 import { kappa, pathLengthsFromGram } from "../../src/core/pathLength.ts";
+import { EmaBank } from "../../src/core/predictors/emaBank.ts";
 import {
   ArState,
   DEFAULT_PREDICTORS,
@@ -14,13 +15,12 @@ import {
   resolvePredictor,
   solveSpd,
 } from "../../src/core/predictors/index.ts";
-import { EmaBank } from "../../src/core/predictors/emaBank.ts";
 import { createRng } from "../../src/core/rng.ts";
 import {
   arCoefficients,
   driftingSequence,
-  explicitErrors,
   expectRelClose,
+  explicitErrors,
   explicitPredictions,
   gramOf,
   randomSequence,

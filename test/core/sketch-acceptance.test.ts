@@ -5,16 +5,16 @@
  * S the law of S·[g_0 … g_T] depends on the gradients only through their Gram matrix, so p does not enter its
  * accuracy. */
 import { describe, expect, it } from "vitest";
-import type { Mat } from "../../src/core/matrix.ts";
 import { symmetricEigen } from "../../src/core/linalg/index.ts";
+import type { Mat } from "../../src/core/matrix.ts";
 import { createRng } from "../../src/core/rng.ts";
 import {
-  SketchedTrace,
-  type SketchKind,
   createSketch,
   energyFractionBound,
   energyFractionLowerBound,
   ratioRelativeBound,
+  SketchedTrace,
+  type SketchKind,
   sumOfSquaresBound,
 } from "../../src/core/sketch/index.ts";
 

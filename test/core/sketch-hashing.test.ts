@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createRng, deriveSeed } from "../../src/core/rng.ts";
 import { hashIndex } from "../../src/core/sketch/common.ts";
-import { TABLE_BLOCK_COLUMNS, bucketOf } from "../../src/core/sketch/hashing.ts";
+import { bucketOf, TABLE_BLOCK_COLUMNS } from "../../src/core/sketch/hashing.ts";
 import { HashingSketch, sharedCacheFreeBytes } from "../../src/core/sketch/index.ts";
 
 /** The definition of S, written out independently of the kernels: column j has, in each row block q, the entry

@@ -5,19 +5,19 @@ import { symmetricEigen } from "../../src/core/linalg/index.ts";
 import { mat } from "../../src/core/matrix.ts";
 import { createRng } from "../../src/core/rng.ts";
 import {
-  SKETCH_KINDS,
-  SketchedTrace,
-  type SketchKind,
-  SrhtSketch,
   chebyshevErrorBound,
   createSketch,
   fwht,
   jlErrorBound,
-  ratioRelativeBound,
   parseSketchSpec,
-  sketchGram,
+  ratioRelativeBound,
   SHARED_CACHE_BYTES,
+  SKETCH_KINDS,
+  SketchedTrace,
+  type SketchKind,
+  SrhtSketch,
   sharedCacheFreeBytes,
+  sketchGram,
   sparsityFor,
   sumOfSquaresBound,
 } from "../../src/core/sketch/index.ts";

@@ -6,8 +6,8 @@ import { DType } from "@jax-js/jax";
 import { describe, expect, test } from "vitest";
 import { createRng } from "../../src/core/rng.ts";
 import type { ZooModel } from "../../src/lab/zoo/model.ts";
-import { type HostParams, initParams } from "../../src/lab/zoo/params.ts";
 import { createLqrModel } from "../../src/lab/zoo/models/lqr.ts";
+import { type HostParams, initParams } from "../../src/lab/zoo/params.ts";
 import { createZooModel, ZOO_MODEL_NAMES } from "../../src/lab/zoo/registry.ts";
 import { evaluateGradients, evaluateLoss } from "../../src/lab/zoo/trainer.ts";
 

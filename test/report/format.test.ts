@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { compilePattern, selectTensors } from "../../src/analysis/select.ts";
 import { parseBytes, parseNumberList } from "../../src/cli/parse.ts";
 import { GradtraceError } from "../../src/core/errors.ts";
-import { compilePattern, selectTensors } from "../../src/analysis/select.ts";
 import { csvCell, csvFileName } from "../../src/report/csv.ts";
 import { fmtNum, sparkline } from "../../src/report/format.ts";
 

@@ -4,8 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, expect } from "vitest";
-import { createRng } from "../../src/core/rng.ts";
 import { GradtraceError } from "../../src/core/errors.ts";
+import { createRng } from "../../src/core/rng.ts";
 
 const dirs: string[] = [];
 afterEach(() => {

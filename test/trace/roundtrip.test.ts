@@ -6,8 +6,8 @@ import { bf16ToFloat, f16ToFloat, floatToBf16, floatToF16 } from "../../src/trac
 import {
   convertTrace,
   createGtraceWriter,
-  detectTraceFormat,
   type DType,
+  detectTraceFormat,
   openTrace,
   type TraceFormat,
   type TraceReader,

@@ -3,15 +3,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
-import { analyzeWithSeries } from "../../analysis/analyze.ts";
-import { GradtraceError } from "../../core/errors.ts";
-import { DEFAULT_PREDICTORS, listPredictorForms } from "../../core/predictors/index.ts";
-import { csvFileName, seriesCsv } from "../../report/csv.ts";
-import { renderHtmlReport } from "../../report/html.ts";
-import { writeOutput } from "../../report/output.ts";
-import { renderTable } from "../../report/table.ts";
+import { analyzeWithSeries } from "../../analysis/index.ts";
+import { DEFAULT_PREDICTORS, GradtraceError, listPredictorForms } from "../../core/index.ts";
+import { writeFileAtomic } from "../../io/index.ts";
+import { csvFileName, renderHtmlReport, renderTable, seriesCsv } from "../../report/index.ts";
+import type { TraceFormat } from "../../trace/index.ts";
 import { openTrace } from "../../trace/index.ts";
-import type { TraceFormat } from "../../trace/types.ts";
 import { parseBytes, parseInteger, parseList, parseNumberList } from "../parse.ts";
 import { progressBar } from "../progress.ts";
 
@@ -159,8 +156,12 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
     });
     bar.stop();
     if (flags.json)
-      writeOutput(flags.json, `${JSON.stringify(result, null, 1)}\n`, { force: flags.force, what: "--json" });
-    if (flags.html) writeOutput(flags.html, renderHtmlReport(result), { force: flags.force, what: "--html" });
+      writeFileAtomic(flags.json, `${JSON.stringify(result, null, 1)}\n`, {
+        force: flags.force,
+        what: "--json",
+      });
+    if (flags.html)
+      writeFileAtomic(flags.html, renderHtmlReport(result), { force: flags.force, what: "--html" });
     if (flags.csv) {
       fs.mkdirSync(flags.csv, { recursive: true });
       const used = new Set<string>();
@@ -168,7 +169,7 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
         let file = csvFileName(name);
         for (let i = 2; used.has(file); i++) file = csvFileName(`${name}_${i}`);
         used.add(file);
-        writeOutput(path.join(flags.csv, file), seriesCsv(steps, s), {
+        writeFileAtomic(path.join(flags.csv, file), seriesCsv(steps, s), {
           force: flags.force,
           what: "--csv",
         });

@@ -1,9 +1,9 @@
 /** @file `gradtrace convert <src> <dst> --to <layout>`: rewrite a trace in another layout, streaming step by step
  * (e.g. deflated .npz → .gtrace for random access, or any layout → safetensors for other tools). */
 import type { Command } from "commander";
-import { GradtraceError } from "../../core/errors.ts";
+import { GradtraceError } from "../../core/index.ts";
+import type { TraceFormat } from "../../trace/index.ts";
 import { convertTrace, openTrace } from "../../trace/index.ts";
-import type { TraceFormat } from "../../trace/types.ts";
 
 const TARGETS = ["gtrace", "safetensors-dir", "npz-dir", "npy-dir"] as const;
 type Target = (typeof TARGETS)[number];

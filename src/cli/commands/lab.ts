@@ -2,17 +2,27 @@
  * (src/lab/spiked/experiment.ts) and SweepOptions; the work is runSpiked / runSweep. A single configuration prints a
  * table per analysed step; `--sweep` (or several values of --activation/--scaling/--weights) runs a sweep on a worker
  * pool and writes JSON, CSV and an SVG figure to --out. */
-import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
-import { GradtraceError } from "../../core/errors.ts";
-import type { Mat } from "../../core/matrix.ts";
-import { ACTIVATION_NAMES, type ActivationName } from "../../lab/spiked/activations.ts";
-import { resolveConfig, runSpiked, type SpikedConfig } from "../../lab/spiked/experiment.ts";
-import { parseSweep, runSweep, type SweepSeries, type SweepSpec } from "../../lab/spiked/sweep.ts";
-import { spikedTable, sweepTable } from "../../lab/spiked/tables.ts";
+import type { Mat } from "../../core/index.ts";
+import { GradtraceError } from "../../core/index.ts";
+import { writeJsonAtomic } from "../../io/index.ts";
+import {
+  ACTIVATION_NAMES,
+  type ActivationName,
+  parseSweep,
+  resolveConfig,
+  runSpiked,
+  runSweep,
+  type SpikedConfig,
+  type SweepSeries,
+  type SweepSpec,
+  spikedTable,
+  sweepTable,
+} from "../../lab/index.ts";
+import type { TraceWriter } from "../../trace/index.ts";
 import { createGtraceWriter } from "../../trace/index.ts";
-import type { TraceWriter } from "../../trace/types.ts";
 import { parseInteger, parseList, parseNumberList } from "../parse.ts";
 
 interface LabSpikedFlags {
@@ -160,6 +170,7 @@ async function runLabSpiked(f: LabSpikedFlags): Promise<void> {
       seeds: f.seeds,
       jobs: f.jobs,
       outDir: out,
+      force: f.force,
       name: `sweep-${sweep.param}`,
       onProgress: progress,
     });
@@ -216,12 +227,7 @@ async function runLabSpiked(f: LabSpikedFlags): Promise<void> {
 }
 
 function writeJson(file: string, value: unknown, force: boolean): void {
-  if (existsSync(file) && !force && statSync(file).isFile()) {
-    throw new GradtraceError("E_EXISTS", `--json: ${file} exists (use --force to overwrite)`);
-  }
-  const dir = dirname(file);
-  if (dir) mkdirSync(dir, { recursive: true });
-  writeFileSync(file, `${JSON.stringify(value, null, 1)}\n`);
+  writeJsonAtomic(file, value, { force, mkdir: true, what: "--json" });
 }
 
 export function registerLabCommand(program: Command): void {
@@ -321,7 +327,7 @@ export function registerLabCommand(program: Command): void {
     .option("--jobs <n>", "parallel worker processes for sweeps", parseInteger("--jobs", { min: 1 }), 2)
     .option("--out <dir>", "sweep output folder (JSON, CSV, SVG)", undefined)
     .option("--trace <path>", "write ∇W of every update as a .gtrace (a folder gets spiked.gtrace)")
-    .option("--force", "overwrite existing --json / --trace outputs", false)
+    .option("--force", "overwrite existing --json / --trace / sweep outputs", false)
     .option("-q, --quiet", "no progress on stderr", false)
     .action(async (flags: LabSpikedFlags) => {
       await runLabSpiked(flags);

@@ -1,9 +1,8 @@
 /** @file `gradtrace reproduce <experiment>`: the two papers' experiments end to end, written as a markdown report
  * with tables, SVG figures and JSON under docs/reproductions/ (or --out). */
 import type { Command } from "commander";
-import { GradtraceError } from "../../core/errors.ts";
-import { reproduceLowRankGradients } from "../../lab/spiked/reproduce.ts";
-import { reproducePredictableManifolds } from "../../lab/zoo/reproduce.ts";
+import { GradtraceError } from "../../core/index.ts";
+import { reproduceLowRankGradients, reproducePredictableManifolds } from "../../reproduce/index.ts";
 import { parseInteger } from "../parse.ts";
 import { progressBar } from "../progress.ts";
 

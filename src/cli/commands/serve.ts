@@ -1,7 +1,7 @@
 /** @file `gradtrace serve <trace-or-runs-dir>`: flags mapped onto ServeOptions; prints the URL and serves until
  * interrupted. The work is startServer() in src/serve. */
 import type { Command } from "commander";
-import { startServer } from "../../serve/server.ts";
+import { startServer } from "../../serve/index.ts";
 import { parseInteger, parseList, parseNumberList } from "../parse.ts";
 
 interface ServeFlags {

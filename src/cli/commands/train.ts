@@ -3,12 +3,16 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { GradtraceError } from "../../core/errors.ts";
-import { OPTIMIZER_NAMES, type OptimizerName } from "../../lab/zoo/optimizers.ts";
-import { createZooModel, ZOO_MODEL_NAMES } from "../../lab/zoo/registry.ts";
-import { runZooTraining } from "../../lab/zoo/run.ts";
-import type { ScheduleKind } from "../../lab/zoo/schedule.ts";
-import { TRACE_FILE } from "../../lab/zoo/traceLogger.ts";
+import { GradtraceError } from "../../core/index.ts";
+import type { ScheduleKind } from "../../lab/index.ts";
+import {
+  createZooModel,
+  OPTIMIZER_NAMES,
+  type OptimizerName,
+  runZooTraining,
+  TRACE_FILE,
+  ZOO_MODEL_NAMES,
+} from "../../lab/index.ts";
 import { parseInteger, parseList } from "../parse.ts";
 import { progressBar } from "../progress.ts";
 

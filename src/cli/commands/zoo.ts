@@ -1,6 +1,6 @@
 /** @file `gradtrace zoo list`: the zoo's models with parameter counts and default training settings. */
 import type { Command } from "commander";
-import { createZooModel, parameterCount, ZOO_MODEL_NAMES } from "../../lab/zoo/registry.ts";
+import { createZooModel, parameterCount, ZOO_MODEL_NAMES } from "../../lab/index.ts";
 
 export function registerZooCommand(program: Command): void {
   const zoo = program

@@ -1,13 +1,14 @@
 /** @file Dense float64 linear algebra used by the metrics: the one export list of src/core/linalg. */
-export { symmetricEigen, type SymmetricEigenResult } from "./symmetricEigen.ts";
+
+export { orthonormalBasis, principalAngles } from "./principalAngles.ts";
 export { columns, frobeniusNorm, matmul, transpose, transposeMatmul } from "./products.ts";
-export { householderQr, qrOrthonormalize, type QrResult } from "./qr.ts";
-export { gramSingularValues } from "./singularValues.ts";
-export { svdTallSkinny, type SvdResult } from "./svd.ts";
+export { householderQr, type QrResult, qrOrthonormalize } from "./qr.ts";
 export {
   type LinearOperator,
   matOperator,
-  randomizedSvd,
   type RandomizedSvdOptions,
+  randomizedSvd,
 } from "./randomizedSvd.ts";
-export { orthonormalBasis, principalAngles } from "./principalAngles.ts";
+export { gramSingularValues } from "./singularValues.ts";
+export { type SvdResult, svdTallSkinny } from "./svd.ts";
+export { type SymmetricEigenResult, symmetricEigen } from "./symmetricEigen.ts";

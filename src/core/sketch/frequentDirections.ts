@@ -21,7 +21,7 @@
  * mass, which is the step the guarantee needs (ℓΔ ≤ ‖A‖_F² − ‖B‖_F² ≤ kΔ + ‖A − A_k‖_F²). */
 import { GradtraceError } from "../errors.ts";
 import { symmetricEigen } from "../linalg/index.ts";
-import { type Mat, type Vec, mat } from "../matrix.ts";
+import { type Mat, mat, type Vec } from "../matrix.ts";
 
 export interface FrequentDirectionsOptions {
   /** Sketch rows ℓ. */

@@ -7,13 +7,14 @@
  * cached up to `cacheBytes` (k·p·4 bytes covers the whole matrix when p is small) within a pool shared by all
  * sketches of the process (one sketch per tensor must not multiply the budget); beyond that they are regenerated
  * for every vector, which costs one normal draw (~80 ns here) per entry — the reason dense JL is only a reference. */
-import { deriveSeed, createRng } from "../rng.ts";
+
 import type { Vec } from "../matrix.ts";
+import { createRng, deriveSeed } from "../rng.ts";
 import {
   BlockCache,
-  DEFAULT_CACHE_BYTES,
   checkAccumulate,
   checkSketchShape,
+  DEFAULT_CACHE_BYTES,
   LinearSketch,
 } from "./common.ts";
 

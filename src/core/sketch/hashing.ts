@@ -29,14 +29,15 @@
  * Unbiasedness and variance (fully random hash): ‖Sx‖² − ‖x‖² = (1/s) Σ_q Σ_{i≠j} σ_qi σ_qj x_i x_j [h_q(i) = h_q(j)]
  * has mean 0 and, per block, variance 2(‖x‖⁴ − ‖x‖₄⁴)/(k/s); averaging s independent blocks divides by s, so
  * Var‖Sx‖² = 2(‖x‖⁴ − ‖x‖₄⁴)/k ≤ the Gaussian 2‖x‖⁴/k for every s. */
-import { deriveSeed } from "../rng.ts";
+
 import { GradtraceError } from "../errors.ts";
 import type { Vec } from "../matrix.ts";
+import { deriveSeed } from "../rng.ts";
 import {
   BlockCache,
-  DEFAULT_CACHE_BYTES,
   checkAccumulate,
   checkSketchShape,
+  DEFAULT_CACHE_BYTES,
   hashIndex,
   LinearSketch,
   sharedCacheFreeBytes,

@@ -2,7 +2,7 @@
  * so the exact metrics pipeline (path lengths from the Gram, spectrum summaries) runs unchanged on sketched vectors.
  * ⟨S g_s, S g_t⟩ ≈ ⟨g_s, g_t⟩ within the sketch's `errorBound`. */
 import { GradtraceError } from "../errors.ts";
-import { type Mat, type Vec, mat } from "../matrix.ts";
+import { type Mat, mat, type Vec } from "../matrix.ts";
 import type { Sketch } from "./types.ts";
 
 /** T×T Gram ⟨v_s, v_t⟩ of equal-length vectors, accumulated in float64. */

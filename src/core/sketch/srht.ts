@@ -24,14 +24,15 @@
  * √(2 ln(2n/δ')/n)·‖x_β‖ w.h.p. (Ailon & Chazelle 2009), after which the k sampled coordinates concentrate like a
  * sub-Gaussian average (Tropp 2011, "Improved analysis of the SRHT"), and the cross-block part is a Rademacher chaos
  * (Hanson–Wright). Those theorems carry unspecified constants, so the tests measure the bound rather than assume it. */
-import { createRng, deriveSeed } from "../rng.ts";
+
 import { GradtraceError } from "../errors.ts";
 import type { Vec } from "../matrix.ts";
+import { createRng, deriveSeed } from "../rng.ts";
 import {
   BlockCache,
-  DEFAULT_CACHE_BYTES,
   checkAccumulate,
   checkSketchShape,
+  DEFAULT_CACHE_BYTES,
   LinearSketch,
 } from "./common.ts";
 

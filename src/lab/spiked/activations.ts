@@ -1,7 +1,7 @@
 /** @file Activation functions of the spiked two-layer lab, each with its exact first derivative σ' (the gradient and
  * the decomposition's μ_j = mean σ'(w_jᵀx) need it) and second derivative σ'' (the Jacobian penalty's gradient needs
  * it). Users may pass their own `{ sigma, dsigma, d2sigma? }`. */
-import { GradtraceError } from "../../core/errors.ts";
+import { GradtraceError } from "../../core/index.ts";
 
 export interface Activation {
   readonly name: string;

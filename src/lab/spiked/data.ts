@@ -2,9 +2,7 @@
  * standardised MNIST digits) plus a rank-one spike of strength ζ = n^ν, and targets from a fixed triple-index teacher
  * (or the digits' parity). Every random stream is derived from the one seed, so a configuration is reproducible and
  * sweeps over ν with the same seed share the bulk, the spike direction and the weights (common random numbers). */
-import { GradtraceError } from "../../core/errors.ts";
-import { type Mat, mat } from "../../core/matrix.ts";
-import { createRng, deriveSeed, type Rng } from "../../core/rng.ts";
+import { createRng, deriveSeed, GradtraceError, type Mat, mat, type Rng } from "../../core/index.ts";
 import { loadMnist, MNIST_PIXELS } from "../zoo/data/mnist.ts";
 
 export interface SpikedDataOptions {

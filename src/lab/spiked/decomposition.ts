@@ -7,9 +7,7 @@
  *   E  = (γ/n) Σ_i r_i (a∘(D_i − μ)) x_{B,i}ᵀ          the centred bulk fluctuation
  * so S1 + S2 + E = G_data holds identically (up to rounding). Regulariser gradients are kept outside: G = G_data +
  * G_reg. With input noise the noise belongs to the bulk (X_B + N) of that step, which keeps the identity exact. */
-import { GradtraceError } from "../../core/errors.ts";
-import { randomizedSvd } from "../../core/linalg/index.ts";
-import { type Mat, mat } from "../../core/matrix.ts";
+import { GradtraceError, type Mat, mat, randomizedSvd } from "../../core/index.ts";
 import { type Gemm, gemmOperator } from "./gemm.ts";
 
 export interface DecompositionInput {

@@ -1,9 +1,7 @@
 /** @file One configuration of the spiked lab, end to end: data, network, optional gradient-descent training, and the
  * gradient analysis at initialisation and at chosen steps. `runSpiked` is what the CLI, the sweeps and the
  * reproduction call; its result is the JSON documented in docs/lab-spiked.md. */
-import { GradtraceError } from "../../core/errors.ts";
-import { type Mat, mat } from "../../core/matrix.ts";
-import { createRng, deriveSeed } from "../../core/rng.ts";
+import { createRng, deriveSeed, GradtraceError, type Mat, mat } from "../../core/index.ts";
 import { type Activation, type ActivationName, resolveActivation } from "./activations.ts";
 import { generateSpikedData, STREAM } from "./data.ts";
 import { decomposeGradient } from "./decomposition.ts";

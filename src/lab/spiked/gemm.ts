@@ -7,9 +7,15 @@
  *   Inputs are rounded to float32 and the result is widened back to float64; everything downstream (decomposition,
  *   norms, SVD) stays float64.
  * "auto" picks jax when a product exceeds ~2·10⁷ multiply-adds. */
-import { GradtraceError } from "../../core/errors.ts";
-import { type LinearOperator, matmul, transpose, transposeMatmul } from "../../core/linalg/index.ts";
-import { type Mat, mat } from "../../core/matrix.ts";
+import {
+  GradtraceError,
+  type LinearOperator,
+  type Mat,
+  mat,
+  matmul,
+  transpose,
+  transposeMatmul,
+} from "../../core/index.ts";
 
 export type GemmKind = "float64" | "jax" | "auto";
 

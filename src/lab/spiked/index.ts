@@ -1,4 +1,4 @@
-/** @file Public API of the spiked two-layer lab (docs/lab-spiked.md): one configuration, sweeps, the reproduction,
+/** @file Public API of the spiked two-layer lab (docs/lab-spiked.md): one configuration, sweeps,
  * and the building blocks (data, network, gradient, decomposition, metrics). */
 export {
   ACTIVATION_NAMES,
@@ -18,8 +18,8 @@ export { type Decomposition, decomposeGradient, denseComponents } from "./decomp
 export {
   DEFAULT_SPIKED_CONFIG,
   defaultAnalyzeSteps,
-  resolveConfig,
   type RunSpikedOptions,
+  resolveConfig,
   runSpiked,
   type SpikedConfig,
   type SpikedConfigJson,
@@ -37,14 +37,6 @@ export {
   type WeightInit,
 } from "./model.ts";
 export { runMany } from "./pool.ts";
-export {
-  type ClaimVerdict,
-  type ReproduceBudget,
-  type ReproduceOptions,
-  type ReproduceResult,
-  reproduceLowRankGradients,
-  type Verdict,
-} from "./reproduce.ts";
 export {
   parseSweep,
   runSweep,

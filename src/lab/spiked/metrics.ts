@@ -2,9 +2,14 @@
  * effective/stable rank from the full spectrum, alignment of the singular directions with the theory's directions
  * (bulk data-residue X_Bᵀr, spike q, a∘μ, S2's left factor c), the energy of G inside span{X_Bᵀr, q}, the norms of
  * S1, S2, E and the singular values that S1 + S2 alone would have. */
-import { randomizedSvd, symmetricEigen } from "../../core/linalg/index.ts";
-import { type Mat, mat } from "../../core/matrix.ts";
-import { clampGramEigenvalues, effectiveRank } from "../../core/spectrum.ts";
+import {
+  clampGramEigenvalues,
+  effectiveRank,
+  type Mat,
+  mat,
+  randomizedSvd,
+  symmetricEigen,
+} from "../../core/index.ts";
 import type { Decomposition } from "./decomposition.ts";
 import { type Gemm, gemmOperator } from "./gemm.ts";
 

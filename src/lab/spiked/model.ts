@@ -10,9 +10,7 @@
  *   ∇_W jac   = (2λ_J γ²/n) [ (D∘a)ᵀ V + Kᵀ X ],  K_ij = (V Wᵀ)_ij a_j σ''(H_ij)
  * (the first term differentiates W where it appears explicitly, the second through σ'(w_jᵀx_i)). Input noise is not a
  * term of L: the caller adds fresh noise to X each step and passes the noisy inputs. */
-import { GradtraceError } from "../../core/errors.ts";
-import { type Mat, mat } from "../../core/matrix.ts";
-import { createRng, deriveSeed } from "../../core/rng.ts";
+import { createRng, deriveSeed, GradtraceError, type Mat, mat } from "../../core/index.ts";
 import type { Activation } from "./activations.ts";
 import { randomUnitVector, STREAM } from "./data.ts";
 import type { Gemm } from "./gemm.ts";

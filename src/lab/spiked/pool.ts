@@ -6,7 +6,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { type ErrorCode, GradtraceError } from "../../core/errors.ts";
+import { type ErrorCode, GradtraceError } from "../../core/index.ts";
 import { runSpiked, type SpikedConfig, type SpikedResult } from "./experiment.ts";
 
 export interface PoolRequest {

@@ -1,10 +1,10 @@
 /** @file Sweeps of the spiked lab: one parameter on the x axis (`nu=0:0.05:0.45`, `alpha=0,0.5556`,
  * `activation=relu,tanh`), optional series (lists of activation / scaling / weights), several seeds summarised as
  * mean ± sd, run on the worker pool; writes JSON, CSV and an SVG figure with one panel per quantity. */
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { GradtraceError } from "../../core/errors.ts";
-import { type ChartPanel, renderSvgChart } from "../../report/svgChart.ts";
+import { GradtraceError } from "../../core/index.ts";
+import { refuseExisting, writeFileAtomic, writeJsonAtomic } from "../../io/index.ts";
+import { type ChartPanel, renderSvgChart } from "../../report/index.ts";
 import type { SpikedConfig, SpikedConfigJson, SpikedResult, StepRecord } from "./experiment.ts";
 import { runMany } from "./pool.ts";
 
@@ -183,6 +183,8 @@ export interface SweepOptions {
   at?: "first" | "last";
   /** Output folder for <name>.json, <name>.csv, <name>.svg; nothing is written when absent. */
   outDir?: string;
+  /** Replace existing output files (default false: E_EXISTS before any configuration runs). */
+  force?: boolean;
   name?: string;
   title?: string;
   figureQuantities?: readonly SweepQuantity[];
@@ -227,11 +229,16 @@ export async function runSweep({
   jobs = 2,
   at = "last",
   outDir,
+  force = false,
   name = `sweep-${sweep.param}`,
   title,
   figureQuantities = DEFAULT_FIGURE_QUANTITIES,
   onProgress,
 }: SweepOptions): Promise<SweepResult> {
+  const outputs = outDir
+    ? (["json", "csv", "svg"] as const).map((ext) => join(outDir, `${name}.${ext}`))
+    : [];
+  for (const file of outputs) refuseExisting(file, force, "sweep");
   const started = performance.now();
   const baseSeed = base.seed ?? 0;
   const configs: Partial<SpikedConfig>[] = [];
@@ -283,15 +290,17 @@ export async function runSweep({
     seconds: (performance.now() - started) / 1000,
     files: [],
   };
-  if (outDir) {
-    mkdirSync(outDir, { recursive: true });
-    const json = join(outDir, `${name}.json`);
-    const csv = join(outDir, `${name}.csv`);
-    const svg = join(outDir, `${name}.svg`);
+  if (outputs.length > 0) {
+    const [json, csv, svg] = outputs;
     result.files.push(json, csv, svg);
-    writeFileSync(json, `${JSON.stringify(result, null, 1)}\n`);
-    writeFileSync(csv, sweepCsv(result));
-    writeFileSync(svg, sweepFigure(result, { title: title ?? name, quantities: figureQuantities }));
+    const options = { force, mkdir: true, what: "sweep" };
+    writeJsonAtomic(json, result, options);
+    writeFileAtomic(csv, sweepCsv(result), options);
+    writeFileAtomic(
+      svg,
+      sweepFigure(result, { title: title ?? name, quantities: figureQuantities }),
+      options,
+    );
   }
   return result;
 }

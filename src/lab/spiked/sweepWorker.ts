@@ -1,6 +1,6 @@
 /** @file Child-process entry of the sweep pool (pool.ts): runs each configuration it is sent and replies with the
  * result, or with the error's code and message. Exits when the parent disconnects. */
-import { GradtraceError } from "../../core/errors.ts";
+import { GradtraceError } from "../../core/index.ts";
 import { runSpiked } from "./experiment.ts";
 import type { PoolReply, PoolRequest } from "./pool.ts";
 

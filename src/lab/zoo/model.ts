@@ -2,7 +2,7 @@
  * jax-js can jit and differentiate, a seeded host-side batch sampler, default training settings, and a FLOP count
  * of its GEMMs (for the benchmark's GFLOP/s). */
 import type { DType, numpy as np } from "@jax-js/jax";
-import type { Rng } from "../../core/rng.ts";
+import type { Rng } from "../../core/index.ts";
 import type { OptimizerName } from "./optimizers.ts";
 import type { ParamSpec } from "./params.ts";
 import type { ScheduleKind } from "./schedule.ts";

@@ -3,7 +3,7 @@
  * reshape (jax-js 0.1.25 has no strided slices), linear layers with PyTorch's [out, in] weight
  * layout, layer norm, multi-head attention and cross-entropy. Every function consumes its array arguments (jax-js ownership rules). */
 import { nn, numpy as np } from "@jax-js/jax";
-import { GradtraceError } from "../../core/errors.ts";
+import { GradtraceError } from "../../core/index.ts";
 
 /** y = x Wᵀ + b over the last axis of x; `weight` is [out, in] like torch.nn.Linear, so logged gradient matrices
  * have the same orientation as PyTorch's. */

@@ -2,7 +2,7 @@
  * Float32Array parameters in place. They run on the host rather than in jax-js because every step's gradients and
  * momentum buffer must reach the host anyway (trace writer, live accumulator), and because host code is easy to
  * check against hand-computed updates. Arithmetic is float64 per element, stored back as float32. */
-import { GradtraceError } from "../../core/errors.ts";
+import { GradtraceError } from "../../core/index.ts";
 import type { HostParams } from "./params.ts";
 
 export type OptimizerName = "sgd" | "momentum" | "adam";

@@ -2,8 +2,7 @@
  * PyTorch orientation) and host-side Float32Array values initialised from a seeded rng. The host copy is the source
  * of truth; each step it is uploaded to jax-js, and gradients come back as Float32Arrays by name. */
 import { DType, numpy as np } from "@jax-js/jax";
-import { GradtraceError } from "../../core/errors.ts";
-import { createRng, deriveSeed } from "../../core/rng.ts";
+import { createRng, deriveSeed, GradtraceError } from "../../core/index.ts";
 
 export type ParamInit =
   /** N(0, 2 / fanIn): ReLU layers. */

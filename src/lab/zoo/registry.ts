@@ -1,6 +1,6 @@
 /** @file The model zoo's catalogue: name → factory, parameter counts and default settings (what `gradtrace zoo
  * list` prints and what `gradtrace train <model>` resolves). Factories are lazy because some load data. */
-import { GradtraceError } from "../../core/errors.ts";
+import { GradtraceError } from "../../core/index.ts";
 import type { ZooModel } from "./model.ts";
 import { createCharLmModel } from "./models/charLm.ts";
 import { createCnnModel } from "./models/cnn.ts";

@@ -3,7 +3,7 @@
  * and the small solve) and returns the optimal static gain K* = (R + BᵀPB)⁻¹ BᵀPA (control u = −K*x). The LQR
  * zoo model and its test compare policy-gradient training against it. */
 import { Matrix, solve } from "ml-matrix";
-import { GradtraceError } from "../../core/errors.ts";
+import { GradtraceError } from "../../core/index.ts";
 
 export interface LqrProblem {
   /** n×n dynamics, n×m input matrix, n×n state cost, m×m control cost (row-major nested arrays). */

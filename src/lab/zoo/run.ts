@@ -1,9 +1,10 @@
 /** @file One zoo training run end to end: train a model, stream every step's gradients into a trace in `outDir`
  * (full or sketched), and write `outDir/run.json` with the configuration, the loss / metric / lr curves and the
  * throughput. What `gradtrace train` and the reproduction call. */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { LiveAccumulator, type LiveSnapshot } from "../../core/live.ts";
+import { LiveAccumulator, type LiveSnapshot } from "../../core/index.ts";
+import { refuseExisting, writeJsonAtomic } from "../../io/index.ts";
 import { numelOf } from "./params.ts";
 import { createZooModel } from "./registry.ts";
 import { createTraceLogger } from "./traceLogger.ts";
@@ -65,6 +66,8 @@ export async function runZooTraining({
 }: ZooRunOptions): Promise<ZooRunSummary> {
   const model = createZooModel(modelName);
   mkdirSync(outDir, { recursive: true });
+  const runJsonPath = join(outDir, "run.json");
+  refuseExisting(runJsonPath, force, "train");
   const seed = trainOptions.seed ?? 0;
   const logger = createTraceLogger({
     outDir,
@@ -102,23 +105,19 @@ export async function runZooTraining({
     logger.close();
   }
   const liveSummary = accumulator === null ? undefined : summariseLive(accumulator.snapshot());
-  const runJsonPath = join(outDir, "run.json");
   const { params: _params, ...curves } = result;
-  writeFileSync(
+  writeJsonAtomic(
     runJsonPath,
-    `${JSON.stringify(
-      {
-        model: model.name,
-        description: model.description,
-        metricName: model.metricName,
-        trace: logger.tracePath,
-        ...(logger.sketch ? { sketch: logger.sketch } : {}),
-        ...curves,
-        ...(liveSummary ? { live: liveSummary } : {}),
-      },
-      null,
-      1,
-    )}\n`,
+    {
+      model: model.name,
+      description: model.description,
+      metricName: model.metricName,
+      trace: logger.tracePath,
+      ...(logger.sketch ? { sketch: logger.sketch } : {}),
+      ...curves,
+      ...(liveSummary ? { live: liveSummary } : {}),
+    },
+    { force, what: "train" },
   );
   return { tracePath: logger.tracePath, runJsonPath, result, live: liveSummary };
 }

@@ -1,5 +1,5 @@
 /** @file Learning-rate schedules: constant or cosine decay, each with an optional linear warmup. */
-import { GradtraceError } from "../../core/errors.ts";
+import { GradtraceError } from "../../core/index.ts";
 
 export type ScheduleKind = "constant" | "cosine";
 

@@ -9,13 +9,10 @@
  *   sketched mode. */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { GradtraceError } from "../../core/errors.ts";
-import { deriveSeed } from "../../core/rng.ts";
-import { createSketch, parseSketchSpec, type Sketch } from "../../core/sketch/index.ts";
-import { writeFileAtomic } from "../../trace/io.ts";
-import { createGtraceWriter } from "../../trace/index.ts";
-import { MANIFEST_NAME } from "../../trace/open.ts";
-import type { SketchInfo } from "../../trace/types.ts";
+import { createSketch, deriveSeed, GradtraceError, parseSketchSpec, type Sketch } from "../../core/index.ts";
+import { refuseExisting, writeFileAtomic } from "../../io/index.ts";
+import type { SketchInfo } from "../../trace/index.ts";
+import { createGtraceWriter, MANIFEST_NAME } from "../../trace/index.ts";
 import type { ParamSpec } from "./params.ts";
 import { numelOf } from "./params.ts";
 import type { StepInfo } from "./trainer.ts";
@@ -90,6 +87,7 @@ export function createTraceLogger({
     seed: sketchSeed,
     originalNumel: Object.fromEntries(params.map((p) => [p.name, numelOf(p.shape)])),
   };
+  refuseExisting(join(outDir, MANIFEST_NAME), force, "trace logger");
   const writer = createGtraceWriter(dataPath, {
     tensors: params.map((p) => ({ name: p.name, shape: [k] })),
     meta: { ...meta, sketch: info },
@@ -127,7 +125,10 @@ export function createTraceLogger({
         sketch: info,
         ...(meta ? { meta } : {}),
       };
-      writeFileAtomic(manifestPath, [new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`)]);
+      writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`, {
+        force,
+        what: "trace logger",
+      });
     },
   };
 }

@@ -4,8 +4,7 @@
  * to. Non-finite loss or gradients stop the run with E_NUMERIC (a gradient trace with NaNs is useless for the
  * analysis, and silently skipping steps would break the step ↔ gradient correspondence). */
 import { DType, jit, type numpy as np, valueAndGrad } from "@jax-js/jax";
-import { GradtraceError } from "../../core/errors.ts";
-import { createRng, deriveSeed } from "../../core/rng.ts";
+import { createRng, deriveSeed, GradtraceError } from "../../core/index.ts";
 import { ensureJax } from "./jaxRuntime.ts";
 import type { HostBatch, ZooModel } from "./model.ts";
 import { createOptimizer, type OptimizerName } from "./optimizers.ts";

@@ -2,8 +2,8 @@
  * package's own `set()` shuffles with Math.random, so we read each digit class in order through `range()` and hold
  * out the last 15% of every class as a fixed test split. Images are 28×28 in [0, 1]. */
 import { createRequire } from "node:module";
-import { GradtraceError } from "../../../core/errors.ts";
-import type { Rng } from "../../../core/rng.ts";
+import type { Rng } from "../../../core/index.ts";
+import { GradtraceError } from "../../../core/index.ts";
 
 interface MnistDigitClass {
   readonly length: number;

@@ -5,8 +5,8 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { GradtraceError } from "../../../core/errors.ts";
-import type { Rng } from "../../../core/rng.ts";
+import type { Rng } from "../../../core/index.ts";
+import { GradtraceError } from "../../../core/index.ts";
 
 export const TEXT_SOURCE = "node_modules/commander/Readme.md (commander npm package, MIT licence)";
 

@@ -1,7 +1,7 @@
 /** @file A character-level GPT-style language model (token + position embeddings, causal pre-LN transformer
  * blocks, untied output head) on real English text (see data/text.ts). The embedding lookup is a one-hot GEMM so
  * that its gradient is an ordinary dense matrix product. */
-import type { Rng } from "../../../core/rng.ts";
+import type { Rng } from "../../../core/index.ts";
 import { loadCharCorpus, sampleCharWindows } from "../data/text.ts";
 import type { HostBatch, ZooModel } from "../model.ts";
 import { crossEntropyWithAccuracy, layerNorm, linear } from "../ops.ts";

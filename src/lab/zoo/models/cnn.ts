@@ -1,7 +1,7 @@
 /** @file A small convolutional network on real MNIST digits: conv(1→8, 3×3) → ReLU → maxpool → conv(8→16, 3×3) →
  * ReLU → maxpool → linear(784→64) → ReLU → linear(64→10). Convolutions are im2col + one GEMM (see ops.ts). */
 import { nn } from "@jax-js/jax";
-import type { Rng } from "../../../core/rng.ts";
+import type { Rng } from "../../../core/index.ts";
 import { loadMnist, mnistTestBatch, sampleMnist } from "../data/mnist.ts";
 import type { HostBatch, ZooModel } from "../model.ts";
 import { conv2dSame, crossEntropyWithAccuracy, linear, maxPool2 } from "../ops.ts";

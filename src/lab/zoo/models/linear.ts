@@ -15,7 +15,7 @@
  * (full-rank) initialisation the bound is attained. */
 import { numpy as np } from "@jax-js/jax";
 import { Matrix, QrDecomposition } from "ml-matrix";
-import { createRng, type Rng } from "../../../core/rng.ts";
+import { createRng, type Rng } from "../../../core/index.ts";
 import type { HostBatch, ZooModel } from "../model.ts";
 import { linear } from "../ops.ts";
 import type { ParamSpec } from "../params.ts";

@@ -5,7 +5,7 @@
  * problem is the Riccati gain K* (riccati.ts); the metric is the relative excess cost J(K)/J(K*) − 1 evaluated
  * exactly (x0 = the n unit vectors, i.e. E[x0x0ᵀ] = I) over the same horizon. */
 import { numpy as np } from "@jax-js/jax";
-import { createRng, type Rng } from "../../../core/rng.ts";
+import { createRng, type Rng } from "../../../core/index.ts";
 import type { HostBatch, ZooModel } from "../model.ts";
 import type { ParamSpec } from "../params.ts";
 import { type LqrProblem, policyCost, solveDiscreteRiccati } from "../riccati.ts";

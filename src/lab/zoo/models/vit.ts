@@ -1,7 +1,7 @@
 /** @file A small vision transformer on real MNIST digits: each 28×28 image is cut into 16 patches of 7×7 pixels,
  * embedded linearly with a learned position embedding, passed through pre-LN transformer blocks, mean-pooled and
  * classified. */
-import type { Rng } from "../../../core/rng.ts";
+import type { Rng } from "../../../core/index.ts";
 import { loadMnist, mnistTestBatch, sampleMnist } from "../data/mnist.ts";
 import type { HostBatch, ZooModel } from "../model.ts";
 import { crossEntropyWithAccuracy, layerNorm, linear } from "../ops.ts";

@@ -6,13 +6,18 @@
  * (effective rank only in the training runs) — minutes on two cores; "full" uses the paper's grid with 3 seeds. */
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { GradtraceError } from "../../core/errors.ts";
-import { fmtNum } from "../../report/format.ts";
-import { renderSvgChart } from "../../report/svgChart.ts";
-import type { SpikedConfig, SpikedResult } from "./experiment.ts";
-import { runMany } from "./pool.ts";
-import { runSweep, type SweepPoint, type SweepQuantity, type SweepResult } from "./sweep.ts";
-import { markdownTable, sweepRows } from "./tables.ts";
+import { GradtraceError } from "../../core/index.ts";
+import type { SpikedConfig, SpikedResult } from "../../lab/index.ts";
+import {
+  markdownTable,
+  runMany,
+  runSweep,
+  type SweepPoint,
+  type SweepQuantity,
+  type SweepResult,
+  sweepRows,
+} from "../../lab/index.ts";
+import { fmtNum, renderSvgChart } from "../../report/index.ts";
 
 export type ReproduceBudget = "quick" | "full";
 

@@ -6,19 +6,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { analyze } from "../../analysis/index.ts";
-import { accumulateGrams, sumGrams } from "../../analysis/gramPass.ts";
-import type { AnalysisResult } from "../../analysis/types.ts";
-import { GradtraceError } from "../../core/errors.ts";
-import { incrementGram } from "../../core/gram.ts";
-import { mat } from "../../core/matrix.ts";
-import { DEFAULT_PREDICTORS } from "../../core/predictors/index.ts";
-import { spectrumSummary } from "../../core/spectrum.ts";
-import { renderSvgChart } from "../../report/svgChart.ts";
+import type { AnalysisResult } from "../../analysis/index.ts";
+import { accumulateGrams, analyze, sumGrams } from "../../analysis/index.ts";
+import { DEFAULT_PREDICTORS, GradtraceError, incrementGram, mat, spectrumSummary } from "../../core/index.ts";
+import type { OptimizerName } from "../../lab/index.ts";
+import { createZooModel, parameterCount, runZooTraining, type ZooModelName } from "../../lab/index.ts";
+import { renderSvgChart } from "../../report/index.ts";
 import { openTrace } from "../../trace/index.ts";
-import type { OptimizerName } from "./optimizers.ts";
-import { createZooModel, parameterCount, type ZooModelName } from "./registry.ts";
-import { runZooTraining } from "./run.ts";
 
 export type ReproduceBudget = "smoke" | "quick" | "full";
 

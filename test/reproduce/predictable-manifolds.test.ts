@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { LOW_RANK_SHAPE } from "../../src/lab/zoo/models/linear.ts";
-import { reproducePredictableManifolds } from "../../src/lab/zoo/reproduce.ts";
+import { reproducePredictableManifolds } from "../../src/reproduce/index.ts";
 
 const out = mkdtempSync(join(tmpdir(), "gradtrace-repro-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));

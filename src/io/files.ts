@@ -1,10 +1,9 @@
-/** @file Low-level file access shared by all trace readers and writers: a bounded LRU pool of read-only file
- * descriptors (a 10,000-step directory must not exhaust fds), exact positioned reads that turn short reads into
- * E_TRUNCATED errors naming the file, and crash-safe whole-file writes (temp file + fsync + rename). */
+/** @file Low-level reads shared by every reader: a bounded LRU pool of read-only file descriptors (a 10,000-step
+ * directory must not exhaust fds), exact positioned reads that turn short reads into E_TRUNCATED errors naming the
+ * file, and the mapping of Node's I/O errors onto GradtraceError codes. */
 
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { GradtraceError } from "../core/errors.ts";
+import { GradtraceError } from "../core/index.ts";
 
 /** Turns a Node I/O error into a GradtraceError naming the file (ENOENT → E_NOT_FOUND). */
 export function ioError(err: unknown, file: string, what: string): GradtraceError {
@@ -117,36 +116,4 @@ export function readRegion(file: string, position: number, length: number): Uint
     fs.closeSync(fd);
   }
   return buf;
-}
-
-/** E_EXISTS unless `force`: writers never silently replace an output. */
-export function refuseExisting(target: string, force: boolean, what: string): void {
-  if (!force && fs.existsSync(target)) {
-    throw new GradtraceError(
-      "E_EXISTS",
-      `${what}: ${target} already exists (pass { force: true } to overwrite)`,
-    );
-  }
-}
-
-/** Writes `chunks` to `target` atomically: a temp file in the same directory, fsync, then rename over the target. */
-export function writeFileAtomic(target: string, chunks: readonly Uint8Array[]): void {
-  const dir = path.dirname(target);
-  const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now()}.tmp`);
-  let fd: number | null = null;
-  try {
-    fd = fs.openSync(tmp, "wx");
-    for (const chunk of chunks) {
-      let done = 0;
-      while (done < chunk.byteLength) done += fs.writeSync(fd, chunk, done, chunk.byteLength - done);
-    }
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = null;
-    fs.renameSync(tmp, target);
-  } catch (err) {
-    if (fd !== null) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw ioError(err, target, "atomic write");
-  }
 }

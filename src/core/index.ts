@@ -1,0 +1,43 @@
+/** @file Public API of the core layer: the only module other layers import. */
+export { blockBootstrapRatioCI } from "./bootstrap.ts";
+export { nonconvexBound, regretBound } from "./bounds.ts";
+export { type ErrorCode, exitCodeFor, GradtraceError } from "./errors.ts";
+export { GramAccumulator, type GramKernel, incrementGram } from "./gram.ts";
+export {
+  gramSingularValues,
+  type LinearOperator,
+  matmul,
+  randomizedSvd,
+  symmetricEigen,
+  transpose,
+  transposeMatmul,
+} from "./linalg/index.ts";
+export { LiveAccumulator, type LiveSnapshot } from "./live.ts";
+export { type Mat, mat } from "./matrix.ts";
+export { cosineSeries, meanFinite, pathLengthsFromGram, windowedKappa } from "./pathLength.ts";
+export {
+  DEFAULT_PREDICTORS,
+  type GramExtras,
+  listPredictorForms,
+  type MomentumCrossGram,
+  resolvePredictor,
+} from "./predictors/index.ts";
+export { dot } from "./predictors/kernels.ts";
+export { createRng, deriveSeed, type Rng } from "./rng.ts";
+export {
+  createSketch,
+  FrequentDirections,
+  parseSketchSpec,
+  SKETCH_KINDS,
+  type Sketch,
+  type SketchKind,
+} from "./sketch/index.ts";
+export {
+  clampGramEigenvalues,
+  effectiveRank,
+  type SpectrumSummary,
+  spectrumSummary,
+  stableRank,
+} from "./spectrum.ts";
+export { staleProjectorEnergy, topLeftSubspace } from "./subspace.ts";
+export { windowedPredictableRank } from "./windowedRank.ts";

@@ -1,0 +1,26 @@
+/** @file Public API of the lab layer: the only module other layers import. */
+export {
+  ACTIVATION_NAMES,
+  type ActivationName,
+  parseSweep,
+  resolveConfig,
+  runMany,
+  runSpiked,
+  runSweep,
+  type SpikedConfig,
+  type SpikedResult,
+  type SweepPoint,
+  type SweepQuantity,
+  type SweepResult,
+  type SweepSeries,
+  type SweepSpec,
+  spikedTable,
+  sweepTable,
+} from "./spiked/index.ts";
+export { markdownTable, sweepRows } from "./spiked/tables.ts";
+export { OPTIMIZER_NAMES, type OptimizerName } from "./zoo/optimizers.ts";
+export { createZooModel, parameterCount, ZOO_MODEL_NAMES, type ZooModelName } from "./zoo/registry.ts";
+export { runZooTraining } from "./zoo/run.ts";
+export type { ScheduleKind } from "./zoo/schedule.ts";
+export { createTraceLogger, TRACE_FILE } from "./zoo/traceLogger.ts";
+export { train } from "./zoo/trainer.ts";
