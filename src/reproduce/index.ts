@@ -25,3 +25,12 @@ export {
   type ReproduceResult as PredictableManifoldsResult,
   reproducePredictableManifolds,
 } from "./predictable-manifolds/reproduce.ts";
+export {
+  type ClaimVerdict as SharedClaimVerdict,
+  REPRODUCE_BUDGET_NAMES,
+  type ReproduceBudget,
+  type ReproduceOptions,
+  type ReproduceProgress,
+  type ReproduceResult,
+  type Verdict as SharedVerdict,
+} from "./types.ts";
