@@ -68,6 +68,7 @@ export function bigResult(): AnalysisResult {
   const tensors = Array.from({ length: TENSORS }, (_, i) => tensor(i));
   return {
     schemaVersion: 1,
+    mode: "exact",
     trace: { path: "bench", format: "gtrace", steps: 4 * WINDOWS + 4, tensors: TENSORS, problems: [] },
     options: { predictors: ["ema0.9"], eps: [0.1], window: 8, bootstrap: false },
     tensors,

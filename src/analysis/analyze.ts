@@ -1,11 +1,17 @@
-/** @file analyze(): a trace in, per-tensor and whole-model predictability and rank results out. Exact mode makes
- * one coordinate-blocked Gram pass (memory O(T² + block·T)); sketched mode streams every step once and works on
- * k-dimensional sketches, reporting the sketch's error bound and its measured error on a sub-sample. */
+/** @file analyze(): a trace in, per-tensor and whole-model predictability and rank results out. Two modes:
+ * - exact (default up to `exactMaxSteps` steps): one coordinate-blocked Gram pass (memory O(T² + block·T)), every
+ *   metric from the T×T Gram;
+ * - streaming (beyond): one pass over time through a StreamingState (work O(T·window·p), memory independent of T):
+ *   κ of every predictor exactly, windowed r*(ε) from each window's own Gram, whole-run spectra from Frequent
+ *   Directions sketches with their deterministic bounds.
+ * Either mode can run on random sketches of each step (k numbers per tensor), reporting the sketch's error bound. */
 
 import type { GramKernel, Mat } from "../core/index.ts";
 import {
   createSketch,
+  DEFAULT_FD_ROWS,
   DEFAULT_PREDICTORS,
+  estimateStreamingBytes,
   GradtraceError,
   nonconvexBound,
   parseSketchSpec,
@@ -16,13 +22,16 @@ import {
 import type { TraceReader } from "../trace/index.ts";
 import { FdGramSink } from "./fdSink.ts";
 import { type TensorSeries, tensorResultFromGram } from "./fromGram.ts";
+import { tensorResultFromStream } from "./fromStream.ts";
 import { accumulateGrams, dropIndices, type GramPassProgress, sumGrams } from "./gramPass.ts";
 import { matrixGeometry } from "./matrixGeometry.ts";
 import { momentumCrossGrams } from "./momentumPass.ts";
 import { selectTensors } from "./select.ts";
 import { sketchGrams } from "./sketchPass.ts";
+import { streamSteps } from "./streamPass.ts";
 import { summarize } from "./summary.ts";
 import {
+  type AnalysisMode,
   type AnalysisResult,
   type BoundsReport,
   SCHEMA_VERSION,
@@ -55,6 +64,15 @@ export interface AnalyzeOptions {
   readonly onProgress?: (p: GramPassProgress) => void;
   /** Kernel of the exact pass's Gram products (see GramPassOptions.kernel); default "js". */
   readonly gramKernel?: GramKernel;
+  /** "exact": the T×T Gram path; "streaming": one pass over time (memory independent of T); "auto" (default): exact
+   * when the trace has at most `exactMaxSteps` steps, streaming beyond. */
+  readonly mode?: "auto" | AnalysisMode;
+  /** Largest number of steps "auto" analyses exactly (default 2,000: a 2,000² float64 Gram is 32 MB per tensor and
+   * its spectra take seconds; beyond, O(T²) memory and O(T³) time grow fast). */
+  readonly exactMaxSteps?: number;
+  /** Rows ℓ of the streaming mode's Frequent Directions sketches over time (default 32); larger ℓ tightens the
+   * whole-run spectra's bounds at O(ℓ·p) work per step. */
+  readonly fdRows?: number;
 }
 
 export interface AnalysisOutput {
@@ -66,6 +84,9 @@ export interface AnalysisOutput {
 }
 
 export const DEFAULT_EPS = [0.1, 0.05, 0.01] as const;
+export const DEFAULT_EXACT_MAX_STEPS = 2000;
+/** The streaming state's memory budget when `memoryBytes` is not given. */
+const DEFAULT_STREAMING_BYTES = 2 ** 30;
 
 function validate(options: AnalyzeOptions): void {
   for (const e of options.eps ?? []) {
@@ -75,6 +96,27 @@ function validate(options: AnalyzeOptions): void {
     throw new GradtraceError("E_ARG", `window ${options.window}: expected an integer ≥ 2`);
   }
   for (const id of options.predictors ?? []) resolvePredictor(id);
+  if (options.mode !== undefined && !["auto", "exact", "streaming"].includes(options.mode)) {
+    throw new GradtraceError("E_ARG", `mode "${options.mode}": expected auto, exact or streaming`);
+  }
+  const m = options.exactMaxSteps;
+  if (m !== undefined && !(Number.isInteger(m) && m >= 1)) {
+    throw new GradtraceError("E_ARG", `exactMaxSteps ${m}: expected an integer ≥ 1`);
+  }
+  const f = options.fdRows;
+  if (f !== undefined && !(Number.isInteger(f) && f >= 1)) {
+    throw new GradtraceError("E_ARG", `fdRows ${f}: expected an integer ≥ 1`);
+  }
+}
+
+/** The mode that runs: the requested one, or for "auto" exact up to `exactMaxSteps` steps. */
+export function resolveMode(
+  steps: number,
+  options: Pick<AnalyzeOptions, "mode" | "exactMaxSteps">,
+): AnalysisMode {
+  const requested = options.mode ?? "auto";
+  if (requested !== "auto") return requested;
+  return steps <= (options.exactMaxSteps ?? DEFAULT_EXACT_MAX_STEPS) ? "exact" : "streaming";
 }
 
 export async function analyze(reader: TraceReader, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
@@ -107,6 +149,21 @@ export async function analyzeWithSeries(
   const window = options.window ?? Math.min(256, Math.max(4, Math.ceil(n / 8)));
   const metas = new Map(info.tensors.map((t) => [t.name, t]));
   const problems = info.problems.map((p) => p.message);
+  const mode = resolveMode(n, options);
+  const modeOptions = {
+    mode: options.mode ?? ("auto" as const),
+    exactMaxSteps: options.exactMaxSteps ?? DEFAULT_EXACT_MAX_STEPS,
+  };
+  if (mode === "streaming") {
+    return analyzeStreaming(reader, options, {
+      predictors,
+      eps,
+      names,
+      window,
+      problems,
+      modeOptions,
+    });
+  }
 
   let grams: Map<string, Mat>;
   let total: Mat;
@@ -226,6 +283,7 @@ export async function analyzeWithSeries(
   return {
     result: {
       schemaVersion: SCHEMA_VERSION,
+      mode: "exact",
       trace: { path: info.path, format: info.format, steps: kept.length, tensors: names.length, problems },
       options: {
         predictors: [...predictors],
@@ -233,10 +291,137 @@ export async function analyzeWithSeries(
         window,
         bootstrap,
         ...(sketch ? { sketch } : {}),
+        ...modeOptions,
       },
       tensors,
       total: totalResult,
       bounds,
+      summary: summarize(totalResult, tensors, eps),
+    },
+    series,
+    steps: kept.map((p) => info.steps[p]),
+  };
+}
+
+/** The streaming mode (see the file comment): one pass over time, then the same result shape as the exact mode. */
+async function analyzeStreaming(
+  reader: TraceReader,
+  options: AnalyzeOptions,
+  ctx: {
+    predictors: readonly string[];
+    eps: readonly number[];
+    names: readonly string[];
+    window: number;
+    problems: string[];
+    modeOptions: { mode: "auto" | AnalysisMode; exactMaxSteps: number };
+  },
+): Promise<AnalysisOutput> {
+  const { predictors, eps, names, window, problems, modeOptions } = ctx;
+  const { bootstrap = true, sketch, seed = 0, onProgress } = options;
+  const info = reader.info;
+  const fdRows = options.fdRows ?? DEFAULT_FD_ROWS;
+  if (sketch?.startsWith("fd:")) {
+    throw new GradtraceError(
+      "E_ARG",
+      `--sketch ${sketch}: Frequent Directions over the coordinates builds a T×T Gram (exact mode); this run has ${info.steps.length} steps and uses the streaming mode, which already sketches its whole-run spectra with Frequent Directions over time — use a random sketch (e.g. countsketch:1024) or --mode exact`,
+    );
+  }
+  if (predictors.some((p) => p.startsWith("momentum")) && sketch) {
+    throw new GradtraceError(
+      "E_UNSUPPORTED",
+      "the momentum predictor is not available with --sketch (exact mode only)",
+    );
+  }
+  const parsed = sketch ? parseSketchSpec(sketch) : null;
+  const metas = new Map(info.tensors.map((t) => [t.name, t]));
+  const specs = names.map((name) => ({ name, numel: parsed ? parsed.k : metas.get(name)!.numel }));
+  const f64 = !parsed && names.some((name) => metas.get(name)!.dtype === "F64");
+  const needed = estimateStreamingBytes({
+    tensors: specs,
+    windowSize: window,
+    fdRows,
+    predictors,
+    bytesPerElement: parsed || f64 ? 8 : 4,
+  });
+  const budget = options.memoryBytes ?? DEFAULT_STREAMING_BYTES;
+  if (needed > budget) {
+    const p = specs.reduce((s, t) => s + t.numel, 0);
+    throw new GradtraceError(
+      "E_UNSUPPORTED",
+      `${info.path}: the streaming analysis of ${p.toLocaleString("en-US")} coordinates needs about ${(needed / 2 ** 20).toFixed(0)} MiB (window ${window} steps × p, Frequent Directions 4 × 2ℓ × p with ℓ = ${fdRows}), over the ${(budget / 2 ** 20).toFixed(0)} MiB budget: raise --memory, lower --window or --fd-rows, or stream sketches of the steps (--sketch countsketch:1024)`,
+    );
+  }
+  const pass = streamSteps(reader, {
+    tensors: names,
+    predictors,
+    eps,
+    windowSize: window,
+    fdRows,
+    sketch: parsed ? { kind: parsed.kind, k: parsed.k, seed } : undefined,
+    momentum: predictors.some((p) => p.startsWith("momentum")),
+    onProgress,
+  });
+  const nonFinite = pass.nonFiniteSteps;
+  if (nonFinite.length > 0) {
+    problems.push(
+      `${nonFinite.length} step(s) with NaN/Inf gradients were excluded: ${nonFinite
+        .slice(0, 10)
+        .map((p) => info.steps[p])
+        .join(", ")}${nonFinite.length > 10 ? ", …" : ""}`,
+    );
+  }
+  const skip = new Set(nonFinite);
+  const kept = info.steps.map((_, i) => i).filter((i) => !skip.has(i));
+  const n = kept.length;
+  let sketchReport: SketchReport | undefined;
+  if (parsed) sketchReport = randomSketchReport(pass.sketches.values().next().value!, n, seed);
+  else if (info.sketch) {
+    const { kind, k, seed: sketchSeed } = info.sketch;
+    sketchReport = randomSketchReport(createSketch({ kind, k, seed: sketchSeed, dim: 1 }), n);
+  }
+  const fromOptions = { predictors: [...predictors], eps: [...eps], window, bootstrap, seed };
+  const series = new Map<string, TensorSeries>();
+  const tensors: TensorResult[] = [];
+  names.forEach((name, i) => {
+    const meta = metas.get(name)!;
+    const { result, series: s } = tensorResultFromStream(pass.snapshot.tensors[i], meta, fromOptions);
+    series.set(name, s);
+    const geometry =
+      options.matrixGeometry !== false && !sketch && !info.sketch ? matrixGeometry(reader, meta, kept) : null;
+    tensors.push({
+      ...result,
+      ...(geometry ? { matrix: geometry } : {}),
+      ...(sketchReport ? { sketch: sketchReport } : {}),
+    });
+  });
+  const totalNumel = names.reduce((s, name) => s + metas.get(name)!.numel, 0);
+  const totalOut = tensorResultFromStream(
+    pass.snapshot.total,
+    { name: "total", shape: [totalNumel], numel: totalNumel },
+    fromOptions,
+  );
+  series.set("total", totalOut.series);
+  const totalResult: TensorResult = {
+    ...totalOut.result,
+    ...(sketchReport ? { sketch: sketchReport } : {}),
+  };
+  return {
+    result: {
+      schemaVersion: SCHEMA_VERSION,
+      mode: "streaming",
+      trace: { path: info.path, format: info.format, steps: n, tensors: names.length, problems },
+      options: {
+        predictors: [...predictors],
+        eps: [...eps],
+        window,
+        bootstrap,
+        ...(sketch ? { sketch } : {}),
+        ...modeOptions,
+        fdRows,
+      },
+      tensors,
+      total: totalResult,
+      bounds: boundsFor(totalResult),
       summary: summarize(totalResult, tensors, eps),
     },
     series,

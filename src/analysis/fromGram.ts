@@ -37,7 +37,7 @@ export interface TensorSeries {
   readonly error: Record<string, Float64Array>;
 }
 
-const EMPTY_SPECTRUM: SpectrumSummary = {
+export const EMPTY_SPECTRUM: SpectrumSummary = {
   singularValues: [],
   predictableRank: {},
   effectiveRank: 0,
@@ -47,10 +47,55 @@ const EMPTY_SPECTRUM: SpectrumSummary = {
   oracleRankPathLength: [],
 };
 
-function sum(a: Float64Array, from = 0, to = a.length): number {
+export function sum(a: Float64Array, from = 0, to = a.length): number {
   let s = 0;
   for (let i = from; i < to; i++) s += a[i];
   return s;
+}
+
+/** κ, path length, bootstrap interval and windowed κ of every predictor from the per-step series — the part of a
+ * result shared by the exact mode (series from K) and the streaming mode (series from the live state). */
+export function kappaFromSeries(
+  error: Record<string, Float64Array>,
+  gradNormSq: Float64Array,
+  {
+    predictors,
+    window,
+    bootstrap,
+    seed,
+  }: Pick<FromGramOptions, "predictors" | "window" | "bootstrap" | "seed">,
+): {
+  kappa: Record<string, number>;
+  pathLength: Record<string, number>;
+  kappaCI: Record<string, [number, number]>;
+  gradNormSq: number;
+  windows: { size: number; stride: number; starts: number[]; kappa: Record<string, number[]> };
+} {
+  const n = gradNormSq.length;
+  const totalSq = sum(gradNormSq);
+  const kappa: Record<string, number> = {};
+  const pathLength: Record<string, number> = {};
+  const kappaCI: Record<string, [number, number]> = {};
+  const size = Math.min(window, n);
+  const stride = Math.max(1, Math.ceil(size / 2));
+  const windowKappa: Record<string, number[]> = {};
+  let starts: number[] = [];
+  for (const id of predictors) {
+    const e = error[id];
+    pathLength[id] = sum(e);
+    kappa[id] = totalSq > 0 ? pathLength[id] / totalSq : Number.NaN;
+    if (bootstrap && n >= 4 && totalSq > 0) kappaCI[id] = blockBootstrapRatioCI(e, gradNormSq, { seed });
+    const w = windowedKappa(e, gradNormSq, size, stride);
+    starts = w.starts;
+    windowKappa[id] = Array.from(w.kappa);
+  }
+  return {
+    kappa,
+    pathLength,
+    kappaCI,
+    gradNormSq: totalSq,
+    windows: { size, stride, starts, kappa: windowKappa },
+  };
 }
 
 export function tensorResultFromGram(
@@ -62,33 +107,17 @@ export function tensorResultFromGram(
   const n = k.rows;
   const pl = pathLengthsFromGram(k, predictors, { extras });
   const gradNormSq = pl.gradNormSq;
-  const totalSq = sum(gradNormSq);
-  const kappa: Record<string, number> = {};
-  const pathLength: Record<string, number> = {};
-  const kappaCI: Record<string, [number, number]> = {};
-  const cosinePredicted: Record<string, number> = {};
   const error: Record<string, Float64Array> = {};
-  const size = Math.min(window, n);
-  const stride = Math.max(1, Math.ceil(size / 2));
+  for (const id of predictors) error[id] = pl.series[id].error;
+  const ks = kappaFromSeries(error, gradNormSq, { predictors, window, bootstrap, seed });
   const cosines = cosineSeries(k, pl);
-  const windowKappa: Record<string, number[]> = {};
-  let starts: number[] = [];
-  for (const id of predictors) {
-    const s = pl.series[id];
-    error[id] = s.error;
-    pathLength[id] = sum(s.error);
-    kappa[id] = totalSq > 0 ? pathLength[id] / totalSq : Number.NaN;
-    if (bootstrap && n >= 4 && totalSq > 0)
-      kappaCI[id] = blockBootstrapRatioCI(s.error, gradNormSq, { seed });
-    cosinePredicted[id] = meanFinite(cosines.predicted[id]);
-    const w = windowedKappa(s.error, gradNormSq, size, stride);
-    starts = w.starts;
-    windowKappa[id] = Array.from(w.kappa);
-  }
+  const cosinePredicted: Record<string, number> = {};
+  for (const id of predictors) cosinePredicted[id] = meanFinite(cosines.predicted[id]);
+  const { size, starts } = ks.windows;
   const windows: WindowedKappa = {
     size,
     starts,
-    kappa: windowKappa,
+    kappa: ks.windows.kappa,
     predictableRank: windowedPredictableRank(k, { starts, size, eps }),
   };
   const increments = n >= 2 ? spectrumSummary(incrementGram(k), { eps: [...eps] }) : EMPTY_SPECTRUM;
@@ -98,10 +127,10 @@ export function tensorResultFromGram(
     shape: [...meta.shape],
     numel: meta.numel,
     steps: n,
-    kappa,
-    ...(bootstrap ? { kappaCI } : {}),
-    pathLength,
-    gradNormSq: totalSq,
+    kappa: ks.kappa,
+    ...(bootstrap ? { kappaCI: ks.kappaCI } : {}),
+    pathLength: ks.pathLength,
+    gradNormSq: ks.gradNormSq,
     gradNorm: Array.from(gradNormSq, Math.sqrt),
     cosineConsecutive: meanFinite(cosines.consecutive),
     cosinePredicted,

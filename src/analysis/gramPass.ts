@@ -6,7 +6,7 @@ import { GramAccumulator, type GramKernel, type Mat, mat } from "../core/index.t
 import type { TraceReader } from "../trace/index.ts";
 
 export interface GramPassProgress {
-  readonly phase: "gram" | "sketch" | "matrix";
+  readonly phase: "gram" | "sketch" | "matrix" | "stream";
   readonly done: number;
   readonly total: number;
   /** Payload bytes read so far. */

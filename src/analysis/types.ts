@@ -27,7 +27,28 @@ export interface SpectrumSummary {
   readonly rankCurve: { eps: number[]; rank: number[] };
   /** Eckart–Young oracle: path length left by the best rank-k predictor in hindsight, k = 0..len-1. */
   readonly oracleRankPathLength: number[];
+  /** Streaming mode: the spectrum comes from a Frequent Directions sketch over time; what it guarantees. */
+  readonly bound?: SpectrumBound;
 }
+
+/** Deterministic guarantees of a Frequent Directions sketch of a whole-run matrix H (rows = steps), ℓ rows. */
+export interface SpectrumBound {
+  readonly kind: "fd";
+  readonly rows: number;
+  /** ‖HᵀH − BᵀB‖₂ ≤ delta; each σᵢ² lies in [μᵢ, μᵢ + delta], μᵢ the sketch's (reported singularValues²). */
+  readonly delta: number;
+  /** ‖H‖_F², exact. */
+  readonly frobeniusSq: number;
+  /** [lower, upper] bounds on r*(ε) keyed by String(ε); predictableRank reports the upper one. */
+  readonly predictableRank: Record<string, [number, number]>;
+  /** [lower, upper] bounds on the stable rank; stableRank reports the upper one. */
+  readonly stableRank: [number, number];
+}
+
+/** "exact": one T×T Gram per tensor (coordinate-blocked pass; O(T²) memory, O(T²·p) work plus the spectra).
+ * "streaming": one pass over time (O(T·window·p) work, memory independent of T); κ is exact, whole-run spectra
+ * carry Frequent Directions bounds (SpectrumSummary.bound). */
+export type AnalysisMode = "exact" | "streaming";
 
 export interface TensorResult {
   readonly name: string;
@@ -97,6 +118,8 @@ export interface BoundsReport {
 
 export interface AnalysisResult {
   readonly schemaVersion: number;
+  /** Which path ran (chosen by AnalyzeOptions.mode; "auto" picks exact up to exactMaxSteps steps). */
+  readonly mode: AnalysisMode;
   readonly trace: { path: string; format: string; steps: number; tensors: number; problems: string[] };
   readonly options: {
     predictors: string[];
@@ -104,6 +127,11 @@ export interface AnalysisResult {
     window: number;
     bootstrap: boolean;
     sketch?: string;
+    /** The requested mode ("auto" unless set) and the auto threshold. */
+    mode?: "auto" | AnalysisMode;
+    exactMaxSteps?: number;
+    /** Frequent Directions rows ℓ of the whole-run spectra (streaming mode only). */
+    fdRows?: number;
   };
   readonly tensors: TensorResult[];
   /** The whole model as one concatenated vector per step. */

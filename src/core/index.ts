@@ -4,6 +4,7 @@ export { nonconvexBound, regretBound } from "./bounds.ts";
 export { type ErrorCode, exitCodeFor, GradtraceError } from "./errors.ts";
 export { GramAccumulator, type GramKernel, incrementGram } from "./gram.ts";
 export {
+  gramEigenvalues,
   gramSingularValues,
   type LinearOperator,
   matmul,
@@ -35,9 +36,23 @@ export {
 export {
   clampGramEigenvalues,
   effectiveRank,
+  type FdSpectrumInput,
+  fdRankBounds,
+  fdSpectrumSummary,
+  predictableRank,
+  type SpectrumBound,
   type SpectrumSummary,
   spectrumSummary,
   stableRank,
 } from "./spectrum.ts";
+export {
+  DEFAULT_FD_ROWS,
+  estimateStreamingBytes,
+  type FdSpectrum,
+  type StreamingOptions,
+  type StreamingSnapshot,
+  StreamingState,
+  type StreamingTrack,
+} from "./streaming.ts";
 export { staleProjectorEnergy, topLeftSubspace } from "./subspace.ts";
 export { windowedPredictableRank } from "./windowedRank.ts";

@@ -442,7 +442,11 @@ export class LiveAccumulator {
     return this.accepted;
   }
 
-  observe(grads: Readonly<Record<string, Vec>>, extras?: { momentum?: Readonly<Record<string, Vec>> }): void {
+  /** Feeds one step; returns false when the step was skipped for non-finite values (see the file comment). */
+  observe(
+    grads: Readonly<Record<string, Vec>>,
+    extras?: { momentum?: Readonly<Record<string, Vec>> },
+  ): boolean {
     const call = this.calls++;
     const t = this.accepted;
     for (const name of Object.keys(grads)) {
@@ -489,7 +493,7 @@ export class LiveAccumulator {
     }
     if (!finite) {
       this.skipped.push(call);
-      return;
+      return false;
     }
     // Phase 2: commit.
     const totalRow = new Float64Array(rows[0].length);
@@ -536,6 +540,37 @@ export class LiveAccumulator {
       }
     });
     this.accepted++;
+    return true;
+  }
+
+  /** Exact Gram of the last `size` accepted steps (oldest first) of track `index` — tensors in the order given to the
+   * constructor, then the total at index `tensors.length` — read from the window ring without copying the
+   * per-step series (what a caller needs at every window boundary; `snapshot` is the end-of-run view).
+   * size ≤ min(window, steps). */
+  recentGram(index: number, size: number): Mat {
+    const track = index === this.tensorTracks.length ? this.totalTrack : this.tensorTracks[index];
+    if (track === undefined) {
+      throw new GradtraceError(
+        "E_ARG",
+        `LiveAccumulator.recentGram: track ${index} does not exist (0..${this.tensorTracks.length})`,
+      );
+    }
+    if (!(Number.isInteger(size) && size >= 0 && size <= Math.min(track.window, this.accepted))) {
+      throw new GradtraceError(
+        "E_ARG",
+        `LiveAccumulator.recentGram: size ${size} exceeds the kept window (${Math.min(track.window, this.accepted)} steps)`,
+      );
+    }
+    const first = this.accepted - size;
+    const out = mat(size, size);
+    for (let a = 0; a < size; a++) {
+      for (let b = 0; b <= a; b++) {
+        const v = track.gram.get(first + a, first + b);
+        out.data[a * size + b] = v;
+        out.data[b * size + a] = v;
+      }
+    }
+    return out;
   }
 
   snapshot(): LiveSnapshot {

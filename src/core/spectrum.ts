@@ -8,7 +8,7 @@
  * are also set to 0: the summaries below are defined for σᵢ² ≥ 0. All sums run in float64, smallest terms first
  * where cancellation or absorption could matter. */
 import { GradtraceError } from "./errors.ts";
-import { symmetricEigen } from "./linalg/symmetricEigen.ts";
+import { gramEigenvalues } from "./linalg/gramEigenvalues.ts";
 import type { Mat } from "./matrix.ts";
 
 export interface SpectrumSummary {
@@ -130,14 +130,14 @@ export function oracleRankPathLength(sigmaSq: Float64Array, maxK: number): numbe
   return Array.from({ length: maxK + 1 }, (_, k) => (k < tails.length ? tails[k] : 0));
 }
 
-/** All rank summaries of H from its Gram matrix HᵀH (eigenvalues only; O(n³) once). */
+/** All rank summaries of H from its Gram matrix HᵀH (eigenvalues only: O(n·r²) for numerical rank r ≪ n, else O(n³)). */
 export function spectrumSummary(
   gram: Mat,
   { eps = [0.1, 0.05, 0.01], top = 32, curveEps = [...DEFAULT_CURVE_EPS] }: SpectrumSummaryOptions = {},
 ): SpectrumSummary {
   if (!Number.isInteger(top) || top < 0)
     throw new GradtraceError("E_ARG", `spectrumSummary: top must be a non-negative integer, got ${top}`);
-  const sigmaSq = clampGramEigenvalues(symmetricEigen(gram, { vectors: false }).values);
+  const sigmaSq = clampGramEigenvalues(gramEigenvalues(gram));
   const predictable: Record<string, number> = {};
   for (const e of eps) predictable[String(e)] = predictableRank(sigmaSq, e);
   return {
@@ -148,5 +148,103 @@ export function spectrumSummary(
     participationRatio: participationRatio(sigmaSq),
     rankCurve: { eps: [...curveEps], rank: curveEps.map((e) => predictableRank(sigmaSq, e)) },
     oracleRankPathLength: oracleRankPathLength(sigmaSq, Math.min(top, sigmaSq.length)),
+  };
+}
+
+/** What a Frequent Directions sketch over time certifies about a whole-run spectrum (streaming mode). */
+export interface SpectrumBound {
+  readonly kind: "fd";
+  /** Sketch rows ℓ. */
+  readonly rows: number;
+  /** Δ: ‖HᵀH − BᵀB‖₂ ≤ Δ, deterministic; every σᵢ² lies in [μᵢ, μᵢ + Δ] (μᵢ the sketch's). */
+  readonly delta: number;
+  /** ‖H‖_F², exact (summed from the rows). */
+  readonly frobeniusSq: number;
+  /** [lower, upper] bounds on r*(ε) keyed by String(ε); the reported r*(ε) is the upper one (what the sketch
+   * certifies: that many directions hold at least 1 − ε of the energy). */
+  readonly predictableRank: Record<string, [number, number]>;
+  /** [lower, upper] bounds on the stable rank ‖H‖_F²/σ₁². */
+  readonly stableRank: [number, number];
+}
+
+/** Input of fdSpectrumSummary: the sketch's squared singular values and what the stream measured exactly. */
+export interface FdSpectrumInput {
+  readonly rows: number;
+  readonly sigmaSq: Float64Array;
+  readonly delta: number;
+  readonly frobeniusSq: number;
+  /** Rows streamed and their length: the rank of H is at most min(count, dim). */
+  readonly count: number;
+  readonly dim: number;
+}
+
+/** r*(ε) bounds from a sketch: with μ the sketch's σ², Δ its bound and F = ‖H‖_F² (Ky Fan + Weyl),
+ * Σ_{i≤k} μᵢ ≤ Σ_{i≤k} σᵢ² ≤ min(F, Σ_{i≤k} μᵢ + kΔ). The smallest k whose lower sum reaches (1−ε)F is an upper
+ * bound on r*(ε); the smallest k whose upper sum does is a lower bound. Past the sketch's ℓ values μᵢ = 0, and
+ * r*(ε) ≤ min(count, dim) always. A relative slack of 1e-12 absorbs rounding in the sums. */
+export function fdRankBounds(input: FdSpectrumInput, eps: number): [number, number] {
+  const { sigmaSq, delta, frobeniusSq: f } = input;
+  const maxRank = Math.min(input.count, input.dim);
+  if (!(f > 0)) return [0, 0];
+  const target = (1 - eps) * f - 1e-12 * f;
+  const len = Math.min(sigmaSq.length, maxRank);
+  let lo = -1;
+  let hi = -1;
+  let head = 0;
+  for (let k = 0; k <= len && hi < 0; k++) {
+    if (k > 0) head += Math.max(0, sigmaSq[k - 1]);
+    if (lo < 0 && Math.min(f, head + k * delta) >= target) lo = k;
+    if (head >= target) hi = k;
+  }
+  if (lo < 0) {
+    // Past the sketch the lower sum stays at `head` and the upper one grows by Δ per direction.
+    lo = delta > 0 ? Math.max(len + 1, Math.ceil((target - head) / delta)) : maxRank;
+  }
+  if (hi < 0) hi = maxRank;
+  return [Math.min(lo, hi, maxRank), Math.min(hi, maxRank)];
+}
+
+/** The spectrum summary of a whole-run matrix seen through a Frequent Directions sketch (streaming mode), with the
+ * bounds that hold deterministically. r*(ε) and the rank curve are the certified upper bounds; singular values are
+ * the sketch's (each σᵢ² within [μᵢ, μᵢ + Δ]); the oracle path length Σ_{i>k} σᵢ² is reported as its upper bound
+ * F − Σ_{i≤k} μᵢ (within kΔ of the truth); stable rank F/μ₁ with its interval; effective rank and participation
+ * ratio are those of the sketch's own spectrum (no bound: the unsketched tail is left out). */
+export function fdSpectrumSummary(
+  input: FdSpectrumInput,
+  { eps = [0.1, 0.05, 0.01], top = 32, curveEps = [...DEFAULT_CURVE_EPS] }: SpectrumSummaryOptions = {},
+): SpectrumSummary & { bound: SpectrumBound } {
+  const mu = normalized(input.sigmaSq, "fdSpectrumSummary");
+  const f = Math.max(input.frobeniusSq, total(mu));
+  const bounds: Record<string, [number, number]> = {};
+  const predictable: Record<string, number> = {};
+  for (const e of eps) {
+    bounds[String(e)] = fdRankBounds(input, e);
+    predictable[String(e)] = bounds[String(e)][1];
+  }
+  const mu1 = mu.length > 0 ? mu[0] : 0;
+  const stable: [number, number] = mu1 > 0 ? [f / (mu1 + input.delta), f / mu1] : [0, 0];
+  const maxK = Math.min(top, mu.length);
+  const oracle: number[] = [];
+  let head = 0;
+  for (let k = 0; k <= maxK; k++) {
+    if (k > 0) head += mu[k - 1];
+    oracle.push(Math.max(0, f - head));
+  }
+  return {
+    singularValues: Array.from(mu.subarray(0, Math.min(top, mu.length)), Math.sqrt),
+    predictableRank: predictable,
+    effectiveRank: effectiveRank(mu),
+    stableRank: stable[1],
+    participationRatio: participationRatio(mu),
+    rankCurve: { eps: [...curveEps], rank: curveEps.map((e) => fdRankBounds(input, e)[1]) },
+    oracleRankPathLength: oracle,
+    bound: {
+      kind: "fd",
+      rows: input.rows,
+      delta: input.delta,
+      frobeniusSq: input.frobeniusSq,
+      predictableRank: bounds,
+      stableRank: stable,
+    },
   };
 }

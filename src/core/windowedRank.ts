@@ -5,7 +5,7 @@
  * glue only: the eigen-solver and r*(ε) are the shared ones (src/core/linalg, src/core/spectrum.ts). */
 import { GradtraceError } from "./errors.ts";
 import { incrementGram } from "./gram.ts";
-import { symmetricEigen } from "./linalg/symmetricEigen.ts";
+import { gramEigenvalues } from "./linalg/gramEigenvalues.ts";
 import { type Mat, mat } from "./matrix.ts";
 import { clampGramEigenvalues, predictableRank } from "./spectrum.ts";
 
@@ -59,7 +59,7 @@ export function windowedPredictableRank(
       continue;
     }
     const sigmaSq = clampGramEigenvalues(
-      symmetricEigen(incrementGram(diagonalBlock(k, s, size)), { vectors: false }).values,
+      gramEigenvalues(incrementGram(diagonalBlock(k, s, size))),
     );
     for (const e of eps) out[String(e)].push(predictableRank(sigmaSq, e));
   }

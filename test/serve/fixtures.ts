@@ -132,6 +132,7 @@ export function fixtureResult(options: FixtureOptions = {}): AnalysisResult {
   tensors[0].windows!.kappa[o.predictors[1]][0] = Number.NaN;
   return {
     schemaVersion: 1,
+    mode: "exact",
     trace: {
       path: "/somewhere/secret/trace.gtrace",
       format: "gtrace",

@@ -9,6 +9,7 @@ export {
   type RandomizedSvdOptions,
   randomizedSvd,
 } from "./randomizedSvd.ts";
+export { gramEigenvalues } from "./gramEigenvalues.ts";
 export { gramSingularValues } from "./singularValues.ts";
 export { type SvdResult, svdTallSkinny } from "./svd.ts";
 export { type SymmetricEigenResult, symmetricEigen } from "./symmetricEigen.ts";

@@ -34,6 +34,9 @@ interface Compressed {
   readonly rows: Float64Array;
   readonly count: number;
   readonly delta: number;
+  /** Squared norms of the kept rows, descending: the squared singular values of the sketch (its rows are
+   * orthogonal after a shrink). */
+  readonly sigmaSq: Float64Array;
 }
 
 export class FrequentDirections {
@@ -41,6 +44,10 @@ export class FrequentDirections {
   readonly dim: number;
   private readonly buffer: Float64Array;
   private filled = 0;
+  /** Leading buffer rows known to be mutually orthogonal (the rows a shrink left): their block of the shrink's Gram
+   * is diagonal, so only their squared norms are kept instead of ℓ²/2 dot products. */
+  private orthogonal = 0;
+  private readonly orthogonalNormSq: Float64Array;
   private shrinkTotal = 0;
   private rowsSeen = 0;
   private finalCache: { seen: number; compressed: Compressed } | null = null;
@@ -55,6 +62,7 @@ export class FrequentDirections {
     this.ell = ell;
     this.dim = dim;
     this.buffer = new Float64Array(2 * ell * dim);
+    this.orthogonalNormSq = new Float64Array(ell);
   }
 
   /** Rows fed so far. */
@@ -70,10 +78,12 @@ export class FrequentDirections {
       );
     }
     if (this.filled === 2 * this.ell) {
-      const { rows, count, delta } = this.compress();
+      const { rows, count, delta, sigmaSq } = this.compress();
       this.buffer.fill(0);
       this.buffer.set(rows.subarray(0, count * this.dim));
       this.filled = count;
+      this.orthogonal = count;
+      this.orthogonalNormSq.set(sigmaSq.subarray(0, count));
       this.shrinkTotal += delta;
     }
     const base = this.filled * this.dim;
@@ -91,6 +101,13 @@ export class FrequentDirections {
     }
     out.data.set(this.finalCompression().rows.subarray(0, this.ell * this.dim));
     return out;
+  }
+
+  /** Squared singular values of the sketch B (descending, at most ℓ, zeros dropped): what the spectrum metrics need,
+   * without forming B or its Gram. μ_i ≤ σ_i²(A) ≤ μ_i + Δ for every i (BᵀB ≼ AᵀA and ‖AᵀA − BᵀB‖₂ ≤ Δ). */
+  get sigmaSq(): Float64Array {
+    if (this.filled === 0) return new Float64Array(0);
+    return Float64Array.from(this.finalCompression().sigmaSq);
   }
 
   /** Δ: total shrinkage so far including the one `sketch` applies; ‖AᵀA − BᵀB‖₂ ≤ Δ holds deterministically. */
@@ -122,19 +139,21 @@ export class FrequentDirections {
     return this.finalCache.compressed;
   }
 
-  /** Shrinks the filled buffer rows to at most ℓ rows (see the file comment); does not modify the buffer. */
+  /** Shrinks the filled buffer rows to at most ℓ rows (see the file comment); does not modify the buffer. With no
+   * shrink due (n ≤ ℓ) it still rotates the rows onto their singular directions, so `sigmaSq` is always defined. */
   private compress(): Compressed {
     const { dim, ell, buffer } = this;
     const n = this.filled;
     const gram = mat(n, n);
-    for (let a = 0; a < n; a++) {
+    const g = gram.data;
+    const orth = Math.min(this.orthogonal, n);
+    for (let a = 0; a < orth; a++) g[a * n + a] = this.orthogonalNormSq[a];
+    for (let a = orth; a < n; a++) {
       const ra = a * dim;
-      for (let b = a; b < n; b++) {
-        const rb = b * dim;
-        let s = 0;
-        for (let j = 0; j < dim; j++) s += buffer[ra + j] * buffer[rb + j];
-        gram.data[a * n + b] = s;
-        gram.data[b * n + a] = s;
+      for (let b = 0; b <= a; b++) {
+        const v = dotRows(buffer, ra, b * dim, dim);
+        g[a * n + b] = v;
+        g[b * n + a] = v;
       }
     }
     const { values, vectors } = symmetricEigen(gram);
@@ -143,6 +162,7 @@ export class FrequentDirections {
     // Eigenvalues at round-off level of the largest carry no direction; dropping them keeps exact low-rank input exact.
     const floor = Math.max(values[0], 0) * n * 1e-13;
     const rows = new Float64Array(ell * dim);
+    const sigmaSq = new Float64Array(Math.min(ell, n));
     let count = 0;
     for (let i = 0; i < Math.min(ell, n); i++) {
       const lambda = values[i];
@@ -151,12 +171,40 @@ export class FrequentDirections {
       const out = count * dim;
       for (let a = 0; a < n; a++) {
         const c = coef * u.data[a * n + i];
-        if (c === 0) continue;
-        const ra = a * dim;
-        for (let j = 0; j < dim; j++) rows[out + j] += c * buffer[ra + j];
+        if (c !== 0) axpyRow(rows, out, c, buffer, a * dim, dim);
       }
+      sigmaSq[count] = lambda - delta;
       count++;
     }
-    return { rows, count, delta };
+    return { rows, count, delta, sigmaSq: sigmaSq.subarray(0, count) };
   }
+}
+
+/** Σ_j x[a + j]·x[b + j] with four partial sums (one running sum would serialise on the add latency). */
+function dotRows(x: Float64Array, a: number, b: number, len: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let j = 0;
+  for (; j + 3 < len; j += 4) {
+    s0 += x[a + j] * x[b + j];
+    s1 += x[a + j + 1] * x[b + j + 1];
+    s2 += x[a + j + 2] * x[b + j + 2];
+    s3 += x[a + j + 3] * x[b + j + 3];
+  }
+  for (; j < len; j++) s0 += x[a + j] * x[b + j];
+  return s0 + s1 + (s2 + s3);
+}
+
+/** y[o + j] += c·x[a + j], j < len. */
+function axpyRow(y: Float64Array, o: number, c: number, x: Float64Array, a: number, len: number): void {
+  let j = 0;
+  for (; j + 3 < len; j += 4) {
+    y[o + j] += c * x[a + j];
+    y[o + j + 1] += c * x[a + j + 1];
+    y[o + j + 2] += c * x[a + j + 2];
+    y[o + j + 3] += c * x[a + j + 3];
+  }
+  for (; j < len; j++) y[o + j] += c * x[a + j];
 }

@@ -1,0 +1,304 @@
+/** @file Streaming analysis state: everything `analyze` reports, computed one step at a time with work linear in the
+ * number of steps T and memory independent of T apart from the per-step series (O(T) scalars).
+ *
+ * What it holds and why each part is exact or bounded:
+ * - A LiveAccumulator (src/core/live.ts) over the tensors: ‖g_t‖², the error ‖g_t − m_t‖² of every predictor and the
+ *   cosines. Lagged predictors (zero, last, linear, ar<p>, lowrank<k>w<w>, user ones) take their coefficients from the
+ *   Gram entries of their last `lag` steps — the exact mode's own definitions and arithmetic, restricted to the only
+ *   entries they may read — and EMAs / momentum carry their one-vector state; so κ equals the exact mode's up to
+ *   float64 rounding of the Gram entries (tests: 1e-9).
+ * - Windows: the accumulator's window ring keeps the exact Gram of the last `windowSize` steps; when a window
+ *   [s, s + size) closes (s a multiple of the stride), its increments' Gram D·K_W·Dᵀ gives that window's r*(ε),
+ *   exactly as windowedPredictableRank does from the full K. Windowed κ needs only the per-step series.
+ * - Whole-run spectra: Frequent Directions over time (rows = steps, dim = the tensor's coordinates) of the increments
+ *   h_t = g_t − g_{t−1} and of the gradients g_t, ℓ rows each. FD's deterministic guarantee 0 ≼ HᵀH − BᵀB,
+ *   ‖HᵀH − BᵀB‖₂ ≤ Δ bounds every eigenvalue (μ_i ≤ σ_i² ≤ μ_i + Δ) and, with the exact ‖H‖_F² summed here, brackets
+ *   r*(ε) (spectrum.ts: fdSpectrumSummary).
+ *
+ * Memory per tensor of p coordinates: window·p gradient copies (float32 for float32 input), 2 FD buffers of 2ℓ·p
+ * float64, one previous gradient, one vector per EMA / momentum predictor; the total (all tensors concatenated)
+ * adds 2 FD buffers and a previous vector of Σp. `estimateStreamingBytes` states it; for very large p run the
+ * streaming state on sketched steps (k coordinates per tensor) instead.
+ *
+ * Per-step work is `observe`: the window Gram row (window·p multiply-adds), the predictors, and two FD row inserts
+ * (amortised O(ℓ·p)); each is a plain loop over Float32/Float64 arrays (LiveAccumulator.windowDots, EmaBank,
+ * FrequentDirections), the places a SIMD kernel would replace. */
+import { GradtraceError } from "./errors.ts";
+import { incrementGram } from "./gram.ts";
+import { gramEigenvalues } from "./linalg/gramEigenvalues.ts";
+import { LiveAccumulator, type LiveSnapshot, type LiveTensorSpec } from "./live.ts";
+import type { Vec } from "./matrix.ts";
+import { DEFAULT_PREDICTORS } from "./predictors/registry.ts";
+import { FrequentDirections } from "./sketch/frequentDirections.ts";
+import { clampGramEigenvalues, predictableRank } from "./spectrum.ts";
+
+export interface StreamingOptions {
+  readonly tensors: readonly LiveTensorSpec[];
+  readonly predictors?: readonly string[];
+  /** Window length (steps) of the windowed r*(ε); windows are [s, s + size) for s = 0, stride, 2·stride, … */
+  readonly windowSize: number;
+  /** Default ⌈size/2⌉, the exact mode's stride. */
+  readonly windowStride?: number;
+  /** ε values of the windowed r*(ε). */
+  readonly eps: readonly number[];
+  /** Rows ℓ of the Frequent Directions sketches over time (default 32; 0 = no whole-run spectra). */
+  readonly fdRows?: number;
+}
+
+/** A Frequent Directions sketch's view of a whole-run spectrum (of the increments or of the gradients). */
+export interface FdSpectrum {
+  /** Sketch rows ℓ. */
+  readonly rows: number;
+  /** Squared singular values μ_i of the sketch, descending (≤ ℓ of them). */
+  readonly sigmaSq: Float64Array;
+  /** Δ with ‖MᵀM − BᵀB‖₂ ≤ Δ deterministically (M = the streamed matrix, B = the sketch). */
+  readonly delta: number;
+  /** ‖M‖_F², summed exactly from the rows. */
+  readonly frobeniusSq: number;
+  /** Rows streamed (steps for G, steps − 1 for H) and their length. */
+  readonly count: number;
+  readonly dim: number;
+}
+
+export interface StreamingTrack {
+  readonly name: string;
+  readonly numel: number;
+  /** ‖g_t‖² and ‖g_t − m_t‖² per accepted step; mean cosines as in the exact mode. */
+  readonly gradNormSq: Float64Array;
+  readonly error: Record<string, Float64Array>;
+  readonly cosineConsecutive: number;
+  readonly cosinePredicted: Record<string, number>;
+  /** Windowed r*(ε) keyed by String(ε), with the windows' sizes and starts (NaN for windows under two steps). */
+  readonly windows: {
+    size: number;
+    stride: number;
+    starts: number[];
+    predictableRank: Record<string, number[]>;
+  };
+  readonly increments: FdSpectrum | null;
+  readonly gradients: FdSpectrum | null;
+}
+
+export interface StreamingSnapshot {
+  readonly steps: number;
+  /** Indices of `observe` calls skipped for NaN/Inf values. */
+  readonly skippedSteps: number[];
+  readonly predictors: string[];
+  /** One per tensor, in the constructor's order, then the whole model (all tensors concatenated). */
+  readonly tensors: StreamingTrack[];
+  readonly total: StreamingTrack;
+}
+
+export const DEFAULT_FD_ROWS = 32;
+
+/** Bytes the streaming state holds apart from the O(T) series (see the file comment). */
+export function estimateStreamingBytes({
+  tensors,
+  windowSize,
+  fdRows = DEFAULT_FD_ROWS,
+  predictors = DEFAULT_PREDICTORS,
+  bytesPerElement = 4,
+}: {
+  tensors: readonly LiveTensorSpec[];
+  windowSize: number;
+  fdRows?: number;
+  predictors?: readonly string[];
+  bytesPerElement?: number;
+}): number {
+  const p = tensors.reduce((s, t) => s + t.numel, 0);
+  const vectorStates = predictors.filter(
+    (id) => !/^(zero|last|linear|ar\d+|lowrank\d+w\d+)$/.test(id),
+  ).length;
+  const fd = fdRows > 0 ? 2 * 2 * fdRows * 8 : 0;
+  // Tensors and the total each carry FD buffers and a previous vector; only tensors carry the window and states.
+  return p * (windowSize * bytesPerElement + 8 * vectorStates) + 2 * p * (fd + 8);
+}
+
+/** Exact r*(ε) of one window's increments from its Gram (the windowedPredictableRank arithmetic). */
+function windowRanks(gram: Parameters<typeof incrementGram>[0], eps: readonly number[]): number[] {
+  if (gram.rows < 2) return eps.map(() => Number.NaN);
+  const sigmaSq = clampGramEigenvalues(gramEigenvalues(incrementGram(gram)));
+  return eps.map((e) => predictableRank(sigmaSq, e));
+}
+
+/** FD sketches of one sequence's gradients and increments, plus the previous gradient and ‖H‖_F², ‖G‖_F². */
+class SpectrumSketches {
+  private readonly inc: FrequentDirections;
+  private readonly grad: FrequentDirections;
+  private readonly prev: Float64Array;
+  private readonly diff: Float64Array;
+  private incNormSq = 0;
+  private gradNormSq = 0;
+  private seen = 0;
+
+  constructor(
+    readonly dim: number,
+    readonly ell: number,
+  ) {
+    this.inc = new FrequentDirections({ ell, dim });
+    this.grad = new FrequentDirections({ ell, dim });
+    this.prev = new Float64Array(dim);
+    this.diff = new Float64Array(dim);
+  }
+
+  /** g as one vector, or as consecutive parts (the total: the tensors concatenated, never copied into one array). */
+  add(parts: readonly Vec[]): void {
+    const { prev, diff } = this;
+    let o = 0;
+    let gs = 0;
+    let hs = 0;
+    for (const g of parts) {
+      for (let i = 0; i < g.length; i++, o++) {
+        const v = g[i];
+        const d = v - prev[o];
+        gs += v * v;
+        hs += d * d;
+        diff[o] = d;
+        prev[o] = v;
+      }
+    }
+    this.gradNormSq += gs;
+    // Rows go in as the float64 copy just made (FrequentDirections copies again into its buffer).
+    this.grad.update(prev);
+    if (this.seen > 0) {
+      this.incNormSq += hs;
+      this.inc.update(diff);
+    }
+    this.seen++;
+  }
+
+  spectra(): { increments: FdSpectrum; gradients: FdSpectrum } {
+    const view = (fd: FrequentDirections, frobeniusSq: number, count: number): FdSpectrum => ({
+      rows: this.ell,
+      sigmaSq: fd.sigmaSq,
+      delta: fd.shrinkage,
+      frobeniusSq,
+      count,
+      dim: this.dim,
+    });
+    return {
+      increments: view(this.inc, this.incNormSq, Math.max(0, this.seen - 1)),
+      gradients: view(this.grad, this.gradNormSq, this.seen),
+    };
+  }
+}
+
+export class StreamingState {
+  private readonly live: LiveAccumulator;
+  private readonly tensorSpecs: LiveTensorSpec[];
+  private readonly eps: number[];
+  private readonly size: number;
+  private readonly stride: number;
+  private readonly sketches: SpectrumSketches[];
+  /** Per track (tensors, then total): starts and ranks of the windows closed so far. */
+  private readonly starts: number[] = [];
+  private readonly ranks: number[][][];
+
+  constructor({
+    tensors,
+    predictors = DEFAULT_PREDICTORS,
+    windowSize,
+    windowStride,
+    eps,
+    fdRows,
+  }: StreamingOptions) {
+    if (!(Number.isInteger(windowSize) && windowSize >= 1)) {
+      throw new GradtraceError(
+        "E_ARG",
+        `StreamingState: windowSize must be an integer ≥ 1, got ${windowSize}`,
+      );
+    }
+    const stride = windowStride ?? Math.max(1, Math.ceil(windowSize / 2));
+    if (!(Number.isInteger(stride) && stride >= 1)) {
+      throw new GradtraceError("E_ARG", `StreamingState: windowStride must be an integer ≥ 1, got ${stride}`);
+    }
+    const ell = fdRows ?? DEFAULT_FD_ROWS;
+    if (!(Number.isInteger(ell) && ell >= 0)) {
+      throw new GradtraceError("E_ARG", `StreamingState: fdRows must be an integer ≥ 0, got ${ell}`);
+    }
+    this.tensorSpecs = tensors.map((t) => ({ name: t.name, numel: t.numel }));
+    // The ring must hold a whole window; lagged predictors with a longer lag fall back to their vector form.
+    this.live = new LiveAccumulator({ tensors, predictors, window: windowSize });
+    this.eps = [...eps];
+    this.size = windowSize;
+    this.stride = stride;
+    const totalNumel = tensors.reduce((s, t) => s + t.numel, 0);
+    this.sketches =
+      ell > 0
+        ? [...tensors.map((t) => new SpectrumSketches(t.numel, ell)), new SpectrumSketches(totalNumel, ell)]
+        : [];
+    this.ranks = Array.from({ length: tensors.length + 1 }, () => this.eps.map(() => []));
+  }
+
+  get steps(): number {
+    return this.live.steps;
+  }
+
+  /** One step: every tensor's gradient by name (and the momentum buffers when a momentum predictor is on).
+   * Returns false when the step was skipped for NaN/Inf values (it then counts nowhere). */
+  observe(
+    grads: Readonly<Record<string, Vec>>,
+    extras?: { momentum?: Readonly<Record<string, Vec>> },
+  ): boolean {
+    if (!this.live.observe(grads, extras)) return false;
+    if (this.sketches.length > 0) {
+      const parts = this.tensorSpecs.map((t) => grads[t.name]);
+      parts.forEach((g, i) => this.sketches[i].add([g]));
+      this.sketches[parts.length].add(parts);
+    }
+    const t = this.live.steps;
+    if (t >= this.size && (t - this.size) % this.stride === 0) this.closeWindow(t - this.size, this.size);
+    return true;
+  }
+
+  private closeWindow(start: number, size: number): void {
+    this.starts.push(start);
+    for (let track = 0; track < this.ranks.length; track++) {
+      const r = windowRanks(this.live.recentGram(track, size), this.eps);
+      r.forEach((v, j) => this.ranks[track][j].push(v));
+    }
+  }
+
+  /** The results so far. A run shorter than the window gets one window of all its steps (as the exact mode does). */
+  snapshot(): StreamingSnapshot {
+    const steps = this.live.steps;
+    let size = this.size;
+    let stride = this.stride;
+    let starts = this.starts;
+    let ranks = this.ranks;
+    if (steps < this.size && steps > 0) {
+      size = steps;
+      stride = Math.max(1, Math.ceil(size / 2));
+      starts = [0];
+      ranks = ranks.map((_, track) =>
+        windowRanks(this.live.recentGram(track, size), this.eps).map((v) => [v]),
+      );
+    }
+    const live: LiveSnapshot = this.live.snapshot();
+    const spectra = this.sketches.map((s) => s.spectra());
+    const track = (i: number, s: LiveSnapshot["total"]): StreamingTrack => {
+      const predictableRank: Record<string, number[]> = {};
+      this.eps.forEach((e, j) => {
+        predictableRank[String(e)] = [...ranks[i][j]];
+      });
+      return {
+        name: s.name,
+        numel: s.numel,
+        gradNormSq: s.gradNormSqSeries,
+        error: s.error,
+        cosineConsecutive: s.cosineConsecutive,
+        cosinePredicted: s.cosinePredicted,
+        windows: { size, stride, starts: [...starts], predictableRank },
+        increments: spectra[i]?.increments ?? null,
+        gradients: spectra[i]?.gradients ?? null,
+      };
+    };
+    return {
+      steps,
+      skippedSteps: live.skippedSteps,
+      predictors: live.predictors,
+      tensors: live.tensors.map((s, i) => track(i, s)),
+      total: track(live.tensors.length, live.total),
+    };
+  }
+}
