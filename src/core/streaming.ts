@@ -243,7 +243,7 @@ export class StreamingState {
     if (!this.live.observe(grads, extras)) return false;
     if (this.sketches.length > 0) {
       const parts = this.tensorSpecs.map((t) => grads[t.name]);
-      parts.forEach((g, i) => this.sketches[i].add([g]));
+      for (let i = 0; i < parts.length; i++) this.sketches[i].add([parts[i]]);
       this.sketches[parts.length].add(parts);
     }
     const t = this.live.steps;
@@ -255,7 +255,7 @@ export class StreamingState {
     this.starts.push(start);
     for (let track = 0; track < this.ranks.length; track++) {
       const r = windowRanks(this.live.recentGram(track, size), this.eps);
-      r.forEach((v, j) => this.ranks[track][j].push(v));
+      for (let j = 0; j < r.length; j++) this.ranks[track][j].push(r[j]);
     }
   }
 

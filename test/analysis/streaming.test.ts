@@ -70,7 +70,7 @@ function expectAgreement(exact: AnalysisResult, streaming: AnalysisResult): void
       expectClose(s.kappaCI![id][0], e.kappaCI![id][0]);
       expectClose(s.kappaCI![id][1], e.kappaCI![id][1]);
       expect(s.windows!.kappa[id].length).toBe(e.windows!.kappa[id].length);
-      s.windows!.kappa[id].forEach((v, w) => expectClose(v, e.windows!.kappa[id][w]));
+      for (const [w, v] of s.windows!.kappa[id].entries()) expectClose(v, e.windows!.kappa[id][w]);
     }
     expect(s.gradNormSq).toBeCloseTo(e.gradNormSq, 6);
     expectClose(s.cosineConsecutive, e.cosineConsecutive);
@@ -122,9 +122,9 @@ describe("streaming mode", () => {
     // The per-step series behind --csv and the dashboard agree too.
     const e = exact.series.get("total")!;
     const s = streaming.series.get("total")!;
-    e.error.ar2.forEach((v, t) =>
-      expect(Math.abs(s.error.ar2[t] - v)).toBeLessThanOrEqual(1e-9 * e.gradNormSq[t]),
-    );
+    for (const [t, v] of e.error.ar2.entries()) {
+      expect(Math.abs(s.error.ar2[t] - v)).toBeLessThanOrEqual(1e-9 * e.gradNormSq[t]);
+    }
   });
 
   it("runs shorter than the window get the same single window, and fdRows ≥ rank makes the spectra exact", async () => {
