@@ -47,7 +47,8 @@ export interface AnalyzeOptions {
   /** Tensor name globs or /regex/ to keep / drop. */
   readonly include?: readonly string[];
   readonly exclude?: readonly string[];
-  /** Window (steps) for windowed κ; default max(4, ⌈T/8⌉) capped at 256. */
+  /** Window (steps) for windowed κ and r*(ε); default max(4, ⌈T/8⌉) capped at 64 (each window's r*(ε) is an
+   * eigenproblem of its size, and a long run has T/32 windows: small windows keep that linear in T). */
   readonly window?: number;
   /** Block-bootstrap CIs for κ (default true). */
   readonly bootstrap?: boolean;
@@ -70,8 +71,8 @@ export interface AnalyzeOptions {
   /** Largest number of steps "auto" analyses exactly (default 2,000: a 2,000² float64 Gram is 32 MB per tensor and
    * its spectra take seconds; beyond, O(T²) memory and O(T³) time grow fast). */
   readonly exactMaxSteps?: number;
-  /** Rows ℓ of the streaming mode's Frequent Directions sketches over time (default 32); larger ℓ tightens the
-   * whole-run spectra's bounds at O(ℓ·p) work per step. */
+  /** Rows ℓ of the streaming mode's Frequent Directions sketches over time (default 16); larger ℓ tightens the
+   * whole-run spectra's bounds (r*(ε) is certified up to ℓ) at O(ℓ·p) work per step. */
   readonly fdRows?: number;
 }
 
@@ -146,7 +147,7 @@ export async function analyzeWithSeries(
     info.tensors.map((t) => t.name),
     { include, exclude },
   );
-  const window = options.window ?? Math.min(256, Math.max(4, Math.ceil(n / 8)));
+  const window = options.window ?? Math.min(64, Math.max(4, Math.ceil(n / 8)));
   const metas = new Map(info.tensors.map((t) => [t.name, t]));
   const problems = info.problems.map((p) => p.message);
   const mode = resolveMode(n, options);

@@ -50,7 +50,12 @@ export function summarize(
     );
   }
   const r = total.predictableRank[e];
-  if (r !== undefined) {
+  const bound = total.increments.bound?.predictableRank[e];
+  if (r !== undefined && bound && bound[0] !== bound[1]) {
+    parts.push(
+      `Increments live in at most ${r} of ${dims} dimensions (r*(${e}) ∈ [${bound[0]}, ${bound[1]}], certified by a Frequent Directions sketch over time with ${total.increments.bound!.rows} rows; sketch effective rank ${fmt(total.effectiveRank, 1)}, stable rank ≤ ${fmt(total.stableRank, 1)}).`,
+    );
+  } else if (r !== undefined) {
     parts.push(
       `Increments live in ${r} of ${dims} dimensions (r*(${e}); effective rank ${fmt(total.effectiveRank, 1)}, stable rank ${fmt(total.stableRank, 1)}).`,
     );

@@ -1,6 +1,7 @@
 /** @file Public API of the core layer: the only module other layers import. */
 export { blockBootstrapRatioCI } from "./bootstrap.ts";
 export { nonconvexBound, regretBound } from "./bounds.ts";
+export { type DecimatedSeries, decimateMinMax } from "./decimate.ts";
 export { type ErrorCode, exitCodeFor, GradtraceError } from "./errors.ts";
 export { GramAccumulator, type GramKernel, incrementGram } from "./gram.ts";
 export {

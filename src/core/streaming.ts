@@ -41,7 +41,7 @@ export interface StreamingOptions {
   readonly windowStride?: number;
   /** ε values of the windowed r*(ε). */
   readonly eps: readonly number[];
-  /** Rows ℓ of the Frequent Directions sketches over time (default 32; 0 = no whole-run spectra). */
+  /** Rows ℓ of the Frequent Directions sketches over time (default 16; 0 = no whole-run spectra). */
   readonly fdRows?: number;
 }
 
@@ -89,7 +89,7 @@ export interface StreamingSnapshot {
   readonly total: StreamingTrack;
 }
 
-export const DEFAULT_FD_ROWS = 32;
+export const DEFAULT_FD_ROWS = 16;
 
 /** Bytes the streaming state holds apart from the O(T) series (see the file comment). */
 export function estimateStreamingBytes({

@@ -58,9 +58,7 @@ export function windowedPredictableRank(
       for (const e of eps) out[String(e)].push(Number.NaN);
       continue;
     }
-    const sigmaSq = clampGramEigenvalues(
-      gramEigenvalues(incrementGram(diagonalBlock(k, s, size))),
-    );
+    const sigmaSq = clampGramEigenvalues(gramEigenvalues(incrementGram(diagonalBlock(k, s, size))));
     for (const e of eps) out[String(e)].push(predictableRank(sigmaSq, e));
   }
   return out;

@@ -2,10 +2,28 @@
  * figures (κ per tensor, increment spectra, r*(ε) curves, κ over time, stale-projector energy) plus the bound
  * calculators with their assumptions. No script, no external asset: it opens anywhere, offline. */
 import type { AnalysisResult, TensorResult } from "../analysis/index.ts";
+import { decimateMinMax } from "../core/index.ts";
 import { fmtNum } from "./format.ts";
+import { modeDescription } from "./mode.ts";
 import { type ChartPanel, type ChartSeries, escapeXml, renderSvgChart } from "./svgChart.ts";
 
 const MAX_TENSORS_IN_FIGURES = 12;
+/** Points per line in the time charts: a 100,000-step run is drawn from its per-bucket minima and maxima. */
+const MAX_POINTS_PER_LINE = 1200;
+
+/** x and y of a long series cut to MAX_POINTS_PER_LINE points, keeping each bucket's extremes. */
+function decimated(x: readonly number[], y: readonly number[]): { x: number[]; y: number[] } {
+  const d = decimateMinMax(y, MAX_POINTS_PER_LINE);
+  return { x: d.index.map((i) => x[i]), y: d.value };
+}
+
+/** r*(ε) cell: in streaming mode the certified upper bound with its [lower, upper] interval. */
+function rankCell(r: TensorResult, e: string): string {
+  const v = r.predictableRank[e];
+  const b = r.increments.bound?.predictableRank[e];
+  if (v === undefined) return "";
+  return b && b[0] !== b[1] ? `≤ ${v} <small>[${b[0]}, ${b[1]}]</small>` : String(v);
+}
 
 function kappaCell(r: TensorResult, id: string): string {
   const ci = r.kappaCI?.[id];
@@ -31,7 +49,7 @@ function tableHtml(result: AnalysisResult): string {
       escapeXml(r.name),
       escapeXml(r.shape.join("×")),
       ...preds.map((p) => kappaCell(r, p)),
-      ...eps.map((e) => String(r.predictableRank[e] ?? "")),
+      ...eps.map((e) => rankCell(r, e)),
       fmtNum(r.effectiveRank),
       fmtNum(r.stableRank),
       fmtNum(r.cosineConsecutive),
@@ -108,8 +126,10 @@ function windowsFigure(result: AnalysisResult): string {
     logY: true,
     series: figureTensors(result).map((t) => ({
       name: t.name,
-      x: t.gradNorm.map((_, i) => i),
-      y: t.gradNorm,
+      ...decimated(
+        t.gradNorm.map((_, i) => i),
+        t.gradNorm,
+      ),
       mode: "line-only",
     })),
   };
@@ -122,7 +142,11 @@ function windowsFigure(result: AnalysisResult): string {
     yLabel: "κ",
     series: Object.entries(w.kappa)
       .filter(([id]) => id !== "zero")
-      .map(([id, ys]) => ({ name: id, x: w.starts, y: ys, mode: "line" })),
+      .map(([id, ys]) => ({
+        name: id,
+        ...decimated(w.starts, ys),
+        mode: w.starts.length > 400 ? "line-only" : "line",
+      })),
     referenceLines: [{ y: 1, label: "zero" }],
   };
   return normsSvg + renderSvgChart({ panels: [panel], panelWidth: 920, panelHeight: 300 });
@@ -186,6 +210,7 @@ export function renderHtmlReport(result: AnalysisResult): string {
 <h1>gradtrace report</h1>
 <p><code>${escapeXml(t.path)}</code> (${escapeXml(t.format)}): ${t.steps} steps, ${t.tensors} tensors; predictors ${result.options.predictors.map(escapeXml).join(", ")}.</p>
 <p class="summary">${escapeXml(result.summary)}</p>
+<p class="mode">${escapeXml(modeDescription(result))}</p>
 ${sketch}${problems}
 <h2>Per tensor</h2>
 ${tableHtml(result)}

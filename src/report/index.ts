@@ -2,5 +2,6 @@
 export { csvFileName, seriesCsv } from "./csv.ts";
 export { fmtNum } from "./format.ts";
 export { renderHtmlReport } from "./html.ts";
+export { modeDescription } from "./mode.ts";
 export { type ChartPanel, renderSvgChart } from "./svgChart.ts";
 export { renderTable } from "./table.ts";

@@ -1,7 +1,9 @@
-/** @file The terminal table of `gradtrace analyze`: one row per tensor plus the total — κ per predictor (with the
- * bootstrap half-width), r*(ε), effective and stable rank, and the ‖g‖ trend. */
+/** @file The terminal table of `gradtrace analyze`: a header line naming the mode that ran and its bounds, then one
+ * row per tensor plus the total — κ per predictor (with the bootstrap half-width), r*(ε), effective and stable rank,
+ * and the ‖g‖ trend. */
 import type { AnalysisResult, TensorResult } from "../analysis/index.ts";
 import { fmtNum, sparkline } from "./format.ts";
+import { modeDescription } from "./mode.ts";
 
 export interface TableOptions {
   /** Predictors shown as columns (default: all analysed except the zero predictor, whose κ is 1 by definition). */
@@ -65,7 +67,14 @@ export function renderTable(result: AnalysisResult, options: TableOptions = {}):
   const line = (cells: string[]) =>
     cells.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join("  ");
   const sep = widths.map((w) => "─".repeat(w)).join("  ");
-  const out = [line(header), sep, ...rows.slice(0, -1).map(line), sep, line(rows[rows.length - 1])];
+  const out = [
+    modeDescription(result),
+    line(header),
+    sep,
+    ...rows.slice(0, -1).map(line),
+    sep,
+    line(rows[rows.length - 1]),
+  ];
   if (hidden > 0) out.push(`(${hidden} smaller tensors not shown; see --json / --html)`);
   return out.join("\n");
 }

@@ -152,8 +152,7 @@ describe("streaming mode", () => {
     expect(auto.mode).toBe("exact");
     expect(auto.options).toMatchObject({ mode: "auto", exactMaxSteps: 2000 });
     expect(low.mode).toBe("streaming");
-    expect(low.options).toMatchObject({ mode: "auto", exactMaxSteps: 10, fdRows: 32 });
-    expect(low.kappa).toBeUndefined();
+    expect(low.options).toMatchObject({ mode: "auto", exactMaxSteps: 10, fdRows: 16 });
     expect(low.total.kappa.last).toBeCloseTo(auto.total.kappa.last, 9);
   });
 

@@ -25,6 +25,9 @@ interface AnalyzeFlags {
   matrix: boolean;
   memory?: number;
   gramKernel: "js" | "jax";
+  mode: "auto" | "exact" | "streaming";
+  exactMaxSteps?: number;
+  fdRows?: number;
   json?: string;
   html?: string;
   csv?: string;
@@ -78,14 +81,14 @@ export function registerAnalyzeCommand(program: Command): void {
     .option("--seed <n>", "seed for sketches and the bootstrap", parseInteger("--seed"), 0)
     .option(
       "-w, --window <steps>",
-      "window for κ over time (default ⌈T/8⌉, 4..256)",
+      "window for κ and r*(ε) over time (default ⌈T/8⌉, 4..64)",
       parseInteger("--window", { min: 2 }),
     )
     .option("--no-bootstrap", "skip the block-bootstrap confidence intervals for κ")
     .option("--no-matrix", "skip per-step spectra and stale-projector energy of matrix-shaped tensors")
     .option(
       "--memory <size>",
-      "memory budget of the exact pass's block buffer, e.g. 512M, 4G (default 256M)",
+      "memory budget: the exact pass's block buffer (default 256M), or the streaming state (default 1G), e.g. 512M, 4G",
       parseBytes("--memory"),
     )
     .option(
@@ -97,6 +100,28 @@ export function registerAnalyzeCommand(program: Command): void {
         return v;
       },
       "js",
+    )
+    .option(
+      "--mode <mode>",
+      "auto (default): exact up to --exact-max-steps steps, streaming beyond; exact: one T×T Gram per tensor " +
+        "(O(T²) memory); streaming: one pass over time, memory independent of T (κ exact; whole-run r*(ε), " +
+        "effective/stable rank from Frequent Directions with stated bounds)",
+      (v: string) => {
+        if (v !== "auto" && v !== "exact" && v !== "streaming")
+          throw new GradtraceError("E_ARG", `--mode: "${v}" is not auto, exact or streaming`);
+        return v;
+      },
+      "auto",
+    )
+    .option(
+      "--exact-max-steps <n>",
+      "largest number of steps --mode auto analyses exactly (default 2000)",
+      parseInteger("--exact-max-steps", { min: 1 }),
+    )
+    .option(
+      "--fd-rows <l>",
+      "rows ℓ of the streaming mode's Frequent Directions sketches over time (default 16; r*(ε) is certified up to ℓ)",
+      parseInteger("--fd-rows", { min: 1 }),
     )
     .option("--json <file>", "write the full result as JSON (schema: docs/json-schema.md)")
     .option("--html <file>", "write a self-contained HTML report")
@@ -114,7 +139,12 @@ Reading the numbers:
 Examples:
   gradtrace analyze run/trace.gtrace --html report.html
   gradtrace analyze grads/ --tensors 'encoder.*' --predictors last,ema0.9,ar2 --json out.json
-  gradtrace analyze big-run/ --sketch countsketch:1024 --memory 2G`,
+  gradtrace analyze big-run/ --sketch countsketch:1024 --memory 2G
+  gradtrace analyze long-run.gtrace --mode streaming --fd-rows 32
+
+Modes: up to --exact-max-steps steps (2000) the exact mode builds each tensor's T×T Gram; longer runs stream over
+time (work linear in T). Both give the same κ; in streaming mode the whole-run r*(ε) is the rank a Frequent
+Directions sketch certifies (an upper bound; the JSON gives [lower, upper] and the bound Δ).`,
     )
     .action(async (tracePath: string, flags: AnalyzeFlags) => {
       await runAnalyze(tracePath, flags);
@@ -147,6 +177,9 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
       matrixGeometry: flags.matrix,
       memoryBytes: flags.memory,
       gramKernel: flags.gramKernel,
+      mode: flags.mode,
+      exactMaxSteps: flags.exactMaxSteps,
+      fdRows: flags.fdRows,
       onProgress: (p) => {
         const secs = (Date.now() - started) / 1000;
         bar.update(p.done, p.total, {

@@ -1,0 +1,27 @@
+/** @file One long-run analysis in a fresh process (its peak RSS is its own): writes a synthetic .gtrace of T steps × p
+ * coordinates if asked, analyses it in the requested mode with the default predictors, and prints JSON
+ * {seconds, maxRssBytes, mode, kappa}. Used by bench/streaming.bench.ts. */
+import { analyze } from "../../src/analysis/analyze.ts";
+import { openTrace } from "../../src/trace/index.ts";
+
+const [file, mode, matrix, window, fdRows] = process.argv.slice(2);
+const reader = openTrace(file);
+const started = performance.now();
+const result = await analyze(reader, {
+  mode: mode as "auto" | "exact" | "streaming",
+  matrixGeometry: matrix === "matrix",
+  ...(window ? { window: Number(window) } : {}),
+  ...(fdRows ? { fdRows: Number(fdRows) } : {}),
+});
+const seconds = (performance.now() - started) / 1000;
+reader.close();
+process.stdout.write(
+  JSON.stringify({
+    seconds,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    mode: result.mode,
+    steps: result.trace.steps,
+    kappa: result.total.kappa,
+    predictableRank: result.total.predictableRank,
+  }),
+);
