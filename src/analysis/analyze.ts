@@ -349,7 +349,7 @@ async function analyzeStreaming(
     const p = specs.reduce((s, t) => s + t.numel, 0);
     throw new GradtraceError(
       "E_UNSUPPORTED",
-      `${info.path}: the streaming analysis of ${p.toLocaleString("en-US")} coordinates needs about ${(needed / 2 ** 20).toFixed(0)} MiB (window ${window} steps × p, Frequent Directions 4 × 2ℓ × p with ℓ = ${fdRows}), over the ${(budget / 2 ** 20).toFixed(0)} MiB budget: raise --memory, lower --window or --fd-rows, or stream sketches of the steps (--sketch countsketch:1024)`,
+      `${info.path}: the streaming analysis of ${p.toLocaleString("en-US")} coordinates needs about ${(needed / 2 ** 20).toFixed(0)} MiB (window ${window} steps × p, Frequent Directions 3 × 2ℓ × p with ℓ = ${fdRows}), over the ${(budget / 2 ** 20).toFixed(0)} MiB budget: raise --memory, lower --window or --fd-rows, or stream sketches of the steps (--sketch countsketch:1024)`,
     );
   }
   const pass = streamSteps(reader, {

@@ -11,11 +11,12 @@
  *   [s, s + size) closes (s a multiple of the stride), its increments' Gram D·K_W·Dᵀ gives that window's r*(ε),
  *   exactly as windowedPredictableRank does from the full K. Windowed κ needs only the per-step series.
  * - Whole-run spectra: Frequent Directions over time (rows = steps, dim = the tensor's coordinates) of the increments
- *   h_t = g_t − g_{t−1} and of the gradients g_t, ℓ rows each. FD's deterministic guarantee 0 ≼ HᵀH − BᵀB,
+ *   h_t = g_t − g_{t−1} of every tensor and of the whole model, and of the whole model's gradients g_t (the per-tensor
+ *   gradient spectra are left out: each FD costs O(ℓ·p) per step, the largest item of the pass), ℓ rows each. FD's deterministic guarantee 0 ≼ HᵀH − BᵀB,
  *   ‖HᵀH − BᵀB‖₂ ≤ Δ bounds every eigenvalue (μ_i ≤ σ_i² ≤ μ_i + Δ) and, with the exact ‖H‖_F² summed here, brackets
  *   r*(ε) (spectrum.ts: fdSpectrumSummary).
  *
- * Memory per tensor of p coordinates: window·p gradient copies (float32 for float32 input), 2 FD buffers of 2ℓ·p
+ * Memory per tensor of p coordinates: window·p gradient copies (float32 for float32 input), an FD buffer of 2ℓ·p
  * float64, one previous gradient, one vector per EMA / momentum predictor; the total (all tensors concatenated)
  * adds 2 FD buffers and a previous vector of Σp. `estimateStreamingBytes` states it; for very large p run the
  * streaming state on sketched steps (k coordinates per tensor) instead.
@@ -76,6 +77,7 @@ export interface StreamingTrack {
     predictableRank: Record<string, number[]>;
   };
   readonly increments: FdSpectrum | null;
+  /** The whole model only (null for tensors). */
   readonly gradients: FdSpectrum | null;
 }
 
@@ -109,9 +111,10 @@ export function estimateStreamingBytes({
   const vectorStates = predictors.filter(
     (id) => !/^(zero|last|linear|ar\d+|lowrank\d+w\d+)$/.test(id),
   ).length;
-  const fd = fdRows > 0 ? 2 * 2 * fdRows * 8 : 0;
-  // Tensors and the total each carry FD buffers and a previous vector; only tensors carry the window and states.
-  return p * (windowSize * bytesPerElement + 8 * vectorStates) + 2 * p * (fd + 8);
+  const fd = fdRows > 0 ? 2 * fdRows * 8 : 0;
+  // Tensors carry the window, the states, one FD and a previous vector; the total two FDs, a previous vector and
+  // the increment row.
+  return p * (windowSize * bytesPerElement + 8 * vectorStates + fd + 8) + p * (2 * fd + 16);
 }
 
 /** Exact r*(ε) of one window's increments from its Gram (the windowedPredictableRank arithmetic). */
@@ -124,7 +127,7 @@ function windowRanks(gram: Parameters<typeof incrementGram>[0], eps: readonly nu
 /** FD sketches of one sequence's gradients and increments, plus the previous gradient and ‖H‖_F², ‖G‖_F². */
 class SpectrumSketches {
   private readonly inc: FrequentDirections;
-  private readonly grad: FrequentDirections;
+  private readonly grad: FrequentDirections | null;
   private readonly prev: Float64Array;
   private readonly diff: Float64Array;
   private incNormSq = 0;
@@ -134,9 +137,10 @@ class SpectrumSketches {
   constructor(
     readonly dim: number,
     readonly ell: number,
+    gradients: boolean,
   ) {
     this.inc = new FrequentDirections({ ell, dim });
-    this.grad = new FrequentDirections({ ell, dim });
+    this.grad = gradients ? new FrequentDirections({ ell, dim }) : null;
     this.prev = new Float64Array(dim);
     this.diff = new Float64Array(dim);
   }
@@ -159,7 +163,7 @@ class SpectrumSketches {
     }
     this.gradNormSq += gs;
     // Rows go in as the float64 copy just made (FrequentDirections copies again into its buffer).
-    this.grad.update(prev);
+    this.grad?.update(prev);
     if (this.seen > 0) {
       this.incNormSq += hs;
       this.inc.update(diff);
@@ -167,7 +171,7 @@ class SpectrumSketches {
     this.seen++;
   }
 
-  spectra(): { increments: FdSpectrum; gradients: FdSpectrum } {
+  spectra(): { increments: FdSpectrum; gradients: FdSpectrum | null } {
     const view = (fd: FrequentDirections, frobeniusSq: number, count: number): FdSpectrum => ({
       rows: this.ell,
       sigmaSq: fd.sigmaSq,
@@ -178,7 +182,7 @@ class SpectrumSketches {
     });
     return {
       increments: view(this.inc, this.incNormSq, Math.max(0, this.seen - 1)),
-      gradients: view(this.grad, this.gradNormSq, this.seen),
+      gradients: this.grad ? view(this.grad, this.gradNormSq, this.seen) : null,
     };
   }
 }
@@ -225,7 +229,10 @@ export class StreamingState {
     const totalNumel = tensors.reduce((s, t) => s + t.numel, 0);
     this.sketches =
       ell > 0
-        ? [...tensors.map((t) => new SpectrumSketches(t.numel, ell)), new SpectrumSketches(totalNumel, ell)]
+        ? [
+            ...tensors.map((t) => new SpectrumSketches(t.numel, ell, false)),
+            new SpectrumSketches(totalNumel, ell, true),
+          ]
         : [];
     this.ranks = Array.from({ length: tensors.length + 1 }, () => this.eps.map(() => []));
   }
