@@ -19,7 +19,7 @@ import {
   resolvePredictor,
   type Sketch,
 } from "../core/index.ts";
-import type { TraceReader } from "../trace/index.ts";
+import type { TensorInfo, TraceReader } from "../trace/index.ts";
 import { FdGramSink } from "./fdSink.ts";
 import { type TensorSeries, tensorResultFromGram } from "./fromGram.ts";
 import { tensorResultFromStream } from "./fromStream.ts";
@@ -223,12 +223,7 @@ export async function analyzeWithSeries(
     }
   }
   if (nonFinite.length > 0) {
-    problems.push(
-      `${nonFinite.length} step(s) with NaN/Inf gradients were excluded: ${nonFinite
-        .slice(0, 10)
-        .map((p) => info.steps[p])
-        .join(", ")}${nonFinite.length > 10 ? ", …" : ""}`,
-    );
+    problems.push(nonFiniteProblem(nonFinite, info.steps));
     if (sketch && fdRows === null) {
       // The streamed sketch pass keeps every row; the block pass (exact and fd) has already dropped them.
       for (const [name, k] of grams) grams.set(name, dropIndices(k, nonFinite));
@@ -254,13 +249,7 @@ export async function analyzeWithSeries(
     const extras = momentum ? { momentum: momentum.perTensor.get(name)! } : {};
     const { result, series: s } = tensorResultFromGram(grams.get(name)!, meta, fromGramOptions, extras);
     series.set(name, s);
-    const geometry =
-      options.matrixGeometry !== false && !sketch && !info.sketch ? matrixGeometry(reader, meta, kept) : null;
-    tensors.push({
-      ...result,
-      ...(geometry ? { matrix: geometry } : {}),
-      ...(sketchReport ? { sketch: sketchReport } : {}),
-    });
+    tensors.push(withGeometryAndSketch(reader, options, meta, kept, result, sketchReport));
   }
   const totalNumel = names.reduce((s, name) => s + metas.get(name)!.numel, 0);
   const totalOut = tensorResultFromGram(
@@ -364,12 +353,7 @@ async function analyzeStreaming(
   });
   const nonFinite = pass.nonFiniteSteps;
   if (nonFinite.length > 0) {
-    problems.push(
-      `${nonFinite.length} step(s) with NaN/Inf gradients were excluded: ${nonFinite
-        .slice(0, 10)
-        .map((p) => info.steps[p])
-        .join(", ")}${nonFinite.length > 10 ? ", …" : ""}`,
-    );
+    problems.push(nonFiniteProblem(nonFinite, info.steps));
   }
   const skip = new Set(nonFinite);
   const kept = info.steps.map((_, i) => i).filter((i) => !skip.has(i));
@@ -387,13 +371,7 @@ async function analyzeStreaming(
     const meta = metas.get(name)!;
     const { result, series: s } = tensorResultFromStream(pass.snapshot.tensors[i], meta, fromOptions);
     series.set(name, s);
-    const geometry =
-      options.matrixGeometry !== false && !sketch && !info.sketch ? matrixGeometry(reader, meta, kept) : null;
-    tensors.push({
-      ...result,
-      ...(geometry ? { matrix: geometry } : {}),
-      ...(sketchReport ? { sketch: sketchReport } : {}),
-    });
+    tensors.push(withGeometryAndSketch(reader, options, meta, kept, result, sketchReport));
   });
   const totalNumel = names.reduce((s, name) => s + metas.get(name)!.numel, 0);
   const totalOut = tensorResultFromStream(
@@ -427,6 +405,35 @@ async function analyzeStreaming(
     },
     series,
     steps: kept.map((p) => info.steps[p]),
+  };
+}
+
+/** The problems line for steps excluded for NaN/Inf values (the first ten step numbers). */
+function nonFiniteProblem(nonFinite: readonly number[], steps: readonly number[]): string {
+  const shown = nonFinite
+    .slice(0, 10)
+    .map((p) => steps[p])
+    .join(", ");
+  return `${nonFinite.length} step(s) with NaN/Inf gradients were excluded: ${shown}${nonFinite.length > 10 ? ", …" : ""}`;
+}
+
+/** A tensor's result with its matrix geometry (full, unsketched traces only) and the sketch report, if any. */
+function withGeometryAndSketch(
+  reader: TraceReader,
+  options: AnalyzeOptions,
+  meta: TensorInfo,
+  kept: readonly number[],
+  result: TensorResult,
+  sketchReport: SketchReport | undefined,
+): TensorResult {
+  const geometry =
+    options.matrixGeometry !== false && !options.sketch && !reader.info.sketch
+      ? matrixGeometry(reader, meta, kept)
+      : null;
+  return {
+    ...result,
+    ...(geometry ? { matrix: geometry } : {}),
+    ...(sketchReport ? { sketch: sketchReport } : {}),
   };
 }
 

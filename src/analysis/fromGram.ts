@@ -98,6 +98,37 @@ export function kappaFromSeries(
   };
 }
 
+/** The TensorResult of either mode from its parts (the increments' summary also fills the top-level rank fields). */
+export function assembleTensorResult(
+  meta: TensorMeta,
+  gradNormSq: Float64Array,
+  ks: ReturnType<typeof kappaFromSeries>,
+  bootstrap: boolean,
+  parts: Pick<TensorResult, "cosineConsecutive" | "cosinePredicted" | "increments" | "gradients" | "windows">,
+): TensorResult {
+  const { increments } = parts;
+  return {
+    name: meta.name,
+    shape: [...meta.shape],
+    numel: meta.numel,
+    steps: gradNormSq.length,
+    kappa: ks.kappa,
+    ...(bootstrap ? { kappaCI: ks.kappaCI } : {}),
+    pathLength: ks.pathLength,
+    gradNormSq: ks.gradNormSq,
+    gradNorm: Array.from(gradNormSq, Math.sqrt),
+    cosineConsecutive: parts.cosineConsecutive,
+    cosinePredicted: parts.cosinePredicted,
+    predictableRank: increments.predictableRank,
+    effectiveRank: increments.effectiveRank,
+    stableRank: increments.stableRank,
+    singularValues: increments.singularValues,
+    increments,
+    gradients: parts.gradients,
+    windows: parts.windows,
+  };
+}
+
 export function tensorResultFromGram(
   k: Mat,
   meta: TensorMeta,
@@ -122,25 +153,12 @@ export function tensorResultFromGram(
   };
   const increments = n >= 2 ? spectrumSummary(incrementGram(k), { eps: [...eps] }) : EMPTY_SPECTRUM;
   const gradients = n >= 1 ? spectrumSummary(k, { eps: [...eps] }) : EMPTY_SPECTRUM;
-  const result: TensorResult = {
-    name: meta.name,
-    shape: [...meta.shape],
-    numel: meta.numel,
-    steps: n,
-    kappa: ks.kappa,
-    ...(bootstrap ? { kappaCI: ks.kappaCI } : {}),
-    pathLength: ks.pathLength,
-    gradNormSq: ks.gradNormSq,
-    gradNorm: Array.from(gradNormSq, Math.sqrt),
+  const result = assembleTensorResult(meta, gradNormSq, ks, bootstrap, {
     cosineConsecutive: meanFinite(cosines.consecutive),
     cosinePredicted,
-    predictableRank: increments.predictableRank,
-    effectiveRank: increments.effectiveRank,
-    stableRank: increments.stableRank,
-    singularValues: increments.singularValues,
     increments,
     gradients,
     windows,
-  };
+  });
   return { result, series: { gradNormSq, error } };
 }

@@ -4,6 +4,7 @@
 
 import { fdSpectrumSummary, type StreamingTrack } from "../core/index.ts";
 import {
+  assembleTensorResult,
   EMPTY_SPECTRUM,
   type FromGramOptions,
   kappaFromSeries,
@@ -31,25 +32,12 @@ export function tensorResultFromStream(
   const gradients = spectrum(track.gradients, n);
   const cosinePredicted: Record<string, number> = {};
   for (const id of predictors) cosinePredicted[id] = track.cosinePredicted[id];
-  const result: TensorResult = {
-    name: meta.name,
-    shape: [...meta.shape],
-    numel: meta.numel,
-    steps: n,
-    kappa: ks.kappa,
-    ...(bootstrap ? { kappaCI: ks.kappaCI } : {}),
-    pathLength: ks.pathLength,
-    gradNormSq: ks.gradNormSq,
-    gradNorm: Array.from(track.gradNormSq, Math.sqrt),
+  const result = assembleTensorResult(meta, track.gradNormSq, ks, bootstrap, {
     cosineConsecutive: track.cosineConsecutive,
     cosinePredicted,
-    predictableRank: increments.predictableRank,
-    effectiveRank: increments.effectiveRank,
-    stableRank: increments.stableRank,
-    singularValues: increments.singularValues,
     increments,
     gradients,
     windows,
-  };
+  });
   return { result, series: { gradNormSq: track.gradNormSq, error: track.error } };
 }

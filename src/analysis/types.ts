@@ -2,6 +2,8 @@
  * what the HTML report and the dashboard display. One concept, one name: pathLength, kappa, predictableRank,
  * effectiveRank, stableRank. Documented for users in docs/json-schema.md. */
 
+import type { SpectrumBound } from "../core/index.ts";
+
 export const SCHEMA_VERSION = 1;
 
 /** κ and r*(ε) over sliding windows of `size` steps starting at `starts` (step positions). */
@@ -31,19 +33,9 @@ export interface SpectrumSummary {
   readonly bound?: SpectrumBound;
 }
 
-/** Deterministic guarantees of a Frequent Directions sketch of a whole-run matrix H (rows = steps), ℓ rows. */
-export interface SpectrumBound {
-  readonly kind: "fd";
-  readonly rows: number;
-  /** ‖HᵀH − BᵀB‖₂ ≤ delta; each σᵢ² lies in [μᵢ, μᵢ + delta], μᵢ the sketch's (reported singularValues²). */
-  readonly delta: number;
-  /** ‖H‖_F², exact. */
-  readonly frobeniusSq: number;
-  /** [lower, upper] bounds on r*(ε) keyed by String(ε); predictableRank reports the upper one. */
-  readonly predictableRank: Record<string, [number, number]>;
-  /** [lower, upper] bounds on the stable rank; stableRank reports the upper one. */
-  readonly stableRank: [number, number];
-}
+/** Deterministic guarantees of a Frequent Directions sketch of a whole-run matrix H (rows = steps): defined in the
+ * core (spectrum.ts), where the bounds are computed. */
+export type { SpectrumBound } from "../core/index.ts";
 
 /** "exact": one T×T Gram per tensor (coordinate-blocked pass; O(T²) memory, O(T²·p) work plus the spectra).
  * "streaming": one pass over time (O(T·window·p) work, memory independent of T); κ is exact, whole-run spectra

@@ -31,7 +31,7 @@ import { LiveAccumulator, type LiveSnapshot, type LiveTensorSpec } from "./live.
 import type { Vec } from "./matrix.ts";
 import { DEFAULT_PREDICTORS } from "./predictors/registry.ts";
 import { FrequentDirections } from "./sketch/frequentDirections.ts";
-import { clampGramEigenvalues, predictableRank } from "./spectrum.ts";
+import { clampGramEigenvalues, type FdSpectrumInput, predictableRank } from "./spectrum.ts";
 
 export interface StreamingOptions {
   readonly tensors: readonly LiveTensorSpec[];
@@ -46,20 +46,9 @@ export interface StreamingOptions {
   readonly fdRows?: number;
 }
 
-/** A Frequent Directions sketch's view of a whole-run spectrum (of the increments or of the gradients). */
-export interface FdSpectrum {
-  /** Sketch rows ℓ. */
-  readonly rows: number;
-  /** Squared singular values μ_i of the sketch, descending (≤ ℓ of them). */
-  readonly sigmaSq: Float64Array;
-  /** Δ with ‖MᵀM − BᵀB‖₂ ≤ Δ deterministically (M = the streamed matrix, B = the sketch). */
-  readonly delta: number;
-  /** ‖M‖_F², summed exactly from the rows. */
-  readonly frobeniusSq: number;
-  /** Rows streamed (steps for G, steps − 1 for H) and their length. */
-  readonly count: number;
-  readonly dim: number;
-}
+/** A Frequent Directions sketch's view of a whole-run spectrum (of the increments or of the gradients): the sketch's
+ * squared singular values, its bound Δ, the exact ‖M‖_F², and the rows streamed (see spectrum.ts). */
+export type FdSpectrum = FdSpectrumInput;
 
 export interface StreamingTrack {
   readonly name: string;

@@ -12,4 +12,4 @@ export {
 export { gramEigenvalues } from "./gramEigenvalues.ts";
 export { gramSingularValues } from "./singularValues.ts";
 export { type SvdResult, svdTallSkinny } from "./svd.ts";
-export { type SymmetricEigenResult, symmetricEigen } from "./symmetricEigen.ts";
+export { dotAt, type SymmetricEigenResult, symmetricEigen } from "./symmetricEigen.ts";

@@ -182,7 +182,7 @@ function tridiagonalize(
         for (let k = 0; k <= i; k++) d[k] = w[ref + k] / h;
         for (let j = 0; j <= i; j++) {
           const row = j * n;
-          const g = dot(w, ref, row, i + 1);
+          const g = dotAt(w, ref, row, i + 1);
           for (let k = 0; k <= i; k++) w[row + k] -= g * d[k];
         }
       }
@@ -200,7 +200,7 @@ function tridiagonalize(
 }
 
 /** Σ_{k<len} x[a + k]·x[b + k] with four independent partial sums (see the reduction's matrix–vector loop). */
-function dot(x: Float64Array, a: number, b: number, len: number): number {
+export function dotAt(x: Float64Array, a: number, b: number, len: number): number {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;

@@ -20,7 +20,7 @@
  * squared singular value), which zeroes all but ℓ rows; each shrink removes Σ_i min(λ_i, δ) ≥ ℓ·δ of Frobenius
  * mass, which is the step the guarantee needs (ℓΔ ≤ ‖A‖_F² − ‖B‖_F² ≤ kΔ + ‖A − A_k‖_F²). */
 import { GradtraceError } from "../errors.ts";
-import { symmetricEigen } from "../linalg/index.ts";
+import { dotAt, symmetricEigen } from "../linalg/index.ts";
 import { type Mat, mat, type Vec } from "../matrix.ts";
 
 export interface FrequentDirectionsOptions {
@@ -151,7 +151,7 @@ export class FrequentDirections {
     for (let a = orth; a < n; a++) {
       const ra = a * dim;
       for (let b = 0; b <= a; b++) {
-        const v = dotRows(buffer, ra, b * dim, dim);
+        const v = dotAt(buffer, ra, b * dim, dim);
         g[a * n + b] = v;
         g[b * n + a] = v;
       }
@@ -178,23 +178,6 @@ export class FrequentDirections {
     }
     return { rows, count, delta, sigmaSq: sigmaSq.subarray(0, count) };
   }
-}
-
-/** Σ_j x[a + j]·x[b + j] with four partial sums (one running sum would serialise on the add latency). */
-function dotRows(x: Float64Array, a: number, b: number, len: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let j = 0;
-  for (; j + 3 < len; j += 4) {
-    s0 += x[a + j] * x[b + j];
-    s1 += x[a + j + 1] * x[b + j + 1];
-    s2 += x[a + j + 2] * x[b + j + 2];
-    s3 += x[a + j + 3] * x[b + j + 3];
-  }
-  for (; j < len; j++) s0 += x[a + j] * x[b + j];
-  return s0 + s1 + (s2 + s3);
 }
 
 /** y[o + j] += c·x[a + j], j < len. */
