@@ -36,7 +36,7 @@ export {
   type Scaling,
   type WeightInit,
 } from "./model.ts";
-export { runMany } from "./pool.ts";
+export { DEFAULT_JOBS, runMany, type RunManyOptions } from "./pool.ts";
 export {
   parseSweep,
   runSweep,
