@@ -2,7 +2,7 @@
  * figures (κ per tensor, increment spectra, r*(ε) curves, κ over time, stale-projector energy) plus the bound
  * calculators with their assumptions. No script, no external asset: it opens anywhere, offline. */
 import type { AnalysisResult, TensorResult } from "../analysis/index.ts";
-import { fmtNum } from "./format.ts";
+import { fmtNum } from "../core/index.ts";
 import { type ChartPanel, type ChartSeries, escapeXml, renderSvgChart } from "./svgChart.ts";
 
 const MAX_TENSORS_IN_FIGURES = 12;

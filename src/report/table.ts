@@ -1,7 +1,8 @@
 /** @file The terminal table of `gradtrace analyze`: one row per tensor plus the total — κ per predictor (with the
  * bootstrap half-width), r*(ε), effective and stable rank, and the ‖g‖ trend. */
 import type { AnalysisResult, TensorResult } from "../analysis/index.ts";
-import { fmtNum, sparkline } from "./format.ts";
+import { fmtNum } from "../core/index.ts";
+import { sparkline } from "./format.ts";
 
 export interface TableOptions {
   /** Predictors shown as columns (default: all analysed except the zero predictor, whose κ is 1 by definition). */

@@ -3,7 +3,8 @@ import { compilePattern, selectTensors } from "../../src/analysis/select.ts";
 import { parseBytes, parseNumberList } from "../../src/cli/parse.ts";
 import { GradtraceError } from "../../src/core/errors.ts";
 import { csvCell, csvFileName } from "../../src/report/csv.ts";
-import { fmtNum, sparkline } from "../../src/report/format.ts";
+import { fmtNum } from "../../src/core/format.ts";
+import { sparkline } from "../../src/report/format.ts";
 
 describe("fmtNum", () => {
   it.each([

@@ -7,6 +7,7 @@
  * For tests and accessibility the canvas carries its numbers in data-* attributes (rows, cols, metric, min, max,
  * view, version) and, for small matrices, a hidden table holds every cell; the hover tooltip names the tensor, the
  * window and the exact value under the cursor. */
+import { fmtNum } from "../../src/core/format.ts";
 import { type ColorScale, cssColor, lut, NAN_RGB, pack } from "./colormap.ts";
 
 export interface HeatmapInput {
@@ -289,7 +290,7 @@ export class Heatmap {
       `<image x="20" y="34" width="${w}" height="${h}" href="${png}" style="image-rendering:pixelated"/>`,
       `<text x="20" y="${h + 54}">${esc(this.lastAxisText.split(" · drag")[0])}</text>`,
       s
-        ? `<defs><linearGradient id="scale">${stops}</linearGradient></defs><text x="20" y="${h + 84}">${esc(data!.valueLabel)} ${s.lo.toPrecision(3)}</text><rect x="170" y="${h + 74}" width="200" height="12" fill="url(#scale)"/><text x="378" y="${h + 84}">${s.hi.toPrecision(3)}${s.log ? " (log)" : ""}</text>`
+        ? `<defs><linearGradient id="scale">${stops}</linearGradient></defs><text x="20" y="${h + 84}">${esc(data!.valueLabel)} ${fmtNum(s.lo)}</text><rect x="170" y="${h + 74}" width="200" height="12" fill="url(#scale)"/><text x="378" y="${h + 84}">${fmtNum(s.hi)}${s.log ? " (log)" : ""}</text>`
         : "",
       `<desc>rows ${v.r0}–${v.r1}, columns ${v.c0}–${v.c1}</desc>`,
       "</svg>",
@@ -483,16 +484,14 @@ export class Heatmap {
     const data = this.data!;
     const s = data.scale;
     const stops = Array.from({ length: 11 }, (_, i) => `${cssColor(s.kind, i / 10)} ${i * 10}%`).join(",");
-    const fmt = (x: number) =>
-      Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-2 && x !== 0) ? x.toExponential(2) : x.toFixed(2);
     this.legend.innerHTML = "";
     const lo = document.createElement("span");
-    lo.textContent = fmt(s.lo);
+    lo.textContent = fmtNum(s.lo);
     const bar = document.createElement("span");
     bar.className = "legend-bar";
     bar.style.background = `linear-gradient(to right, ${stops})`;
     const hi = document.createElement("span");
-    hi.textContent = `${fmt(s.hi)}${s.log ? " (log)" : ""}`;
+    hi.textContent = `${fmtNum(s.hi)}${s.log ? " (log)" : ""}`;
     const label = document.createElement("span");
     label.textContent = s.center !== undefined ? `${data.valueLabel}, white = ${s.center}` : data.valueLabel;
     const nan = document.createElement("span");
@@ -636,8 +635,9 @@ export class Heatmap {
   }
 }
 
+/** The tooltip's value: the one formatter with more digits (the tooltip is where one cell is read closely). */
 function formatValue(v: number): string {
-  return Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(4) : v.toPrecision(5);
+  return fmtNum(v, 5);
 }
 
 function shorten(text: string, maxPx: number, ctx: CanvasRenderingContext2D): string {

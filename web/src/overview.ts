@@ -32,8 +32,8 @@ function runColumns(predictors: readonly string[], eps: readonly string[]): Colu
           return k === undefined || k === null
             ? "–"
             : ci
-              ? `${fmt(k, 3)} [${fmt(ci[0], 3)}, ${fmt(ci[1], 3)}]`
-              : fmt(k, 3);
+              ? `${fmt(k)} [${fmt(ci[0])}, ${fmt(ci[1])}]`
+              : fmt(k);
         },
         data: (r): Record<string, string> => {
           const ci = r.kappaCI?.[p];

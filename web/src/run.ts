@@ -147,7 +147,7 @@ export function runPage(
     line.dataset.kappa = JSON.stringify(live.kappa);
     const lastNorm = live.gradNorm[live.gradNorm.length - 1];
     const kappas = Object.entries(live.kappa)
-      .map(([id, k]) => `${id} ${fmt(k, 3)}`)
+      .map(([id, k]) => `${id} ${fmt(k)}`)
       .join(" · ");
     line.textContent = `live: ${live.steps} steps (${live.steps - s.trace.steps} not yet in the exact analysis) · last ‖g‖ ${fmt(lastNorm)} · κ ${kappas}`;
   };
@@ -348,7 +348,7 @@ export function runPage(
     const kappaText = Object.entries(series.kappa)
       .map(([p, k]) => {
         const ci = series.kappaCI?.[p];
-        return `κ ${p} = ${fmt(k, 3)}${ci ? ` [${fmt(ci[0], 3)}, ${fmt(ci[1], 3)}]` : ""}`;
+        return `κ ${p} = ${fmt(k)}${ci ? ` [${fmt(ci[0])}, ${fmt(ci[1])}]` : ""}`;
       })
       .join(" · ");
     title.append(
@@ -359,7 +359,7 @@ export function runPage(
           series.increments.predictableRank,
         )
           .map(([e, r]) => `${e} → ${r}`)
-          .join(", ")} · effective rank ${fmt(series.increments.effectiveRank, 3)}`,
+          .join(", ")} · effective rank ${fmt(series.increments.effectiveRank)}`,
       ),
       el("p", "facts", kappaText),
     );

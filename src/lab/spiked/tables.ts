@@ -1,6 +1,6 @@
 /** @file Text renderings of spiked-lab results: the terminal table of `gradtrace lab spiked` (one row per analysed
  * step, or per sweep point) and markdown tables for the reproduction report. */
-import { fmtNum } from "../../report/index.ts";
+import { fmtNum } from "../../core/index.ts";
 import type { SpikedResult, StepRecord } from "./experiment.ts";
 import type { SweepQuantity, SweepResult } from "./sweep.ts";
 
