@@ -57,12 +57,29 @@ export interface AnalyzeOptions {
   readonly gramKernel?: GramKernel;
 }
 
+/** Options of `analyzeWithSeries`: those of `analyze`, and what else to return. */
+export interface AnalyzeWithSeriesOptions extends AnalyzeOptions {
+  /** Also return the Gram matrices the analysis worked from (`gram` in the output; default false). */
+  readonly gram?: boolean;
+}
+
+/** The Gram matrices of the analysed steps: K[s][t] = ⟨g_s, g_t⟩ over the kept steps, per tensor and summed over
+ * the selected tensors (in sketched mode, of the sketches). */
+export interface AnalysisGram {
+  readonly total: Mat;
+  readonly tensors: ReadonlyMap<string, Mat>;
+}
+
 export interface AnalysisOutput {
   readonly result: AnalysisResult;
   /** Per-step series keyed by tensor name (and "total"). */
   readonly series: Map<string, TensorSeries>;
-  /** The step indices the series run over (steps with NaN/Inf gradients excluded). */
-  readonly steps: number[];
+  /** The logged step number of each analysed step: position i of every series (and row i of the Gram) is step
+   * `stepIndices[i]` of the trace. Steps with NaN/Inf gradients are not analysed, nor are unreadable ones, so this
+   * is not 0…T−1 in general. */
+  readonly stepIndices: number[];
+  /** The Gram matrices, when asked for (`gram: true`). */
+  readonly gram?: AnalysisGram;
 }
 
 export const DEFAULT_EPS = [0.1, 0.05, 0.01] as const;
@@ -83,7 +100,7 @@ export async function analyze(reader: TraceReader, options: AnalyzeOptions = {})
 
 export async function analyzeWithSeries(
   reader: TraceReader,
-  options: AnalyzeOptions = {},
+  options: AnalyzeWithSeriesOptions = {},
 ): Promise<AnalysisOutput> {
   validate(options);
   const {
@@ -240,7 +257,8 @@ export async function analyzeWithSeries(
       summary: summarize(totalResult, tensors, eps),
     },
     series,
-    steps: kept.map((p) => info.steps[p]),
+    stepIndices: kept.map((p) => info.steps[p]),
+    ...(options.gram ? { gram: { total, tensors: grams } } : {}),
   };
 }
 

@@ -1,7 +1,9 @@
 /** @file Public API of the analysis layer. */
 export {
+  type AnalysisGram,
   type AnalysisOutput,
   type AnalyzeOptions,
+  type AnalyzeWithSeriesOptions,
   analyze,
   analyzeWithSeries,
   DEFAULT_EPS,

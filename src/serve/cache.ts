@@ -12,8 +12,9 @@ import type { AnalysisResult } from "../analysis/index.ts";
 import { writeFileAtomic } from "../io/index.ts";
 
 /** Bumped whenever the cached result's shape changes, so older files read as stale and are re-analysed: 2 = the
- * per-window r*(ε) is part of the analysis result (`windows.predictableRank`), no longer a separate cached table. */
-export const CACHE_VERSION = 2;
+ * per-window r*(ε) is part of the analysis result (`windows.predictableRank`), no longer a separate cached table;
+ * 3 = `stepIndices` are the logged step numbers also when steps were dropped (they were positions then). */
+export const CACHE_VERSION = 3;
 export const CACHE_DIR_NAME = ".gradtrace-cache";
 /** Cache files are ours to replace; the directory appears on first write. */
 const CACHE_WRITE = { force: true, mkdir: true, what: "serve cache" } as const;

@@ -2,7 +2,7 @@
  * the page shows, the per-window ranks of the rank heatmap included). Behind an interface so tests can inject a
  * deterministic engine, and so the store never knows how traces are read. */
 import type { AnalysisResult } from "../analysis/index.ts";
-import { analyze } from "../analysis/index.ts";
+import { analyzeWithSeries } from "../analysis/index.ts";
 import { createPool, siblingModule } from "../parallel/index.ts";
 import { openTrace } from "../trace/index.ts";
 
@@ -20,7 +20,7 @@ export interface ServeAnalyzeOptions {
 
 export interface EngineOutput {
   readonly result: AnalysisResult;
-  /** Step index (as logged) of each step position of the result. */
+  /** Step index (as logged) of each step position of the result (`AnalysisOutput.stepIndices`). */
   readonly stepIndices: number[];
 }
 
@@ -32,11 +32,8 @@ export const traceEngine: AnalysisEngine = {
   async analyze(absPath, options) {
     const reader = openTrace(absPath);
     try {
-      const result = await analyze(reader, { ...options, matrixGeometry: true });
-      const steps = reader.info.steps;
-      // analyze() drops steps with NaN/Inf gradients; step numbers are then only known by position.
-      const stepIndices =
-        result.trace.steps === steps.length ? [...steps] : result.total.gradNorm.map((_, i) => i);
+      // The logged step numbers come from the analysis itself (steps with NaN/Inf gradients are dropped there).
+      const { result, stepIndices } = await analyzeWithSeries(reader, { ...options, matrixGeometry: true });
       return { result, stepIndices };
     } finally {
       reader.close();

@@ -160,6 +160,8 @@ describe("binary heatmap codec", () => {
             tensors: names.slice(0, rows),
             starts: Array.from({ length: cols }, (_, i) => i),
             span: 1,
+            firstStep: Array.from({ length: cols }, (_, i) => 2 * i),
+            lastStep: Array.from({ length: cols }, (_, i) => 2 * i),
             min: null,
             max: null,
           };

@@ -9,6 +9,7 @@
  * window and the exact value under the cursor. */
 import { fmtNum } from "../../src/core/format.ts";
 import { type ColorScale, cssColor, lut, NAN_RGB, pack } from "./colormap.ts";
+import { type ColumnSteps, columnLabel, stepRange } from "./steps.ts";
 
 export interface HeatmapInput {
   readonly rows: number;
@@ -16,9 +17,8 @@ export interface HeatmapInput {
   /** rows × cols, row-major; NaN = missing. */
   readonly values: Float32Array;
   readonly rowLabels: readonly string[];
-  /** Step (position) where each column starts, and how many steps a column spans. */
-  readonly colStarts: readonly number[];
-  readonly span: number;
+  /** Logged step numbers of each column (first and last step) and how many step positions a column spans. */
+  readonly columns: ColumnSteps;
   readonly metric: string;
   readonly valueLabel: string;
   readonly scale: ColorScale;
@@ -194,7 +194,7 @@ export class Heatmap {
     d.max = String(data.max ?? Number.NaN);
     this.canvas.setAttribute(
       "aria-label",
-      `${data.valueLabel} of ${data.rows} tensors over ${data.cols} ${data.span === 1 ? "steps" : "windows"}`,
+      `${data.valueLabel} of ${data.rows} tensors over ${data.cols} ${data.columns.span === 1 ? "steps" : "windows"}`,
     );
     // A few tensors get a short heatmap, many the full height (rows are then sub-pixel and averaged).
     const height = `${Math.min(480, Math.max(160, data.rows * 28))}px`;
@@ -339,11 +339,9 @@ export class Heatmap {
     d.drawMs = ms.toFixed(2);
     d.frames = String(this.frames);
     if (this.frames === 1) performance.mark("gradtrace:heatmap-first-draw");
-    const firstStep = data.colStarts[Math.max(0, Math.floor(v.c0))] ?? 0;
-    const lastCol = Math.min(data.cols - 1, Math.ceil(v.c1) - 1);
-    const lastStep = (data.colStarts[lastCol] ?? 0) + data.span - 1;
+    const [firstStep, lastStep] = stepRange(data.columns, v.c0, v.c1);
     const axisText = `tensors ${Math.floor(v.r0) + 1}–${Math.ceil(v.r1)} of ${data.rows} · steps ${firstStep}–${lastStep} (${
-      data.span === 1 ? "per step" : `windows of ${data.span} steps`
+      data.columns.span === 1 ? "per step" : `windows of ${data.columns.span} steps`
     }) · drag to pan, wheel to zoom (shift: time only, alt: tensors only), double-click to reset`;
     if (axisText !== this.lastAxisText) {
       this.axis.textContent = axisText;
@@ -507,7 +505,7 @@ export class Heatmap {
     if (data.rows * data.cols > TABLE_CELLS) return;
     const head = this.table.createTHead().insertRow();
     head.insertCell().textContent = "tensor";
-    data.colStarts.forEach((s) => {
+    data.columns.first.forEach((s) => {
       head.insertCell().textContent = String(s);
     });
     const body = this.table.createTBody();
@@ -614,9 +612,7 @@ export class Heatmap {
       return;
     }
     const v = this.value(cell.row, cell.col);
-    const start = data.colStarts[cell.col] ?? cell.col;
-    const when =
-      data.span === 1 ? `step ${start}` : `window ${cell.col} (steps ${start}–${start + data.span - 1})`;
+    const when = columnLabel(data.columns, cell.col);
     tip.textContent = "";
     const name = document.createElement("strong");
     name.textContent = data.rowLabels[cell.row];

@@ -223,7 +223,7 @@ export function runPage(
   const exportHeatmapCsv = () => {
     if (!heatData) return;
     const { header, values } = heatData;
-    const rows: (string | number | null)[][] = [["tensor", ...header.starts]];
+    const rows: (string | number | null)[][] = [["tensor", ...header.firstStep]];
     // The rows shown (filtered, ordered), all columns.
     for (const r of shownRows) {
       const row: (string | number | null)[] = [header.tensors[r]];
@@ -268,8 +268,7 @@ export function runPage(
       cols: h.cols,
       values: sel.values,
       rowLabels: sel.names,
-      colStarts: h.starts,
-      span: h.span,
+      columns: { first: h.firstStep, last: h.lastStep, span: h.span },
       metric: h.metric,
       valueLabel: h.metric === "kappa" ? `κ (${h.predictor})` : h.metric === "rank" ? `r*(${h.eps})` : "‖g‖",
       scale: scaleFor(h.metric, h.min, h.max),

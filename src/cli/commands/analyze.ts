@@ -135,7 +135,7 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
   const bar = progressBar("analyze", { enabled: !flags.quiet && process.stderr.isTTY === true });
   const started = Date.now();
   try {
-    const { result, series, steps } = await analyzeWithSeries(reader, {
+    const { result, series, stepIndices } = await analyzeWithSeries(reader, {
       predictors: flags.predictors,
       eps: flags.eps,
       include: flags.tensors,
@@ -169,7 +169,7 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
         let file = csvFileName(name);
         for (let i = 2; used.has(file); i++) file = csvFileName(`${name}_${i}`);
         used.add(file);
-        writeFileAtomic(path.join(flags.csv, file), seriesCsv(steps, s), {
+        writeFileAtomic(path.join(flags.csv, file), seriesCsv(stepIndices, s), {
           force: flags.force,
           what: "--csv",
         });
