@@ -42,7 +42,7 @@ export interface AnalyzeOptions {
   readonly window?: number;
   /** Block-bootstrap CIs for κ (default true). */
   readonly bootstrap?: boolean;
-  /** "jl:512", "countsketch:1024", "srht:256", "sparsejl:512": analyse random sketches of each step instead of full
+  /** "jl:512", "countsketch:1024", "srht:256", "sparsejl:512": analyze random sketches of each step instead of full
    * vectors; "fd:64": a Frequent Directions sketch of the coordinates (deterministic bound, O(ℓ·T) memory). */
   readonly sketch?: string;
   readonly seed?: number;
@@ -63,7 +63,7 @@ export interface AnalyzeWithSeriesOptions extends AnalyzeOptions {
   readonly gram?: boolean;
 }
 
-/** The Gram matrices of the analysed steps: K[s][t] = ⟨g_s, g_t⟩ over the kept steps, per tensor and summed over
+/** The Gram matrices of the analyzed steps: K[s][t] = ⟨g_s, g_t⟩ over the kept steps, per tensor and summed over
  * the selected tensors (in sketched mode, of the sketches). */
 export interface AnalysisGram {
   readonly total: Mat;
@@ -74,8 +74,8 @@ export interface AnalysisOutput {
   readonly result: AnalysisResult;
   /** Per-step series keyed by tensor name (and "total"). */
   readonly series: Map<string, TensorSeries>;
-  /** The logged step number of each analysed step: position i of every series (and row i of the Gram) is step
-   * `stepIndices[i]` of the trace. Steps with NaN/Inf gradients are not analysed, nor are unreadable ones, so this
+  /** The logged step number of each analyzed step: position i of every series (and row i of the Gram) is step
+   * `stepIndices[i]` of the trace. Steps with NaN/Inf gradients are not analyzed, nor are unreadable ones, so this
    * is not 0…T−1 in general. */
   readonly stepIndices: number[];
   /** The Gram matrices, when asked for (`gram: true`). */

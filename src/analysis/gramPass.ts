@@ -1,7 +1,7 @@
 /** @file The exact mode's one coordinate-blocked pass over a stored trace: for each tensor and each block of its
  * coordinates, read that slice from every step and hand it to a sink — by default a GramAccumulator (K += B·Bᵀ),
  * or a Frequent Directions sketch of the rows of G (see fdSink.ts). Memory is O(T² + block·T) whatever the
- * parameter count, so a trace larger than RAM is analysed exactly. */
+ * parameter count, so a trace larger than RAM is analyzed exactly. */
 import { GramAccumulator, type GramKernel, type Mat, mat } from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
 

@@ -5,7 +5,7 @@ import { fmtNum } from "../core/index.ts";
 import { sparkline } from "./format.ts";
 
 export interface TableOptions {
-  /** Predictors shown as columns (default: all analysed except the zero predictor, whose κ is 1 by definition). */
+  /** Predictors shown as columns (default: all analyzed except the zero predictor, whose κ is 1 by definition). */
   readonly predictors?: readonly string[];
   /** Rows shown at most (the largest tensors first are kept); the total row is always shown. */
   readonly maxRows?: number;

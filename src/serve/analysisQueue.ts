@@ -1,4 +1,4 @@
-/** @file The run store's analysis queue: runs are analysed one at a time (the machine may be small), requested
+/** @file The run store's analysis queue: runs are analyzed one at a time (the machine may be small), requested
  * and watched runs first; each queued run has one job that settles when its analysis is done, however often it was
  * asked for meanwhile. */
 
@@ -9,7 +9,7 @@ export class AnalysisQueue {
   private working = false;
   private closed = false;
 
-  /** `work(id)` analyses one run; it must not throw (failures are part of the run's state). */
+  /** `work(id)` analyzes one run; it must not throw (failures are part of the run's state). */
   constructor(private readonly work: (id: string) => Promise<void>) {}
 
   /** Queues a run (urgent: at the front, also when already queued) unless it is queued already. */

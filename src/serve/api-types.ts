@@ -14,7 +14,7 @@ import type {
 
 export type RunStatus = "pending" | "analyzing" | "ready" | "error";
 
-/** One run of `/api/runs`: identity, analysis state and the whole-model headline numbers once analysed. */
+/** One run of `/api/runs`: identity, analysis state and the whole-model headline numbers once analyzed. */
 export interface RunListEntry {
   /** Stable slug of the trace's path relative to the served directory (e.g. "seed1-trace-gtrace"). */
   readonly id: string;

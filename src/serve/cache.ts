@@ -11,7 +11,7 @@ import * as path from "node:path";
 import type { AnalysisResult } from "../analysis/index.ts";
 import { writeFileAtomic } from "../io/index.ts";
 
-/** Bumped whenever the cached result's shape changes, so older files read as stale and are re-analysed: 2 = the
+/** Bumped whenever the cached result's shape changes, so older files read as stale and are re-analyzed: 2 = the
  * per-window r*(ε) is part of the analysis result (`windows.predictableRank`), no longer a separate cached table;
  * 3 = `stepIndices` are the logged step numbers also when steps were dropped (they were positions then). */
 export const CACHE_VERSION = 3;
@@ -54,7 +54,7 @@ function readJson(file: string): unknown {
   try {
     return JSON.parse(fs.readFileSync(file, "utf8"));
   } catch {
-    return null; // missing or corrupt: the caller re-analyses
+    return null; // missing or corrupt: the caller re-analyzes
   }
 }
 

@@ -42,7 +42,7 @@ export const traceEngine: AnalysisEngine = {
 };
 
 export interface WorkerEngineOptions {
-  /** Milliseconds to wait for the worker to start before falling back to analysing in the main thread. */
+  /** Milliseconds to wait for the worker to start before falling back to analyzing in the main thread. */
   readonly startTimeoutMs?: number;
   readonly log?: (message: string) => void;
 }
@@ -56,7 +56,7 @@ export interface ClosableEngine extends AnalysisEngine {
 /**
  * The trace engine in a worker thread (the project's worker pool, one thread), so the server keeps answering while
  * an analysis runs; analyses are serialised by the store anyway. If the worker cannot start, the engine falls back
- * to analysing in the main thread (same results, less responsive) and says so through `log`. A worker that dies
+ * to analyzing in the main thread (same results, less responsive) and says so through `log`. A worker that dies
  * (e.g. out of memory) fails its analysis and is replaced for the next one.
  */
 export function workerEngine({
@@ -84,7 +84,7 @@ export function workerEngine({
         if (mode === "not-started") mode = "worker";
         return mode === "worker";
       } catch (err) {
-        if (mode !== "main-thread") log(`serve: analysing in the main thread (${(err as Error).message})`);
+        if (mode !== "main-thread") log(`serve: analyzing in the main thread (${(err as Error).message})`);
         mode = "main-thread";
         void pool.close();
         return false;

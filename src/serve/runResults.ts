@@ -1,4 +1,4 @@
-/** @file The run store's results: a run is analysed by the engine into the cache (one JSON file per run, the
+/** @file The run store's results: a run is analyzed by the engine into the cache (one JSON file per run, the
  * result served exactly as cached), read back from memory or the cache file, and at most `memoryResults` parsed
  * results of unwatched runs stay in memory. A run that fails keeps its previous result, if any. */
 import { fingerprint } from "./discover.ts";
@@ -43,7 +43,7 @@ export class RunResults {
     return true;
   }
 
-  /** The run's current result from memory or the cache file; null when it has to be analysed (again). */
+  /** The run's current result from memory or the cache file; null when it has to be analyzed (again). */
   current(s: RunState): CachedResult | null {
     if (s.cached) {
       s.lastUsed = Date.now();
@@ -55,13 +55,13 @@ export class RunResults {
       this.remember(s, full);
       return full;
     }
-    // The meta file outlived its result (cache deleted under us): analyse again.
+    // The meta file outlived its result (cache deleted under us): analyze again.
     s.resultKey = null;
     if (s.status === "ready") s.status = "pending";
     return null;
   }
 
-  /** Analyses the run now: engine → cache → memory; failures are recorded in its state, never thrown. */
+  /** Analyzes the run now: engine → cache → memory; failures are recorded in its state, never thrown. */
   async analyze(s: RunState): Promise<void> {
     const id = s.found.id;
     const fp = fingerprint(s.found.absPath, s.found.isDirectory);
@@ -110,7 +110,7 @@ export class RunResults {
       s.version++;
       this.remember(s, full);
       this.o.log(
-        `serve: analysed ${s.found.relPath} (${result.trace.steps} steps) in ${Date.now() - started} ms`,
+        `serve: analyzed ${s.found.relPath} (${result.trace.steps} steps) in ${Date.now() - started} ms`,
       );
     } catch (err) {
       this.fail(s, err instanceof Error ? err.message : String(err));

@@ -9,9 +9,9 @@
  *   a `LiveRun` (an open reader and a live accumulator; the first growth catches up on the steps already there,
  *   once) and every later growth reads only the appended steps and pushes their numbers to the run's listeners at
  *   once — it never waits for an exact analysis.
- * - Exact path: the run is re-analysed as a whole with `analyze()` (spectra, r*(ε), bootstrap CIs, windowed ranks)
+ * - Exact path: the run is re-analyzed as a whole with `analyze()` (spectra, r*(ε), bootstrap CIs, windowed ranks)
  *   in the engine's worker. For a run on the incremental path that happens after `liveQuietMs` without growth, or
- *   at the latest `liveMaxWaitMs` after the first growth not yet analysed; for other runs (a layout without
+ *   at the latest `liveMaxWaitMs` after the first growth not yet analyzed; for other runs (a layout without
  *   refresh, no watcher) a change is debounced (`debounceMs` of quiet, at most `maxWaitMs`) as before.
  * Meanwhile the previous exact result keeps being served. Analyses run one at a time (the machine may be small);
  * watched and requested runs go first. */
@@ -43,7 +43,7 @@ export interface RunStoreOptions {
   readonly maxWaitMs?: number;
   /** Exact re-analysis of a run on the incremental path: after this much quiet… */
   readonly liveQuietMs?: number;
-  /** …or at the latest this long after the first growth not yet analysed. */
+  /** …or at the latest this long after the first growth not yet analyzed. */
   readonly liveMaxWaitMs?: number;
   /** Opens a trace for the incremental path (tests wrap the reader to count what is read). */
   readonly openLiveReader?: (absPath: string) => TraceReader;
@@ -171,7 +171,7 @@ export class RunStore {
 
   // ---- results ------------------------------------------------------------------------------------------------
 
-  /** The run's current result: from memory, else from the cache file, else analysed now (ahead of the queue). */
+  /** The run's current result: from memory, else from the cache file, else analyzed now (ahead of the queue). */
   async result(id: string): Promise<{ cached: CachedResult; version: number }> {
     const s = this.listing.state(id);
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -214,14 +214,14 @@ export class RunStore {
 
   // ---- the poller ---------------------------------------------------------------------------------------------
 
-  /** Notices a change of the run's trace; a watched run that has been analysed once follows it step by step. */
+  /** Notices a change of the run's trace; a watched run that has been analyzed once follows it step by step. */
   private check(s: RunState, now: number): void {
     const fp = fingerprint(s.found.absPath, s.found.isDirectory);
     if (fp !== s.seen) {
       s.seen = fp;
       s.lastChange = now;
       s.dirtySince ??= now;
-      // Only a run that has been analysed once is worth following step by step (its predictors are known).
+      // Only a run that has been analyzed once is worth following step by step (its predictors are known).
       if (s.watchers > 0 && fp !== null && s.headline !== null) void this.live.advance(s);
     }
   }

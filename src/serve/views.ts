@@ -140,13 +140,13 @@ export function heatmapView(
   if (metric === "kappa" && (predictor === undefined || !result.options.predictors.includes(predictor))) {
     throw new GradtraceError(
       "E_ARG",
-      `heatmap: predictor ${JSON.stringify(predictor ?? "")} not analysed; expected one of ${result.options.predictors.join(", ")}`,
+      `heatmap: predictor ${JSON.stringify(predictor ?? "")} not analyzed; expected one of ${result.options.predictors.join(", ")}`,
     );
   }
   if (metric === "rank" && (eps === undefined || !result.options.eps.includes(eps))) {
     throw new GradtraceError(
       "E_ARG",
-      `heatmap: eps ${eps ?? "(missing)"} not analysed; expected one of ${result.options.eps.join(", ")}`,
+      `heatmap: eps ${eps ?? "(missing)"} not analyzed; expected one of ${result.options.eps.join(", ")}`,
     );
   }
   let rowsData: (readonly unknown[] | null)[];

@@ -362,7 +362,7 @@ describe("access checks", () => {
 });
 
 describe("store memory", () => {
-  it("evicts parsed results beyond memoryResults and reloads them from the cache, not by re-analysing", async () => {
+  it("evicts parsed results beyond memoryResults and reloads them from the cache, not by re-analyzing", async () => {
     const root = mkdtemp();
     for (const [name, steps] of [
       ["a.gtrace", 10],

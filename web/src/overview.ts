@@ -1,6 +1,6 @@
 /** @file The overview page: every run of the directory side by side (whole-model κ per predictor with its
  * bootstrap interval, r*(ε), effective and stable rank), a grouped bar chart of κ across runs, and the spiked-lab
- * results; rows update live as runs are analysed or grow. */
+ * results; rows update live as runs are analyzed or grow. */
 import { api, type LabListEntry, type RunListEntry, subscribe } from "./api.ts";
 import { barsToSvg, download, svgToPng } from "./export.ts";
 import { type Column, DataTable, fmt } from "./table.ts";

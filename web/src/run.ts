@@ -116,7 +116,7 @@ export function runPage(
     facts.dataset.steps = String(s.trace.steps);
     facts.dataset.tensors = String(s.trace.tensors);
     facts.dataset.version = String(s.run.version);
-    facts.textContent = `${s.trace.format} · ${s.trace.steps} steps · ${s.trace.tensors} tensors · window ${s.options.window} · analysed ${
+    facts.textContent = `${s.trace.format} · ${s.trace.steps} steps · ${s.trace.tensors} tensors · window ${s.options.window} · analyzed ${
       s.run.analyzedAt ? new Date(s.run.analyzedAt).toLocaleTimeString() : "–"
     } (version ${s.run.version})`;
     head.append(facts, el("p", "summary", s.summary));
@@ -234,7 +234,7 @@ export function runPage(
   };
 
   const loadHeatmap = async () => {
-    // An empty predictor / ε lets the server pick its default (ema0.9 when analysed): the first heatmap is fetched
+    // An empty predictor / ε lets the server pick its default (ema0.9 when analyzed): the first heatmap is fetched
     // in parallel with the summary instead of after it.
     const data = await api.heatmap(runId, {
       metric: state.metric,

@@ -72,7 +72,7 @@ export function registerAnalyzeCommand(program: Command): void {
     )
     .option(
       "--sketch <spec>",
-      "analyse sketches: random projections of each step (jl:512, countsketch:1024, sparsejl:512, srht:256; one " +
+      "analyze sketches: random projections of each step (jl:512, countsketch:1024, sparsejl:512, srht:256; one " +
         "streaming pass) or Frequent Directions over the coordinates (fd:64; deterministic bound, O(ℓ·T) memory)",
     )
     .option("--seed <n>", "seed for sketches and the bootstrap", parseInteger("--seed"), 0)

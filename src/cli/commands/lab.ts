@@ -1,6 +1,6 @@
 /** @file `gradtrace lab spiked`: the spiked two-layer laboratory (docs/lab-spiked.md). Flags map onto SpikedConfig
  * (src/lab/spiked/experiment.ts) and SweepOptions; the work is runSpiked / runSweep. A single configuration prints a
- * table per analysed step; `--sweep` (or several values of --activation/--scaling/--weights) runs a sweep on a worker
+ * table per analyzed step; `--sweep` (or several values of --activation/--scaling/--weights) runs a sweep on a worker
  * pool and writes JSON, CSV and an SVG figure to --out. */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -281,7 +281,7 @@ export function registerLabCommand(program: Command): void {
     .option("--label-noise <s>", "sd of Gaussian label noise", parseNumber("--label-noise", { min: 0 }), 0)
     .option(
       "--steps <t>",
-      "gradient-descent steps (0: analyse the initialisation only)",
+      "gradient-descent steps (0: analyze the initialisation only)",
       parseInteger("--steps", { min: 0 }),
       0,
     )
@@ -307,7 +307,7 @@ export function registerLabCommand(program: Command): void {
     .option("--jacobian-penalty <λ>", "λ_J (1/n)Σ‖∂f/∂x‖²", parseNumber("--jacobian-penalty", { min: 0 }), 0)
     .option(
       "--analyze-steps <list>",
-      "steps at which G is analysed (default 0 and ~8 log-spaced)",
+      "steps at which G is analyzed (default 0 and ~8 log-spaced)",
       parseNumberList("--analyze-steps"),
     )
     .option("--top-k <k>", "singular values/vectors reported", parseInteger("--top-k", { min: 1 }), 10)

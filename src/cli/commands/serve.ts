@@ -48,7 +48,7 @@ export function registerServeCommand(program: Command): void {
     .option("--no-bootstrap", "skip the block-bootstrap confidence intervals for κ")
     .option(
       "--sketch <spec>",
-      "analyse random sketches instead of full vectors (jl:512, countsketch:1024, …)",
+      "analyze random sketches instead of full vectors (jl:512, countsketch:1024, …)",
     )
     .option("-t, --tensors <patterns>", "keep tensors matching these globs or /regex/", parseList)
     .option("--exclude <patterns>", "drop tensors matching these globs or /regex/", parseList)

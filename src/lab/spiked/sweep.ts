@@ -89,7 +89,7 @@ export function parseSweep(text: string): SweepSpec {
   return { param, values };
 }
 
-/** Scalar summaries of one analysed gradient that sweeps tabulate and plot. */
+/** Scalar summaries of one analyzed gradient that sweeps tabulate and plot. */
 export const SWEEP_QUANTITIES = {
   sigma1: (r: StepRecord) => r.singularValues[0] ?? Number.NaN,
   sigma2: (r: StepRecord) => r.singularValues[1] ?? Number.NaN,
@@ -179,7 +179,7 @@ export interface SweepOptions {
   /** Seeds base.seed, base.seed + 1, … (default 1). */
   seeds?: number;
   jobs?: number;
-  /** Which analysed record each run contributes: the first (initialisation) or the last (after training). */
+  /** Which analyzed record each run contributes: the first (initialisation) or the last (after training). */
   at?: "first" | "last";
   /** Output folder for <name>.json, <name>.csv, <name>.svg; nothing is written when absent. */
   outDir?: string;
@@ -206,7 +206,7 @@ export interface SweepResult {
   at: "first" | "last";
   base: Partial<SpikedConfigJson>;
   points: SweepPoint[];
-  /** Every run's analysed record (the one summarised), in point order then seed order. */
+  /** Every run's analyzed record (the one summarised), in point order then seed order. */
   runs: { series: string; x: number | string; seed: number; record: StepRecord; seconds: number }[];
   seconds: number;
   files: string[];
