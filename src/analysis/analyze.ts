@@ -16,7 +16,13 @@ import {
 import type { TraceReader } from "../trace/index.ts";
 import { FdGramSink } from "./fdSink.ts";
 import { type TensorSeries, tensorResultFromGram } from "./fromGram.ts";
-import { accumulateGrams, dropIndices, type GramPassProgress, sumGrams } from "./gramPass.ts";
+import {
+  accumulateGrams,
+  DEFAULT_MEMORY_BYTES,
+  dropIndices,
+  type GramPassProgress,
+  sumGrams,
+} from "./gramPass.ts";
 import { matrixGeometry } from "./matrixGeometry.ts";
 import { momentumCrossGrams } from "./momentumPass.ts";
 import { selectTensors } from "./select.ts";
@@ -38,7 +44,7 @@ export interface AnalyzeOptions {
   /** Tensor name globs or /regex/ to keep / drop. */
   readonly include?: readonly string[];
   readonly exclude?: readonly string[];
-  /** Window (steps) for windowed κ; default max(4, ⌈T/8⌉) capped at 256. */
+  /** Window (steps) for windowed κ; default `defaultWindow(T)`: ⌈T/8⌉ within [4, 256]. */
   readonly window?: number;
   /** Block-bootstrap CIs for κ (default true). */
   readonly bootstrap?: boolean;
@@ -84,6 +90,27 @@ export interface AnalysisOutput {
 
 export const DEFAULT_EPS = [0.1, 0.05, 0.01] as const;
 
+/** The default window of κ over time: ⌈T / perSteps⌉ steps, clamped to [min, max]. */
+export const DEFAULT_WINDOW = Object.freeze({ perSteps: 8, min: 4, max: 256 });
+
+export function defaultWindow(steps: number): number {
+  const { perSteps, min, max } = DEFAULT_WINDOW;
+  return Math.min(max, Math.max(min, Math.ceil(steps / perSteps)));
+}
+
+/** What each option of `AnalyzeOptions` means when it is left out (`predictors`: DEFAULT_PREDICTORS, plus the
+ * momentum predictor when the trace logged the buffer; `window`: `defaultWindow(T)`). The CLI's defaults and help
+ * text are read from here. */
+export const DEFAULT_ANALYZE_OPTIONS = Object.freeze({
+  eps: DEFAULT_EPS,
+  bootstrap: true,
+  seed: 0,
+  memoryBytes: DEFAULT_MEMORY_BYTES,
+  matrixGeometry: true,
+  sketchCheckSteps: 32,
+  gramKernel: "js",
+} as const satisfies Partial<AnalyzeOptions>);
+
 function validate(options: AnalyzeOptions): void {
   for (const e of options.eps ?? []) {
     if (!(e > 0 && e < 1)) throw new GradtraceError("E_ARG", `eps ${e}: expected a number in (0, 1)`);
@@ -104,13 +131,13 @@ export async function analyzeWithSeries(
 ): Promise<AnalysisOutput> {
   validate(options);
   const {
-    eps = DEFAULT_EPS,
+    eps = DEFAULT_ANALYZE_OPTIONS.eps,
     include,
     exclude,
-    bootstrap = true,
+    bootstrap = DEFAULT_ANALYZE_OPTIONS.bootstrap,
     sketch,
-    seed = 0,
-    memoryBytes,
+    seed = DEFAULT_ANALYZE_OPTIONS.seed,
+    memoryBytes = DEFAULT_ANALYZE_OPTIONS.memoryBytes,
     onProgress,
   } = options;
   const info = reader.info;
@@ -121,7 +148,7 @@ export async function analyzeWithSeries(
     info.tensors.map((t) => t.name),
     { include, exclude },
   );
-  const window = options.window ?? Math.min(256, Math.max(4, Math.ceil(n / 8)));
+  const window = options.window ?? defaultWindow(n);
   const metas = new Map(info.tensors.map((t) => [t.name, t]));
   const problems = info.problems.map((p) => p.message);
 
@@ -170,7 +197,7 @@ export async function analyzeWithSeries(
       tensors: names,
       memoryBytes,
       onProgress,
-      kernel: options.gramKernel,
+      kernel: options.gramKernel ?? DEFAULT_ANALYZE_OPTIONS.gramKernel,
     });
     grams = pass.grams;
     nonFinite = pass.nonFiniteSteps;
@@ -214,7 +241,9 @@ export async function analyzeWithSeries(
     const { result, series: s } = tensorResultFromGram(grams.get(name)!, meta, fromGramOptions, extras);
     series.set(name, s);
     const geometry =
-      options.matrixGeometry !== false && !sketch && !info.sketch ? matrixGeometry(reader, meta, kept) : null;
+      (options.matrixGeometry ?? DEFAULT_ANALYZE_OPTIONS.matrixGeometry) && !sketch && !info.sketch
+        ? matrixGeometry(reader, meta, kept)
+        : null;
     tensors.push({
       ...result,
       ...(geometry ? { matrix: geometry } : {}),
@@ -231,7 +260,7 @@ export async function analyzeWithSeries(
   series.set("total", totalOut.series);
   let totalResult: TensorResult = totalOut.result;
   if (sketchReport) {
-    const check = options.sketchCheckSteps ?? 32;
+    const check = options.sketchCheckSteps ?? DEFAULT_ANALYZE_OPTIONS.sketchCheckSteps;
     const measuredError =
       check > 1
         ? await measureSketchError(reader, names, total, kept.slice(0, check), fromGramOptions)

@@ -49,12 +49,15 @@ export function blockWidthFor(steps: number, memoryBytes: number): number {
   return Math.max(64, Math.floor(memoryBytes / (8 * Math.max(1, steps))));
 }
 
+/** Default budget of the exact pass's block buffer: 256 MiB. */
+export const DEFAULT_MEMORY_BYTES = 256 * 2 ** 20;
+
 export async function accumulateGrams(
   reader: TraceReader,
   {
     tensors,
     stepPositions,
-    memoryBytes = 256 * 2 ** 20,
+    memoryBytes = DEFAULT_MEMORY_BYTES,
     onProgress,
     kernel = "js",
     sink = (n) => GramAccumulator.create({ n, kernel }),

@@ -6,7 +6,10 @@ export {
   type AnalyzeWithSeriesOptions,
   analyze,
   analyzeWithSeries,
+  DEFAULT_ANALYZE_OPTIONS,
   DEFAULT_EPS,
+  DEFAULT_WINDOW,
+  defaultWindow,
 } from "./analyze.ts";
 export type { TensorSeries } from "./fromGram.ts";
 export { accumulateGrams, sumGrams } from "./gramPass.ts";

@@ -1,22 +1,16 @@
 /** @file The analysis engine behind the server: opens a trace and runs `analyze()` (whose result carries everything
  * the page shows, the per-window ranks of the rank heatmap included). Behind an interface so tests can inject a
  * deterministic engine, and so the store never knows how traces are read. */
-import type { AnalysisResult } from "../analysis/index.ts";
+import type { AnalysisResult, AnalyzeOptions } from "../analysis/index.ts";
 import { analyzeWithSeries } from "../analysis/index.ts";
 import { createPool, siblingModule } from "../parallel/index.ts";
 import { openTrace } from "../trace/index.ts";
 
 /** The analysis options the dashboard exposes (`gradtrace serve --predictors … --eps … --window …`). */
-export interface ServeAnalyzeOptions {
-  readonly predictors?: readonly string[];
-  readonly eps?: readonly number[];
-  readonly window?: number;
-  readonly bootstrap?: boolean;
-  readonly sketch?: string;
-  readonly include?: readonly string[];
-  readonly exclude?: readonly string[];
-  readonly seed?: number;
-}
+export type ServeAnalyzeOptions = Pick<
+  AnalyzeOptions,
+  "predictors" | "eps" | "window" | "bootstrap" | "sketch" | "include" | "exclude" | "seed"
+>;
 
 export interface EngineOutput {
   readonly result: AnalysisResult;

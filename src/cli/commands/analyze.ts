@@ -3,39 +3,36 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
-import { analyzeWithSeries } from "../../analysis/index.ts";
-import { DEFAULT_PREDICTORS, GradtraceError, listPredictorForms } from "../../core/index.ts";
+import { type AnalyzeOptions, analyzeWithSeries, DEFAULT_ANALYZE_OPTIONS } from "../../analysis/index.ts";
+import { GradtraceError } from "../../core/index.ts";
 import { writeFileAtomic } from "../../io/index.ts";
 import { csvFileName, renderHtmlReport, renderTable, seriesCsv } from "../../report/index.ts";
 import type { TraceFormat } from "../../trace/index.ts";
 import { openTrace } from "../../trace/index.ts";
-import { parseBytes, parseInteger, parseList, parseNumberList } from "../parse.ts";
+import { type AnalysisFlags, addAnalysisOptions, sharedAnalysisOptions } from "../analysisFlags.ts";
+import { bytesText, parseBytes, parseInteger } from "../parse.ts";
 import { progressBar } from "../progress.ts";
 
-interface AnalyzeFlags {
-  format?: TraceFormat;
-  predictors?: string[];
-  eps?: number[];
-  tensors?: string[];
-  exclude?: string[];
-  sketch?: string;
-  seed: number;
-  window?: number;
-  bootstrap: boolean;
-  matrix: boolean;
-  memory?: number;
-  gramKernel: "js" | "jax";
-  json?: string;
-  html?: string;
-  csv?: string;
-  force: boolean;
-  quiet: boolean;
-}
+type AnalyzeFlags = AnalysisFlags &
+  Required<Pick<AnalyzeOptions, "seed" | "gramKernel">> & {
+    format?: TraceFormat;
+    /** `--no-matrix`: AnalyzeOptions.matrixGeometry. */
+    matrix: boolean;
+    /** `--memory`: AnalyzeOptions.memoryBytes. */
+    memory?: number;
+    json?: string;
+    html?: string;
+    csv?: string;
+    force: boolean;
+    quiet: boolean;
+  };
+
+const GRAM_KERNELS = ["js", "jax"] as const satisfies readonly NonNullable<AnalyzeOptions["gramKernel"]>[];
 
 const FORMATS: TraceFormat[] = ["safetensors-dir", "npz-dir", "npy-dir", "gtrace", "manifest"];
 
 export function registerAnalyzeCommand(program: Command): void {
-  program
+  const command = program
     .command("analyze")
     .description(
       "Measure how predictable (path length, κ per predictor) and how low-rank (r*(ε), effective/stable rank) the " +
@@ -49,54 +46,32 @@ export function registerAnalyzeCommand(program: Command): void {
       if (!FORMATS.includes(v as TraceFormat))
         throw new GradtraceError("E_ARG", `--format: "${v}" is not one of ${FORMATS.join(", ")}`);
       return v as TraceFormat;
-    })
+    });
+  addAnalysisOptions(command)
     .option(
-      "-p, --predictors <ids>",
-      `comma-separated predictor ids (default ${DEFAULT_PREDICTORS.join(",")}); forms: ${listPredictorForms().join(", ")}`,
-      parseList,
+      "--seed <n>",
+      "seed for sketches and the bootstrap",
+      parseInteger("--seed"),
+      DEFAULT_ANALYZE_OPTIONS.seed,
     )
     .option(
-      "--eps <values>",
-      "ε values for the predictable rank r*(ε) (default 0.1,0.05,0.01)",
-      parseNumberList("--eps"),
+      "--no-matrix",
+      `skip per-step spectra and stale-projector energy of matrix-shaped tensors (default: ${DEFAULT_ANALYZE_OPTIONS.matrixGeometry ? "computed" : "skipped"})`,
     )
-    .option(
-      "-t, --tensors <patterns>",
-      "keep tensors matching these globs or /regex/ (comma-separated)",
-      parseList,
-    )
-    .option(
-      "--exclude <patterns>",
-      "drop tensors matching these globs or /regex/ (comma-separated)",
-      parseList,
-    )
-    .option(
-      "--sketch <spec>",
-      "analyze sketches: random projections of each step (jl:512, countsketch:1024, sparsejl:512, srht:256; one " +
-        "streaming pass) or Frequent Directions over the coordinates (fd:64; deterministic bound, O(ℓ·T) memory)",
-    )
-    .option("--seed <n>", "seed for sketches and the bootstrap", parseInteger("--seed"), 0)
-    .option(
-      "-w, --window <steps>",
-      "window for κ over time (default ⌈T/8⌉, 4..256)",
-      parseInteger("--window", { min: 2 }),
-    )
-    .option("--no-bootstrap", "skip the block-bootstrap confidence intervals for κ")
-    .option("--no-matrix", "skip per-step spectra and stale-projector energy of matrix-shaped tensors")
     .option(
       "--memory <size>",
-      "memory budget of the exact pass's block buffer, e.g. 512M, 4G (default 256M)",
+      `memory budget of the exact pass's block buffer, e.g. 512M, 4G (default ${bytesText(DEFAULT_ANALYZE_OPTIONS.memoryBytes)})`,
       parseBytes("--memory"),
     )
     .option(
       "--gram-kernel <kernel>",
-      "exact pass products: js (float64, default) or jax (float32 blocks on @jax-js/jax WASM: faster, ~1e-7·√block relative error per entry)",
+      `exact pass products: js (float64) or jax (float32 blocks on @jax-js/jax WASM: faster, ~1e-7·√block relative error per entry); default ${DEFAULT_ANALYZE_OPTIONS.gramKernel}`,
       (v: string) => {
-        if (v !== "js" && v !== "jax")
-          throw new GradtraceError("E_ARG", `--gram-kernel: "${v}" is not js or jax`);
+        if (!(GRAM_KERNELS as readonly string[]).includes(v))
+          throw new GradtraceError("E_ARG", `--gram-kernel: "${v}" is not one of ${GRAM_KERNELS.join(", ")}`);
         return v;
       },
-      "js",
+      DEFAULT_ANALYZE_OPTIONS.gramKernel,
     )
     .option("--json <file>", "write the full result as JSON (schema: docs/json-schema.md)")
     .option("--html <file>", "write a self-contained HTML report")
@@ -113,7 +88,7 @@ Reading the numbers:
 
 Examples:
   gradtrace analyze run/trace.gtrace --html report.html
-  gradtrace analyze grads/ --tensors 'encoder.*' --predictors last,ema0.9,ar2 --json out.json
+  gradtrace analyze grads/ --include 'encoder.*' --predictors last,ema0.9,ar2 --json out.json
   gradtrace analyze big-run/ --sketch countsketch:1024 --memory 2G`,
     )
     .action(async (tracePath: string, flags: AnalyzeFlags) => {
@@ -136,14 +111,8 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
   const started = Date.now();
   try {
     const { result, series, stepIndices } = await analyzeWithSeries(reader, {
-      predictors: flags.predictors,
-      eps: flags.eps,
-      include: flags.tensors,
-      exclude: flags.exclude,
-      sketch: flags.sketch,
+      ...sharedAnalysisOptions(flags),
       seed: flags.seed,
-      window: flags.window,
-      bootstrap: flags.bootstrap,
       matrixGeometry: flags.matrix,
       memoryBytes: flags.memory,
       gramKernel: flags.gramKernel,

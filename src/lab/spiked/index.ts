@@ -38,6 +38,7 @@ export {
 } from "./model.ts";
 export { DEFAULT_JOBS, runMany, type RunManyOptions } from "./pool.ts";
 export {
+  DEFAULT_SWEEP_OPTIONS,
   parseSweep,
   runSweep,
   SWEEP_QUANTITIES,

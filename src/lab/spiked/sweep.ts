@@ -6,7 +6,7 @@ import { GradtraceError } from "../../core/index.ts";
 import { refuseExisting, writeFileAtomic, writeJsonAtomic } from "../../io/index.ts";
 import { type ChartPanel, renderSvgChart } from "../../report/index.ts";
 import type { SpikedConfig, SpikedConfigJson, SpikedResult, StepRecord } from "./experiment.ts";
-import { runMany } from "./pool.ts";
+import { DEFAULT_JOBS, runMany } from "./pool.ts";
 
 export const NUMERIC_SWEEP_PARAMS = [
   "nu",
@@ -170,6 +170,9 @@ export interface SweepSeries {
   config: Partial<SpikedConfig>;
 }
 
+/** What `seeds` and `jobs` of `SweepOptions` mean when left out. */
+export const DEFAULT_SWEEP_OPTIONS = Object.freeze({ seeds: 1, jobs: DEFAULT_JOBS });
+
 export interface SweepOptions {
   /** Fixed configuration shared by all points. */
   base?: Partial<SpikedConfig>;
@@ -225,8 +228,8 @@ export async function runSweep({
   base = {},
   sweep,
   series = [{ label: "base", config: {} }],
-  seeds = 1,
-  jobs = 2,
+  seeds = DEFAULT_SWEEP_OPTIONS.seeds,
+  jobs = DEFAULT_SWEEP_OPTIONS.jobs,
   at = "last",
   outDir,
   force = false,
