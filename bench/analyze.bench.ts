@@ -1,4 +1,4 @@
-/** @file Analysing a multi-GB trace from disk: GB/s of the sketched (streaming) path and of the exact path, each
+/** @file Analyzing a multi-GB trace from disk: GB/s of the sketched (streaming) path and of the exact path, each
  * against plain sequential file read speed measured in the same run, the exact path's Gram GFLOP/s, and peak RSS
  * at two parameter counts (it must not grow with p). Each analysis runs in a child process for a clean RSS.
  * Size: GRADTRACE_BENCH_QUICK=1 → ~0.2 GB, else ~2 GB (T = 256 steps). The generated files are deleted. */

@@ -308,7 +308,7 @@ function bigSmallResult(): AnalysisResult {
   return { ...r, tensors: r.tensors.slice(0, 4), trace: { ...r.trace, tensors: 4 } };
 }
 
-/** Trace append → run page showing the new step count, on a small real trace analysed by the real engine. */
+/** Trace append → run page showing the new step count, on a small real trace analyzed by the real engine. */
 async function liveLatency(browser: Awaited<ReturnType<typeof launchChromium>>): Promise<BenchRow> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-bench-live-"));
   const file = path.join(dir, "live.gtrace");

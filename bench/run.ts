@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { fmtNum } from "../src/report/format.ts";
+import { fmtNum } from "../src/core/format.ts";
 import type { BenchRow } from "./types.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));

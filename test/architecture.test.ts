@@ -1,6 +1,6 @@
 /** @file The layering of src/, checked over the real import graph: every import that crosses from one layer to
  * another goes through that layer's index.ts (its only doorway), and layers import downwards only
- * (core ← io ← trace ← analysis ← report ← serve / lab ← reproduce ← cli). */
+ * (core ← io ← parallel ← trace ← analysis ← report ← serve / lab ← reproduce ← cli). */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import ts from "typescript";
@@ -12,13 +12,14 @@ const SRC = path.resolve(import.meta.dirname, "../src");
 const ALLOWED: Record<string, readonly string[]> = {
   core: [],
   io: ["core"],
-  trace: ["core", "io"],
-  analysis: ["core", "io", "trace"],
-  report: ["core", "io", "trace", "analysis"],
-  serve: ["core", "io", "trace", "analysis", "report"],
-  lab: ["core", "io", "trace", "analysis", "report"],
-  reproduce: ["core", "io", "trace", "analysis", "report", "lab"],
-  cli: ["core", "io", "trace", "analysis", "report", "serve", "lab", "reproduce"],
+  parallel: ["core"],
+  trace: ["core", "io", "parallel"],
+  analysis: ["core", "io", "parallel", "trace"],
+  report: ["core", "io", "parallel", "trace", "analysis"],
+  serve: ["core", "io", "parallel", "trace", "analysis", "report"],
+  lab: ["core", "io", "parallel", "trace", "analysis", "report"],
+  reproduce: ["core", "io", "parallel", "trace", "analysis", "report", "lab"],
+  cli: ["core", "io", "parallel", "trace", "analysis", "report", "serve", "lab", "reproduce"],
 };
 
 interface Edge {

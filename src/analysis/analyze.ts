@@ -23,7 +23,13 @@ import type { TensorInfo, TraceReader } from "../trace/index.ts";
 import { FdGramSink } from "./fdSink.ts";
 import { type TensorSeries, tensorResultFromGram } from "./fromGram.ts";
 import { tensorResultFromStream } from "./fromStream.ts";
-import { accumulateGrams, dropIndices, type GramPassProgress, sumGrams } from "./gramPass.ts";
+import {
+  accumulateGrams,
+  DEFAULT_MEMORY_BYTES,
+  dropIndices,
+  type GramPassProgress,
+  sumGrams,
+} from "./gramPass.ts";
 import { matrixGeometry } from "./matrixGeometry.ts";
 import { momentumCrossGrams } from "./momentumPass.ts";
 import { selectTensors } from "./select.ts";
@@ -47,12 +53,13 @@ export interface AnalyzeOptions {
   /** Tensor name globs or /regex/ to keep / drop. */
   readonly include?: readonly string[];
   readonly exclude?: readonly string[];
-  /** Window (steps) for windowed κ and r*(ε); default max(4, ⌈T/8⌉) capped at 64 (each window's r*(ε) is an
-   * eigenproblem of its size, and a long run has T/32 windows: small windows keep that linear in T). */
+  /** Window (steps) for windowed κ and r*(ε); default `defaultWindow(T)`: ⌈T/8⌉ within [4, 64] (each window's
+   * r*(ε) is an eigenproblem of its size and a long run has T/8 … T/64 windows: small windows keep that linear in
+   * T, in both modes). */
   readonly window?: number;
   /** Block-bootstrap CIs for κ (default true). */
   readonly bootstrap?: boolean;
-  /** "jl:512", "countsketch:1024", "srht:256", "sparsejl:512": analyse random sketches of each step instead of full
+  /** "jl:512", "countsketch:1024", "srht:256", "sparsejl:512": analyze random sketches of each step instead of full
    * vectors; "fd:64": a Frequent Directions sketch of the coordinates (deterministic bound, O(ℓ·T) memory). */
   readonly sketch?: string;
   readonly seed?: number;
@@ -76,18 +83,59 @@ export interface AnalyzeOptions {
   readonly fdRows?: number;
 }
 
+/** Options of `analyzeWithSeries`: those of `analyze`, and what else to return. */
+export interface AnalyzeWithSeriesOptions extends AnalyzeOptions {
+  /** Also return the Gram matrices the analysis worked from (`gram` in the output; default false). */
+  readonly gram?: boolean;
+}
+
+/** The Gram matrices of the analyzed steps: K[s][t] = ⟨g_s, g_t⟩ over the kept steps, per tensor and summed over
+ * the selected tensors (in sketched mode, of the sketches). */
+export interface AnalysisGram {
+  readonly total: Mat;
+  readonly tensors: ReadonlyMap<string, Mat>;
+}
+
 export interface AnalysisOutput {
   readonly result: AnalysisResult;
   /** Per-step series keyed by tensor name (and "total"). */
   readonly series: Map<string, TensorSeries>;
-  /** The step indices the series run over (steps with NaN/Inf gradients excluded). */
-  readonly steps: number[];
+  /** The logged step number of each analyzed step: position i of every series (and row i of the Gram) is step
+   * `stepIndices[i]` of the trace. Steps with NaN/Inf gradients are not analyzed, nor are unreadable ones, so this
+   * is not 0…T−1 in general. */
+  readonly stepIndices: number[];
+  /** The Gram matrices, when asked for (`gram: true`). */
+  readonly gram?: AnalysisGram;
 }
 
 export const DEFAULT_EPS = [0.1, 0.05, 0.01] as const;
 export const DEFAULT_EXACT_MAX_STEPS = 2000;
 /** The streaming state's memory budget when `memoryBytes` is not given. */
 const DEFAULT_STREAMING_BYTES = 2 ** 30;
+
+/** The default window of κ over time: ⌈T / perSteps⌉ steps, clamped to [min, max]. */
+export const DEFAULT_WINDOW = Object.freeze({ perSteps: 8, min: 4, max: 64 });
+
+export function defaultWindow(steps: number): number {
+  const { perSteps, min, max } = DEFAULT_WINDOW;
+  return Math.min(max, Math.max(min, Math.ceil(steps / perSteps)));
+}
+
+/** What each option of `AnalyzeOptions` means when it is left out (`predictors`: DEFAULT_PREDICTORS, plus the
+ * momentum predictor when the trace logged the buffer; `window`: `defaultWindow(T)`). The CLI's defaults and help
+ * text are read from here. */
+export const DEFAULT_ANALYZE_OPTIONS = Object.freeze({
+  eps: DEFAULT_EPS,
+  bootstrap: true,
+  seed: 0,
+  memoryBytes: DEFAULT_MEMORY_BYTES,
+  matrixGeometry: true,
+  sketchCheckSteps: 32,
+  gramKernel: "js",
+  mode: "auto",
+  exactMaxSteps: DEFAULT_EXACT_MAX_STEPS,
+  fdRows: DEFAULT_FD_ROWS,
+} as const satisfies Partial<AnalyzeOptions>);
 
 function validate(options: AnalyzeOptions): void {
   for (const e of options.eps ?? []) {
@@ -126,17 +174,17 @@ export async function analyze(reader: TraceReader, options: AnalyzeOptions = {})
 
 export async function analyzeWithSeries(
   reader: TraceReader,
-  options: AnalyzeOptions = {},
+  options: AnalyzeWithSeriesOptions = {},
 ): Promise<AnalysisOutput> {
   validate(options);
   const {
-    eps = DEFAULT_EPS,
+    eps = DEFAULT_ANALYZE_OPTIONS.eps,
     include,
     exclude,
-    bootstrap = true,
+    bootstrap = DEFAULT_ANALYZE_OPTIONS.bootstrap,
     sketch,
-    seed = 0,
-    memoryBytes,
+    seed = DEFAULT_ANALYZE_OPTIONS.seed,
+    memoryBytes = DEFAULT_ANALYZE_OPTIONS.memoryBytes,
     onProgress,
   } = options;
   const info = reader.info;
@@ -147,7 +195,7 @@ export async function analyzeWithSeries(
     info.tensors.map((t) => t.name),
     { include, exclude },
   );
-  const window = options.window ?? Math.min(64, Math.max(4, Math.ceil(n / 8)));
+  const window = options.window ?? defaultWindow(n);
   const metas = new Map(info.tensors.map((t) => [t.name, t]));
   const problems = info.problems.map((p) => p.message);
   const mode = resolveMode(n, options);
@@ -156,6 +204,12 @@ export async function analyzeWithSeries(
     exactMaxSteps: options.exactMaxSteps ?? DEFAULT_EXACT_MAX_STEPS,
   };
   if (mode === "streaming") {
+    if (options.gram) {
+      throw new GradtraceError(
+        "E_UNSUPPORTED",
+        `${info.path}: the Gram matrices exist in exact mode only (this run of ${n} steps streams): pass mode "exact" or a larger exactMaxSteps`,
+      );
+    }
     return analyzeStreaming(reader, options, {
       predictors,
       eps,
@@ -211,7 +265,7 @@ export async function analyzeWithSeries(
       tensors: names,
       memoryBytes,
       onProgress,
-      kernel: options.gramKernel,
+      kernel: options.gramKernel ?? DEFAULT_ANALYZE_OPTIONS.gramKernel,
     });
     grams = pass.grams;
     nonFinite = pass.nonFiniteSteps;
@@ -261,7 +315,7 @@ export async function analyzeWithSeries(
   series.set("total", totalOut.series);
   let totalResult: TensorResult = totalOut.result;
   if (sketchReport) {
-    const check = options.sketchCheckSteps ?? 32;
+    const check = options.sketchCheckSteps ?? DEFAULT_ANALYZE_OPTIONS.sketchCheckSteps;
     const measuredError =
       check > 1
         ? await measureSketchError(reader, names, total, kept.slice(0, check), fromGramOptions)
@@ -289,7 +343,8 @@ export async function analyzeWithSeries(
       summary: summarize(totalResult, tensors, eps),
     },
     series,
-    steps: kept.map((p) => info.steps[p]),
+    stepIndices: kept.map((p) => info.steps[p]),
+    ...(options.gram ? { gram: { total, tensors: grams } } : {}),
   };
 }
 
@@ -404,7 +459,7 @@ async function analyzeStreaming(
       summary: summarize(totalResult, tensors, eps),
     },
     series,
-    steps: kept.map((p) => info.steps[p]),
+    stepIndices: kept.map((p) => info.steps[p]),
   };
 }
 
@@ -427,7 +482,9 @@ function withGeometryAndSketch(
   sketchReport: SketchReport | undefined,
 ): TensorResult {
   const geometry =
-    options.matrixGeometry !== false && !options.sketch && !reader.info.sketch
+    (options.matrixGeometry ?? DEFAULT_ANALYZE_OPTIONS.matrixGeometry) &&
+    !options.sketch &&
+    !reader.info.sketch
       ? matrixGeometry(reader, meta, kept)
       : null;
   return {

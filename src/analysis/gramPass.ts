@@ -1,7 +1,7 @@
 /** @file The exact mode's one coordinate-blocked pass over a stored trace: for each tensor and each block of its
  * coordinates, read that slice from every step and hand it to a sink — by default a GramAccumulator (K += B·Bᵀ),
  * or a Frequent Directions sketch of the rows of G (see fdSink.ts). Memory is O(T² + block·T) whatever the
- * parameter count, so a trace larger than RAM is analysed exactly. */
+ * parameter count, so a trace larger than RAM is analyzed exactly. */
 import { GramAccumulator, type GramKernel, type Mat, mat } from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
 
@@ -49,12 +49,15 @@ export function blockWidthFor(steps: number, memoryBytes: number): number {
   return Math.max(64, Math.floor(memoryBytes / (8 * Math.max(1, steps))));
 }
 
+/** Default budget of the exact pass's block buffer: 256 MiB. */
+export const DEFAULT_MEMORY_BYTES = 256 * 2 ** 20;
+
 export async function accumulateGrams(
   reader: TraceReader,
   {
     tensors,
     stepPositions,
-    memoryBytes = 256 * 2 ** 20,
+    memoryBytes = DEFAULT_MEMORY_BYTES,
     onProgress,
     kernel = "js",
     sink = (n) => GramAccumulator.create({ n, kernel }),

@@ -1,10 +1,15 @@
 /** @file Public API of the analysis layer. */
 export {
+  type AnalysisGram,
   type AnalysisOutput,
   type AnalyzeOptions,
+  type AnalyzeWithSeriesOptions,
   analyze,
   analyzeWithSeries,
+  DEFAULT_ANALYZE_OPTIONS,
   DEFAULT_EPS,
+  DEFAULT_WINDOW,
+  defaultWindow,
 } from "./analyze.ts";
 export type { TensorSeries } from "./fromGram.ts";
 export { accumulateGrams, sumGrams } from "./gramPass.ts";

@@ -1,10 +1,6 @@
 /** @file The plain-language reading of an analysis: one paragraph a practitioner can act on. */
+import { fmtNum } from "../core/index.ts";
 import type { TensorResult } from "./types.ts";
-
-function fmt(x: number, digits = 2): string {
-  if (!Number.isFinite(x)) return "n/a";
-  return Math.abs(x) >= 100 || (Math.abs(x) < 0.01 && x !== 0) ? x.toExponential(1) : x.toFixed(digits);
-}
 
 /** The predictor with the smallest κ (ties: first listed). */
 export function bestPredictor(r: TensorResult): string | null {
@@ -19,7 +15,7 @@ export function bestPredictor(r: TensorResult): string | null {
 function kappaText(r: TensorResult, id: string): string {
   const ci = r.kappaCI?.[id];
   const half = ci ? (ci[1] - ci[0]) / 2 : null;
-  return `κ = ${fmt(r.kappa[id])}${half !== null && Number.isFinite(half) ? ` ± ${fmt(half)}` : ""}`;
+  return `κ = ${fmtNum(r.kappa[id])}${half !== null && Number.isFinite(half) ? ` ± ${fmtNum(half, 2)}` : ""}`;
 }
 
 function reading(k: number): string {
@@ -46,18 +42,18 @@ export function summarize(
   }
   if ("last" in total.kappa && total.kappa.last > 1) {
     parts.push(
-      `The one-step predictor has κ = ${fmt(total.kappa.last)} > 1: consecutive gradients disagree (minibatch noise or oscillation).`,
+      `The one-step predictor has κ = ${fmtNum(total.kappa.last)} > 1: consecutive gradients disagree (minibatch noise or oscillation).`,
     );
   }
   const r = total.predictableRank[e];
   const bound = total.increments.bound?.predictableRank[e];
   if (r !== undefined && bound && bound[0] !== bound[1]) {
     parts.push(
-      `Increments live in at most ${r} of ${dims} dimensions (r*(${e}) ∈ [${bound[0]}, ${bound[1]}], certified by a Frequent Directions sketch over time with ${total.increments.bound!.rows} rows; sketch effective rank ${fmt(total.effectiveRank, 1)}, stable rank ≤ ${fmt(total.stableRank, 1)}).`,
+      `Increments live in at most ${r} of ${dims} dimensions (r*(${e}) ∈ [${bound[0]}, ${bound[1]}], certified by a Frequent Directions sketch over time with ${total.increments.bound!.rows} rows; sketch effective rank ${fmtNum(total.effectiveRank)}, stable rank ≤ ${fmtNum(total.stableRank)}).`,
     );
   } else if (r !== undefined) {
     parts.push(
-      `Increments live in ${r} of ${dims} dimensions (r*(${e}); effective rank ${fmt(total.effectiveRank, 1)}, stable rank ${fmt(total.stableRank, 1)}).`,
+      `Increments live in ${r} of ${dims} dimensions (r*(${e}); effective rank ${fmtNum(total.effectiveRank)}, stable rank ${fmtNum(total.stableRank)}).`,
     );
   }
   const ranked = tensors
@@ -76,12 +72,12 @@ export function summarize(
     const measured = sk.measuredError
       ? ` Measured κ error against exact on the first steps: ${Object.entries(sk.measuredError)
           .filter(([id]) => id !== "zero")
-          .map(([id, e]) => `${id} ${fmt(e, 3)}`)
+          .map(([id, e]) => `${id} ${fmtNum(e)}`)
           .join(", ")}.`
       : "";
     const how = sk.confidence >= 1 ? "deterministically" : `with probability ${sk.confidence}`;
     parts.push(
-      `These numbers come from a ${sk.kind} sketch (k = ${sk.k}): inner products are within ${fmt(sk.errorBound, 3)} (relative) ${how}.${measured}`,
+      `These numbers come from a ${sk.kind} sketch (k = ${sk.k}): inner products are within ${fmtNum(sk.errorBound)} (relative) ${how}.${measured}`,
     );
   }
   return parts.join(" ");

@@ -12,7 +12,7 @@ export interface WindowedKappa {
   readonly starts: number[];
   /** Keyed by predictor id, one value per window. */
   readonly kappa: Record<string, number[]>;
-  /** r*(ε) of the increments inside each window, keyed by String(ε) for every analysed ε, one value per window
+  /** r*(ε) of the increments inside each window, keyed by String(ε) for every analyzed ε, one value per window
    * (NaN for a window of fewer than two steps, which has no increments). */
   readonly predictableRank: Record<string, number[]>;
 }

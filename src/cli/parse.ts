@@ -42,3 +42,10 @@ export function parseBytes(option: string) {
     return Math.floor(bytes);
   };
 }
+
+/** Bytes as `parseBytes` reads them back: "256M", "2G", or plain bytes when not a whole number of MiB. */
+export function bytesText(bytes: number): string {
+  if (bytes % 2 ** 30 === 0) return `${bytes / 2 ** 30}G`;
+  if (bytes % 2 ** 20 === 0) return `${bytes / 2 ** 20}M`;
+  return String(bytes);
+}

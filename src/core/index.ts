@@ -3,6 +3,7 @@ export { blockBootstrapRatioCI } from "./bootstrap.ts";
 export { nonconvexBound, regretBound } from "./bounds.ts";
 export { type DecimatedSeries, decimateMinMax } from "./decimate.ts";
 export { type ErrorCode, exitCodeFor, GradtraceError } from "./errors.ts";
+export { fmtNum, formatTick } from "./format.ts";
 export { GramAccumulator, type GramKernel, incrementGram } from "./gram.ts";
 export {
   gramEigenvalues,

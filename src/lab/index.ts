@@ -2,6 +2,9 @@
 export {
   ACTIVATION_NAMES,
   type ActivationName,
+  DEFAULT_JOBS,
+  DEFAULT_SPIKED_CONFIG,
+  DEFAULT_SWEEP_OPTIONS,
   parseSweep,
   resolveConfig,
   runMany,
@@ -9,6 +12,7 @@ export {
   runSweep,
   type SpikedConfig,
   type SpikedResult,
+  type SweepOptions,
   type SweepPoint,
   type SweepQuantity,
   type SweepResult,
@@ -20,7 +24,7 @@ export {
 export { markdownTable, sweepRows } from "./spiked/tables.ts";
 export { OPTIMIZER_NAMES, type OptimizerName } from "./zoo/optimizers.ts";
 export { createZooModel, parameterCount, ZOO_MODEL_NAMES, type ZooModelName } from "./zoo/registry.ts";
-export { runZooTraining } from "./zoo/run.ts";
+export { runZooTraining, type ZooRunOptions } from "./zoo/run.ts";
 export type { ScheduleKind } from "./zoo/schedule.ts";
 export { createTraceLogger, TRACE_FILE } from "./zoo/traceLogger.ts";
-export { train } from "./zoo/trainer.ts";
+export { DEFAULT_TRAIN_OPTIONS, train } from "./zoo/trainer.ts";

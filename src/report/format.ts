@@ -1,15 +1,4 @@
-/** @file Number formatting shared by the terminal table, CSV and HTML report, so one value reads the same
- * everywhere. */
-
-/** Compact fixed/exponential formatting: 3 significant digits, exponent outside [1e-3, 1e4). */
-export function fmtNum(x: number, digits = 3): string {
-  if (Number.isNaN(x)) return "n/a";
-  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
-  if (x === 0) return "0";
-  const a = Math.abs(x);
-  if (a >= 1e4 || a < 1e-3) return x.toExponential(digits - 1);
-  return Number(x.toPrecision(digits)).toString();
-}
+/** @file The terminal table's sparklines (numbers themselves go through the core's `fmtNum`, the one formatter). */
 
 const SPARKS = "▁▂▃▄▅▆▇█";
 

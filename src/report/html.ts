@@ -2,8 +2,7 @@
  * figures (κ per tensor, increment spectra, r*(ε) curves, κ over time, stale-projector energy) plus the bound
  * calculators with their assumptions. No script, no external asset: it opens anywhere, offline. */
 import type { AnalysisResult, TensorResult } from "../analysis/index.ts";
-import { decimateMinMax } from "../core/index.ts";
-import { fmtNum } from "./format.ts";
+import { decimateMinMax, fmtNum } from "../core/index.ts";
 import { modeDescription } from "./mode.ts";
 import { type ChartPanel, type ChartSeries, escapeXml, renderSvgChart } from "./svgChart.ts";
 

@@ -1,6 +1,5 @@
 /** @file Public API of the report layer: the only module other layers import. */
 export { csvFileName, seriesCsv } from "./csv.ts";
-export { fmtNum } from "./format.ts";
 export { renderHtmlReport } from "./html.ts";
 export { modeDescription } from "./mode.ts";
 export { type ChartPanel, renderSvgChart } from "./svgChart.ts";

@@ -1,7 +1,7 @@
 /** @file One sentence saying which analysis mode produced a result and which bounds apply — the same words in the
  * terminal table's header line and in the HTML report. */
 import type { AnalysisResult } from "../analysis/index.ts";
-import { fmtNum } from "./format.ts";
+import { fmtNum } from "../core/index.ts";
 
 export function modeDescription(result: AnalysisResult): string {
   const t = result.trace.steps;

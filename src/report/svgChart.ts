@@ -14,6 +14,7 @@
  *     panels: [{ title: "stable rank", xLabel: "ν", series: [{ name: "relu", x: [0, 0.1], y: [1.2, 1.5] }] }],
  *   });
  */
+import { formatTick } from "../core/index.ts";
 
 export interface ChartSeries {
   /** Legend label; also the key of its colour across panels. */
@@ -108,14 +109,6 @@ export function logTicks(lo: number, hi: number): number[] {
     }
   }
   return out;
-}
-
-/** Short tick label: up to 4 significant digits, exponent form for very large/small magnitudes. */
-export function formatTick(v: number): string {
-  if (v === 0) return "0";
-  const a = Math.abs(v);
-  if (a >= 1e5 || a < 1e-3) return v.toExponential(1).replace("e+", "e");
-  return String(Number(v.toPrecision(4)));
 }
 
 export function escapeXml(s: string): string {

@@ -2,11 +2,12 @@
  * row per tensor plus the total — κ per predictor (with the bootstrap half-width), r*(ε), effective and stable rank,
  * and the ‖g‖ trend. */
 import type { AnalysisResult, TensorResult } from "../analysis/index.ts";
-import { fmtNum, sparkline } from "./format.ts";
+import { fmtNum } from "../core/index.ts";
+import { sparkline } from "./format.ts";
 import { modeDescription } from "./mode.ts";
 
 export interface TableOptions {
-  /** Predictors shown as columns (default: all analysed except the zero predictor, whose κ is 1 by definition). */
+  /** Predictors shown as columns (default: all analyzed except the zero predictor, whose κ is 1 by definition). */
   readonly predictors?: readonly string[];
   /** Rows shown at most (the largest tensors first are kept); the total row is always shown. */
   readonly maxRows?: number;

@@ -1,25 +1,9 @@
-/** @file The worker thread that runs analyses for the server (see workerEngine in engine.ts): the exact pass is
- * CPU-bound and synchronous, and running it here keeps the server answering requests and streaming events while a
- * big run is being analysed. Messages in: { id, kind: "analyze", absPath, options }; out:
- * { id, ok: true, value } or { id, ok: false, code, message }. */
-import { parentPort } from "node:worker_threads";
-import { GradtraceError } from "../core/index.ts";
-import { traceEngine, type WorkerReply, type WorkerRequestBody } from "./engine.ts";
+/** @file The task module of the server's analysis worker (see workerEngine in engine.ts), run through the
+ * project's worker pool: the exact pass is CPU-bound and synchronous, and running it in a worker thread keeps the
+ * server answering requests and streaming events while a big run is being analyzed. */
+import { type EngineOutput, type ServeAnalyzeOptions, traceEngine } from "./engine.ts";
 
-const port = parentPort;
-if (port) {
-  port.on("message", async (req: WorkerRequestBody & { id: number }) => {
-    try {
-      const value = await traceEngine.analyze(req.absPath, req.options);
-      port.postMessage({ id: req.id, ok: true, value } satisfies WorkerReply);
-    } catch (err) {
-      port.postMessage({
-        id: req.id,
-        ok: false,
-        code: err instanceof GradtraceError ? err.code : null,
-        message: err instanceof Error ? err.message : String(err),
-      } satisfies WorkerReply);
-    }
-  });
-  port.postMessage({ id: 0, ok: true, value: "ready" } satisfies WorkerReply);
+/** Opens the trace at `absPath`, analyzes it with the dashboard's options and closes it. */
+export function analyzeTrace(absPath: string, options: ServeAnalyzeOptions): Promise<EngineOutput> {
+  return traceEngine.analyze(absPath, options);
 }

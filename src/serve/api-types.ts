@@ -14,7 +14,7 @@ import type {
 
 export type RunStatus = "pending" | "analyzing" | "ready" | "error";
 
-/** One run of `/api/runs`: identity, analysis state and the whole-model headline numbers once analysed. */
+/** One run of `/api/runs`: identity, analysis state and the whole-model headline numbers once analyzed. */
 export interface RunListEntry {
   /** Stable slug of the trace's path relative to the served directory (e.g. "seed1-trace-gtrace"). */
   readonly id: string;
@@ -118,6 +118,10 @@ export interface HeatmapHeader {
   /** Step position where each column starts; a column spans `span` step positions. */
   readonly starts: number[];
   readonly span: number;
+  /** Logged step number of each column's first and last step (what the page labels columns with: positions are
+   * not step numbers once steps with NaN/Inf gradients were dropped). */
+  readonly firstStep: number[];
+  readonly lastStep: number[];
   /** Finite minimum / maximum of the values (null when none is finite). */
   readonly min: number | null;
   readonly max: number | null;

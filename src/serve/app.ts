@@ -214,7 +214,7 @@ export function createApp({ store, files, token, checkHost = false, pingMs = 15_
   return app;
 }
 
-/** ema0.9 when analysed (the dashboard's reference predictor), else the first non-trivial one. */
+/** ema0.9 when analyzed (the dashboard's reference predictor), else the first non-trivial one. */
 export function defaultPredictor(predictors: readonly string[]): string {
   if (predictors.includes("ema0.9")) return "ema0.9";
   return predictors.find((p) => p !== "zero") ?? predictors[0] ?? "zero";

@@ -11,9 +11,10 @@ import * as path from "node:path";
 import type { AnalysisResult } from "../analysis/index.ts";
 import { writeFileAtomic } from "../io/index.ts";
 
-/** Bumped whenever the cached result's shape changes, so older files read as stale and are re-analysed: 2 = the
- * per-window r*(ε) is part of the analysis result (`windows.predictableRank`), no longer a separate cached table. */
-export const CACHE_VERSION = 2;
+/** Bumped whenever the cached result's shape changes, so older files read as stale and are re-analyzed: 2 = the
+ * per-window r*(ε) is part of the analysis result (`windows.predictableRank`), no longer a separate cached table;
+ * 3 = `stepIndices` are the logged step numbers also when steps were dropped (they were positions then). */
+export const CACHE_VERSION = 3;
 export const CACHE_DIR_NAME = ".gradtrace-cache";
 /** Cache files are ours to replace; the directory appears on first write. */
 const CACHE_WRITE = { force: true, mkdir: true, what: "serve cache" } as const;
@@ -53,7 +54,7 @@ function readJson(file: string): unknown {
   try {
     return JSON.parse(fs.readFileSync(file, "utf8"));
   } catch {
-    return null; // missing or corrupt: the caller re-analyses
+    return null; // missing or corrupt: the caller re-analyzes
   }
 }
 

@@ -44,10 +44,16 @@ export interface RunningServer {
 
 export const MIN_TOKEN_LENGTH = 16;
 
+/** What `host` and `port` of `ServeOptions` mean when left out: loopback, a free port. */
+export const DEFAULT_SERVE_OPTIONS = Object.freeze({
+  host: "127.0.0.1",
+  port: 0,
+} as const satisfies Partial<ServeOptions>);
+
 export async function startServer({
   path,
-  host = "127.0.0.1",
-  port = 0,
+  host = DEFAULT_SERVE_OPTIONS.host,
+  port = DEFAULT_SERVE_OPTIONS.port,
   token,
   analyzeOptions = {},
   cacheDir,

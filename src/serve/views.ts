@@ -89,8 +89,7 @@ export function seriesView(
     for (const [id, v] of Object.entries(t.windows.kappa)) wk[id] = nullable(v);
     windows = { size: t.windows.size, starts: [...t.windows.starts], kappa: wk };
   }
-  const stepIndices =
-    cached.stepIndices.length === t.gradNorm.length ? cached.stepIndices : t.gradNorm.map((_, i) => i);
+  const stepIndices = loggedSteps(cached, t.gradNorm.length);
   return {
     run: runId,
     version,
@@ -107,6 +106,13 @@ export function seriesView(
     matrix: t.matrix ?? null,
     sketch: t.sketch ?? null,
   };
+}
+
+/** The logged step number of each step position of the result; positions themselves if the cache has none that
+ * fit (steps with NaN/Inf gradients are dropped by the analysis, so positions are not step numbers in general). */
+function loggedSteps(cached: CachedResult, positions: number): number[] {
+  const s = cached.stepIndices;
+  return s.length === positions ? s : Array.from({ length: positions }, (_, i) => i);
 }
 
 export interface HeatmapRequest {
@@ -134,13 +140,13 @@ export function heatmapView(
   if (metric === "kappa" && (predictor === undefined || !result.options.predictors.includes(predictor))) {
     throw new GradtraceError(
       "E_ARG",
-      `heatmap: predictor ${JSON.stringify(predictor ?? "")} not analysed; expected one of ${result.options.predictors.join(", ")}`,
+      `heatmap: predictor ${JSON.stringify(predictor ?? "")} not analyzed; expected one of ${result.options.predictors.join(", ")}`,
     );
   }
   if (metric === "rank" && (eps === undefined || !result.options.eps.includes(eps))) {
     throw new GradtraceError(
       "E_ARG",
-      `heatmap: eps ${eps ?? "(missing)"} not analysed; expected one of ${result.options.eps.join(", ")}`,
+      `heatmap: eps ${eps ?? "(missing)"} not analyzed; expected one of ${result.options.eps.join(", ")}`,
     );
   }
   let rowsData: (readonly unknown[] | null)[];
@@ -164,6 +170,8 @@ export function heatmapView(
         ? tensors.map((t) => t.windows?.kappa[predictor!] ?? null)
         : tensors.map((t) => t.windows?.predictableRank[String(eps)] ?? null);
   }
+  const steps = loggedSteps(cached, result.trace.steps);
+  const stepAt = (p: number) => steps[Math.min(Math.max(p, 0), steps.length - 1)] ?? p;
   const rows = tensors.length;
   const cols = starts.length;
   const values = new Float64Array(rows * cols).fill(Number.NaN);
@@ -194,6 +202,8 @@ export function heatmapView(
       tensors: tensors.map((t) => t.name),
       starts,
       span,
+      firstStep: starts.map((p) => stepAt(p)),
+      lastStep: starts.map((p) => stepAt(p + span - 1)),
       min: finite ? min : null,
       max: finite ? max : null,
     },

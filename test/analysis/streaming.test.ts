@@ -118,7 +118,7 @@ describe("streaming mode", () => {
     reader.close();
     expect(exact.result.trace.problems.some((p) => p.includes("NaN/Inf"))).toBe(true);
     expect(streaming.result.trace.problems).toEqual(exact.result.trace.problems);
-    expect(streaming.steps).toEqual(exact.steps);
+    expect(streaming.stepIndices).toEqual(exact.stepIndices);
     expectAgreement(exact.result, streaming.result);
     // The per-step series behind --csv and the dashboard agree too.
     const e = exact.series.get("total")!;

@@ -1,5 +1,5 @@
 /** @file The dashboard in a real browser (Debian's chromium through playwright-core) on generated gtrace traces
- * analysed by the real engine: the overview, heatmap (hidden table, canvas pixels and hover tooltip) and per-tensor
+ * analyzed by the real engine: the overview, heatmap (hidden table, canvas pixels and hover tooltip) and per-tensor
  * charts show the numbers of a direct analyze() of the same traces; the page is not blank; exports produce the
  * right files; pan / zoom change the view; live mode updates the page without a reload while a writer appends. */
 import * as fs from "node:fs";
@@ -108,7 +108,7 @@ describe("overview", () => {
 });
 
 describe("run page", () => {
-  it("draws the κ heatmap with the analysed numbers: hidden table, pixel colours, and the hover tooltip", async () => {
+  it("draws the κ heatmap with the analyzed numbers: hidden table, pixel colours, and the hover tooltip", async () => {
     await open("#/run/adam-seed1-gtrace");
     const e = await analyzeFile(path.join(dir, "adam", "seed1.gtrace"));
     const canvas = page.locator("canvas.heatmap-canvas");
@@ -276,7 +276,7 @@ describe("run page", () => {
     await expect.poll(() => canvas.getAttribute("data-view")).toBe(full);
   });
 
-  it("shows a tensor's ‖g‖, κ windows, spectrum, r*(ε) curve and stale-projector energy as analysed", async () => {
+  it("shows a tensor's ‖g‖, κ windows, spectrum, r*(ε) curve and stale-projector energy as analyzed", async () => {
     const e = await analyzeFile(path.join(dir, "adam", "seed1.gtrace"));
     const t = e.tensors[0];
     await page.locator(`[data-table=tensors] tr[data-key="${t.name}"]`).click();

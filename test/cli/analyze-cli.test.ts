@@ -3,8 +3,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.ts";
+import { fmtNum } from "../../src/core/format.ts";
 import { createRng } from "../../src/core/rng.ts";
-import { fmtNum } from "../../src/report/format.ts";
 import { createGtraceWriter } from "../../src/trace/index.ts";
 
 /** Runs the CLI in-process, capturing what it prints. */
@@ -76,7 +76,7 @@ describe("gradtrace analyze (CLI)", () => {
     // The plain-language reading names the predictor with the smallest κ and its value.
     const best = ["last", "ema0.9"].sort((a, b) => result.total.kappa[a] - result.total.kappa[b])[0];
     expect(result.summary).toContain(
-      `best predictor of the whole-model gradient is ${best}, κ = ${result.total.kappa[best].toFixed(2)}`,
+      `best predictor of the whole-model gradient is ${best}, κ = ${fmtNum(result.total.kappa[best])}`,
     );
     expect(r.out).toContain(result.summary);
     expect(result.schemaVersion).toBe(1);

@@ -32,7 +32,7 @@ function sketchRows(b: Mat): Float64Array[] {
 }
 
 /** Eigenvalues (descending) of AᵀA − BᵀB, plus the exact σ_i² of A. */
-function analyse(rows: Float64Array[], fd: FrequentDirections) {
+function analyze(rows: Float64Array[], fd: FrequentDirections) {
   const dim = fd.dim;
   const ata = covariance(rows, dim);
   const btb = covariance(sketchRows(fd.sketch), dim);
@@ -55,7 +55,7 @@ describe("FrequentDirections", () => {
     const fd = new FrequentDirections({ ell, dim });
     for (const row of rows) fd.update(row);
     expect(fd.rows).toBe(300);
-    const { diffValues, tail, scale } = analyse(rows, fd);
+    const { diffValues, tail, scale } = analyze(rows, fd);
     const spectral = Math.max(Math.abs(diffValues[0]), Math.abs(diffValues[dim - 1]));
     expect(diffValues[dim - 1]).toBeGreaterThan(-1e-9 * scale); // BᵀB ≼ AᵀA
     expect(spectral).toBeLessThanOrEqual(fd.shrinkage * (1 + 1e-9) + 1e-9 * scale);
@@ -77,7 +77,7 @@ describe("FrequentDirections", () => {
           const rows = lowRankPlusNoise(seed, n, dim, r, 0.2);
           const fd = new FrequentDirections({ ell, dim });
           for (const row of rows) fd.update(row);
-          const { diffValues, tail, scale } = analyse(rows, fd);
+          const { diffValues, tail, scale } = analyze(rows, fd);
           const tol = 1e-9 * Math.max(scale, 1e-300);
           const spectral = Math.max(Math.abs(diffValues[0]), Math.abs(diffValues[dim - 1]));
           expect(diffValues[dim - 1]).toBeGreaterThan(-tol);
@@ -95,7 +95,7 @@ describe("FrequentDirections", () => {
     const rows = lowRankPlusNoise(3, 200, dim, 5, 0);
     const fd = new FrequentDirections({ ell: 6, dim });
     for (const row of rows) fd.update(row);
-    const { diffValues, scale } = analyse(rows, fd);
+    const { diffValues, scale } = analyze(rows, fd);
     expect(Math.max(Math.abs(diffValues[0]), Math.abs(diffValues[dim - 1]))).toBeLessThan(1e-9 * scale);
     expect(fd.shrinkage).toBeLessThan(1e-9 * scale);
   });

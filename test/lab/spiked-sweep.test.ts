@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
+import { GradtraceError } from "../../src/core/errors.ts";
 import { type Mat, mat } from "../../src/core/matrix.ts";
 import { createRng, deriveSeed } from "../../src/core/rng.ts";
 import { resolveActivation } from "../../src/lab/spiked/activations.ts";
@@ -146,12 +147,25 @@ describe("runSweep and the pool", () => {
     expect(JSON.parse(readFileSync(join(out, "t.json"), "utf8")).points.length).toBe(4);
   });
 
-  it("two worker processes return exactly the in-process results", async () => {
+  it("two worker threads return exactly the in-process results", async () => {
     const configs = [0, 0.2, 0.4].map((nu) => ({ ...tiny, nu, fullSpectrum: false }));
     const pooled = await runMany(configs, { jobs: 2 });
     const local = await runMany(configs, { jobs: 1 });
     expect(pooled.map((r) => r.singularValues)).toEqual(local.map((r) => r.singularValues));
     expect(pooled.map((r) => r.cosResidue)).toEqual(local.map((r) => r.cosResidue));
+  });
+
+  it("a configuration that fails in a worker thread rejects with the same GradtraceError as in-process", async () => {
+    const configs = [
+      { ...tiny, fullSpectrum: false },
+      { ...tiny, n: 0 },
+    ];
+    const inThread = await runMany(configs, { jobs: 1 }).catch((e: unknown) => e);
+    const pooled = await runMany(configs, { jobs: 2 }).catch((e: unknown) => e);
+    expect(inThread).toBeInstanceOf(GradtraceError);
+    expect(pooled).toBeInstanceOf(GradtraceError);
+    expect((pooled as GradtraceError).code).toBe((inThread as GradtraceError).code);
+    expect((pooled as GradtraceError).message).toBe((inThread as GradtraceError).message);
   });
 });
 

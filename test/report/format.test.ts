@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { compilePattern, selectTensors } from "../../src/analysis/select.ts";
 import { parseBytes, parseNumberList } from "../../src/cli/parse.ts";
 import { GradtraceError } from "../../src/core/errors.ts";
+import { fmtNum } from "../../src/core/format.ts";
 import { csvCell, csvFileName } from "../../src/report/csv.ts";
-import { fmtNum, sparkline } from "../../src/report/format.ts";
+import { sparkline } from "../../src/report/format.ts";
 
 describe("fmtNum", () => {
   it.each([

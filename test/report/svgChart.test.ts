@@ -2,14 +2,8 @@
  * affine / log maps computed by hand for a fixed panel geometry (320×230 px, margins left 56, right 12, top 26,
  * bottom 40: plot area x ∈ [56, 308], y ∈ [26, 190]). */
 import { describe, expect, it } from "vitest";
-import {
-  escapeXml,
-  formatTick,
-  logTicks,
-  niceTicks,
-  PALETTE,
-  renderSvgChart,
-} from "../../src/report/svgChart.ts";
+import { formatTick } from "../../src/core/format.ts";
+import { escapeXml, logTicks, niceTicks, PALETTE, renderSvgChart } from "../../src/report/svgChart.ts";
 
 describe("ticks", () => {
   it.each([

@@ -87,7 +87,7 @@ describe("listing and summaries", () => {
     ]);
   });
 
-  it("gives the whole-model headline numbers of each analysed run", async () => {
+  it("gives the whole-model headline numbers of each analyzed run", async () => {
     const body = (await get("/api/runs")).json<RunsResponse>();
     const adam = body.runs.find((r) => r.id === "adam-seed1-trace-gtrace")!;
     const expected = fixtureResult({ steps: 20, tensors: 3, seed: 20 });
@@ -136,7 +136,7 @@ describe("listing and summaries", () => {
 });
 
 describe("series", () => {
-  it("returns one tensor's series exactly as analysed, NaN as null, with step indices", async () => {
+  it("returns one tensor's series exactly as analyzed, NaN as null, with step indices", async () => {
     const expected = fixtureResult({ steps: 20, tensors: 3, seed: 20 });
     const name = expected.tensors[0].name;
     const res = await get(`/api/runs/adam-seed1-trace-gtrace/tensors/${encodeURIComponent(name)}/series`);
@@ -228,7 +228,7 @@ describe("heatmap", () => {
     expect(r.values.slice(0, r.cols)).toEqual(e.tensors[0].windows!.starts.map((s) => (s % 7) + 1));
   });
 
-  it("refuses unknown metrics, predictors not analysed and ε not analysed with 400", async () => {
+  it("refuses unknown metrics, predictors not analyzed and ε not analyzed with 400", async () => {
     for (const q of ["metric=loss", "metric=kappa&predictor=ar9", "metric=rank&eps=0.3", "format=xml"]) {
       const res = await get(`/api/runs/adam-seed1-trace-gtrace/heatmap?${q}`);
       expect(res.status, q).toBe(400);
@@ -344,7 +344,7 @@ describe("refusals", () => {
 });
 
 describe("cache", () => {
-  it("reuses cached results on restart without analysing, and rebuilds them when the cache is deleted", async () => {
+  it("reuses cached results on restart without analyzing, and rebuilds them when the cache is deleted", async () => {
     const cacheDir = path.join(dir, ".gradtrace-cache");
     expect(fs.existsSync(path.join(cacheDir, "sgd-run-gtrace.json"))).toBe(true);
     expect(fs.readdirSync(cacheDir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
@@ -376,11 +376,11 @@ describe("cache", () => {
     const s = await startServer({ path: dir, engine: e, webDir });
     try {
       await s.store.idle();
-      const analysed = e.calls.length;
+      const analyzed = e.calls.length;
       const q = "/api/runs/sgd-run-gtrace/heatmap?metric=rank";
       const first = (await rawGet(s.port, q)).json<HeatmapJson>();
       const second = (await rawGet(s.port, `${q}&eps=0.01`)).json<HeatmapJson>();
-      expect(e.calls.length).toBe(analysed);
+      expect(e.calls.length).toBe(analyzed);
       expect(first.eps).toBe(0.1);
       expect(second.eps).toBe(0.01);
       expect(first.values.slice(0, first.cols)).toEqual(first.starts.map((st) => (st % 7) + 1));
@@ -402,7 +402,7 @@ describe("cache", () => {
     }
   });
 
-  it("treats cache files of an older cache version as stale and re-analyses those runs", async () => {
+  it("treats cache files of an older cache version as stale and re-analyzes those runs", async () => {
     const cacheDir = path.join(dir, ".gradtrace-cache");
     for (const suffix of [".json", ".meta.json"]) {
       const file = path.join(cacheDir, `sgd-run-gtrace${suffix}`);
@@ -422,7 +422,7 @@ describe("cache", () => {
     }
   });
 
-  it("re-analyses a run whose trace changed while the server was down", async () => {
+  it("re-analyzes a run whose trace changed while the server was down", async () => {
     const trace = path.join(dir, "sgd", "run.gtrace");
     fs.appendFileSync(trace, "steps=14\n");
     const e = fakeEngine();

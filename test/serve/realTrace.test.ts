@@ -1,4 +1,4 @@
-/** @file The server on real gtrace traces analysed by the real engine: summary, series and heatmaps equal a direct
+/** @file The server on real gtrace traces analyzed by the real engine: summary, series and heatmaps equal a direct
  * `analyze()` of the same trace; the rank heatmap equals r*(ε) of each window's increment matrix computed by brute
  * force (ml-matrix's SVD of the explicit increments); and a trace being appended to by its writer is picked up
  * live, including a record caught half-written. */

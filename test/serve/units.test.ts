@@ -160,6 +160,8 @@ describe("binary heatmap codec", () => {
             tensors: names.slice(0, rows),
             starts: Array.from({ length: cols }, (_, i) => i),
             span: 1,
+            firstStep: Array.from({ length: cols }, (_, i) => 2 * i),
+            lastStep: Array.from({ length: cols }, (_, i) => 2 * i),
             min: null,
             max: null,
           };
@@ -360,7 +362,7 @@ describe("access checks", () => {
 });
 
 describe("store memory", () => {
-  it("evicts parsed results beyond memoryResults and reloads them from the cache, not by re-analysing", async () => {
+  it("evicts parsed results beyond memoryResults and reloads them from the cache, not by re-analyzing", async () => {
     const root = mkdtemp();
     for (const [name, steps] of [
       ["a.gtrace", 10],

@@ -12,7 +12,7 @@ import { SMALL_MODEL, writeTrace } from "./traces.ts";
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-worker-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-it("analyses in a worker thread with results identical to the main thread's", async () => {
+it("analyzes in a worker thread with results identical to the main thread's", async () => {
   const file = path.join(dir, "w.gtrace");
   writeTrace(file, { tensors: SMALL_MODEL, seed: 9 }, 24);
   const logs: string[] = [];
@@ -30,4 +30,20 @@ it("analyses in a worker thread with results identical to the main thread's", as
     await engine.close();
   }
   expect(engine.mode()).toBe("main-thread");
+});
+
+it("falls back to the main thread, with the same results, when the worker does not start in time", async () => {
+  const file = path.join(dir, "fallback.gtrace");
+  writeTrace(file, { tensors: SMALL_MODEL, seed: 4 }, 12);
+  const logs: string[] = [];
+  // No worker thread starts (and loads the analysis modules) within 0 ms.
+  const engine = workerEngine({ startTimeoutMs: 0, log: (m) => logs.push(m) });
+  try {
+    const out = await engine.analyze(file, { window: 4 });
+    expect(engine.mode()).toBe("main-thread");
+    expect(logs).toEqual(["serve: analyzing in the main thread (the analysis worker did not start in time)"]);
+    expect(out).toEqual(await traceEngine.analyze(file, { window: 4 }));
+  } finally {
+    await engine.close();
+  }
 });

@@ -1,6 +1,7 @@
 /** @file Export of what the page shows: any table as CSV, any chart as SVG (drawn from the chart's own numbers, so
  * it is a true vector figure, not a screenshot) or PNG (the canvas). Files are handed to the browser through blob
  * URLs; nothing leaves the machine. */
+import { formatTick } from "../../src/core/format.ts";
 
 /** Series colours of every chart on the page and of its exported figures (uPlot lines, SVG bars), so a run keeps
  * its colour from the screen to the file. */
@@ -105,8 +106,6 @@ export function chartToSvg({
     m.l + (logX ? Math.log(v / x0) / Math.log(x1 / x0) : (v - x0) / (x1 - x0)) * (W - m.l - m.r);
   const fy = (v: number) =>
     H - m.b - (logY ? Math.log(v / y0) / Math.log(y1 / y0) : (v - y0) / (y1 - y0)) * (H - m.t - m.b);
-  const fmt = (v: number) =>
-    Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-2 && v !== 0) ? v.toExponential(1) : String(+v.toPrecision(4));
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -115,12 +114,16 @@ export function chartToSvg({
     `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="#333"/>`,
   ];
   for (const t of ticks(x0, x1, logX)) {
-    parts.push(`<text x="${fx(t).toFixed(1)}" y="${H - m.b + 14}" text-anchor="middle">${fmt(t)}</text>`);
+    parts.push(
+      `<text x="${fx(t).toFixed(1)}" y="${H - m.b + 14}" text-anchor="middle">${formatTick(t)}</text>`,
+    );
   }
   for (const t of ticks(y0, y1, logY)) {
     const y = fy(t).toFixed(1);
     parts.push(`<line x1="${m.l}" y1="${y}" x2="${W - m.r}" y2="${y}" stroke="#eee"/>`);
-    parts.push(`<text x="${m.l - 4}" y="${y}" text-anchor="end" dominant-baseline="middle">${fmt(t)}</text>`);
+    parts.push(
+      `<text x="${m.l - 4}" y="${y}" text-anchor="end" dominant-baseline="middle">${formatTick(t)}</text>`,
+    );
   }
   parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 12}" text-anchor="middle">${esc(xLabel)}</text>`);
   parts.push(
@@ -203,7 +206,7 @@ export function barsToSvg({
   ];
   for (const t of ticks(0, top, false)) {
     p.push(
-      `<text x="${m.l - 4}" y="${fy(t).toFixed(1)}" text-anchor="end" dominant-baseline="middle">${+t.toPrecision(3)}</text>`,
+      `<text x="${m.l - 4}" y="${fy(t).toFixed(1)}" text-anchor="end" dominant-baseline="middle">${formatTick(t)}</text>`,
     );
     p.push(
       `<line x1="${m.l}" y1="${fy(t).toFixed(1)}" x2="${W - m.r}" y2="${fy(t).toFixed(1)}" stroke="#eee"/>`,

@@ -7,7 +7,9 @@
  * For tests and accessibility the canvas carries its numbers in data-* attributes (rows, cols, metric, min, max,
  * view, version) and, for small matrices, a hidden table holds every cell; the hover tooltip names the tensor, the
  * window and the exact value under the cursor. */
+import { fmtNum } from "../../src/core/format.ts";
 import { type ColorScale, cssColor, lut, NAN_RGB, pack } from "./colormap.ts";
+import { type ColumnSteps, columnLabel, stepRange } from "./steps.ts";
 
 export interface HeatmapInput {
   readonly rows: number;
@@ -15,9 +17,8 @@ export interface HeatmapInput {
   /** rows × cols, row-major; NaN = missing. */
   readonly values: Float32Array;
   readonly rowLabels: readonly string[];
-  /** Step (position) where each column starts, and how many steps a column spans. */
-  readonly colStarts: readonly number[];
-  readonly span: number;
+  /** Logged step numbers of each column (first and last step) and how many step positions a column spans. */
+  readonly columns: ColumnSteps;
   readonly metric: string;
   readonly valueLabel: string;
   readonly scale: ColorScale;
@@ -193,7 +194,7 @@ export class Heatmap {
     d.max = String(data.max ?? Number.NaN);
     this.canvas.setAttribute(
       "aria-label",
-      `${data.valueLabel} of ${data.rows} tensors over ${data.cols} ${data.span === 1 ? "steps" : "windows"}`,
+      `${data.valueLabel} of ${data.rows} tensors over ${data.cols} ${data.columns.span === 1 ? "steps" : "windows"}`,
     );
     // A few tensors get a short heatmap, many the full height (rows are then sub-pixel and averaged).
     const height = `${Math.min(480, Math.max(160, data.rows * 28))}px`;
@@ -289,7 +290,7 @@ export class Heatmap {
       `<image x="20" y="34" width="${w}" height="${h}" href="${png}" style="image-rendering:pixelated"/>`,
       `<text x="20" y="${h + 54}">${esc(this.lastAxisText.split(" · drag")[0])}</text>`,
       s
-        ? `<defs><linearGradient id="scale">${stops}</linearGradient></defs><text x="20" y="${h + 84}">${esc(data!.valueLabel)} ${s.lo.toPrecision(3)}</text><rect x="170" y="${h + 74}" width="200" height="12" fill="url(#scale)"/><text x="378" y="${h + 84}">${s.hi.toPrecision(3)}${s.log ? " (log)" : ""}</text>`
+        ? `<defs><linearGradient id="scale">${stops}</linearGradient></defs><text x="20" y="${h + 84}">${esc(data!.valueLabel)} ${fmtNum(s.lo)}</text><rect x="170" y="${h + 74}" width="200" height="12" fill="url(#scale)"/><text x="378" y="${h + 84}">${fmtNum(s.hi)}${s.log ? " (log)" : ""}</text>`
         : "",
       `<desc>rows ${v.r0}–${v.r1}, columns ${v.c0}–${v.c1}</desc>`,
       "</svg>",
@@ -338,11 +339,9 @@ export class Heatmap {
     d.drawMs = ms.toFixed(2);
     d.frames = String(this.frames);
     if (this.frames === 1) performance.mark("gradtrace:heatmap-first-draw");
-    const firstStep = data.colStarts[Math.max(0, Math.floor(v.c0))] ?? 0;
-    const lastCol = Math.min(data.cols - 1, Math.ceil(v.c1) - 1);
-    const lastStep = (data.colStarts[lastCol] ?? 0) + data.span - 1;
+    const [firstStep, lastStep] = stepRange(data.columns, v.c0, v.c1);
     const axisText = `tensors ${Math.floor(v.r0) + 1}–${Math.ceil(v.r1)} of ${data.rows} · steps ${firstStep}–${lastStep} (${
-      data.span === 1 ? "per step" : `windows of ${data.span} steps`
+      data.columns.span === 1 ? "per step" : `windows of ${data.columns.span} steps`
     }) · drag to pan, wheel to zoom (shift: time only, alt: tensors only), double-click to reset`;
     if (axisText !== this.lastAxisText) {
       this.axis.textContent = axisText;
@@ -483,16 +482,14 @@ export class Heatmap {
     const data = this.data!;
     const s = data.scale;
     const stops = Array.from({ length: 11 }, (_, i) => `${cssColor(s.kind, i / 10)} ${i * 10}%`).join(",");
-    const fmt = (x: number) =>
-      Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-2 && x !== 0) ? x.toExponential(2) : x.toFixed(2);
     this.legend.innerHTML = "";
     const lo = document.createElement("span");
-    lo.textContent = fmt(s.lo);
+    lo.textContent = fmtNum(s.lo);
     const bar = document.createElement("span");
     bar.className = "legend-bar";
     bar.style.background = `linear-gradient(to right, ${stops})`;
     const hi = document.createElement("span");
-    hi.textContent = `${fmt(s.hi)}${s.log ? " (log)" : ""}`;
+    hi.textContent = `${fmtNum(s.hi)}${s.log ? " (log)" : ""}`;
     const label = document.createElement("span");
     label.textContent = s.center !== undefined ? `${data.valueLabel}, white = ${s.center}` : data.valueLabel;
     const nan = document.createElement("span");
@@ -508,7 +505,7 @@ export class Heatmap {
     if (data.rows * data.cols > TABLE_CELLS) return;
     const head = this.table.createTHead().insertRow();
     head.insertCell().textContent = "tensor";
-    data.colStarts.forEach((s) => {
+    data.columns.first.forEach((s) => {
       head.insertCell().textContent = String(s);
     });
     const body = this.table.createTBody();
@@ -615,9 +612,7 @@ export class Heatmap {
       return;
     }
     const v = this.value(cell.row, cell.col);
-    const start = data.colStarts[cell.col] ?? cell.col;
-    const when =
-      data.span === 1 ? `step ${start}` : `window ${cell.col} (steps ${start}–${start + data.span - 1})`;
+    const when = columnLabel(data.columns, cell.col);
     tip.textContent = "";
     const name = document.createElement("strong");
     name.textContent = data.rowLabels[cell.row];
@@ -636,8 +631,9 @@ export class Heatmap {
   }
 }
 
+/** The tooltip's value: the one formatter with more digits (the tooltip is where one cell is read closely). */
 function formatValue(v: number): string {
-  return Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(4) : v.toPrecision(5);
+  return fmtNum(v, 5);
 }
 
 function shorten(text: string, maxPx: number, ctx: CanvasRenderingContext2D): string {

@@ -1,6 +1,6 @@
 /** @file The overview page: every run of the directory side by side (whole-model κ per predictor with its
  * bootstrap interval, r*(ε), effective and stable rank), a grouped bar chart of κ across runs, and the spiked-lab
- * results; rows update live as runs are analysed or grow. */
+ * results; rows update live as runs are analyzed or grow. */
 import { api, type LabListEntry, type RunListEntry, subscribe } from "./api.ts";
 import { barsToSvg, download, svgToPng } from "./export.ts";
 import { type Column, DataTable, fmt } from "./table.ts";
@@ -32,8 +32,8 @@ function runColumns(predictors: readonly string[], eps: readonly string[]): Colu
           return k === undefined || k === null
             ? "–"
             : ci
-              ? `${fmt(k, 3)} [${fmt(ci[0], 3)}, ${fmt(ci[1], 3)}]`
-              : fmt(k, 3);
+              ? `${fmt(k)} [${fmt(ci[0])}, ${fmt(ci[1])}]`
+              : fmt(k);
         },
         data: (r): Record<string, string> => {
           const ci = r.kappaCI?.[p];

@@ -116,7 +116,7 @@ export function runPage(
     facts.dataset.steps = String(s.trace.steps);
     facts.dataset.tensors = String(s.trace.tensors);
     facts.dataset.version = String(s.run.version);
-    facts.textContent = `${s.trace.format} · ${s.trace.steps} steps · ${s.trace.tensors} tensors · window ${s.options.window} · analysed ${
+    facts.textContent = `${s.trace.format} · ${s.trace.steps} steps · ${s.trace.tensors} tensors · window ${s.options.window} · analyzed ${
       s.run.analyzedAt ? new Date(s.run.analyzedAt).toLocaleTimeString() : "–"
     } (version ${s.run.version})`;
     head.append(facts, el("p", "summary", s.summary));
@@ -147,7 +147,7 @@ export function runPage(
     line.dataset.kappa = JSON.stringify(live.kappa);
     const lastNorm = live.gradNorm[live.gradNorm.length - 1];
     const kappas = Object.entries(live.kappa)
-      .map(([id, k]) => `${id} ${fmt(k, 3)}`)
+      .map(([id, k]) => `${id} ${fmt(k)}`)
       .join(" · ");
     line.textContent = `live: ${live.steps} steps (${live.steps - s.trace.steps} not yet in the exact analysis) · last ‖g‖ ${fmt(lastNorm)} · κ ${kappas}`;
   };
@@ -223,7 +223,7 @@ export function runPage(
   const exportHeatmapCsv = () => {
     if (!heatData) return;
     const { header, values } = heatData;
-    const rows: (string | number | null)[][] = [["tensor", ...header.starts]];
+    const rows: (string | number | null)[][] = [["tensor", ...header.firstStep]];
     // The rows shown (filtered, ordered), all columns.
     for (const r of shownRows) {
       const row: (string | number | null)[] = [header.tensors[r]];
@@ -234,7 +234,7 @@ export function runPage(
   };
 
   const loadHeatmap = async () => {
-    // An empty predictor / ε lets the server pick its default (ema0.9 when analysed): the first heatmap is fetched
+    // An empty predictor / ε lets the server pick its default (ema0.9 when analyzed): the first heatmap is fetched
     // in parallel with the summary instead of after it.
     const data = await api.heatmap(runId, {
       metric: state.metric,
@@ -268,8 +268,7 @@ export function runPage(
       cols: h.cols,
       values: sel.values,
       rowLabels: sel.names,
-      colStarts: h.starts,
-      span: h.span,
+      columns: { first: h.firstStep, last: h.lastStep, span: h.span },
       metric: h.metric,
       valueLabel: h.metric === "kappa" ? `κ (${h.predictor})` : h.metric === "rank" ? `r*(${h.eps})` : "‖g‖",
       scale: scaleFor(h.metric, h.min, h.max),
@@ -348,7 +347,7 @@ export function runPage(
     const kappaText = Object.entries(series.kappa)
       .map(([p, k]) => {
         const ci = series.kappaCI?.[p];
-        return `κ ${p} = ${fmt(k, 3)}${ci ? ` [${fmt(ci[0], 3)}, ${fmt(ci[1], 3)}]` : ""}`;
+        return `κ ${p} = ${fmt(k)}${ci ? ` [${fmt(ci[0])}, ${fmt(ci[1])}]` : ""}`;
       })
       .join(" · ");
     title.append(
@@ -359,7 +358,7 @@ export function runPage(
           series.increments.predictableRank,
         )
           .map(([e, r]) => `${e} → ${r}`)
-          .join(", ")} · effective rank ${fmt(series.increments.effectiveRank, 3)}`,
+          .join(", ")} · effective rank ${fmt(series.increments.effectiveRank)}`,
       ),
       el("p", "facts", kappaText),
     );

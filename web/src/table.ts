@@ -1,5 +1,6 @@
 /** @file Sortable data tables with CSV export. Every cell keeps its full-precision number in data-value (the text
  * is rounded for reading), so tests and the CSV see exact values. */
+import { fmtNum } from "../../src/core/format.ts";
 import { download, tableToCsv } from "./export.ts";
 
 export type Cell = number | string | null;
@@ -9,19 +10,20 @@ export interface Column<T> {
   readonly label: string;
   readonly title?: string;
   readonly value: (row: T) => Cell;
-  /** Text shown (default: numbers rounded to 4 significant digits). */
+  /** Text shown (default: `fmt`). */
   readonly text?: (row: T) => string;
   /** Extra data-* attributes of the cell (e.g. CI bounds). */
   readonly data?: (row: T) => Record<string, string>;
 }
 
-export function fmt(v: Cell, digits = 4): string {
+/** A cell's text: missing values (JSON null, NaN, ±Infinity) "–", counts as they are, other numbers through the
+ * project's one formatter (`fmtNum`, as in the CLI table, the summary and the HTML report). */
+export function fmt(v: Cell, digits = 3): string {
   if (v === null || v === undefined) return "–";
   if (typeof v === "string") return v;
   if (!Number.isFinite(v)) return "–";
   if (Number.isInteger(v)) return String(v);
-  if (Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3) return v.toExponential(2);
-  return String(+v.toPrecision(digits));
+  return fmtNum(v, digits);
 }
 
 export class DataTable<T> {

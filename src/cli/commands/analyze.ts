@@ -3,42 +3,36 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
-import { analyzeWithSeries } from "../../analysis/index.ts";
-import { DEFAULT_PREDICTORS, GradtraceError, listPredictorForms } from "../../core/index.ts";
+import { type AnalyzeOptions, analyzeWithSeries, DEFAULT_ANALYZE_OPTIONS } from "../../analysis/index.ts";
+import { GradtraceError } from "../../core/index.ts";
 import { writeFileAtomic } from "../../io/index.ts";
 import { csvFileName, renderHtmlReport, renderTable, seriesCsv } from "../../report/index.ts";
 import type { TraceFormat } from "../../trace/index.ts";
 import { openTrace } from "../../trace/index.ts";
-import { parseBytes, parseInteger, parseList, parseNumberList } from "../parse.ts";
+import { type AnalysisFlags, addAnalysisOptions, sharedAnalysisOptions } from "../analysisFlags.ts";
+import { bytesText, parseBytes, parseInteger } from "../parse.ts";
 import { progressBar } from "../progress.ts";
 
-interface AnalyzeFlags {
-  format?: TraceFormat;
-  predictors?: string[];
-  eps?: number[];
-  tensors?: string[];
-  exclude?: string[];
-  sketch?: string;
-  seed: number;
-  window?: number;
-  bootstrap: boolean;
-  matrix: boolean;
-  memory?: number;
-  gramKernel: "js" | "jax";
-  mode: "auto" | "exact" | "streaming";
-  exactMaxSteps?: number;
-  fdRows?: number;
-  json?: string;
-  html?: string;
-  csv?: string;
-  force: boolean;
-  quiet: boolean;
-}
+type AnalyzeFlags = AnalysisFlags &
+  Required<Pick<AnalyzeOptions, "seed" | "gramKernel">> & {
+    format?: TraceFormat;
+    /** `--no-matrix`: AnalyzeOptions.matrixGeometry. */
+    matrix: boolean;
+    /** `--memory`: AnalyzeOptions.memoryBytes. */
+    memory?: number;
+    json?: string;
+    html?: string;
+    csv?: string;
+    force: boolean;
+    quiet: boolean;
+  };
+
+const GRAM_KERNELS = ["js", "jax"] as const satisfies readonly NonNullable<AnalyzeOptions["gramKernel"]>[];
 
 const FORMATS: TraceFormat[] = ["safetensors-dir", "npz-dir", "npy-dir", "gtrace", "manifest"];
 
 export function registerAnalyzeCommand(program: Command): void {
-  program
+  const command = program
     .command("analyze")
     .description(
       "Measure how predictable (path length, κ per predictor) and how low-rank (r*(ε), effective/stable rank) the " +
@@ -52,76 +46,32 @@ export function registerAnalyzeCommand(program: Command): void {
       if (!FORMATS.includes(v as TraceFormat))
         throw new GradtraceError("E_ARG", `--format: "${v}" is not one of ${FORMATS.join(", ")}`);
       return v as TraceFormat;
-    })
+    });
+  addAnalysisOptions(command)
     .option(
-      "-p, --predictors <ids>",
-      `comma-separated predictor ids (default ${DEFAULT_PREDICTORS.join(",")}); forms: ${listPredictorForms().join(", ")}`,
-      parseList,
+      "--seed <n>",
+      "seed for sketches and the bootstrap",
+      parseInteger("--seed"),
+      DEFAULT_ANALYZE_OPTIONS.seed,
     )
     .option(
-      "--eps <values>",
-      "ε values for the predictable rank r*(ε) (default 0.1,0.05,0.01)",
-      parseNumberList("--eps"),
+      "--no-matrix",
+      `skip per-step spectra and stale-projector energy of matrix-shaped tensors (default: ${DEFAULT_ANALYZE_OPTIONS.matrixGeometry ? "computed" : "skipped"})`,
     )
-    .option(
-      "-t, --tensors <patterns>",
-      "keep tensors matching these globs or /regex/ (comma-separated)",
-      parseList,
-    )
-    .option(
-      "--exclude <patterns>",
-      "drop tensors matching these globs or /regex/ (comma-separated)",
-      parseList,
-    )
-    .option(
-      "--sketch <spec>",
-      "analyse sketches: random projections of each step (jl:512, countsketch:1024, sparsejl:512, srht:256; one " +
-        "streaming pass) or Frequent Directions over the coordinates (fd:64; deterministic bound, O(ℓ·T) memory)",
-    )
-    .option("--seed <n>", "seed for sketches and the bootstrap", parseInteger("--seed"), 0)
-    .option(
-      "-w, --window <steps>",
-      "window for κ and r*(ε) over time (default ⌈T/8⌉, 4..64)",
-      parseInteger("--window", { min: 2 }),
-    )
-    .option("--no-bootstrap", "skip the block-bootstrap confidence intervals for κ")
-    .option("--no-matrix", "skip per-step spectra and stale-projector energy of matrix-shaped tensors")
     .option(
       "--memory <size>",
-      "memory budget: the exact pass's block buffer (default 256M), or the streaming state (default 1G), e.g. 512M, 4G",
+      `memory budget: the exact pass's block buffer (default ${bytesText(DEFAULT_ANALYZE_OPTIONS.memoryBytes)}) or the streaming state (default 1G), e.g. 512M, 4G`,
       parseBytes("--memory"),
     )
     .option(
       "--gram-kernel <kernel>",
-      "exact pass products: js (float64, default) or jax (float32 blocks on @jax-js/jax WASM: faster, ~1e-7·√block relative error per entry)",
+      `exact pass products: js (float64) or jax (float32 blocks on @jax-js/jax WASM: faster, ~1e-7·√block relative error per entry); default ${DEFAULT_ANALYZE_OPTIONS.gramKernel}`,
       (v: string) => {
-        if (v !== "js" && v !== "jax")
-          throw new GradtraceError("E_ARG", `--gram-kernel: "${v}" is not js or jax`);
+        if (!(GRAM_KERNELS as readonly string[]).includes(v))
+          throw new GradtraceError("E_ARG", `--gram-kernel: "${v}" is not one of ${GRAM_KERNELS.join(", ")}`);
         return v;
       },
-      "js",
-    )
-    .option(
-      "--mode <mode>",
-      "auto (default): exact up to --exact-max-steps steps, streaming beyond; exact: one T×T Gram per tensor " +
-        "(O(T²) memory); streaming: one pass over time, memory independent of T (κ exact; whole-run r*(ε), " +
-        "effective/stable rank from Frequent Directions with stated bounds)",
-      (v: string) => {
-        if (v !== "auto" && v !== "exact" && v !== "streaming")
-          throw new GradtraceError("E_ARG", `--mode: "${v}" is not auto, exact or streaming`);
-        return v;
-      },
-      "auto",
-    )
-    .option(
-      "--exact-max-steps <n>",
-      "largest number of steps --mode auto analyses exactly (default 2000)",
-      parseInteger("--exact-max-steps", { min: 1 }),
-    )
-    .option(
-      "--fd-rows <l>",
-      "rows ℓ of the streaming mode's Frequent Directions sketches over time (default 16; r*(ε) is certified up to ℓ)",
-      parseInteger("--fd-rows", { min: 1 }),
+      DEFAULT_ANALYZE_OPTIONS.gramKernel,
     )
     .option("--json <file>", "write the full result as JSON (schema: docs/json-schema.md)")
     .option("--html <file>", "write a self-contained HTML report")
@@ -138,12 +88,12 @@ Reading the numbers:
 
 Examples:
   gradtrace analyze run/trace.gtrace --html report.html
-  gradtrace analyze grads/ --tensors 'encoder.*' --predictors last,ema0.9,ar2 --json out.json
+  gradtrace analyze grads/ --include 'encoder.*' --predictors last,ema0.9,ar2 --json out.json
   gradtrace analyze big-run/ --sketch countsketch:1024 --memory 2G
   gradtrace analyze long-run.gtrace --mode streaming --fd-rows 32
 
-Modes: up to --exact-max-steps steps (2000) the exact mode builds each tensor's T×T Gram; longer runs stream over
-time (work linear in T). Both give the same κ; in streaming mode the whole-run r*(ε) is the rank a Frequent
+Modes: up to --exact-max-steps steps (${DEFAULT_ANALYZE_OPTIONS.exactMaxSteps}) the exact mode builds each tensor's T×T Gram; longer runs stream
+over time (work linear in T). Both give the same κ; in streaming mode the whole-run r*(ε) is the rank a Frequent
 Directions sketch certifies (an upper bound; the JSON gives [lower, upper] and the bound Δ).`,
     )
     .action(async (tracePath: string, flags: AnalyzeFlags) => {
@@ -165,21 +115,12 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
   const bar = progressBar("analyze", { enabled: !flags.quiet && process.stderr.isTTY === true });
   const started = Date.now();
   try {
-    const { result, series, steps } = await analyzeWithSeries(reader, {
-      predictors: flags.predictors,
-      eps: flags.eps,
-      include: flags.tensors,
-      exclude: flags.exclude,
-      sketch: flags.sketch,
+    const { result, series, stepIndices } = await analyzeWithSeries(reader, {
+      ...sharedAnalysisOptions(flags),
       seed: flags.seed,
-      window: flags.window,
-      bootstrap: flags.bootstrap,
       matrixGeometry: flags.matrix,
       memoryBytes: flags.memory,
       gramKernel: flags.gramKernel,
-      mode: flags.mode,
-      exactMaxSteps: flags.exactMaxSteps,
-      fdRows: flags.fdRows,
       onProgress: (p) => {
         const secs = (Date.now() - started) / 1000;
         bar.update(p.done, p.total, {
@@ -202,7 +143,7 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
         let file = csvFileName(name);
         for (let i = 2; used.has(file); i++) file = csvFileName(`${name}_${i}`);
         used.add(file);
-        writeFileAtomic(path.join(flags.csv, file), seriesCsv(steps, s), {
+        writeFileAtomic(path.join(flags.csv, file), seriesCsv(stepIndices, s), {
           force: flags.force,
           what: "--csv",
         });

@@ -1,5 +1,5 @@
 /** @file `gradtrace demo`: the built-in example end to end (src/reproduce/demo): train a small CNN on real MNIST
- * digits, log its gradients, analyse them, print the table and write the reports. */
+ * digits, log its gradients, analyze them, print the table and write the reports. */
 import type { Command } from "commander";
 import { GradtraceError } from "../../core/index.ts";
 import type { OptimizerName } from "../../lab/index.ts";

@@ -1,6 +1,6 @@
 /** @file `gradtrace lab spiked`: the spiked two-layer laboratory (docs/lab-spiked.md). Flags map onto SpikedConfig
  * (src/lab/spiked/experiment.ts) and SweepOptions; the work is runSpiked / runSweep. A single configuration prints a
- * table per analysed step; `--sweep` (or several values of --activation/--scaling/--weights) runs a sweep on a worker
+ * table per analyzed step; `--sweep` (or several values of --activation/--scaling/--weights) runs a sweep on a worker
  * pool and writes JSON, CSV and an SVG figure to --out. */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -11,11 +11,14 @@ import { writeJsonAtomic } from "../../io/index.ts";
 import {
   ACTIVATION_NAMES,
   type ActivationName,
+  DEFAULT_SPIKED_CONFIG,
+  DEFAULT_SWEEP_OPTIONS,
   parseSweep,
   resolveConfig,
   runSpiked,
   runSweep,
   type SpikedConfig,
+  type SweepOptions,
   type SweepSeries,
   type SweepSpec,
   spikedTable,
@@ -25,39 +28,24 @@ import type { TraceWriter } from "../../trace/index.ts";
 import { createGtraceWriter } from "../../trace/index.ts";
 import { parseInteger, parseList, parseNumberList } from "../parse.ts";
 
-interface LabSpikedFlags {
-  n: number;
-  d: number;
-  m: number;
-  nu: number;
-  alpha: number;
-  activation: string[];
-  scaling: string[];
-  weights: string[];
-  seed: number;
-  data: string;
-  basis: string;
-  teacherIncludesSpike: boolean;
-  labelNoise: number;
-  steps: number;
-  lr: number | "auto";
-  batchSize: number;
-  weightDecay: number;
-  inputNoise: number;
-  jacobianPenalty: number;
-  analyzeSteps?: number[];
-  topK: number;
-  fullSpectrum: boolean;
-  gemm: string;
-  json?: string;
-  sweep?: string;
-  seeds: number;
-  jobs: number;
-  out?: string;
-  trace?: string;
-  force: boolean;
-  quiet: boolean;
-}
+/** The flags: SpikedConfig's fields (categorical ones as lists, which make a sweep), the sweep's options, and the
+ * outputs. Typed from the library so a renamed or retyped field cannot drift. */
+type LabSpikedFlags = Omit<SpikedConfig, "activation" | "scaling" | "weights" | "analyzeSteps"> &
+  Required<Pick<SweepOptions, "seeds" | "jobs">> & {
+    activation: ActivationName[];
+    scaling: SpikedConfig["scaling"][];
+    weights: SpikedConfig["weights"][];
+    analyzeSteps?: number[];
+    json?: string;
+    sweep?: string;
+    out?: string;
+    trace?: string;
+    force: boolean;
+    quiet: boolean;
+  };
+
+/** The library's default of a SpikedConfig field, for commander (the default value) and the help text. */
+const D = DEFAULT_SPIKED_CONFIG;
 
 function parseNumber(option: string, { min = -Infinity } = {}) {
   return (value: string): number => {
@@ -102,12 +90,12 @@ export function flagsToConfig(f: LabSpikedFlags): Partial<SpikedConfig> {
     m: f.m,
     nu: f.nu,
     alpha: f.alpha,
-    activation: f.activation[0] as ActivationName,
-    scaling: f.scaling[0] as SpikedConfig["scaling"],
-    weights: f.weights[0] as SpikedConfig["weights"],
+    activation: f.activation[0],
+    scaling: f.scaling[0],
+    weights: f.weights[0],
     seed: f.seed,
-    data: f.data as SpikedConfig["data"],
-    basis: f.basis as SpikedConfig["basis"],
+    data: f.data,
+    basis: f.basis,
     teacherIncludesSpike: f.teacherIncludesSpike,
     labelNoise: f.labelNoise,
     steps: f.steps,
@@ -119,7 +107,7 @@ export function flagsToConfig(f: LabSpikedFlags): Partial<SpikedConfig> {
     analyzeSteps: f.analyzeSteps ?? [],
     topK: f.topK,
     fullSpectrum: f.fullSpectrum,
-    gemm: f.gemm as SpikedConfig["gemm"],
+    gemm: f.gemm,
   };
 }
 
@@ -241,90 +229,119 @@ export function registerLabCommand(program: Command): void {
         "the bulk data-residue X_Bᵀr and the spike q, and the decomposition G = S1 + S2 + E. Defaults = the paper's " +
         "Figure 1. See docs/lab-spiked.md.",
     )
-    .option("--n <n>", "samples", parseInteger("--n", { min: 2 }), 750)
-    .option("--d <d>", "input dimension (784 for --data mnist)", parseInteger("--d", { min: 2 }), 1000)
-    .option("--m <m>", "hidden width", parseInteger("--m", { min: 1 }), 1250)
-    .option("--nu <ν>", "spike strength exponent, ζ = n^ν", parseNumber("--nu"), 0.125)
-    .option("--alpha <α>", "bulk covariance eigenvalues ∝ k^(−α)", parseNumber("--alpha", { min: 0 }), 0)
+    .option("--n <n>", "samples", parseInteger("--n", { min: 2 }), D.n)
+    .option("--d <d>", "input dimension (784 for --data mnist)", parseInteger("--d", { min: 2 }), D.d)
+    .option("--m <m>", "hidden width", parseInteger("--m", { min: 1 }), D.m)
+    .option("--nu <ν>", "spike strength exponent, ζ = n^ν", parseNumber("--nu"), D.nu)
+    .option(
+      "--alpha <α>",
+      "bulk covariance eigenvalues ∝ k^(−α)",
+      parseNumber("--alpha", { min: 0 }),
+      D.alpha,
+    )
     .option(
       "--activation <list>",
       `${ACTIVATION_NAMES.join(", ")} (a list makes a sweep)`,
       oneOf("--activation", ACTIVATION_NAMES),
-      ["relu"],
+      [D.activation as ActivationName],
     )
     .option(
       "--scaling <list>",
       "ntk (γ = 1/√m) or mf (γ = 1/m)",
       oneOf("--scaling", ["ntk", "mf"] as const),
-      ["ntk"],
+      [D.scaling],
     )
     .option(
       "--weights <list>",
       "independent or dependent (W_S + n^(−1/4)·1qᵀ)",
       oneOf("--weights", ["independent", "dependent"] as const),
-      ["independent"],
+      [D.weights],
     )
-    .option("--seed <s>", "seed of every random stream", parseInteger("--seed", { min: 0 }), 0)
+    .option("--seed <s>", "seed of every random stream", parseInteger("--seed", { min: 0 }), D.seed)
     .option(
       "--data <source>",
       "synthetic or mnist (digits from the mnist package, standardised, parity targets ±1)",
       single("--data", ["synthetic", "mnist"] as const),
-      "synthetic",
+      D.data,
     )
     .option(
       "--basis <b>",
       "covariance eigenbasis: random (Haar) or aligned (same statistics, faster)",
       single("--basis", ["random", "aligned"] as const),
-      "random",
+      D.basis,
     )
-    .option("--teacher-includes-spike", "make the teacher's first direction the spike q", false)
-    .option("--label-noise <s>", "sd of Gaussian label noise", parseNumber("--label-noise", { min: 0 }), 0)
+    .option(
+      "--teacher-includes-spike",
+      "make the teacher's first direction the spike q",
+      D.teacherIncludesSpike,
+    )
+    .option(
+      "--label-noise <s>",
+      "sd of Gaussian label noise",
+      parseNumber("--label-noise", { min: 0 }),
+      D.labelNoise,
+    )
     .option(
       "--steps <t>",
-      "gradient-descent steps (0: analyse the initialisation only)",
+      "gradient-descent steps (0: analyze the initialisation only)",
       parseInteger("--steps", { min: 0 }),
-      0,
+      D.steps,
     )
     .option(
       "--lr <η>",
       'learning rate, or "auto" (1/curvature estimate at init; fixed rates that work at small ν diverge at large ν)',
-      (v: string) => (v === "auto" ? "auto" : parseNumber("--lr", { min: 0 })(v)),
-      "auto",
+      (v: string): number | "auto" => (v === "auto" ? "auto" : parseNumber("--lr", { min: 0 })(v)),
+      D.lr,
     )
     .option(
       "--batch-size <b>",
       "mini-batch size of the updates (0 = full batch)",
       parseInteger("--batch-size", { min: 0 }),
-      0,
+      D.batchSize,
     )
-    .option("--weight-decay <λ>", "λ‖W‖_F²", parseNumber("--weight-decay", { min: 0 }), 0)
+    .option("--weight-decay <λ>", "λ‖W‖_F²", parseNumber("--weight-decay", { min: 0 }), D.weightDecay)
     .option(
       "--input-noise <s>",
       "sd of fresh Gaussian noise added to X every step",
       parseNumber("--input-noise", { min: 0 }),
-      0,
+      D.inputNoise,
     )
-    .option("--jacobian-penalty <λ>", "λ_J (1/n)Σ‖∂f/∂x‖²", parseNumber("--jacobian-penalty", { min: 0 }), 0)
+    .option(
+      "--jacobian-penalty <λ>",
+      "λ_J (1/n)Σ‖∂f/∂x‖²",
+      parseNumber("--jacobian-penalty", { min: 0 }),
+      D.jacobianPenalty,
+    )
     .option(
       "--analyze-steps <list>",
-      "steps at which G is analysed (default 0 and ~8 log-spaced)",
+      "steps at which G is analyzed (default 0 and ~8 log-spaced)",
       parseNumberList("--analyze-steps"),
     )
-    .option("--top-k <k>", "singular values/vectors reported", parseInteger("--top-k", { min: 1 }), 10)
+    .option("--top-k <k>", "singular values/vectors reported", parseInteger("--top-k", { min: 1 }), D.topK)
     .option("--no-full-spectrum", "skip the full spectrum (effective rank; ~1 s per analysis at d = 1000)")
     .option(
       "--gemm <kind>",
       "large products: auto, jax (float32 WASM) or float64",
       single("--gemm", ["auto", "jax", "float64"] as const),
-      "auto",
+      D.gemm,
     )
     .option("--json <file>", "write the result (docs/lab-spiked.md schema)")
     .option(
       "--sweep <spec>",
       'sweep one parameter: "nu=0:0.05:0.45", "alpha=0,0.5556", "weight-decay=0,0.01", "activation=relu,tanh"',
     )
-    .option("--seeds <n>", "seeds per sweep point (mean ± sd)", parseInteger("--seeds", { min: 1 }), 1)
-    .option("--jobs <n>", "parallel worker processes for sweeps", parseInteger("--jobs", { min: 1 }), 2)
+    .option(
+      "--seeds <n>",
+      "seeds per sweep point (mean ± sd)",
+      parseInteger("--seeds", { min: 1 }),
+      DEFAULT_SWEEP_OPTIONS.seeds,
+    )
+    .option(
+      "--jobs <n>",
+      "worker threads for sweeps (1: in this thread)",
+      parseInteger("--jobs", { min: 1 }),
+      DEFAULT_SWEEP_OPTIONS.jobs,
+    )
     .option("--out <dir>", "sweep output folder (JSON, CSV, SVG)", undefined)
     .option("--trace <path>", "write ∇W of every update as a .gtrace (a folder gets spiked.gtrace)")
     .option("--force", "overwrite existing --json / --trace / sweep outputs", false)

@@ -2,6 +2,7 @@
  * with tables, SVG figures and JSON under docs/reproductions/ (or --out). */
 import type { Command } from "commander";
 import { GradtraceError } from "../../core/index.ts";
+import { DEFAULT_JOBS } from "../../lab/index.ts";
 import { reproduceLowRankGradients, reproducePredictableManifolds } from "../../reproduce/index.ts";
 import { parseInteger } from "../parse.ts";
 import { progressBar } from "../progress.ts";
@@ -29,7 +30,12 @@ export function registerReproduceCommand(program: Command): void {
       "quick (default, minutes on 2 cores) or full (the papers' grid); predictable-manifolds also has smoke",
       "quick",
     )
-    .option("--jobs <n>", "worker processes for the spiked-lab sweeps", parseInteger("--jobs", { min: 1 }), 2)
+    .option(
+      "--jobs <n>",
+      "worker threads for the spiked-lab sweeps",
+      parseInteger("--jobs", { min: 1 }),
+      DEFAULT_JOBS,
+    )
     .action(async (experiment: string, flags: ReproduceFlags) => {
       if (experiment === "low-rank-gradients") {
         if (flags.budget !== "quick" && flags.budget !== "full") {

@@ -7,29 +7,33 @@ import { GradtraceError } from "../../core/index.ts";
 import type { ScheduleKind } from "../../lab/index.ts";
 import {
   createZooModel,
+  DEFAULT_TRAIN_OPTIONS,
   OPTIMIZER_NAMES,
   type OptimizerName,
   runZooTraining,
   TRACE_FILE,
   ZOO_MODEL_NAMES,
+  type ZooRunOptions,
 } from "../../lab/index.ts";
 import { parseInteger, parseList } from "../parse.ts";
 import { progressBar } from "../progress.ts";
 
-interface TrainFlags {
-  optimizer?: string;
-  steps?: number;
-  seed: number;
-  lr?: string;
-  batch?: number;
-  schedule?: string;
-  warmup?: number;
-  weightDecay?: string;
-  sketch?: string;
-  out: string;
-  force?: boolean;
-  live?: string;
-}
+/** The flags, typed from ZooRunOptions where they carry its values as they are (the others are parsed and checked
+ * here: optimizer, schedule and numbers given as text). */
+type TrainFlags = Pick<ZooRunOptions, "steps" | "warmupSteps" | "sketch" | "force"> &
+  Required<Pick<ZooRunOptions, "seed">> & {
+    optimizer?: string;
+    lr?: string;
+    /** `--batch-size` (ZooRunOptions.batch; named as in `lab spiked`), and its alias `--batch`. */
+    batchSize?: number;
+    batch?: number;
+    schedule?: string;
+    /** `--warmup`: alias of `--warmup-steps`. */
+    warmup?: number;
+    weightDecay?: string;
+    out: string;
+    live?: string;
+  };
 
 function parsePositive(option: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -50,12 +54,18 @@ export function registerTrainCommand(program: Command): void {
       "--seed <n>",
       "seed of the initialisation, the data order and the sketch",
       parseInteger("--seed", { min: 0 }),
-      0,
+      DEFAULT_TRAIN_OPTIONS.seed,
     )
     .option("--lr <x>", "peak learning rate (default: the model's for the optimizer)")
-    .option("--batch <n>", "batch size (default: the model's)", parseInteger("--batch", { min: 1 }))
+    .option("--batch-size <n>", "batch size (default: the model's)", parseInteger("--batch-size", { min: 1 }))
+    .option("--batch <n>", "alias of --batch-size", parseInteger("--batch", { min: 1 }))
     .option("--schedule <kind>", "constant | cosine (default: the model's)")
-    .option("--warmup <n>", "linear warmup steps", parseInteger("--warmup", { min: 0 }))
+    .option(
+      "--warmup-steps <n>",
+      "linear warmup steps (default: the model's)",
+      parseInteger("--warmup-steps", { min: 0 }),
+    )
+    .option("--warmup <n>", "alias of --warmup-steps", parseInteger("--warmup", { min: 0 }))
     .option("--weight-decay <x>", "decoupled weight decay")
     .option(
       "--sketch <spec>",
@@ -98,9 +108,9 @@ export function registerTrainCommand(program: Command): void {
         steps,
         seed: flags.seed,
         lr: parsePositive("--lr", flags.lr),
-        batch: flags.batch,
+        batch: flags.batchSize ?? flags.batch,
         schedule: flags.schedule as ScheduleKind | undefined,
-        warmupSteps: flags.warmup,
+        warmupSteps: flags.warmupSteps ?? flags.warmup,
         weightDecay: parsePositive("--weight-decay", flags.weightDecay),
         sketch: flags.sketch,
         force: flags.force === true,

@@ -33,7 +33,7 @@ export interface SpikedConfig {
   basis: "random" | "aligned";
   teacherIncludesSpike: boolean;
   labelNoise: number;
-  /** Gradient-descent steps [0 = analyse the initialisation only]. */
+  /** Gradient-descent steps [0 = analyze the initialisation only]. */
   steps: number;
   /** Learning rate, or "auto" [default]: 1/λ̂ with λ̂ = γ²m·mean(σ'²)·λ_max(XXᵀ)/n, the Gauss–Newton curvature
    * estimate of the loss at initialisation (a fixed lr that is stable at ν = 0 diverges at ν = 0.35, where the
@@ -47,7 +47,7 @@ export interface SpikedConfig {
   inputNoise: number;
   /** λ_J of λ_J (1/n)Σ‖∂f/∂x‖² [0]. */
   jacobianPenalty: number;
-  /** Steps at which G is analysed; [] = automatic (0, and ~8 log-spaced steps up to `steps`). */
+  /** Steps at which G is analyzed; [] = automatic (0, and ~8 log-spaced steps up to `steps`). */
   analyzeSteps: number[];
   /** Singular values/vectors reported [10]. */
   topK: number;
@@ -100,7 +100,7 @@ export interface SpikedResult extends GradientMetrics {
   d: number;
   /** "float32 (jax wasm)" or "float64 (js)": precision of the large products. */
   gemm: string;
-  /** One record per analysed step (the top-level metrics repeat the first, the initialisation). */
+  /** One record per analyzed step (the top-level metrics repeat the first, the initialisation). */
   records: StepRecord[];
   /** The learning rate used (resolved when config.lr is "auto"). */
   lr: number;

@@ -36,8 +36,9 @@ export {
   type Scaling,
   type WeightInit,
 } from "./model.ts";
-export { runMany } from "./pool.ts";
+export { DEFAULT_JOBS, type RunManyOptions, runMany } from "./pool.ts";
 export {
+  DEFAULT_SWEEP_OPTIONS,
   parseSweep,
   runSweep,
   SWEEP_QUANTITIES,

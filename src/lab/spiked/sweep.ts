@@ -6,7 +6,7 @@ import { GradtraceError } from "../../core/index.ts";
 import { refuseExisting, writeFileAtomic, writeJsonAtomic } from "../../io/index.ts";
 import { type ChartPanel, renderSvgChart } from "../../report/index.ts";
 import type { SpikedConfig, SpikedConfigJson, SpikedResult, StepRecord } from "./experiment.ts";
-import { runMany } from "./pool.ts";
+import { DEFAULT_JOBS, runMany } from "./pool.ts";
 
 export const NUMERIC_SWEEP_PARAMS = [
   "nu",
@@ -89,7 +89,7 @@ export function parseSweep(text: string): SweepSpec {
   return { param, values };
 }
 
-/** Scalar summaries of one analysed gradient that sweeps tabulate and plot. */
+/** Scalar summaries of one analyzed gradient that sweeps tabulate and plot. */
 export const SWEEP_QUANTITIES = {
   sigma1: (r: StepRecord) => r.singularValues[0] ?? Number.NaN,
   sigma2: (r: StepRecord) => r.singularValues[1] ?? Number.NaN,
@@ -170,6 +170,9 @@ export interface SweepSeries {
   config: Partial<SpikedConfig>;
 }
 
+/** What `seeds` and `jobs` of `SweepOptions` mean when left out. */
+export const DEFAULT_SWEEP_OPTIONS = Object.freeze({ seeds: 1, jobs: DEFAULT_JOBS });
+
 export interface SweepOptions {
   /** Fixed configuration shared by all points. */
   base?: Partial<SpikedConfig>;
@@ -179,7 +182,7 @@ export interface SweepOptions {
   /** Seeds base.seed, base.seed + 1, … (default 1). */
   seeds?: number;
   jobs?: number;
-  /** Which analysed record each run contributes: the first (initialisation) or the last (after training). */
+  /** Which analyzed record each run contributes: the first (initialisation) or the last (after training). */
   at?: "first" | "last";
   /** Output folder for <name>.json, <name>.csv, <name>.svg; nothing is written when absent. */
   outDir?: string;
@@ -206,7 +209,7 @@ export interface SweepResult {
   at: "first" | "last";
   base: Partial<SpikedConfigJson>;
   points: SweepPoint[];
-  /** Every run's analysed record (the one summarised), in point order then seed order. */
+  /** Every run's analyzed record (the one summarised), in point order then seed order. */
   runs: { series: string; x: number | string; seed: number; record: StepRecord; seconds: number }[];
   seconds: number;
   files: string[];
@@ -225,8 +228,8 @@ export async function runSweep({
   base = {},
   sweep,
   series = [{ label: "base", config: {} }],
-  seeds = 1,
-  jobs = 2,
+  seeds = DEFAULT_SWEEP_OPTIONS.seeds,
+  jobs = DEFAULT_SWEEP_OPTIONS.jobs,
   at = "last",
   outDir,
   force = false,

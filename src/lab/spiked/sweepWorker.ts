@@ -1,17 +1,7 @@
-/** @file Child-process entry of the sweep pool (pool.ts): runs each configuration it is sent and replies with the
- * result, or with the error's code and message. Exits when the parent disconnects. */
-import { GradtraceError } from "../../core/index.ts";
-import { runSpiked } from "./experiment.ts";
-import type { PoolReply, PoolRequest } from "./pool.ts";
+/** @file Task module of the sweep pool (pool.ts), run in the project's worker threads (src/parallel). */
+import { runSpiked, type SpikedConfig, type SpikedResult } from "./experiment.ts";
 
-process.on("message", async (msg: PoolRequest) => {
-  let reply: PoolReply;
-  try {
-    reply = { id: msg.id, result: await runSpiked(msg.config) };
-  } catch (err) {
-    const code = err instanceof GradtraceError ? err.code : null;
-    reply = { id: msg.id, error: { code, message: err instanceof Error ? err.message : String(err) } };
-  }
-  process.send?.(reply);
-});
-process.on("disconnect", () => process.exit(0));
+/** One configuration, exactly as `runSpiked` runs it in the caller's thread. */
+export function runConfig(config: Partial<SpikedConfig>): Promise<SpikedResult> {
+  return runSpiked(config);
+}

@@ -1,10 +1,10 @@
-/** @file Text renderings of spiked-lab results: the terminal table of `gradtrace lab spiked` (one row per analysed
+/** @file Text renderings of spiked-lab results: the terminal table of `gradtrace lab spiked` (one row per analyzed
  * step, or per sweep point) and markdown tables for the reproduction report. */
-import { fmtNum } from "../../report/index.ts";
+import { fmtNum } from "../../core/index.ts";
 import type { SpikedResult, StepRecord } from "./experiment.ts";
 import type { SweepQuantity, SweepResult } from "./sweep.ts";
 
-/** Columns shown for each analysed step. */
+/** Columns shown for each analyzed step. */
 const STEP_COLUMNS: [string, (r: StepRecord) => string][] = [
   ["step", (r) => String(r.step)],
   ["loss", (r) => fmtNum(r.loss)],

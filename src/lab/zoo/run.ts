@@ -8,7 +8,13 @@ import { refuseExisting, writeJsonAtomic } from "../../io/index.ts";
 import { numelOf } from "./params.ts";
 import { createZooModel } from "./registry.ts";
 import { createTraceLogger } from "./traceLogger.ts";
-import { type StepInfo, type TrainOptions, type TrainResult, train } from "./trainer.ts";
+import {
+  DEFAULT_TRAIN_OPTIONS,
+  type StepInfo,
+  type TrainOptions,
+  type TrainResult,
+  train,
+} from "./trainer.ts";
 
 export interface ZooRunOptions extends Omit<TrainOptions, "model" | "onStep"> {
   readonly model: string;
@@ -68,7 +74,7 @@ export async function runZooTraining({
   mkdirSync(outDir, { recursive: true });
   const runJsonPath = join(outDir, "run.json");
   refuseExisting(runJsonPath, force, "train");
-  const seed = trainOptions.seed ?? 0;
+  const seed = trainOptions.seed ?? DEFAULT_TRAIN_OPTIONS.seed;
   const logger = createTraceLogger({
     outDir,
     params: model.params,

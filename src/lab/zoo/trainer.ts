@@ -160,17 +160,23 @@ function assertFinite(values: Float32Array, what: string, step: number): void {
   }
 }
 
+/** Defaults of `TrainOptions` that do not depend on the model (the others are the model's `defaults`). */
+export const DEFAULT_TRAIN_OPTIONS = Object.freeze({
+  seed: 0,
+  momentum: 0.9,
+} as const satisfies Partial<TrainOptions>);
+
 export async function train({
   model,
   optimizer = model.defaults.optimizer,
   lr,
   steps = model.defaults.steps,
   batch = model.defaults.batch,
-  seed = 0,
+  seed = DEFAULT_TRAIN_OPTIONS.seed,
   schedule = model.defaults.schedule,
   warmupSteps = model.defaults.warmupSteps,
   weightDecay = model.defaults.weightDecay,
-  momentum = 0.9,
+  momentum = DEFAULT_TRAIN_OPTIONS.momentum,
   initialParams,
   onStep,
   evalEvery = 0,

@@ -6,7 +6,7 @@
  * (effective rank only in the training runs) — minutes on two cores; "full" uses the paper's grid with 3 seeds. */
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { GradtraceError } from "../../core/index.ts";
+import { fmtNum, GradtraceError } from "../../core/index.ts";
 import type { SpikedConfig, SpikedResult } from "../../lab/index.ts";
 import {
   markdownTable,
@@ -17,7 +17,7 @@ import {
   type SweepResult,
   sweepRows,
 } from "../../lab/index.ts";
-import { fmtNum, renderSvgChart } from "../../report/index.ts";
+import { renderSvgChart } from "../../report/index.ts";
 
 export type ReproduceBudget = "quick" | "full";
 
