@@ -1,11 +1,15 @@
 /** @file Finding the runs and lab results under the directory given to `gradtrace serve`, and fingerprinting a
  * trace cheaply so the cache and live mode can tell when it changed. Every trace found is a run: a `.gtrace` file,
- * or a directory of per-step files (safetensors, npz, npy) or with a `trace.json` manifest. Discovery never follows
- * symbolic links and skips hidden entries, so nothing outside the served directory is ever reached through it. */
+ * or a directory of per-step files (safetensors, npz, npy) or with a `trace.json` manifest — judged by the trace
+ * layer's detector (scanTraceEntries), the same one openTrace uses, so every run listed opens. Symbolic links are
+ * followed like plain entries (a runs directory assembled from links is common; they are the user's own choice of
+ * what to serve); a link back to a directory being walked is not entered, so a cycle ends; hidden entries are
+ * skipped. */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { GradtraceError } from "../core/index.ts";
+import { type DirEntry, listEntries, scanTraceEntries } from "../trace/index.ts";
 import { slugify } from "./validate.ts";
 
 export interface FoundRun {
@@ -32,20 +36,6 @@ export interface DiscoverOptions {
   readonly maxDepth?: number;
   /** Stop after this many directory entries (a guard against being pointed at `/`). */
   readonly maxEntries?: number;
-}
-
-const STEP_FILE_RE = /\.(safetensors|npz|npy)$/i;
-
-/** Whether `dir` is itself a trace directory (judged from its entry names only). */
-export function isTraceDirectory(entries: readonly fs.Dirent[]): boolean {
-  let stepFiles = 0;
-  for (const e of entries) {
-    if (e.isFile() && e.name === "trace.json") return true;
-    if (e.isFile() && STEP_FILE_RE.test(e.name)) stepFiles++;
-    // npy traces may keep one sub-directory per step holding one .npy per tensor.
-    if (e.isDirectory() && /^step[_-]?\d+$/i.test(e.name)) stepFiles++;
-  }
-  return stepFiles > 0;
 }
 
 /** Lab results are JSON files named like one (lab, spiked, sweep) or whose first 4 KB hold a sweep's keys. */
@@ -103,10 +93,16 @@ export function discover(
   const runs: Omit<FoundRun, "id">[] = [];
   const labs: Omit<FoundLab, "id">[] = [];
   let seen = 0;
+  // Real paths of the directories being walked: a symbolic link back up the tree (a cycle) is not entered, while
+  // two links to one run both list it, each under its own path.
+  const ancestors = new Set<string>();
   const walk = (dir: string, rel: string, depth: number): void => {
-    let entries: fs.Dirent[];
+    let entries: DirEntry[];
+    let real: string;
     try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
+      real = fs.realpathSync(dir);
+      if (ancestors.has(real)) return;
+      entries = listEntries(dir);
     } catch {
       return; // unreadable directory: not ours to serve
     }
@@ -117,21 +113,24 @@ export function discover(
         `serve: ${root}: more than ${maxEntries} entries; point serve at a runs directory`,
       );
     }
-    if (isTraceDirectory(entries)) {
+    const scan = scanTraceEntries(entries);
+    // A per-step or manifest trace is one run (an ambiguous one too: opening it says why it cannot be read).
+    if (scan.layouts.length > 0) {
       runs.push({ relPath: rel === "" ? "." : rel, absPath: dir, isDirectory: true });
       return;
     }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    ancestors.add(real);
     for (const e of entries) {
       if (e.name.startsWith(".") || e.name === "node_modules") continue;
       const childRel = rel === "" ? e.name : `${rel}/${e.name}`;
       const child = path.join(dir, e.name);
-      // Dirent types come from lstat: symbolic links are neither files nor directories here and are skipped.
-      if (e.isFile() && e.name.endsWith(".gtrace"))
+      if (e.kind === "file" && scan.gtraceFiles.includes(e.name))
         runs.push({ relPath: childRel, absPath: child, isDirectory: false });
-      else if (e.isFile() && isLabFile(child, e.name)) labs.push({ relPath: childRel, absPath: child });
-      else if (e.isDirectory() && depth < maxDepth) walk(child, childRel, depth + 1);
+      else if (e.kind === "file" && isLabFile(child, e.name))
+        labs.push({ relPath: childRel, absPath: child });
+      else if (e.kind === "directory" && depth < maxDepth) walk(child, childRel, depth + 1);
     }
+    ancestors.delete(real);
   };
   walk(absRoot, "", 0);
   return { runs: assignIds(runs), labs: assignIds(labs) };

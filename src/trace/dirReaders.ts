@@ -3,12 +3,12 @@
  * step and file) and hands a location table to the generic LocatedReader. Per-step loss / learning rate come from
  * safetensors `__metadata__` ("loss", "lr") or from scalar `__loss__` / `__lr__` arrays in npz / npy layouts. */
 
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { Inflate } from "fflate";
 import { GradtraceError } from "../core/index.ts";
-import { ioError, readRegion } from "../io/index.ts";
+import { readRegion } from "../io/index.ts";
 import { decodeInto, dtypeSize } from "./dtype.ts";
+import { listEntries } from "./locate.ts";
 import { LocatedReader, type StepTable, type TensorLocation } from "./located.ts";
 import { readNpyFileHeader } from "./npy.ts";
 import { readNpzMembers } from "./npz.ts";
@@ -20,19 +20,12 @@ import type { OpenTraceOptions, TraceReader } from "./types.ts";
 export const LOSS_KEY = "__loss__";
 export const LR_KEY = "__lr__";
 
-export function listDir(dir: string): fs.Dirent[] {
-  try {
-    return fs.readdirSync(dir, { withFileTypes: true });
-  } catch (err) {
-    throw ioError(err, dir, "listing directory");
-  }
-}
-
-/** Step entries in `dir` whose names are step_<n><suffix> and are files (or directories when `dirs`). */
+/** Step entries in `dir` whose names are step_<n><suffix> and are files (or directories when `dirs`); symbolic
+ * links count as what they point at. */
 export function listSteps(dir: string, suffix: string, dirs: boolean): StepEntry[] {
   const entries: StepEntry[] = [];
-  for (const d of listDir(dir)) {
-    if (dirs ? !d.isDirectory() : !d.isFile()) continue;
+  for (const d of listEntries(dir)) {
+    if (d.kind !== (dirs ? "directory" : "file")) continue;
     const step = parseStepName(d.name, suffix);
     if (step !== null) entries.push({ step, name: d.name });
   }
@@ -174,10 +167,9 @@ export function openNpyDir(dir: string, { tmpDir }: OpenTraceOptions = {}): Trac
     list.map(({ step, name }) => {
       const stepDir = path.join(dir, name);
       const tensors = new Map<string, TensorLocation>();
-      // Sorted so the tensor order does not depend on the file system's listing order.
-      const files = listDir(stepDir).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      for (const d of files) {
-        if (!d.isFile() || !d.name.endsWith(".npy")) continue;
+      // listEntries sorts by name, so the tensor order does not depend on the file system's listing order.
+      for (const d of listEntries(stepDir)) {
+        if (d.kind !== "file" || !d.name.endsWith(".npy")) continue;
         const file = path.join(stepDir, d.name);
         const h = readNpyFileHeader(file);
         tensors.set(d.name.slice(0, -4), {

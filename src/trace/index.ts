@@ -8,7 +8,17 @@ export { createGtraceWriter, type GtraceTensorSpec, type GtraceWriterOptions } f
 export { type Manifest, validateManifest } from "./manifest.ts";
 export { type NpyTensor, writeNpy } from "./npy.ts";
 export { type WriteNpzOptions, writeNpz } from "./npz.ts";
-export { detectTraceFormat, MANIFEST_NAME, openTrace } from "./open.ts";
+export {
+  type DirEntry,
+  GTRACE_EXTENSION,
+  listEntries,
+  locateTrace,
+  MANIFEST_NAME,
+  scanTraceEntries,
+  type TraceDirectoryScan,
+  type TraceLocation,
+} from "./locate.ts";
+export { openTrace } from "./open.ts";
 export { type SafetensorsTensor, writeSafetensors } from "./safetensors.ts";
 export type {
   DType,

@@ -61,7 +61,7 @@ describe("ids and names", () => {
 });
 
 describe("discovery", () => {
-  it("finds gtrace files and trace directories, skips hidden entries and symbolic links", () => {
+  it("finds gtrace files and trace directories, follows symbolic links (a cycle ends), skips hidden entries", () => {
     const root = mkdtemp();
     const outside = mkdtemp();
     fs.mkdirSync(path.join(root, "a", "b"), { recursive: true });
@@ -76,6 +76,11 @@ describe("discovery", () => {
     fs.writeFileSync(path.join(outside, "secret.gtrace"), "x");
     fs.symlinkSync(outside, path.join(root, "link"));
     fs.symlinkSync(path.join(outside, "secret.gtrace"), path.join(root, "linked.gtrace"));
+    fs.symlinkSync(root, path.join(root, "a", "up")); // a cycle: walked once
+    fs.symlinkSync(path.join(root, "gone"), path.join(root, "dangling.gtrace"));
+    // step files named like another tool's (not step_<n>) are not a trace, for discovery as for openTrace
+    fs.mkdirSync(path.join(root, "foreign"));
+    fs.writeFileSync(path.join(root, "foreign", "weights.safetensors"), "");
     fs.writeFileSync(path.join(root, "nu.lab.json"), "{}");
     fs.writeFileSync(path.join(root, "notes.json"), '{"lr": 0.1}');
     fs.writeFileSync(
@@ -85,6 +90,8 @@ describe("discovery", () => {
     const found = discover(root);
     expect(found.runs.map((r) => [r.id, r.relPath, r.isDirectory])).toEqual([
       ["a-b-r-gtrace", "a/b/r.gtrace", false],
+      ["link-secret-gtrace", "link/secret.gtrace", false],
+      ["linked-gtrace", "linked.gtrace", false],
       ["man", "man", true],
       ["npy", "npy", true],
       ["st", "st", true],

@@ -7,7 +7,7 @@ import {
   convertTrace,
   createGtraceWriter,
   type DType,
-  detectTraceFormat,
+  locateTrace,
   openTrace,
   type TraceFormat,
   type TraceReader,
@@ -115,7 +115,7 @@ describe.each(["safetensors-dir", "npz-dir", "npz-dir-deflated", "npy-dir", "gtr
       const root = tempDir();
       const target = writeLayout(layout, root, dtype);
       const expectedFormat = (layout === "npz-dir-deflated" ? "npz-dir" : layout) as TraceFormat;
-      expect(detectTraceFormat(target)).toBe(expectedFormat);
+      expect(locateTrace(target).format).toBe(expectedFormat);
       const r = openTrace(target, { tmpDir: root });
       try {
         expect(r.info.format).toBe(expectedFormat);
