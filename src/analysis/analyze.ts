@@ -1,4 +1,5 @@
-/** @file analyze(): a trace in, per-tensor and whole-model predictability and rank results out. Two modes:
+/** @file analyze(): a trace in (a path, opened and closed here, or a reader the caller owns), per-tensor and
+ * whole-model predictability and rank results out. Two modes:
  * - exact (default up to `exactMaxSteps` steps): one coordinate-blocked Gram pass (memory O(T² + block·T)), every
  *   metric from the T×T Gram;
  * - streaming (beyond): one pass over time through a StreamingState (work O(T·window·p), memory independent of T):
@@ -19,7 +20,7 @@ import {
   resolvePredictor,
   type Sketch,
 } from "../core/index.ts";
-import type { TensorInfo, TraceReader } from "../trace/index.ts";
+import { type OpenTraceOptions, openTrace, type TensorInfo, type TraceReader } from "../trace/index.ts";
 import { FdGramSink } from "./fdSink.ts";
 import { type TensorSeries, tensorResultFromGram } from "./fromGram.ts";
 import { tensorResultFromStream } from "./fromStream.ts";
@@ -81,6 +82,9 @@ export interface AnalyzeOptions {
   /** Rows ℓ of the streaming mode's Frequent Directions sketches over time (default 16); larger ℓ tightens the
    * whole-run spectra's bounds (r*(ε) is certified up to ℓ) at O(ℓ·p) work per step. */
   readonly fdRows?: number;
+  /** How a trace given by path is opened (forced layout, temporary directory, checksum policy); unused when the
+   * caller passes a reader. */
+  readonly open?: OpenTraceOptions;
 }
 
 /** Options of `analyzeWithSeries`: those of `analyze`, and what else to return. */
@@ -95,6 +99,10 @@ export interface AnalysisGram {
   readonly total: Mat;
   readonly tensors: ReadonlyMap<string, Mat>;
 }
+
+/** What analyze() reads: a path (a trace file, a trace directory, or a run directory; see openTrace), which
+ * analyze() opens and closes, or a reader that stays the caller's to close. */
+export type TraceSource = string | TraceReader;
 
 export interface AnalysisOutput {
   readonly result: AnalysisResult;
@@ -168,15 +176,28 @@ export function resolveMode(
   return steps <= (options.exactMaxSteps ?? DEFAULT_EXACT_MAX_STEPS) ? "exact" : "streaming";
 }
 
-export async function analyze(reader: TraceReader, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
-  return (await analyzeWithSeries(reader, options)).result;
+export async function analyze(source: TraceSource, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+  return (await analyzeWithSeries(source, options)).result;
 }
 
 export async function analyzeWithSeries(
-  reader: TraceReader,
+  source: TraceSource,
   options: AnalyzeWithSeriesOptions = {},
 ): Promise<AnalysisOutput> {
   validate(options);
+  if (typeof source === "string") {
+    // Opened here, so closed here (temporary caches of deflated layouts are deleted on close), whatever happens.
+    const opened = openTrace(source, options.open);
+    try {
+      return await analyzeReader(opened, options);
+    } finally {
+      opened.close();
+    }
+  }
+  return analyzeReader(source, options);
+}
+
+async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOptions): Promise<AnalysisOutput> {
   const {
     eps = DEFAULT_ANALYZE_OPTIONS.eps,
     include,

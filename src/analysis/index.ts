@@ -10,6 +10,7 @@ export {
   DEFAULT_EPS,
   DEFAULT_WINDOW,
   defaultWindow,
+  type TraceSource,
 } from "./analyze.ts";
 export type { TensorSeries } from "./fromGram.ts";
 export { accumulateGrams, sumGrams } from "./gramPass.ts";

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyze, analyzeWithSeries } from "../../src/analysis/index.ts";
 import { createRng } from "../../src/core/rng.ts";
-import { createGtraceWriter, openTrace, writeSafetensors } from "../../src/trace/index.ts";
+import { convertTrace, createGtraceWriter, openTrace, writeSafetensors } from "../../src/trace/index.ts";
 import { bruteWindowRank } from "../core/rankReference.ts";
 
 /** A gradient sequence with known structure: g_t = a drifting low-rank signal + noise, per tensor. */
@@ -118,6 +118,34 @@ describe("analyze() end to end", () => {
       }
       expect(r.total.numel).toBe(12 * 20 + 12 + 36);
     }
+  });
+
+  it("takes a path (opened and closed here: the temporary cache is gone after) or a reader (left open)", async () => {
+    const options = { predictors: ["zero", "last", "ema0.9"], bootstrap: false };
+    const reader = openTrace(stdir);
+    const fromReader = await analyzeWithSeries(reader, options);
+    expect(reader.readTensor(0, "fc1.bias").length).toBe(12); // still the caller's, still open
+    reader.close();
+    // The directory of the trace file works too (a run directory holding one .gtrace).
+    for (const source of [stdir, gtrace, dir]) {
+      const fromPath = await analyzeWithSeries(source, options);
+      expect(fromPath.result.total.kappa).toEqual(fromReader.result.total.kappa);
+      expect(fromPath.stepIndices).toEqual(fromReader.stepIndices);
+    }
+    // Deflated npz needs a cache under tmpDir while open; analyze(path) must have closed (and so deleted) it.
+    const npz = path.join(dir, "npz");
+    const tmp = path.join(dir, "tmp");
+    fs.mkdirSync(tmp);
+    const converted = openTrace(stdir);
+    convertTrace(converted, npz, { format: "npz-dir", compress: true });
+    converted.close();
+    const r = await analyze(npz, { ...options, open: { tmpDir: tmp } });
+    expect(r.trace.format).toBe("npz-dir");
+    expect(r.total.kappa.last).toBeCloseTo(fromReader.result.total.kappa.last, 6);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+    // A bad option fails before anything is opened; a bad path names the path.
+    await expect(analyze(path.join(dir, "absent"), options)).rejects.toThrow(/absent: no such file/);
+    await expect(analyze(stdir, { predictors: ["nope"] })).rejects.toThrow(/unknown predictor "nope"/);
   });
 
   it("finds the rank of the increments: r*(ε) of a rank-3 signal plus small noise is 3", async () => {
