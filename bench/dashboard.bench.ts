@@ -11,7 +11,7 @@ import type { AnalysisResult, SpectrumSummary, TensorResult } from "../src/analy
 import { createRng } from "../src/core/rng.ts";
 import type { AnalysisEngine } from "../src/serve/engine.ts";
 import { startServer } from "../src/serve/server.ts";
-import { DIST_DIR, ensureBuilt, launchChromium } from "../test/browser/harness.ts";
+import { DIST_DIR, launchChromium, requireBuilt } from "../test/browser/harness.ts";
 import { SMALL_MODEL, writeTrace } from "../test/serve/traces.ts";
 import type { BenchRow } from "./types.ts";
 
@@ -84,7 +84,7 @@ const p95 = (xs: number[]) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(0.95 * xs.length))];
 
 export async function run(): Promise<BenchRow[]> {
-  await ensureBuilt();
+  requireBuilt();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-bench-dash-"));
   fs.writeFileSync(path.join(dir, "big.gtrace"), "synthetic");
   const result = bigResult();

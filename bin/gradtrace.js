@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// The bin is a one-liner into the CLI: TypeScript sources are loaded through tsx so no build step can go stale.
-import { register } from "tsx/esm/api";
+// The `gradtrace` command: the compiled CLI in dist/ (built by `npm run build`, which `npm ci` / `npm install` run
+// through `prepare` in a clone; shipped built in the package).
+import { main } from "../dist/cli/index.js";
 
-register();
-const { main } = await import("../src/cli/index.ts");
 process.exitCode = await main(process.argv);

@@ -189,15 +189,7 @@ export function createApp({ store, files, token, checkHost = false, pingMs = 15_
 
   app.get("*", (c) => {
     const file = files.get(c.req.path);
-    if (!file) {
-      if (files.size === 0) {
-        return c.text(
-          "gradtrace serve: the page is not built; run `npm run build` (the API works without it).",
-          503,
-        );
-      }
-      return c.text("not found", 404);
-    }
+    if (!file) return c.text("not found", 404);
     const body = fs.readFileSync(file.absPath);
     // Hashed asset names never change content; the HTML must be re-fetched to pick up a new build.
     const cache = c.req.path.startsWith("/assets/") ? "public, max-age=31536000, immutable" : "no-cache";

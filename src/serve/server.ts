@@ -1,6 +1,8 @@
 /** @file Starting and stopping the dashboard server: binds (loopback and a free port by default), refuses a
  * non-loopback bind without a token, and hands back the URL to open. */
+import * as fs from "node:fs";
 import type { AddressInfo } from "node:net";
+import * as nodePath from "node:path";
 import { serve } from "@hono/node-server";
 import { GradtraceError } from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
@@ -22,8 +24,8 @@ export interface ServeOptions {
   readonly analyzeOptions?: ServeAnalyzeOptions;
   /** Default `<dir>/.gradtrace-cache`. */
   readonly cacheDir?: string;
-  /** Built page directory (default web/dist of this package). */
-  readonly webDir?: string;
+  /** Built page directory (default: this package's dist/web). Must hold index.html; `null` serves the API only. */
+  readonly webDir?: string | null;
   /** Default: the trace engine in a worker thread (falls back to the main thread if no worker can start). */
   readonly engine?: AnalysisEngine;
   /** Live-mode poll period for watched runs, in ms. */
@@ -57,7 +59,7 @@ export async function startServer({
   token,
   analyzeOptions = {},
   cacheDir,
-  webDir = defaultWebDir(),
+  webDir: givenWebDir,
   engine: givenEngine,
   pollMs = 200,
   openLiveReader,
@@ -76,12 +78,13 @@ export async function startServer({
       `serve --host ${host}: not a loopback address; refusing to expose traces without --token`,
     );
   }
+  const webDir = pageDirectory(givenWebDir);
   const ownEngine = givenEngine ? null : workerEngine({ log });
   const engine = givenEngine ?? ownEngine!;
   const store = new RunStore({ root: path, engine, analyzeOptions, cacheDir, pollMs, openLiveReader, log });
   const app = createApp({
     store,
-    files: staticFiles(webDir),
+    files: webDir === null ? new Map() : staticFiles(webDir),
     token,
     checkHost: loopback && token === undefined,
   });
@@ -118,4 +121,21 @@ export async function startServer({
         if ("closeAllConnections" in server) server.closeAllConnections();
       }),
   };
+}
+
+/** The page directory to serve (null: API only). The page ships built (`npm run build` runs through `prepare` on
+ * `npm ci` and `npm pack`), so a missing one is refused at start rather than discovered as a blank browser tab. */
+function pageDirectory(given: string | null | undefined): string | null {
+  if (given === null) return null;
+  const dir = given ?? defaultWebDir();
+  if (dir === null) {
+    throw new GradtraceError(
+      "E_NOT_FOUND",
+      "serve: the dashboard page is not built (no dist/web/index.html beside the server); in a gradtrace checkout run `npm run build`",
+    );
+  }
+  if (!fs.existsSync(nodePath.join(dir, "index.html"))) {
+    throw new GradtraceError("E_NOT_FOUND", `serve: ${dir} holds no index.html (not a built dashboard page)`);
+  }
+  return dir;
 }

@@ -1,4 +1,4 @@
-/** @file Serving the built page (web/dist): the list of servable files is fixed when the server starts, by walking
+/** @file Serving the built page (dist/web): the list of servable files is fixed when the server starts, by walking
  * the build directory, and a request is answered only when its path is a key of that list — a request path is never
  * joined onto a file-system path, so no traversal spelling (../, %2e%2e, absolute paths, NUL bytes) can reach
  * another file. */
@@ -50,7 +50,11 @@ export function staticFiles(dir: string): Map<string, StaticFile> {
   return files;
 }
 
-/** The built page's directory: web/dist next to this package's sources. */
-export function defaultWebDir(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../web/dist");
+/** The built page's directory: dist/web beside the compiled server (dist/serve/ → dist/web/) in an installed
+ * package or a built clone; from the TypeScript sources (tests, tsx) the checkout's dist/web. Null when neither
+ * holds an index.html (a clone that was never built). */
+export function defaultWebDir(): string | null {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.resolve(here, "../web"), path.resolve(here, "../../dist/web")];
+  return candidates.find((dir) => fs.existsSync(path.join(dir, "index.html"))) ?? null;
 }

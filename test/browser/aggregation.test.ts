@@ -13,7 +13,7 @@ import type { AnalysisEngine } from "../../src/serve/engine.ts";
 import { type RunningServer, startServer } from "../../src/serve/server.ts";
 import { lut, scaleFor, toUnit, unpack } from "../../web/src/colormap.ts";
 import { fixtureResult } from "../serve/fixtures.ts";
-import { DIST_DIR, ensureBuilt, launchChromium } from "./harness.ts";
+import { DIST_DIR, launchChromium, requireBuilt } from "./harness.ts";
 
 const ROWS = 1024;
 const COLS = 8;
@@ -53,7 +53,7 @@ let server: RunningServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  await ensureBuilt();
+  requireBuilt();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-agg-"));
   fs.writeFileSync(path.join(dir, "many.gtrace"), "synthetic");
   const r = result();

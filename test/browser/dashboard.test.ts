@@ -13,7 +13,7 @@ import { type RunningServer, startServer } from "../../src/serve/server.ts";
 import { lut, scaleFor, toUnit, unpack } from "../../web/src/colormap.ts";
 import { rawGet } from "../serve/http.ts";
 import { analyzeFile, SMALL_MODEL, writeTrace } from "../serve/traces.ts";
-import { DIST_DIR, ensureBuilt, launchChromium } from "./harness.ts";
+import { DIST_DIR, launchChromium, requireBuilt } from "./harness.ts";
 
 let dir: string;
 let server: RunningServer;
@@ -30,7 +30,7 @@ async function open(hash: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  await ensureBuilt();
+  requireBuilt();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-browser-"));
   fs.mkdirSync(path.join(dir, "adam"));
   writeTrace(path.join(dir, "adam", "seed1.gtrace"), { tensors: SMALL_MODEL, seed: 1 }, 40);

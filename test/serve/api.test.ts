@@ -492,6 +492,27 @@ describe("live mode", () => {
   });
 });
 
+describe("the page", () => {
+  it("refuses to start without a built page instead of serving a blank one; webDir null serves the API only", async () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), "gt-serve-nopage-"));
+    try {
+      await expect(startServer({ path: dir, engine: fakeEngine(), webDir: empty })).rejects.toMatchObject({
+        code: "E_NOT_FOUND",
+        message: `serve: ${empty} holds no index.html (not a built dashboard page)`,
+      });
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+    const apiOnly = await startServer({ path: dir, engine: fakeEngine(), webDir: null });
+    try {
+      expect((await rawGet(apiOnly.port, "/api/runs")).status).toBe(200);
+      expect((await rawGet(apiOnly.port, "/")).status).toBe(404);
+    } finally {
+      await apiOnly.close();
+    }
+  });
+});
+
 describe("tokens and binding", () => {
   it("refuses to bind a non-loopback host without a token, and short tokens", async () => {
     await expect(startServer({ path: dir, engine: fakeEngine(), webDir, host: "0.0.0.0" })).rejects.toThrow(

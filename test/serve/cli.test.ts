@@ -1,15 +1,17 @@
-/** @file `gradtrace serve` as a user runs it: the bin prints the URL of a server answering the API on loopback and
- * a free port, stops cleanly on SIGINT, and refuses a non-loopback host without a token (exit code 2). */
+/** @file `gradtrace serve` as a user runs it (the bin, on the built dist/): prints the URL of a server answering
+ * the API on loopback and a free port, stops cleanly on SIGINT, and refuses a non-loopback host without a token
+ * (exit code 2). */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import type { RunsResponse } from "../../src/serve/api-types.ts";
+import { BIN, requireBuilt } from "../dist.ts";
 import { SMALL_MODEL, writeTrace } from "./traces.ts";
 
-const BIN = path.resolve(import.meta.dirname, "../../bin/gradtrace.js");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-serve-cli-"));
+beforeAll(() => requireBuilt());
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function runCli(args: string[]) {
