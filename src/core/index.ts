@@ -1,6 +1,13 @@
 /** @file Public API of the core layer: the only module other layers import. */
 export { blockBootstrapRatioCI } from "./bootstrap.ts";
-export { nonconvexBound, regretBound } from "./bounds.ts";
+export {
+  type NonconvexBound,
+  type NonconvexBoundOptions,
+  nonconvexBound,
+  type RegretBound,
+  type RegretBoundOptions,
+  regretBound,
+} from "./bounds.ts";
 export { type DecimatedSeries, decimateMinMax } from "./decimate.ts";
 export { type ErrorCode, exitCodeFor, GradtraceError } from "./errors.ts";
 export { fmtNum, formatTick } from "./format.ts";
@@ -15,19 +22,38 @@ export {
   transpose,
   transposeMatmul,
 } from "./linalg/index.ts";
-export { LiveAccumulator, type LiveSnapshot } from "./live.ts";
-export { type Mat, mat } from "./matrix.ts";
+export {
+  LiveAccumulator,
+  type LiveAccumulatorOptions,
+  type LiveSeriesSnapshot,
+  type LiveSnapshot,
+  type LiveTensorSpec,
+} from "./live.ts";
+export { type Mat, mat, type Vec } from "./matrix.ts";
 export { cosineSeries, meanFinite, pathLengthsFromGram, windowedKappa } from "./pathLength.ts";
 export {
   DEFAULT_PREDICTORS,
   type GramExtras,
+  type GramPredictorState,
+  type GramReader,
+  type LaggedPredictor,
+  type LaggedPredictorState,
+  type LivePredictorState,
+  type LiveStepExtras,
+  type LiveStepTerms,
   listPredictorForms,
   type MomentumCrossGram,
+  type PredictionTerms,
+  type PredictorDefinition,
+  type PredictorFamily,
+  registerPredictor,
+  registerPredictorFamily,
   resolvePredictor,
 } from "./predictors/index.ts";
 export { dot } from "./predictors/kernels.ts";
 export { createRng, deriveSeed, type Rng } from "./rng.ts";
 export {
+  type CreateSketchOptions,
   createSketch,
   FrequentDirections,
   parseSketchSpec,
