@@ -105,7 +105,8 @@ export function locateTrace(p: string, format?: TraceFormat): TraceLocation {
     throw new GradtraceError("E_FORMAT", `${p}: not a gtrace file (no "GTRACE" magic) nor a .json manifest`);
   }
   if (!stat.isDirectory()) throw new GradtraceError("E_FORMAT", `${p}: neither a file nor a directory`);
-  const scan = scanTraceEntries(listEntries(p));
+  const entries = listEntries(p);
+  const scan = scanTraceEntries(entries);
   if (format === "manifest") return { format, path: path.join(p, MANIFEST_NAME) };
   if (format === "gtrace") {
     if (scan.gtraceFiles.length === 1) return { format, path: path.join(p, scan.gtraceFiles[0]) };
@@ -123,7 +124,19 @@ export function locateTrace(p: string, format?: TraceFormat): TraceLocation {
     ...scan.gtraceFiles.map((name) => ({ format: "gtrace" as const, path: path.join(p, name) })),
   ];
   if (candidates.length === 1) return candidates[0];
-  if (candidates.length === 0) throw new GradtraceError("E_FORMAT", `${p}: no trace found (${EXPECTED})`);
+  if (candidates.length === 0) {
+    const runs = entries
+      .filter((e) => e.kind === "directory" && holdsTrace(path.join(p, e.name)))
+      .map((e) => e.name);
+    throw new GradtraceError(
+      "E_FORMAT",
+      `${p}: no trace found (${EXPECTED})${
+        runs.length > 0
+          ? `; its sub-directories ${listed(runs)} hold traces: name one, or look at them all with gradtrace serve`
+          : ""
+      }`,
+    );
+  }
   if (scan.layouts.length === 0) {
     throw new GradtraceError(
       "E_FORMAT",
@@ -136,6 +149,16 @@ export function locateTrace(p: string, format?: TraceFormat): TraceLocation {
     "E_FORMAT",
     `${p}: ambiguous, holds ${found.join(" and ")}; pass a format (--format) or name a file`,
   );
+}
+
+/** Whether a directory holds a trace by the rules above (for a hint; unreadable means no). */
+function holdsTrace(dir: string): boolean {
+  try {
+    const scan = scanTraceEntries(listEntries(dir));
+    return scan.layouts.length > 0 || scan.gtraceFiles.length > 0;
+  } catch {
+    return false;
+  }
 }
 
 function listed(names: readonly string[]): string {

@@ -141,4 +141,33 @@ describe("gradtrace analyze (CLI)", () => {
     expect(again.code).toBe(4);
     expect((await run("convert", trace, out, "--to", "zip")).code).toBe(2);
   });
+
+  it("analyze and convert take a run directory (train's trace.gtrace + run.json) and symlinked step files", async () => {
+    const runDir = path.join(dir, "runs", "r1");
+    fs.mkdirSync(runDir, { recursive: true });
+    fs.copyFileSync(trace, path.join(runDir, "trace.gtrace"));
+    fs.writeFileSync(path.join(runDir, "run.json"), "{}");
+    const kappa = async (target: string): Promise<Record<string, number>> => {
+      const out = path.join(dir, `k-${path.basename(target)}.json`);
+      const r = await run("analyze", target, "--json", out, "-q", "--no-bootstrap", "--force");
+      expect(r.code, r.err).toBe(0);
+      return JSON.parse(fs.readFileSync(out, "utf8")).total.kappa;
+    };
+    const direct = await kappa(trace);
+    expect(await kappa(runDir)).toEqual(direct);
+    const st = path.join(dir, "st");
+    const c = await run("convert", runDir, st, "--to", "safetensors-dir");
+    expect(c.code, c.err).toBe(0);
+    const links = path.join(dir, "links");
+    fs.mkdirSync(links);
+    for (const f of fs.readdirSync(st)) fs.symlinkSync(path.join(st, f), path.join(links, f));
+    const linked = await kappa(links);
+    for (const id of Object.keys(direct)) expect(linked[id]).toBeCloseTo(direct[id], 12);
+    // A directory of run directories is for `serve`; analyze says what it expected.
+    const runs = await run("analyze", path.join(dir, "runs"));
+    expect(runs.code).toBe(3);
+    expect(runs.err).toMatch(
+      /runs: no trace found \(expected a \.gtrace file.*\); its sub-directories r1 hold traces/,
+    );
+  });
 });

@@ -40,7 +40,8 @@ export function registerAnalyzeCommand(program: Command): void {
     )
     .argument(
       "<trace>",
-      "a trace: a .gtrace file, a directory of step_<n>.safetensors / .npz / step_<n>/*.npy, or a trace.json manifest",
+      "a trace: a .gtrace file, a directory of step_<n>.safetensors / .npz / step_<n>/*.npy, a trace.json manifest, " +
+        "or a run directory holding one (what `gradtrace train --out` and `gradtrace demo` write); symbolic links are followed",
     )
     .option("--format <layout>", `force the trace layout (${FORMATS.join(", ")})`, (v: string) => {
       if (!FORMATS.includes(v as TraceFormat))

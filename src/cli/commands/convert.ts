@@ -12,7 +12,7 @@ export function registerConvertCommand(program: Command): void {
   program
     .command("convert")
     .description("Rewrite a gradient trace in another layout (streaming; the source is never modified).")
-    .argument("<src>", "trace to read (any layout gradtrace reads)")
+    .argument("<src>", "trace to read (any layout gradtrace reads, or a run directory holding one)")
     .argument("<dst>", "output: a .gtrace file, or a directory for the *-dir layouts")
     .requiredOption("--to <layout>", `output layout: ${TARGETS.join(", ")}`, (v: string) => {
       if (!(TARGETS as readonly string[]).includes(v)) {
