@@ -1,7 +1,7 @@
 /** @file The package as a user receives it: `npm pack` of this checkout (its built dist/), installed into a fresh
  * temporary project offline — the dependencies come from npm's cache, where `npm ci` left them, pinned to this
  * repository's lockfile — then used the three ways a user would: (1) a plain-Node ESM script imports the API,
- * writes a trace and analyses its run directory (κ compared with the in-repo analyze of the same trace);
+ * writes a trace and analyzes its run directory (κ compared with the in-repo analyze of the same trace);
  * (2) a TypeScript project typechecks against the shipped .d.ts, and a file of deliberate mistakes fails on each
  * of its lines (which it would not if a type were `any`); (3) the installed `gradtrace serve` serves a run page that renders, with charts,
  * in Debian's chromium. No TypeScript loader is installed next to it: everything runs compiled JavaScript. */
@@ -110,7 +110,7 @@ describe("the tarball", () => {
 });
 
 describe("installed into a fresh project", () => {
-  it("(1) a plain-Node ESM script imports the API, writes a trace and analyses its directory", async () => {
+  it("(1) a plain-Node ESM script imports the API, writes a trace and analyzes its directory", async () => {
     const script = `
       import * as fs from "node:fs";
       import { analyze, createGtraceWriter, GradtraceError } from "gradtrace";
