@@ -2,14 +2,14 @@
  * (shortened with --steps), then the `analyze` it suggests on the folder it wrote, then `gradtrace serve` on that
  * folder — whose page must list the run and show its run page with charts (Debian's chromium), with the same ‖g‖
  * as the demo's own analysis.json. */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { AnalysisResult } from "../../src/analysis/index.ts";
-import { BIN, requireBuilt } from "../dist.ts";
+import { BIN, interrupt, requireBuilt, servedUrl, spawnCli } from "../dist.ts";
 import { checkRunPage, launchChromium } from "./harness.ts";
 
 let cwd: string;
@@ -53,24 +53,10 @@ it("demo → analyze <demo dir> → serve <demo dir> shows the run page with cha
   const again = JSON.parse(fs.readFileSync(path.join(cwd, "again.json"), "utf8")) as AnalysisResult;
   expect(again.total.kappa.last).toBe(analysis.total.kappa.last);
 
-  const child = spawn(process.execPath, [BIN, "serve", "gradtrace-demo"], {
-    cwd,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr.on("data", (c: Buffer) => {
-    stderr += c.toString();
-  });
+  const serve = spawnCli(["serve", "gradtrace-demo"], { cwd });
   try {
-    const deadline = Date.now() + 60_000;
-    while (!/http:\/\/\S+/.test(stdout) && child.exitCode === null && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
-    const url = /gradtrace serve: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1];
-    expect(url, stderr).toBeDefined();
+    const url = await servedUrl(serve);
+    expect(url, serve.err()).toBeDefined();
     const overview = await browser.newPage();
     await overview.goto(url!);
     await overview.waitForSelector("body[data-state=ready]", { timeout: 60_000 });
@@ -81,9 +67,6 @@ it("demo → analyze <demo dir> → serve <demo dir> shows the run page with cha
     expect(shown.paintedPixels).toBeGreaterThan(500);
     expect(shown.heatmapRows).toBe(analysis.tensors.length);
   } finally {
-    if (child.exitCode === null) {
-      child.kill("SIGINT");
-      await new Promise((r) => child.once("exit", r));
-    }
+    await interrupt(serve);
   }
 });

@@ -5,7 +5,7 @@
  * (2) a TypeScript project typechecks against the shipped .d.ts, and a file of deliberate mistakes fails on each
  * of its lines (which it would not if a type were `any`); (3) the installed `gradtrace serve` serves a run page that renders, with charts,
  * in Debian's chromium. No TypeScript loader is installed next to it: everything runs compiled JavaScript. */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -13,7 +13,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyze } from "../../src/analysis/index.ts";
 import { checkRunPage, launchChromium } from "../browser/harness.ts";
-import { REPO, requireBuilt } from "../dist.ts";
+import { interrupt, REPO, requireBuilt, servedUrl, spawnCli } from "../dist.ts";
 
 interface LockEntry {
   readonly dev?: boolean;
@@ -231,34 +231,20 @@ describe("installed into a fresh project", () => {
     it("serves a run page that renders with charts", async () => {
       // The run directory written by (1) is served as a runs directory, through the installed bin.
       const bin = path.join(consumer, "node_modules", ".bin", "gradtrace");
-      const child = spawn(bin, ["serve", ".", "--predictors", "zero,last,ema0.9"], {
+      const serve = spawnCli(["serve", ".", "--predictors", "zero,last,ema0.9"], {
         cwd: path.join(consumer, "run"),
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c: Buffer) => {
-        stdout += c.toString();
-      });
-      child.stderr.on("data", (c: Buffer) => {
-        stderr += c.toString();
+        command: bin,
       });
       try {
-        const deadline = Date.now() + 60_000;
-        while (!/http:\/\/\S+/.test(stdout) && child.exitCode === null && Date.now() < deadline)
-          await new Promise((r) => setTimeout(r, 50));
-        const url = /gradtrace serve: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1];
-        expect(url, stderr).toBeDefined();
+        const url = await servedUrl(serve);
+        expect(url, serve.err()).toBeDefined();
         const shown = await checkRunPage(browser, url!, "trace-gtrace");
         const expected = await analyze(path.join(consumer, "run"), { bootstrap: false });
         expect(shown.gradNorm).toEqual(expected.total.gradNorm);
         expect(shown.paintedPixels).toBeGreaterThan(500);
         expect(shown.heatmapRows).toBe(1);
       } finally {
-        if (child.exitCode === null) {
-          child.kill("SIGINT");
-          await new Promise((r) => child.once("exit", r));
-        }
+        await interrupt(serve);
       }
     });
   });
