@@ -5,12 +5,15 @@
 
 // Analysis: a trace in, predictability and rank out.
 export {
+  type AnalysisGram,
   type AnalysisOutput,
   type AnalysisResult,
   type AnalyzeOptions,
+  type AnalyzeWithSeriesOptions,
   analyze,
   analyzeWithSeries,
   type BoundsReport,
+  DEFAULT_ANALYZE_OPTIONS,
   DEFAULT_EPS,
   type MatrixGeometry,
   type SketchReport,

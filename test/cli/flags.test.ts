@@ -20,8 +20,8 @@ import {
 import { DEFAULT_SERVE_OPTIONS } from "../../src/serve/index.ts";
 import { SMALL_MODEL, writeTrace } from "../serve/traces.ts";
 
-function command(...names: string[]): Command {
-  let c: Command = buildProgram();
+async function command(...names: string[]): Promise<Command> {
+  let c: Command = await buildProgram();
   for (const n of names) c = c.commands.find((x) => x.name() === n)!;
   return c;
 }
@@ -33,8 +33,8 @@ function defaults(c: Command): Record<string, unknown> {
 }
 
 describe("flag defaults come from the library", () => {
-  it("lab spiked: every flag that sets a SpikedConfig field defaults to DEFAULT_SPIKED_CONFIG", () => {
-    const d = defaults(command("lab", "spiked"));
+  it("lab spiked: every flag that sets a SpikedConfig field defaults to DEFAULT_SPIKED_CONFIG", async () => {
+    const d = defaults(await command("lab", "spiked"));
     const fields = Object.keys(DEFAULT_SPIKED_CONFIG).filter((k) => k !== "analyzeSteps");
     for (const key of fields) {
       const expected = DEFAULT_SPIKED_CONFIG[key as keyof typeof DEFAULT_SPIKED_CONFIG];
@@ -45,8 +45,8 @@ describe("flag defaults come from the library", () => {
     expect(d.jobs).toBe(DEFAULT_SWEEP_OPTIONS.jobs);
   });
 
-  it("analyze, serve, train, reproduce: defaults and help text from the library's constants", () => {
-    const analyze = command("analyze");
+  it("analyze, serve, train, reproduce: defaults and help text from the library's constants", async () => {
+    const analyze = await command("analyze");
     const a = defaults(analyze);
     expect(a.seed).toBe(DEFAULT_ANALYZE_OPTIONS.seed);
     expect(a.gramKernel).toBe(DEFAULT_ANALYZE_OPTIONS.gramKernel);
@@ -59,10 +59,10 @@ describe("flag defaults come from the library", () => {
       `(default ⌈T/${DEFAULT_WINDOW.perSteps}⌉, ${DEFAULT_WINDOW.min}..${DEFAULT_WINDOW.max})`,
     );
     expect(help).toContain(`default ${DEFAULT_PREDICTORS.join(",")}`);
-    const s = defaults(command("serve"));
+    const s = defaults(await command("serve"));
     expect({ host: s.host, port: s.port }).toEqual(DEFAULT_SERVE_OPTIONS);
-    expect(defaults(command("train")).seed).toBe(DEFAULT_TRAIN_OPTIONS.seed);
-    expect(defaults(command("reproduce")).jobs).toBe(DEFAULT_JOBS);
+    expect(defaults(await command("train")).seed).toBe(DEFAULT_TRAIN_OPTIONS.seed);
+    expect(defaults(await command("reproduce")).jobs).toBe(DEFAULT_JOBS);
     expect(bytesText(256 * 2 ** 20)).toBe("256M");
     expect(bytesText(2 * 2 ** 30)).toBe("2G");
   });
@@ -101,14 +101,14 @@ describe("renamed flags keep their old names", () => {
     expect(b.tensors).toEqual(a.tensors);
   });
 
-  it("train: --batch-size / --batch and --warmup-steps / --warmup parse to the same values", () => {
-    const parse = (...args: string[]) => {
-      const c = command("train");
+  it("train: --batch-size / --batch and --warmup-steps / --warmup parse to the same values", async () => {
+    const parse = async (...args: string[]) => {
+      const c = await command("train");
       c.parseOptions(args);
       return c.opts();
     };
-    const a = parse("--batch-size", "8", "--warmup-steps", "3");
-    const b = parse("--batch", "8", "--warmup", "3");
+    const a = await parse("--batch-size", "8", "--warmup-steps", "3");
+    const b = await parse("--batch", "8", "--warmup", "3");
     expect([a.batchSize, a.warmupSteps]).toEqual([8, 3]);
     expect([b.batch, b.warmup]).toEqual([8, 3]);
   });
