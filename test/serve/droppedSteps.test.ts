@@ -35,7 +35,7 @@ beforeAll(async () => {
     w.append(s, g);
   }
   w.close();
-  server = await startServer({ path: dir, webDir: dir, pollMs: 50, engine: traceEngine });
+  server = await startServer({ path: dir, webDir: null, pollMs: 50, engine: traceEngine });
   await server.store.idle();
 });
 

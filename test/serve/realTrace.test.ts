@@ -41,7 +41,7 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(dir, "seed2"));
   writeTrace(path.join(dir, "seed1", "run.gtrace"), { tensors: SMALL_MODEL, seed: 1 }, 40);
   writeTrace(path.join(dir, "seed2", "run.gtrace"), { tensors: SMALL_MODEL, seed: 2 }, 30);
-  server = await startServer({ path: dir, webDir: dir, pollMs: 50 });
+  server = await startServer({ path: dir, webDir: null, pollMs: 50 });
   await server.store.idle();
 });
 
