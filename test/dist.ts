@@ -26,6 +26,8 @@ export interface CliProcess {
   readonly exited: Promise<number | null>;
   out(): string;
   err(): string;
+  /** Whether the process could not be started at all. */
+  failed(): boolean;
 }
 
 /** Starts `command args` (by default this checkout's bin under the current Node) with its output captured. */
@@ -41,21 +43,30 @@ export function spawnCli(args: readonly string[], { cwd, command }: { cwd?: stri
   child.stderr!.on("data", (c: Buffer) => {
     stderr += c.toString();
   });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, exited, out: () => stdout, err: () => stderr } satisfies CliProcess;
+  let failed = false;
+  const exited = new Promise<number | null>((resolve) => {
+    child.on("exit", (code) => resolve(code));
+    // A process that cannot start (missing file or folder) has no exit: report it as stderr and no exit code.
+    child.on("error", (err) => {
+      failed = true;
+      stderr += `${err.message}\n`;
+      resolve(null);
+    });
+  });
+  return { child, exited, out: () => stdout, err: () => stderr, failed: () => failed } satisfies CliProcess;
 }
 
 /** The URL a `gradtrace serve` process prints once it listens (undefined if it exits or stays silent first). */
 export async function servedUrl(cli: CliProcess, timeoutMs = 60_000): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs;
   const pattern = /gradtrace serve: (http:\/\/127\.0\.0\.1:\d+\/)/;
-  while (!pattern.test(cli.out()) && cli.child.exitCode === null && Date.now() < deadline)
+  while (!pattern.test(cli.out()) && cli.child.exitCode === null && !cli.failed() && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 50));
   return pattern.exec(cli.out())?.[1];
 }
 
 /** Interrupts a process like Ctrl-C and waits for it to exit; its exit code. */
 export async function interrupt(cli: CliProcess): Promise<number | null> {
-  if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill("SIGINT");
+  if (cli.child.exitCode === null && cli.child.signalCode === null && !cli.failed()) cli.child.kill("SIGINT");
   return cli.exited;
 }

@@ -66,6 +66,7 @@ it("demo → analyze <demo dir> → serve <demo dir> shows the run page with cha
     expect(shown.gradNorm).toEqual(analysis.total.gradNorm);
     expect(shown.paintedPixels).toBeGreaterThan(500);
     expect(shown.heatmapRows).toBe(analysis.tensors.length);
+    expect(serve.err()).not.toMatch(/main thread/); // analyzed by the compiled worker, no fallback
   } finally {
     await interrupt(serve);
   }

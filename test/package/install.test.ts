@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyze } from "../../src/analysis/index.ts";
 import { checkRunPage, launchChromium } from "../browser/harness.ts";
 import { interrupt, REPO, requireBuilt, servedUrl, spawnCli } from "../dist.ts";
+import { SMALL_MODEL, writeTrace } from "../serve/traces.ts";
 
 interface LockEntry {
   readonly dev?: boolean;
@@ -229,20 +230,26 @@ describe("installed into a fresh project", () => {
     });
 
     it("serves a run page that renders with charts", async () => {
-      // The run directory written by (1) is served as a runs directory, through the installed bin.
+      // A run directory (trace.gtrace + run.json, as `gradtrace train` writes) served through the installed bin.
+      const runDir = path.join(consumer, "served");
+      fs.mkdirSync(runDir);
+      writeTrace(path.join(runDir, "trace.gtrace"), { tensors: SMALL_MODEL, seed: 4 }, 24);
+      fs.writeFileSync(path.join(runDir, "run.json"), "{}");
       const bin = path.join(consumer, "node_modules", ".bin", "gradtrace");
       const serve = spawnCli(["serve", ".", "--predictors", "zero,last,ema0.9"], {
-        cwd: path.join(consumer, "run"),
+        cwd: runDir,
         command: bin,
       });
       try {
         const url = await servedUrl(serve);
         expect(url, serve.err()).toBeDefined();
         const shown = await checkRunPage(browser, url!, "trace-gtrace");
-        const expected = await analyze(path.join(consumer, "run"), { bootstrap: false });
+        const expected = await analyze(runDir, { bootstrap: false });
         expect(shown.gradNorm).toEqual(expected.total.gradNorm);
         expect(shown.paintedPixels).toBeGreaterThan(500);
-        expect(shown.heatmapRows).toBe(1);
+        expect(shown.heatmapRows).toBe(SMALL_MODEL.length);
+        // the analysis ran in the compiled worker, not in the fallback (which says so on stderr)
+        expect(serve.err()).not.toMatch(/main thread/);
       } finally {
         await interrupt(serve);
       }
