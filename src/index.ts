@@ -6,6 +6,7 @@
 // Analysis: a trace in, predictability and rank out.
 export {
   type AnalysisGram,
+  type AnalysisMode,
   type AnalysisOutput,
   type AnalysisResult,
   type AnalyzeOptions,
