@@ -79,7 +79,8 @@ export class GramAccumulator {
   }
 
   static async create({ n, kernel }: GramAccumulatorOptions): Promise<GramAccumulator> {
-    if (kernel === undefined || kernel === "js" || kernel === "wasm") return new GramAccumulator(n, { kernel });
+    if (kernel === undefined || kernel === "js" || kernel === "wasm")
+      return new GramAccumulator(n, { kernel });
     if (kernel !== "jax")
       throw new GradtraceError("E_ARG", `GramAccumulator.create: unknown kernel "${kernel}"`);
     let blockProduct: BlockProduct;
@@ -151,7 +152,8 @@ export class GramAccumulator {
 
   /** K += B·Bᵀ for the block just written into `stage(width, type)`. */
   addStaged(width: number, type: "f32" | "f64"): void {
-    if (!this.wasmGram) throw new GradtraceError("E_ARG", "GramAccumulator.addStaged: only the wasm kernel stages blocks");
+    if (!this.wasmGram)
+      throw new GradtraceError("E_ARG", "GramAccumulator.addStaged: only the wasm kernel stages blocks");
     checkWidth(width);
     this.wasmGram.addStaged(width, type);
     this.columnsSeen += width;

@@ -41,20 +41,92 @@ function packRow(src: usize, kc: i32, kcp: i32, dst: usize): void {
   for (; c < kcp; c++) store<f64>(dst + (<usize>c << 3), 0);
 }
 
-/** One EMA over kc coordinates for one step: e = Σ (g − m)², m ← m + α(g − m); returns e. */
-function emaChunk(g: usize, m: usize, kc: i32, alpha: f64): f64 {
-  const av = f64x2.splat(alpha);
-  let e = f64x2.splat(0);
+/** EMAs over kc coordinates for one step, in groups of up to three that read g once: for each, e = Σ (g − m)² and
+ * m ← m + α(g − m) (the reference's formula, so states match it bit for bit); e is added to errs[a]. The states are
+ * planar (EMA a's coordinate c at ema + (a·p + c)·8). */
+function emaStep(g: usize, m: usize, pBytes: usize, kc: i32, alphas: usize, emaCount: i32, errs: usize): void {
+  let a = 0;
+  for (; a + 3 <= emaCount; a += 3) {
+    ema3(g, m + <usize>a * pBytes, pBytes, kc, alphas + (<usize>a << 3), errs + (<usize>a << 3));
+  }
+  for (; a < emaCount; a++) {
+    ema1(g, m + <usize>a * pBytes, kc, load<f64>(alphas + (<usize>a << 3)), errs + (<usize>a << 3));
+  }
+}
+
+function ema3(g: usize, m0: usize, pBytes: usize, kc: i32, alphas: usize, errs: usize): void {
+  const m1 = m0 + pBytes;
+  const m2 = m1 + pBytes;
+  const a0 = load<f64>(alphas);
+  const a1 = load<f64>(alphas, 8);
+  const a2 = load<f64>(alphas, 16);
+  const v0 = f64x2.splat(a0);
+  const v1 = f64x2.splat(a1);
+  const v2 = f64x2.splat(a2);
+  let e0 = f64x2.splat(0);
+  let e1 = e0;
+  let e2 = e0;
   let c = 0;
   for (; c + 2 <= kc; c += 2) {
     const o = <usize>c << 3;
     const gv = v128.load(g + o);
-    const mv = v128.load(m + o);
-    const d = f64x2.sub(gv, mv);
-    e = f64x2.add(e, f64x2.mul(d, d));
-    v128.store(m + o, f64x2.add(mv, f64x2.mul(av, d)));
+    const x0 = v128.load(m0 + o);
+    const x1 = v128.load(m1 + o);
+    const x2 = v128.load(m2 + o);
+    const d0 = f64x2.sub(gv, x0);
+    const d1 = f64x2.sub(gv, x1);
+    const d2 = f64x2.sub(gv, x2);
+    e0 = f64x2.add(e0, f64x2.mul(d0, d0));
+    e1 = f64x2.add(e1, f64x2.mul(d1, d1));
+    e2 = f64x2.add(e2, f64x2.mul(d2, d2));
+    v128.store(m0 + o, f64x2.add(x0, f64x2.mul(v0, d0)));
+    v128.store(m1 + o, f64x2.add(x1, f64x2.mul(v1, d1)));
+    v128.store(m2 + o, f64x2.add(x2, f64x2.mul(v2, d2)));
   }
-  let s = f64x2.extract_lane(e, 0) + f64x2.extract_lane(e, 1);
+  let s0 = f64x2.extract_lane(e0, 0) + f64x2.extract_lane(e0, 1);
+  let s1 = f64x2.extract_lane(e1, 0) + f64x2.extract_lane(e1, 1);
+  let s2 = f64x2.extract_lane(e2, 0) + f64x2.extract_lane(e2, 1);
+  if (c < kc) {
+    const o = <usize>c << 3;
+    const gi = load<f64>(g + o);
+    const x0 = load<f64>(m0 + o);
+    const x1 = load<f64>(m1 + o);
+    const x2 = load<f64>(m2 + o);
+    const d0 = gi - x0;
+    const d1 = gi - x1;
+    const d2 = gi - x2;
+    s0 += d0 * d0;
+    s1 += d1 * d1;
+    s2 += d2 * d2;
+    store<f64>(m0 + o, x0 + a0 * d0);
+    store<f64>(m1 + o, x1 + a1 * d1);
+    store<f64>(m2 + o, x2 + a2 * d2);
+  }
+  store<f64>(errs, load<f64>(errs) + s0);
+  store<f64>(errs, load<f64>(errs, 8) + s1, 8);
+  store<f64>(errs, load<f64>(errs, 16) + s2, 16);
+}
+
+/** One EMA; two accumulators so the error sum is not one long dependency chain. */
+function ema1(g: usize, m: usize, kc: i32, alpha: f64, errs: usize): void {
+  const av = f64x2.splat(alpha);
+  let e = f64x2.splat(0);
+  let f = e;
+  let c = 0;
+  for (; c + 4 <= kc; c += 4) {
+    const o = <usize>c << 3;
+    const g0 = v128.load(g + o);
+    const g1 = v128.load(g + o, 16);
+    const x0 = v128.load(m + o);
+    const x1 = v128.load(m + o, 16);
+    const d0 = f64x2.sub(g0, x0);
+    const d1 = f64x2.sub(g1, x1);
+    e = f64x2.add(e, f64x2.mul(d0, d0));
+    f = f64x2.add(f, f64x2.mul(d1, d1));
+    v128.store(m + o, f64x2.add(x0, f64x2.mul(av, d0)));
+    v128.store(m + o, f64x2.add(x1, f64x2.mul(av, d1)), 16);
+  }
+  let s = f64x2.extract_lane(e, 0) + f64x2.extract_lane(e, 1) + (f64x2.extract_lane(f, 0) + f64x2.extract_lane(f, 1));
   for (; c < kc; c++) {
     const o = <usize>c << 3;
     const mi = load<f64>(m + o);
@@ -62,7 +134,7 @@ function emaChunk(g: usize, m: usize, kc: i32, alpha: f64): f64 {
     s += d * d;
     store<f64>(m + o, mi + alpha * d);
   }
-  return s;
+  store<f64>(errs, load<f64>(errs) + s);
 }
 
 /**
@@ -102,17 +174,16 @@ export function liveFlush(
     }
     for (let r = rows; r < np; r++) memory.fill(panel + <usize>r * STRIDE, 0, <usize>kcp << 3);
     panelTiles(panel, kcp, kb, ldk, firstPending & ~3, np, maxLag);
-    for (let a = 0; a < emaCount; a++) {
-      const m = ema + ((<usize>a * <usize>p + <usize>c0) << 3);
-      const alpha = load<f64>(alphas + (<usize>a << 3));
+    if (emaCount > 0) {
+      const m = ema + (<usize>c0 << 3);
+      const pBytes = <usize>p << 3;
       for (let r = firstPending; r < rows; r++) {
         const g = panel + <usize>r * STRIDE;
         if (emaInit != 0 && r == firstPending) {
-          memory.copy(m, g, <usize>kc << 3);
+          for (let a = 0; a < emaCount; a++) memory.copy(m + <usize>a * pBytes, g, <usize>kc << 3);
           continue;
         }
-        const at = errs + ((<usize>(r - firstPending) * <usize>emaCount + <usize>a) << 3);
-        store<f64>(at, load<f64>(at) + emaChunk(g, m, kc, alpha));
+        emaStep(g, m, pBytes, kc, alphas, emaCount, errs + (<usize>(r - firstPending) * <usize>emaCount << 3));
       }
     }
   }

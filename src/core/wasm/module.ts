@@ -21,8 +21,24 @@ export interface WasmKernels {
   zero(ptr: number, bytes: number): void;
   gramPaddedRows(n: number): number;
   gramPanelBytes(n: number): number;
-  gramAddF32(k: number, ldk: number, n: number, block: number, width: number, panel: number, flags: number): void;
-  gramAddF64(k: number, ldk: number, n: number, block: number, width: number, panel: number, flags: number): void;
+  gramAddF32(
+    k: number,
+    ldk: number,
+    n: number,
+    block: number,
+    width: number,
+    panel: number,
+    flags: number,
+  ): void;
+  gramAddF64(
+    k: number,
+    ldk: number,
+    n: number,
+    block: number,
+    width: number,
+    panel: number,
+    flags: number,
+  ): void;
   sumSquaresF32(x: number, count: number): number;
   liveFlush(
     ring: number,
@@ -142,7 +158,8 @@ export function resolveKernels(option?: KernelFamily, where = "kernels"): Kernel
 /** The loaded module; only call after resolveKernels returned "wasm". */
 export function wasm(): WasmKernels {
   const k = load();
-  if (k === null) throw new GradtraceError("E_UNSUPPORTED", `WebAssembly kernels unavailable: ${String(loadError)}`);
+  if (k === null)
+    throw new GradtraceError("E_UNSUPPORTED", `WebAssembly kernels unavailable: ${String(loadError)}`);
   return k;
 }
 
@@ -165,7 +182,8 @@ export class WasmMemory {
     if (this.released) throw new GradtraceError("E_ARG", "WasmMemory: used after release()");
     const k = wasm();
     const ptr = k.alloc(Math.max(16, bytes));
-    if (ptr === 0) throw new GradtraceError("E_UNSUPPORTED", `WebAssembly memory: cannot allocate ${bytes} bytes`);
+    if (ptr === 0)
+      throw new GradtraceError("E_UNSUPPORTED", `WebAssembly memory: cannot allocate ${bytes} bytes`);
     if (zeroed) k.zero(ptr, bytes);
     this.ptrs.push(ptr);
     return ptr;
