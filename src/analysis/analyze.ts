@@ -71,7 +71,8 @@ export interface AnalyzeOptions {
   /** Sub-sample of steps (from the start) on which sketched κ is checked against exact κ (default 32; 0 = off). */
   readonly sketchCheckSteps?: number;
   readonly onProgress?: (p: GramPassProgress) => void;
-  /** Kernel of the exact pass's Gram products (see GramPassOptions.kernel); default "js". */
+  /** Kernel of the exact pass's Gram products (see GramPassOptions.kernel); default "wasm" (GRADTRACE_KERNELS=js:
+   * "js"). */
   readonly gramKernel?: GramKernel;
   /** "exact": the T×T Gram path; "streaming": one pass over time (memory independent of T); "auto" (default): exact
    * when the trace has at most `exactMaxSteps` steps, streaming beyond. */
@@ -139,7 +140,7 @@ export const DEFAULT_ANALYZE_OPTIONS = Object.freeze({
   memoryBytes: DEFAULT_MEMORY_BYTES,
   matrixGeometry: true,
   sketchCheckSteps: 32,
-  gramKernel: "js",
+  gramKernel: "wasm",
   mode: "auto",
   exactMaxSteps: DEFAULT_EXACT_MAX_STEPS,
   fdRows: DEFAULT_FD_ROWS,

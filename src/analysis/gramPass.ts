@@ -21,7 +21,8 @@ export interface GramPassOptions {
   /** Budget for the block buffer in bytes; the block width is derived from it. */
   readonly memoryBytes?: number;
   readonly onProgress?: (p: GramPassProgress) => void;
-  /** "js": float64 products (default, exact to float64 rounding). "jax": float32 block products on @jax-js/jax,
+  /** "wasm" (default unless GRADTRACE_KERNELS=js) and "js": float64 products (exact to float64 rounding; the wasm
+   * kernel is the WebAssembly SIMD one, js the reference). "jax": float32 block products on @jax-js/jax,
    * float64 accumulation — several times faster, relative error ~1e-7·√width per entry: fine for spectra, but κ of
    * very predictable sequences subtracts nearly equal entries of K and loses that much more. */
   readonly kernel?: GramKernel;
@@ -59,7 +60,7 @@ export async function accumulateGrams(
     stepPositions,
     memoryBytes = DEFAULT_MEMORY_BYTES,
     onProgress,
-    kernel = "js",
+    kernel,
     sink = (n) => GramAccumulator.create({ n, kernel }),
   }: GramPassOptions,
 ): Promise<GramPassResult> {
@@ -71,9 +72,9 @@ export async function accumulateGrams(
     return s + t.numel * n * (BYTES_PER_DTYPE[t.dtype] ?? 4);
   }, 0);
   const width = blockWidthFor(n, memoryBytes);
-  const buffer = new Float64Array(
-    n * Math.min(width, Math.max(...tensors.map((t) => infoByName.get(t)!.numel))),
-  );
+  // Lazily: the wasm kernel stages its blocks in WebAssembly memory and never needs this one.
+  let jsBuffer: Float64Array | null = null;
+  const maxWidth = Math.min(width, Math.max(...tensors.map((t) => infoByName.get(t)!.numel)));
   const bad = new Set<number>();
   const grams = new Map<string, Mat>();
   let bytes = 0;
@@ -81,25 +82,42 @@ export async function accumulateGrams(
     const t = infoByName.get(name)!;
     const acc = await sink(n);
     const elemBytes = BYTES_PER_DTYPE[t.dtype] ?? 4;
+    // The wasm Gram kernel reads blocks in place (float32 data straight from the file into WebAssembly memory) and
+    // flags non-finite rows itself; float16/bfloat16 go through the copying path, whose decoder may use the module's
+    // memory too (a staged view must not outlive an allocation there).
+    const staged = acc instanceof GramAccumulator && acc.kernel === "wasm" && (t.dtype === "F32" || t.dtype === "F64");
     for (let off = 0; off < t.numel; off += width) {
       const w = Math.min(width, t.numel - off);
-      const block = buffer.subarray(0, n * w);
-      for (let i = 0; i < n; i++) {
-        reader.readSlice(positions[i], name, off, w, block, i * w);
-        // NaN/Inf policy: a step with any non-finite entry is excluded from every metric (reported, never summed).
-        for (let j = i * w, end = j + w; j < end; j++) {
-          if (!Number.isFinite(block[j])) {
-            bad.add(i);
-            block.fill(0, i * w, end);
-            break;
+      if (staged) {
+        const type = t.dtype === "F64" ? "f64" : "f32";
+        const view = type === "f64" ? acc.stage(w, "f64")! : acc.stage(w, "f32")!;
+        for (let i = 0; i < n; i++) reader.readSlice(positions[i], name, off, w, view, i * w);
+        acc.addStaged(w, type);
+      } else {
+        jsBuffer ??= new Float64Array(n * maxWidth);
+        const block = jsBuffer.subarray(0, n * w);
+        for (let i = 0; i < n; i++) {
+          reader.readSlice(positions[i], name, off, w, block, i * w);
+          // NaN/Inf policy: a step with any non-finite entry is excluded from every metric (reported, never summed).
+          for (let j = i * w, end = j + w; j < end; j++) {
+            if (!Number.isFinite(block[j])) {
+              bad.add(i);
+              block.fill(0, i * w, end);
+              break;
+            }
           }
         }
+        acc.addBlock(block, w);
       }
-      acc.addBlock(block, w);
       bytes += n * w * elemBytes;
       onProgress?.({ phase: "gram", done: bytes, total: totalBytes, bytes });
     }
+    if (acc instanceof GramAccumulator) {
+      // The wasm kernel's flagged rows hold NaN in K; they are dropped below with every other non-finite step.
+      for (const i of acc.nonFiniteRows() ?? []) bad.add(i);
+    }
     grams.set(name, acc.gram);
+    if (acc instanceof GramAccumulator) acc.dispose();
   }
   const nonFiniteSteps = [...bad].sort((a, b) => a - b);
   if (nonFiniteSteps.length > 0) {

@@ -1,7 +1,8 @@
 /** @file Loads gradtrace's WebAssembly SIMD kernels (wasm/gradtrace-kernels.wasm, built from wasm/assembly by
  * scripts/build-wasm.mjs) once per thread, synchronously — the accumulators that use them have synchronous
- * constructors — and says which kernel family the process runs: "wasm" (default) or the plain-JavaScript reference
- * "js", chosen by GRADTRACE_KERNELS=js|wasm or, per object, by an option of the classes that use them.
+ * constructors — and says which kernel family runs: "wasm" (default) or the plain-JavaScript reference "js", chosen
+ * per object by an option of the classes that use them, or for the whole process by GRADTRACE_KERNELS=js (the
+ * fallback switch: it overrides every option, so a CLI run or a test suite can be put on the references at once).
  *
  * The .wasm sits at <package>/wasm/, three levels above this file both in the sources (src/core/wasm/) and in a
  * compiled package (dist/core/wasm/), so one relative URL serves tsx and the build; the package's `files` must list
@@ -131,7 +132,8 @@ function load(): WasmKernels | null {
   return loaded;
 }
 
-/** The kernel family GRADTRACE_KERNELS asks for (default "wasm"); anything else is an error naming the variable. */
+/** The kernel family GRADTRACE_KERNELS asks for (unset or "wasm": "wasm"); anything else is an error naming the
+ * variable. */
 export function requestedKernels(): KernelFamily {
   const v = process.env.GRADTRACE_KERNELS;
   if (v === undefined || v === "" || v === "wasm") return "wasm";
@@ -139,11 +141,10 @@ export function requestedKernels(): KernelFamily {
   throw new GradtraceError("E_ARG", `GRADTRACE_KERNELS must be "js" or "wasm", got "${v}"`);
 }
 
-/** The family an object should use: `option` when given, else the environment's choice; "wasm" falls back to "js"
- * only when the module cannot load and nobody asked for wasm explicitly (then the error says why). */
+/** The family an object uses: "js" when GRADTRACE_KERNELS=js or `option` is "js", else "wasm" — which falls back to
+ * "js" only when the module cannot load and nobody asked for wasm explicitly (else an error saying why). */
 export function resolveKernels(option?: KernelFamily, where = "kernels"): KernelFamily {
-  const want = option ?? requestedKernels();
-  if (want === "js") return "js";
+  if (requestedKernels() === "js" || option === "js") return "js";
   if (load() !== null) return "wasm";
   if (option === "wasm" || process.env.GRADTRACE_KERNELS === "wasm") {
     throw new GradtraceError(
