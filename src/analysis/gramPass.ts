@@ -85,7 +85,8 @@ export async function accumulateGrams(
     // The wasm Gram kernel reads blocks in place (float32 data straight from the file into WebAssembly memory) and
     // flags non-finite rows itself; float16/bfloat16 go through the copying path, whose decoder may use the module's
     // memory too (a staged view must not outlive an allocation there).
-    const staged = acc instanceof GramAccumulator && acc.kernel === "wasm" && (t.dtype === "F32" || t.dtype === "F64");
+    const staged =
+      acc instanceof GramAccumulator && acc.kernel === "wasm" && (t.dtype === "F32" || t.dtype === "F64");
     for (let off = 0; off < t.numel; off += width) {
       const w = Math.min(width, t.numel - off);
       if (staged) {

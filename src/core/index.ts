@@ -83,4 +83,6 @@ export {
   type StreamingTrack,
 } from "./streaming.ts";
 export { staleProjectorEnergy, topLeftSubspace } from "./subspace.ts";
+export { halfToFloatWasm } from "./wasm/convert.ts";
+export { type KernelFamily, requestedKernels, resolveKernels } from "./wasm/module.ts";
 export { windowedPredictableRank } from "./windowedRank.ts";

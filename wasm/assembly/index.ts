@@ -3,5 +3,5 @@
 export { alloc, free, zero } from "./memory";
 export { gramAddF32, gramAddF64, gramPaddedRows, gramPanelBytes } from "./gram";
 export { liveFlush, sumSquaresF32 } from "./live";
-export { fwht, hashScatterF32, hashScatterF64, srhtBlockF32, srhtBlockF64 } from "./sketch";
+export { fwht, hashScatterF32, hashScatterF64 } from "./sketch";
 export { bf16ToF32, f16ToF32 } from "./convert";

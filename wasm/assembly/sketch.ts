@@ -6,9 +6,9 @@
  * (i32x4.mul is Math.imul lane by lane), so no table is read; the scatter itself, out[row] ±= scale·x[j], is a
  * random-access read-modify-write and stays scalar. ±(scale·x) is bit-identical to the reference's (±1·scale)·x.
  *
- * SRHT: per block, random signs, the in-place fast Walsh–Hadamard transform with f64x2 butterflies in the same
- * radix-4 stage order as fwht() in srht.ts (so each output is the same sequence of additions), then the k sampled
- * rows scaled into out. */
+ * SRHT: the in-place fast Walsh–Hadamard transform with f64x2 butterflies in the same radix-4 stage order as fwht()
+ * in srht.ts, so each output is the same sequence of additions (the signs and the row sampling stay in JavaScript,
+ * writing into and reading from the transform's buffer in this memory). */
 
 /** Columns [col0, col0 + count) of one row block: base = the block's hash seed, rows [rowOffset, rowOffset + m).
  * m must be below 2²² (then the reference's float64 bucket arithmetic is exact); shift = 31 − log₂ m when m is a
@@ -157,65 +157,4 @@ export function fwht(a: usize, n: i32): void {
       }
     }
   }
-}
-
-/** One SRHT block: a = 0 (unless the slice covers it), a[first + c] = ±x[c] by the sign bits `negative`, a ← H·a,
- * out[i] += rowScale[i]·a[rows[i]] for i < k. */
-@inline
-function srhtBlock<T>(
-  x: usize,
-  count: i32,
-  first: i32,
-  n: i32,
-  negative: usize,
-  rows: usize,
-  rowScale: usize,
-  k: i32,
-  a: usize,
-  out: usize,
-): void {
-  if (count < n) memory.fill(a, 0, <usize>n << 3);
-  const size = sizeof<T>();
-  for (let c = 0; c < count; c++) {
-    const jj = first + c;
-    const bit = (load<u32>(negative + (<usize>(jj >>> 5) << 2)) >>> (jj & 31)) & 1;
-    const v = <f64>load<T>(x + <usize>c * size);
-    store<f64>(a + (<usize>jj << 3), bit ? -v : v);
-  }
-  fwht(a, n);
-  for (let i = 0; i < k; i++) {
-    const at = out + (<usize>i << 3);
-    const row = load<i32>(rows + (<usize>i << 2));
-    store<f64>(at, load<f64>(at) + load<f64>(rowScale + (<usize>i << 3)) * load<f64>(a + (<usize>row << 3)));
-  }
-}
-
-export function srhtBlockF32(
-  x: usize,
-  count: i32,
-  first: i32,
-  n: i32,
-  negative: usize,
-  rows: usize,
-  rowScale: usize,
-  k: i32,
-  a: usize,
-  out: usize,
-): void {
-  srhtBlock<f32>(x, count, first, n, negative, rows, rowScale, k, a, out);
-}
-
-export function srhtBlockF64(
-  x: usize,
-  count: i32,
-  first: i32,
-  n: i32,
-  negative: usize,
-  rows: usize,
-  rowScale: usize,
-  k: i32,
-  a: usize,
-  out: usize,
-): void {
-  srhtBlock<f64>(x, count, first, n, negative, rows, rowScale, k, a, out);
 }

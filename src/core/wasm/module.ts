@@ -81,30 +81,6 @@ export interface WasmKernels {
     scale: number,
   ): void;
   fwht(a: number, n: number): void;
-  srhtBlockF32(
-    x: number,
-    count: number,
-    first: number,
-    n: number,
-    negative: number,
-    rows: number,
-    rowScale: number,
-    k: number,
-    a: number,
-    out: number,
-  ): void;
-  srhtBlockF64(
-    x: number,
-    count: number,
-    first: number,
-    n: number,
-    negative: number,
-    rows: number,
-    rowScale: number,
-    k: number,
-    a: number,
-    out: number,
-  ): void;
   bf16ToF32(src: number, dst: number, count: number): void;
   f16ToF32(src: number, dst: number, count: number): void;
 }
