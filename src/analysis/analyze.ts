@@ -276,7 +276,7 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
     };
   } else if (sketch) {
     const { kind, k } = parseSketchSpec(sketch);
-    const pass = sketchGrams(reader, { tensors: names, kind, k, seed, onProgress });
+    const pass = await sketchGrams(reader, { tensors: names, kind, k, seed, onProgress });
     grams = pass.grams;
     total = pass.total;
     nonFinite = pass.nonFiniteSteps;
