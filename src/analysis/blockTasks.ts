@@ -108,7 +108,10 @@ export function runSketchTask(reader: TraceReader, task: SketchTask): SketchTask
   const { tensors, kind, k, seed, from, to } = task;
   const key = `${kind}:${k}:${seed}:${tensors.join("\u0000")}`;
   let byKey = sketchCache.get(reader);
-  if (!byKey) sketchCache.set(reader, (byKey = new Map()));
+  if (!byKey) {
+    byKey = new Map();
+    sketchCache.set(reader, byKey);
+  }
   let sketches = byKey.get(key);
   if (!sketches) {
     const dims = new Map(reader.info.tensors.map((t) => [t.name, t.numel]));
