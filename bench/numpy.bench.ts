@@ -90,7 +90,11 @@ function gradtrace(dir: string, kernel: string): GradtraceRun {
   const out = execFileSync(
     process.execPath,
     ["--import", "tsx", path.join(here, "child", "analyzeChild.ts"), dir, "exact", kernel],
-    { encoding: "utf8", maxBuffer: 1 << 20 },
+    {
+      encoding: "utf8",
+      maxBuffer: 1 << 20,
+      env: { ...process.env, GRADTRACE_KERNELS: kernel === "js" ? "js" : "wasm" },
+    },
   );
   return JSON.parse(out) as GradtraceRun;
 }

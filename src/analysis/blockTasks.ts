@@ -8,7 +8,14 @@
  * A worker opens the trace itself, by path and format (readers are synchronous file readers; nothing but the path
  * crosses the thread boundary), keeps it open for its next tasks, and checks that the positions it is asked for
  * hold the same steps as in the caller's reader. */
-import { createSketch, deriveSeed, GradtraceError, GramAccumulator, type SketchKind } from "../core/index.ts";
+import {
+  createSketch,
+  deriveSeed,
+  GradtraceError,
+  GramAccumulator,
+  HashingSketch,
+  type SketchKind,
+} from "../core/index.ts";
 import { openTrace, type TraceFormat, type TraceReader } from "../trace/index.ts";
 
 /** One tensor's coordinates [offset, offset + count) at the given step positions, read `width` at a time. */
@@ -121,10 +128,25 @@ export function runSketchTask(reader: TraceReader, task: SketchTask): SketchTask
     byKey.set(key, sketches);
   }
   const rows = new Float64Array((to - from) * tensors.length * k);
+  const dtypes = new Map(reader.info.tensors.map((t) => [t.name, t]));
   for (let pos = from; pos < to; pos++) {
     tensors.forEach((name, i) => {
       const at = ((pos - from) * tensors.length + i) * k;
-      sketches[i].accumulate(reader.readTensor(pos, name), 0, rows.subarray(at, at + k));
+      const out = rows.subarray(at, at + k);
+      const sketch = sketches[i];
+      const info = dtypes.get(name)!;
+      // float32 data is read straight into the hashing kernel's input buffer (no new array, no copy); other dtypes
+      // are decoded first (their decoder may allocate WebAssembly memory, which would detach that buffer).
+      if (
+        info.dtype === "F32" &&
+        sketch instanceof HashingSketch &&
+        sketch.accumulateFilled(0, info.numel, out, (view, off) =>
+          reader.readSlice(pos, name, off, view.length, view),
+        )
+      ) {
+        return;
+      }
+      sketch.accumulate(reader.readTensor(pos, name), 0, out);
     });
   }
   return { rows };

@@ -56,6 +56,7 @@ export {
   type CreateSketchOptions,
   createSketch,
   FrequentDirections,
+  HashingSketch,
   parseSketchSpec,
   SKETCH_KINDS,
   type Sketch,

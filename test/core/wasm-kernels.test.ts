@@ -12,6 +12,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GramAccumulator, syrkLowerAccumulate } from "../../src/core/gram.ts";
 import { createRng } from "../../src/core/rng.ts";
+import { HashingSketch } from "../../src/core/sketch/hashing.ts";
 import { fwht, SrhtSketch } from "../../src/core/sketch/srht.ts";
 import { halfToFloatWasm } from "../../src/core/wasm/convert.ts";
 import { f64View, resolveKernels, WasmMemory, wasm } from "../../src/core/wasm/module.ts";
@@ -186,6 +187,26 @@ describe("wasm Walsh–Hadamard transform and sketches vs js: bit for bit", () =
       }
     }
     mem.release();
+  });
+
+  it("hashing sketch: accumulateFilled (caller writes x into the kernel's buffer) equals accumulate", () => {
+    const dim = 3 * 65536 + 77;
+    for (const s of [1, 4]) {
+      const sketch = new HashingSketch({ k: 256, dim, s, seed: 2, kernel: "wasm" });
+      const x = makeBlock(1, dim - 5, s, "normal", true) as Float32Array;
+      const a = new Float64Array(256);
+      const b = new Float64Array(256);
+      sketch.accumulate(x, 5, a);
+      expect(
+        sketch.accumulateFilled(5, x.length, b, (view, from) =>
+          view.set(x.subarray(from, from + view.length)),
+        ),
+      ).toBe(true);
+      expect(Array.from(b)).toEqual(Array.from(a));
+      expect(new HashingSketch({ k: 256, dim, kernel: "js" }).accumulateFilled(0, 1, b, () => {})).toBe(
+        false,
+      );
+    }
   });
 
   it("srht sketches of slices at any offset are identical with either kernel", () => {

@@ -10,9 +10,43 @@
  * in srht.ts, so each output is the same sequence of additions (the signs and the row sampling stay in JavaScript,
  * writing into and reading from the transform's buffer in this memory). */
 
-/** Columns [col0, col0 + count) of one row block: base = the block's hash seed, rows [rowOffset, rowOffset + m).
- * m must be below 2²² (then the reference's float64 bucket arithmetic is exact); shift = 31 − log₂ m when m is a
- * power of two, else −1. `scale` multiplies x unless scaled is 0 (CountSketch over float32 skips the multiply). */
+/** The 4-lane hash of columns `cols` (i32x4.mul is Math.imul lane by lane): hashIndex(base, col) of rng.ts. */
+@inline
+function hash4(vb: v128, cols: v128): v128 {
+  let h = v128.xor(vb, i32x4.mul(cols, i32x4.splat(0x9e3779b1)));
+  h = i32x4.mul(v128.xor(h, i32x4.shr_u(h, 16)), i32x4.splat(0x85ebca6b));
+  h = i32x4.mul(v128.xor(h, i32x4.shr_u(h, 13)), i32x4.splat(0xc2b2ae35));
+  return v128.xor(h, i32x4.shr_u(h, 16));
+}
+
+/** Byte addresses out + 8·(rowOffset + bucket) of four hashes (bucket as bucketOf in hashing.ts; general m < 2²²,
+ * where (h >>> 1)·m < 2⁵³ and the reference's float64 arithmetic is exact, via 64-bit products). */
+@inline
+function rows4(h: v128, rowOffset: i32, m: i32, shift: i32, out: usize): v128 {
+  const u = i32x4.shr_u(h, 1);
+  let bucket: v128;
+  if (shift >= 0) {
+    bucket = i32x4.shr_u(u, shift);
+  } else {
+    const mv = i64x2.splat(<i64>m);
+    const lo = i64x2.shr_u(i64x2.mul(i64x2.extend_low_i32x4_u(u), mv), 31);
+    const hi = i64x2.shr_u(i64x2.mul(i64x2.extend_high_i32x4_u(u), mv), 31);
+    bucket = i8x16.shuffle(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+  }
+  return i32x4.add(i32x4.shl(i32x4.add(bucket, i32x4.splat(rowOffset)), 3), i32x4.splat(<i32>out));
+}
+
+@inline
+function addAt(at: i32, v: f64): void {
+  store<f64>(<usize>at, load<f64>(<usize>at) + v);
+}
+
+/** Columns [col0, col0 + count) of one row block: base = the block's hash seed, rows [rowOffset, rowOffset + m)
+ * (m < 2²²; shift = 31 − log₂ m when m is a power of two, else −1). Four columns at a time: hash, rows and signs in
+ * i32x4 lanes, the sign applied by flipping the float's sign bit (exact, like the reference's multiply by ±1, and
+ * without the coin-flip branch a float select compiles to: that branch made the scatter ~3× slower), x widened to
+ * float64 (times `scale` unless scaled is false: the float32 CountSketch skips the multiply by 1), then four scalar
+ * read–add–writes, in column order. */
 @inline
 function hashScatter<T>(
   x: usize,
@@ -27,42 +61,44 @@ function hashScatter<T>(
   scaled: bool,
 ): void {
   const vb = i32x4.splat(base);
-  const golden = i32x4.splat(0x9e3779b1);
-  const c1 = i32x4.splat(0x85ebca6b);
-  const c2 = i32x4.splat(0xc2b2ae35);
-  const step = i32x4.splat(4);
   let cols = i32x4.add(i32x4.splat(col0), i32x4(0, 1, 2, 3));
-  const size = sizeof<T>();
+  const vs = f64x2.splat(scale);
   let c = 0;
   for (; c + 4 <= count; c += 4) {
-    let h = v128.xor(vb, i32x4.mul(cols, golden));
-    h = i32x4.mul(v128.xor(h, i32x4.shr_u(h, 16)), c1);
-    h = i32x4.mul(v128.xor(h, i32x4.shr_u(h, 13)), c2);
-    h = v128.xor(h, i32x4.shr_u(h, 16));
-    cols = i32x4.add(cols, step);
-    const xp = x + <usize>c * size;
-    scatterOne<T>(i32x4.extract_lane(h, 0), load<T>(xp), rowOffset, m, shift, out, scale, scaled);
-    scatterOne<T>(i32x4.extract_lane(h, 1), load<T>(xp + size), rowOffset, m, shift, out, scale, scaled);
-    scatterOne<T>(i32x4.extract_lane(h, 2), load<T>(xp + 2 * size), rowOffset, m, shift, out, scale, scaled);
-    scatterOne<T>(i32x4.extract_lane(h, 3), load<T>(xp + 3 * size), rowOffset, m, shift, out, scale, scaled);
+    const h = hash4(vb, cols);
+    cols = i32x4.add(cols, i32x4.splat(4));
+    const at = rows4(h, rowOffset, m, shift, out);
+    let lo: v128;
+    let hi: v128;
+    if (sizeof<T>() == 4) {
+      // Sign bit 31 of each float32 lane; −x in float32 widens to exactly −x in float64.
+      const v = v128.xor(v128.load(x + (<usize>c << 2)), i32x4.shl(h, 31));
+      lo = f64x2.promote_low_f32x4(v);
+      hi = f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 0));
+    } else {
+      const signs = i32x4.shl(h, 31);
+      const s01 = i64x2.extend_low_i32x4_u(signs);
+      const s23 = i64x2.extend_high_i32x4_u(signs);
+      lo = v128.xor(v128.load(x + (<usize>c << 3)), i64x2.shl(s01, 32));
+      hi = v128.xor(v128.load(x + (<usize>c << 3), 16), i64x2.shl(s23, 32));
+    }
+    if (scaled) {
+      lo = f64x2.mul(vs, lo);
+      hi = f64x2.mul(vs, hi);
+    }
+    addAt(i32x4.extract_lane(at, 0), f64x2.extract_lane(lo, 0));
+    addAt(i32x4.extract_lane(at, 1), f64x2.extract_lane(lo, 1));
+    addAt(i32x4.extract_lane(at, 2), f64x2.extract_lane(hi, 0));
+    addAt(i32x4.extract_lane(at, 3), f64x2.extract_lane(hi, 1));
   }
   for (; c < count; c++) {
-    let h: u32 = base ^ (<u32>(col0 + c) * <u32>0x9e3779b1);
-    h = (h ^ (h >>> 16)) * 0x85ebca6b;
-    h = (h ^ (h >>> 13)) * 0xc2b2ae35;
-    h ^= h >>> 16;
-    scatterOne<T>(<i32>h, load<T>(x + <usize>c * size), rowOffset, m, shift, out, scale, scaled);
+    const h = hash4(vb, i32x4.splat(col0 + c));
+    const at = rows4(h, rowOffset, m, shift, out);
+    let v = <f64>load<T>(x + <usize>c * sizeof<T>());
+    v = reinterpret<f64>(reinterpret<i64>(v) ^ (<i64>(i32x4.extract_lane(h, 0) & 1) << 63));
+    if (scaled) v = scale * v;
+    addAt(i32x4.extract_lane(at, 0), v);
   }
-}
-
-@inline
-function scatterOne<T>(h: i32, xv: T, rowOffset: i32, m: i32, shift: i32, out: usize, scale: f64, scaled: bool): void {
-  const u = <u32>h >>> 1;
-  const bucket = shift >= 0 ? u >>> <u32>shift : <u32>((<u64>u * <u64>m) >>> 31);
-  const at = out + (<usize>(rowOffset + <i32>bucket) << 3);
-  let v = <f64>xv;
-  if (scaled) v = scale * v;
-  store<f64>(at, load<f64>(at) + (h & 1 ? -v : v));
 }
 
 export function hashScatterF32(

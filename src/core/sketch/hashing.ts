@@ -231,22 +231,55 @@ export class HashingSketch extends LinearSketch {
   /** out += S x on the wasm path: x in chunks into module memory, every row block scattered by the SIMD-hashing
    * kernel; the float32 CountSketch skips the multiply by scale = 1 as the reference does. */
   private accumulateWasm(x: Vec, offset: number, out: Float64Array, scale: number): void {
+    const f32 = x instanceof Float32Array;
+    this.scatterChunks(offset, x.length, out, scale, f32, (view, from) => {
+      view.set(x.subarray(from, from + view.length));
+    });
+  }
+
+  /**
+   * out += S[:, offset : offset + count]·x where the caller writes x itself, chunk by chunk, into the kernel's input
+   * buffer: `fill(view, from)` must put x[from … from + view.length) into `view` (a float32 view of WebAssembly
+   * memory, valid during that call only; no other WebAssembly allocation may happen in it). Saves the copy when x
+   * comes from a file (a trace reader reads float32 data straight into the view). Same result as `accumulate` of
+   * the same x as a Float32Array, bit for bit. Returns false (and does nothing) on the JavaScript path.
+   */
+  accumulateFilled(
+    offset: number,
+    count: number,
+    out: Float64Array,
+    fill: (view: Float32Array, from: number) => void,
+  ): boolean {
+    if (!this.wasmMem) return false;
+    checkAccumulate(this.kind, this.k, this.dim, { length: count } as Vec, offset, out);
+    this.scatterChunks(offset, count, out, 1 / Math.sqrt(this.s), true, (view, from) =>
+      fill(view as Float32Array, from),
+    );
+    return true;
+  }
+
+  private scatterChunks(
+    offset: number,
+    count: number,
+    out: Float64Array,
+    scale: number,
+    f32: boolean,
+    fill: (view: Float32Array | Float64Array, from: number) => void,
+  ): void {
     const w = wasm();
     const m = this.rowsPerBlock;
     const shift = (m & (m - 1)) === 0 ? 31 - Math.log2(m) : -1;
-    const f32 = x instanceof Float32Array;
     f64View(this.wasmOut, this.k).set(out);
-    for (let j = 0; j < x.length; j += WASM_CHUNK) {
-      const count = Math.min(WASM_CHUNK, x.length - j);
-      if (f32) f32View(this.wasmX, count).set(x.subarray(j, j + count));
-      else f64View(this.wasmX, count).set(x.subarray(j, j + count));
+    for (let j = 0; j < count; j += WASM_CHUNK) {
+      const n = Math.min(WASM_CHUNK, count - j);
+      fill(f32 ? f32View(this.wasmX, n) : f64View(this.wasmX, n), j);
       // Column indices enter the hash modulo 2³² (Math.imul's ToInt32), as a wasm i32.
       const col0 = (offset + j) | 0;
       for (let q = 0; q < this.s; q++) {
         if (f32) {
           w.hashScatterF32(
             this.wasmX,
-            count,
+            n,
             col0,
             this.bases[q],
             q * m,
@@ -257,7 +290,7 @@ export class HashingSketch extends LinearSketch {
             scale === 1 ? 0 : 1,
           );
         } else {
-          w.hashScatterF64(this.wasmX, count, col0, this.bases[q], q * m, m, shift, this.wasmOut, scale);
+          w.hashScatterF64(this.wasmX, n, col0, this.bases[q], q * m, m, shift, this.wasmOut, scale);
         }
       }
     }
