@@ -1,6 +1,8 @@
 /** @file Who runs the block passes' tasks (blockTasks.ts): this thread, one task after another, or a pool of worker
  * threads that open the trace themselves. Either way the pass gets every task's result in task order, so its sums
  * are the same whatever runs them. */
+import * as os from "node:os";
+import { createPool, siblingModule } from "../parallel/index.ts";
 import type { TraceReader } from "../trace/index.ts";
 import {
   type GramTask,
@@ -9,6 +11,7 @@ import {
   runSketchTask,
   type SketchTask,
   type SketchTaskResult,
+  type TraceHandle,
 } from "./blockTasks.ts";
 
 export interface TaskRunner {
@@ -27,6 +30,42 @@ export function inProcessRunner(reader: TraceReader): TaskRunner {
     sketch: async (task) => runSketchTask(reader, task),
     close: async () => {},
   };
+}
+
+/** Threads a pass uses by default: every core the process may use (at most 8: the passes are memory-bound beyond). */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(8, os.availableParallelism()));
+}
+
+/** Payload below which a pass stays on this thread: starting workers (each loads the kernels and opens the trace)
+ * costs more than it saves on small traces. */
+export const PARALLEL_MIN_BYTES = 64 * 2 ** 20;
+
+/** Runs tasks on `threads` worker threads (src/parallel), each opening the trace `reader` was opened from. The
+ * caller must `close()` it. */
+export function workerRunner(reader: TraceReader, threads: number): TaskRunner {
+  const handle: TraceHandle = {
+    path: reader.info.path,
+    format: reader.info.format,
+    steps: [...reader.info.steps],
+  };
+  const pool = createPool<typeof import("./blockWorker.ts")>({
+    module: siblingModule(import.meta.url, "blockWorker"),
+    threads,
+  });
+  return {
+    threads,
+    gram: (task) => pool.run("gramTask", [handle, task]),
+    sketch: (task) => pool.run("sketchTask", [handle, task]),
+    close: () => pool.close(),
+  };
+}
+
+/** The runner for a pass over `bytes` of payload with `threads` requested (default `defaultThreads()`): this thread
+ * when one is asked for or the pass is small, else worker threads. */
+export function runnerFor(reader: TraceReader, bytes: number, threads = defaultThreads()): TaskRunner {
+  if (threads <= 1 || bytes < PARALLEL_MIN_BYTES) return inProcessRunner(reader);
+  return workerRunner(reader, threads);
 }
 
 /**
