@@ -48,7 +48,9 @@ beforeAll(() => {
     tensors: Object.entries(SHAPES).map(([name, shape]) => ({ name, shape })),
     fsync: "none",
   });
-  data.forEach((step, t) => w.append(t, step));
+  data.forEach((step, t) => {
+    w.append(t, step);
+  });
   w.close();
   stDir = path.join(dir, "st");
   fs.mkdirSync(stDir);
