@@ -37,6 +37,18 @@ export interface GramTaskResult {
 
 const BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2 };
 
+/** NaN/Inf policy of the exact pass (js path): a step with any non-finite entry is excluded from every metric
+ * (reported, never summed). True when row i of the n × w block held one; the row is then zeroed. */
+export function zeroIfNonFinite(block: Float64Array | Float32Array, i: number, w: number): boolean {
+  for (let j = i * w, end = j + w; j < end; j++) {
+    if (!Number.isFinite(block[j])) {
+      block.fill(0, i * w, end);
+      return true;
+    }
+  }
+  return false;
+}
+
 /** Runs one exact-pass task on a reader. */
 export function runGramTask(reader: TraceReader, task: GramTask): GramTaskResult {
   const { tensor, offset, count, width, positions, kernel } = task;
@@ -65,16 +77,7 @@ export function runGramTask(reader: TraceReader, task: GramTask): GramTaskResult
       const b = block.subarray(0, n * w);
       for (let i = 0; i < n; i++) {
         reader.readSlice(positions[i], tensor, off, w, b, i * w);
-        if (acc.kernel === "js") {
-          // NaN/Inf policy: a step with any non-finite entry is excluded from every metric (reported, never summed).
-          for (let j = i * w, end = j + w; j < end; j++) {
-            if (!Number.isFinite(b[j])) {
-              bad.add(i);
-              b.fill(0, i * w, end);
-              break;
-            }
-          }
-        }
+        if (acc.kernel === "js" && zeroIfNonFinite(b, i, w)) bad.add(i);
       }
       acc.addBlock(b, w);
     }

@@ -9,7 +9,7 @@
  * Custom sinks and the jax kernel read block by block on this thread. */
 import { GramAccumulator, type GramKernel, type Mat, mat, resolveKernels } from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
-import { type GramTask, gramTaskBytes } from "./blockTasks.ts";
+import { type GramTask, gramTaskBytes, zeroIfNonFinite } from "./blockTasks.ts";
 import { inProcessRunner, runInOrder, type TaskRunner } from "./taskRunner.ts";
 
 export interface GramPassProgress {
@@ -136,14 +136,7 @@ export async function accumulateGrams(
       const block = buffer.subarray(0, n * w);
       for (let i = 0; i < n; i++) {
         reader.readSlice(positions[i], name, off, w, block, i * w);
-        // NaN/Inf policy: a step with any non-finite entry is excluded from every metric (reported, never summed).
-        for (let j = i * w, end = j + w; j < end; j++) {
-          if (!Number.isFinite(block[j])) {
-            bad.add(i);
-            block.fill(0, i * w, end);
-            break;
-          }
-        }
+        if (zeroIfNonFinite(block, i, w)) bad.add(i);
       }
       acc.addBlock(block, w);
       bytes += n * w * elemBytes;

@@ -31,9 +31,11 @@ export function gramPaddedRows(n: i32): i32 {
   return (n + 3) & ~3;
 }
 
-/** Columns [c0, c0 + kc) of rows [0, n) of a float32 block with rows `width` long → panel rows (float64), zero
- * padded to kcp columns; rows [n, np) are zero. flags[i] |= 1 when row i holds NaN or ±Inf in these columns. */
-export function packF32(
+/** Columns [c0, c0 + kc) of rows [0, n) of a float32 (T = f32) or float64 block with rows `width` long → panel rows
+ * (float64), zero padded to kcp columns; rows [n, np) are zero. flags[i] |= 1 when row i holds NaN or ±Inf in
+ * these columns (x − x is 0 for finite x and NaN otherwise: one add per lane keeps the check in the copy loop). */
+@inline
+function pack<T>(
   block: usize,
   width: i32,
   n: i32,
@@ -44,57 +46,31 @@ export function packF32(
   panel: usize,
   flags: usize,
 ): void {
+  const size = <usize>sizeof<T>();
   for (let i = 0; i < n; i++) {
-    const src = block + ((<usize>i * <usize>width + <usize>c0) << 2);
-    const dst = panel + <usize>i * STRIDE;
-    // x − x is 0 for finite x and NaN for ±Inf or NaN: one add per lane keeps the check in the copy loop.
-    let bad = f32x4.splat(0);
-    let c = 0;
-    for (; c + 4 <= kc; c += 4) {
-      const v = v128.load(src + (<usize>c << 2));
-      bad = f32x4.add(bad, f32x4.sub(v, v));
-      v128.store(dst + (<usize>c << 3), f64x2.promote_low_f32x4(v));
-      v128.store(dst + (<usize>c << 3), f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 0)), 16);
-    }
-    let badTail: f32 = 0;
-    for (; c < kc; c++) {
-      const x = load<f32>(src + (<usize>c << 2));
-      badTail += x - x;
-      store<f64>(dst + (<usize>c << 3), <f64>x);
-    }
-    for (; c < kcp; c++) store<f64>(dst + (<usize>c << 3), 0);
-    if (v128.any_true(f32x4.ne(bad, bad)) || badTail != badTail) {
-      store<i32>(flags + (<usize>i << 2), load<i32>(flags + (<usize>i << 2)) | 1);
-    }
-  }
-  for (let i = n; i < np; i++) memory.fill(panel + <usize>i * STRIDE, 0, <usize>kcp << 3);
-}
-
-/** As packF32 for a float64 block. */
-export function packF64(
-  block: usize,
-  width: i32,
-  n: i32,
-  np: i32,
-  c0: i32,
-  kc: i32,
-  kcp: i32,
-  panel: usize,
-  flags: usize,
-): void {
-  for (let i = 0; i < n; i++) {
-    const src = block + ((<usize>i * <usize>width + <usize>c0) << 3);
+    const src = block + (<usize>i * <usize>width + <usize>c0) * size;
     const dst = panel + <usize>i * STRIDE;
     let bad = f64x2.splat(0);
     let c = 0;
-    for (; c + 2 <= kc; c += 2) {
-      const v = v128.load(src + (<usize>c << 3));
-      bad = f64x2.add(bad, f64x2.sub(v, v));
-      v128.store(dst + (<usize>c << 3), v);
+    if (size == 4) {
+      let bad32 = f32x4.splat(0);
+      for (; c + 4 <= kc; c += 4) {
+        const v = v128.load(src + (<usize>c << 2));
+        bad32 = f32x4.add(bad32, f32x4.sub(v, v));
+        v128.store(dst + (<usize>c << 3), f64x2.promote_low_f32x4(v));
+        v128.store(dst + (<usize>c << 3), f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 0)), 16);
+      }
+      bad = f64x2.promote_low_f32x4(v128.or(bad32, i64x2.shuffle(bad32, bad32, 1, 0)));
+    } else {
+      for (; c + 2 <= kc; c += 2) {
+        const v = v128.load(src + (<usize>c << 3));
+        bad = f64x2.add(bad, f64x2.sub(v, v));
+        v128.store(dst + (<usize>c << 3), v);
+      }
     }
     let badTail: f64 = 0;
     for (; c < kc; c++) {
-      const x = load<f64>(src + (<usize>c << 3));
+      const x = <f64>load<T>(src + <usize>c * size);
       badTail += x - x;
       store<f64>(dst + (<usize>c << 3), x);
     }
@@ -165,25 +141,24 @@ export function panelTiles(panel: usize, kcp: i32, k: usize, ldk: i32, iFrom: i3
   }
 }
 
-/** lower(K) += lower(B·Bᵀ) for a float32 block (n rows × width, row-major). K has ≥ gramPaddedRows(n) rows of ldk ≥
- * that entries; `panel` has gramPanelBytes(n) bytes; flags (n int32) get bit 0 set for rows holding NaN/±Inf. */
-export function gramAddF32(k: usize, ldk: i32, n: i32, block: usize, width: i32, panel: usize, flags: usize): void {
+@inline
+function gramAdd<T>(k: usize, ldk: i32, n: i32, block: usize, width: i32, panel: usize, flags: usize): void {
   const np = (n + 3) & ~3;
   for (let c0 = 0; c0 < width; c0 += KC) {
     const kc = min(KC, width - c0);
     const kcp = (kc + 1) & ~1;
-    packF32(block, width, n, np, c0, kc, kcp, panel, flags);
+    pack<T>(block, width, n, np, c0, kc, kcp, panel, flags);
     panelTiles(panel, kcp, k, ldk, 0, np, np);
   }
 }
 
+/** lower(K) += lower(B·Bᵀ) for a float32 block (n rows × width, row-major). K has ≥ gramPaddedRows(n) rows of ldk ≥
+ * that entries; `panel` has gramPanelBytes(n) bytes; flags (n int32) get bit 0 set for rows holding NaN/±Inf. */
+export function gramAddF32(k: usize, ldk: i32, n: i32, block: usize, width: i32, panel: usize, flags: usize): void {
+  gramAdd<f32>(k, ldk, n, block, width, panel, flags);
+}
+
 /** As gramAddF32 for a float64 block. */
 export function gramAddF64(k: usize, ldk: i32, n: i32, block: usize, width: i32, panel: usize, flags: usize): void {
-  const np = (n + 3) & ~3;
-  for (let c0 = 0; c0 < width; c0 += KC) {
-    const kc = min(KC, width - c0);
-    const kcp = (kc + 1) & ~1;
-    packF64(block, width, n, np, c0, kc, kcp, panel, flags);
-    panelTiles(panel, kcp, k, ldk, 0, np, np);
-  }
+  gramAdd<f64>(k, ldk, n, block, width, panel, flags);
 }
