@@ -14,9 +14,17 @@ import { GradtraceError } from "../errors.ts";
 
 export type KernelFamily = "js" | "wasm";
 
+/** The part of the WebAssembly JavaScript API used here, typed locally: the package is compiled without the DOM
+ * library, which is where TypeScript declares `WebAssembly`. */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: object };
+}
+const WA = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
 /** The module's exports (addresses are byte offsets into `memory`). */
 export interface WasmKernels {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: { readonly buffer: ArrayBuffer };
   alloc(bytes: number): number;
   free(ptr: number): void;
   zero(ptr: number, bytes: number): void;
@@ -93,8 +101,8 @@ let loadError: unknown = null;
 function load(): WasmKernels | null {
   if (loaded !== null || loadError !== null) return loaded;
   try {
-    const module = new WebAssembly.Module(fs.readFileSync(WASM_FILE));
-    const instance = new WebAssembly.Instance(module, {
+    const module = new WA.Module(fs.readFileSync(WASM_FILE));
+    const instance = new WA.Instance(module, {
       env: {
         abort: (_msg: number, _file: number, line: number, column: number) => {
           throw new GradtraceError("E_NUMERIC", `WebAssembly kernel aborted at ${line}:${column}`);
