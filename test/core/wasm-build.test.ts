@@ -6,13 +6,13 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
 import { compileKernels, WASM_OUTPUT } from "../../scripts/build-wasm.mjs";
-import { WASM_FILE } from "../../src/core/wasm/module.ts";
+import { wasmFilePath } from "../../src/core/wasm/module.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 it("wasm/gradtrace-kernels.wasm matches a fresh build of wasm/assembly", async () => {
   const committed = fs.readFileSync(path.join(root, WASM_OUTPUT));
-  expect(fileURLToPath(WASM_FILE)).toBe(path.join(root, WASM_OUTPUT));
+  expect(wasmFilePath()).toBe(path.join(root, WASM_OUTPUT));
   const fresh = await compileKernels();
   expect(fresh.byteLength).toBe(committed.byteLength);
   expect(Buffer.compare(Buffer.from(fresh), committed)).toBe(0);

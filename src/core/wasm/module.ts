@@ -10,6 +10,7 @@
  * allocation to the JavaScript object that owns it (`ownMemory`, freed when that object is collected or disposed),
  * and re-create typed-array views after any allocation, since growing the memory detaches the old ones. */
 import * as fs from "node:fs";
+import { fileURLToPath } from "node:url";
 import { GradtraceError } from "../errors.ts";
 
 export type KernelFamily = "js" | "wasm";
@@ -93,7 +94,12 @@ export interface WasmKernels {
   f16ToF32(src: number, dst: number, count: number): void;
 }
 
-export const WASM_FILE = new URL("../../../wasm/gradtrace-kernels.wasm", import.meta.url);
+const WASM_FILE = new URL("../../../wasm/gradtrace-kernels.wasm", import.meta.url);
+
+/** Where the module is read from (a string, so the declarations need no URL type). */
+export function wasmFilePath(): string {
+  return fileURLToPath(WASM_FILE);
+}
 
 let loaded: WasmKernels | null = null;
 let loadError: unknown = null;
