@@ -1,5 +1,5 @@
 /** @file Public API of the core layer: the only module other layers import. */
-export { blockBootstrapRatioCI } from "./bootstrap.ts";
+export { blockBootstrapRatioCI, defaultBlockLength } from "./bootstrap.ts";
 export {
   type NonconvexBound,
   type NonconvexBoundOptions,
@@ -30,6 +30,7 @@ export {
   type LiveTensorSpec,
 } from "./live.ts";
 export { type Mat, mat, type Vec } from "./matrix.ts";
+export { type MeanInterval, meanInterval } from "./meanInterval.ts";
 export { cosineSeries, meanFinite, pathLengthsFromGram, windowedKappa } from "./pathLength.ts";
 export {
   DEFAULT_PREDICTORS,

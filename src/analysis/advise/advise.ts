@@ -1,0 +1,389 @@
+/** @file `advise()`: the GaLore rank / refresh-interval advisor over one trace or several seeds of one run. For
+ * every matrix-shaped tensor it measures E(r, Δ) on the grid (energy.ts), puts 95 % intervals around it (circular
+ * block bootstrap over steps with blocks at least Δ long, so a refresh cycle stays whole; or Student-t over seeds
+ * when several traces are given), picks the cheapest setting that keeps the target (choose.ts), and totals the
+ * optimizer memory of the advice against full Adam and against a uniform setting of equal memory. */
+import {
+  blockBootstrapRatioCI,
+  defaultBlockLength,
+  GradtraceError,
+  type Mat,
+  mat,
+  meanInterval,
+  transpose,
+} from "../../core/index.ts";
+import { openTrace, type TensorInfo, type TraceReader } from "../../trace/index.ts";
+import { matrixShape } from "../matrixGeometry.ts";
+import { selectTensors } from "../select.ts";
+import { chooseSetting, lowerMedian, uniformRankWithin, uniformStateSize } from "./choose.ts";
+import { fullStateSize, projectionSaves, svdFlops } from "./cost.ts";
+import { capturedEnergySeries, type EnergySeries, type OrientedSteps } from "./energy.ts";
+import { ADVISE_CAVEAT, galoreSnippet } from "./snippet.ts";
+import {
+  ADVISE_SCHEMA_VERSION,
+  type AdviseResult,
+  type TensorAdvice,
+  type TensorAdviceChoice,
+  type UniformSetting,
+} from "./types.ts";
+
+export interface AdviseProgress {
+  /** Steps processed over all tensors and traces, and in all. */
+  readonly done: number;
+  readonly total: number;
+  readonly tensor: string;
+}
+
+export interface AdviseOptions {
+  /** Fraction of gradient energy each tensor's projector must keep (default 0.8). */
+  readonly target?: number;
+  /** Ranks of the grid (default 1, 2, 4, … below each tensor's shorter side); larger ones are dropped per tensor. */
+  readonly ranks?: readonly number[];
+  /** Refresh intervals Δ (default 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000); those above the step count are dropped. */
+  readonly intervals?: readonly number[];
+  /** Tensor selection: globs or /regex/ (as analyze). */
+  readonly include?: readonly string[];
+  readonly exclude?: readonly string[];
+  /** Use only the first `steps` steps of each trace (a pilot run's prefix). */
+  readonly steps?: number;
+  /** Largest shorter side advised (the projector's SVD costs l·s² per refresh); larger tensors are skipped. */
+  readonly maxSide?: number;
+  /** Bootstrap resamples (single trace). */
+  readonly resamples?: number;
+  readonly seed?: number;
+  readonly onProgress?: (p: AdviseProgress) => void;
+}
+
+export const DEFAULT_ADVISE_OPTIONS = Object.freeze({
+  target: 0.8,
+  intervals: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] as readonly number[],
+  maxSide: 1024,
+  resamples: 1000,
+  seed: 0,
+});
+
+/** 1, 2, 4, … below `short` (at least rank 1). */
+export function defaultRanks(short: number): number[] {
+  const out: number[] = [];
+  for (let r = 1; r < short; r *= 2) out.push(r);
+  return out.length > 0 ? out : [1];
+}
+
+/** Gradients (and logged momentum as the update direction) of one tensor, oriented shorter side first. */
+function orientedSteps(reader: TraceReader, tensor: TensorInfo, steps: number): OrientedSteps {
+  const shape = matrixShape(tensor);
+  if (!shape) throw new GradtraceError("E_SHAPE", `advise: tensor "${tensor.name}" is not matrix-shaped`);
+  const flip = shape.rows > shape.cols;
+  const rows = Math.min(shape.rows, shape.cols);
+  const cols = Math.max(shape.rows, shape.cols);
+  const load = (values: Float32Array, t: number, what: string): Mat => {
+    const m = mat(shape.rows, shape.cols, Float64Array.from(values));
+    for (let i = 0; i < m.data.length; i++) {
+      if (!Number.isFinite(m.data[i])) {
+        throw new GradtraceError(
+          "E_NUMERIC",
+          `advise: ${what} of "${tensor.name}" at step ${reader.info.steps[t]} has ${m.data[i]} at element ${i}; expected finite values`,
+        );
+      }
+    }
+    return flip ? transpose(m) : m;
+  };
+  const readState = reader.readState?.bind(reader);
+  const logged = readState !== undefined && steps > 0 && readState(0, tensor.name, "momentum") !== null;
+  return {
+    steps,
+    rows,
+    cols,
+    gradient: (t) => load(reader.readTensor(t, tensor.name), t, "gradient"),
+    ...(logged
+      ? {
+          update: (t: number) => {
+            const u = readState(t, tensor.name, "momentum");
+            return u === null ? null : load(u, t, "momentum");
+          },
+        }
+      : {}),
+  };
+}
+
+function mean(xs: Float64Array): number {
+  let s = 0;
+  for (const x of xs) s += x;
+  return s / xs.length;
+}
+
+/** Σ kept / Σ total over the steps that logged an update, pooled over seeds. */
+function progressRatio(series: readonly EnergySeries[], i: number, j: number): number {
+  let num = 0;
+  let den = 0;
+  for (const s of series) {
+    if (!s.progress) return Number.NaN;
+    const kept = s.progress.kept[i][j];
+    s.progress.total.forEach((tot, t) => {
+      if (Number.isFinite(tot) && Number.isFinite(kept[t])) {
+        num += kept[t];
+        den += tot;
+      }
+    });
+  }
+  return num / den;
+}
+
+interface Measured {
+  readonly tensor: TensorInfo;
+  readonly rows: number;
+  readonly cols: number;
+  readonly series: EnergySeries[];
+}
+
+function summarize(
+  m: Measured,
+  target: number,
+  resamples: number,
+  seed: number,
+): { advice: TensorAdvice; meanByRank: number[][] } {
+  const { tensor, series } = m;
+  const short = Math.min(m.rows, m.cols);
+  const long = Math.max(m.rows, m.cols);
+  const { ranks, intervals } = series[0];
+  const steps = series[0].perStep[0][0].length;
+  const energy = ranks.map((_, i) =>
+    intervals.map((_, j) => meanInterval(series.map((s) => mean(s.perStep[i][j]))).mean),
+  );
+  const energyInterval = ranks.map((_, i) =>
+    intervals.map((d, j): [number, number] => {
+      if (series.length > 1) {
+        const ci = meanInterval(series.map((s) => mean(s.perStep[i][j])));
+        return [Math.max(0, ci.lo), Math.min(1, ci.hi)];
+      }
+      const blockLength = Math.min(steps, Math.max(defaultBlockLength(steps), d));
+      const ones = new Float64Array(steps).fill(1);
+      return blockBootstrapRatioCI(series[0].perStep[i][j], ones, {
+        blockLength,
+        resamples,
+        seed: seed + i * 1009 + j,
+      });
+    }),
+  );
+  const hasUpdates = series.every((s) => s.progress !== undefined);
+  const progressShare = hasUpdates
+    ? ranks.map((_, i) => intervals.map((_, j) => progressRatio(series, i, j)))
+    : undefined;
+  const choice = chooseSetting({ short, long, ranks, intervals, energy }, target);
+  const i = choice.rankIndex;
+  const j = choice.intervalIndex;
+  const chosen: TensorAdviceChoice =
+    i === null || j === null
+      ? {
+          rank: short,
+          interval: null,
+          energy: 1,
+          energyInterval: [1, 1],
+          projected: false,
+          memory: choice.memory,
+        }
+      : {
+          rank: ranks[i],
+          interval: intervals[j],
+          energy: energy[i][j],
+          energyInterval: energyInterval[i][j],
+          projected: true,
+          memory: choice.memory,
+          ...(progressShare ? { progressShare: progressShare[i][j] } : {}),
+        };
+  const flops = svdFlops(short, long);
+  const meanByRank = intervals.map((_, jj) => {
+    const len = series[0].meanByRank[jj].length;
+    return Array.from(
+      { length: len },
+      (_, r) => series.reduce((s, x) => s + x.meanByRank[jj][r], 0) / series.length,
+    );
+  });
+  return {
+    advice: {
+      name: tensor.name,
+      shape: [...tensor.shape],
+      rows: m.rows,
+      cols: m.cols,
+      side: m.rows <= m.cols ? "left" : "right",
+      ranks: [...ranks],
+      intervals: [...intervals],
+      energy,
+      energyInterval,
+      ...(progressShare ? { progressShare } : {}),
+      advice: chosen,
+      fullMemory: fullStateSize(short, long),
+      svdFlopsPerRefresh: flops,
+      svdFlopsPerStep: chosen.interval === null ? null : flops / chosen.interval,
+    },
+    meanByRank,
+  };
+}
+
+function uniformSetting(
+  tensors: readonly TensorAdvice[],
+  meanByRank: readonly number[][][],
+  target: number,
+): UniformSetting | null {
+  if (tensors.length === 0) return null;
+  const shapes = tensors.map((t) => ({ short: Math.min(t.rows, t.cols), long: Math.max(t.rows, t.cols) }));
+  const budget = tensors.reduce((s, t) => s + t.advice.memory, 0);
+  const rank = uniformRankWithin(shapes, budget);
+  const projectedIntervals = tensors.flatMap((t) => (t.advice.interval === null ? [] : [t.advice.interval]));
+  const interval = lowerMedian(projectedIntervals.length > 0 ? projectedIntervals : tensors[0].intervals);
+  const energy = tensors.map((t, k) => {
+    const { short, long } = shapes[k];
+    if (!projectionSaves(short, long, rank)) return 1;
+    const j = t.intervals.indexOf(interval);
+    const byRank = j < 0 ? undefined : meanByRank[k][j];
+    return byRank !== undefined && rank <= byRank.length ? byRank[rank - 1] : Number.NaN;
+  });
+  return {
+    rank,
+    interval,
+    memory: shapes.reduce((s, t) => s + uniformStateSize(t.short, t.long, rank), 0),
+    meanEnergy: energy.reduce((s, e) => s + e, 0) / energy.length,
+    tensorsMeetingTarget: energy.filter((e) => e >= target).length,
+    energy,
+  };
+}
+
+function positiveIntegers(name: string, values: readonly number[]): number[] {
+  const out = [...new Set(values)].sort((a, b) => a - b);
+  for (const v of out) {
+    if (!Number.isInteger(v) || v < 1)
+      throw new GradtraceError("E_ARG", `advise: ${name} must be positive integers, got ${v}`);
+  }
+  if (out.length === 0) throw new GradtraceError("E_ARG", `advise: ${name} is empty`);
+  return out;
+}
+
+function isTraceList(
+  x: string | TraceReader | readonly (string | TraceReader)[],
+): x is readonly (string | TraceReader)[] {
+  return Array.isArray(x);
+}
+
+/** Per-tensor GaLore advice from one trace, or from several traces of the same run with different seeds. */
+export async function advise(
+  traces: string | TraceReader | readonly (string | TraceReader)[],
+  {
+    target = DEFAULT_ADVISE_OPTIONS.target,
+    ranks: requestedRanks,
+    intervals: requestedIntervals = DEFAULT_ADVISE_OPTIONS.intervals,
+    include = [],
+    exclude = [],
+    steps: stepLimit,
+    maxSide = DEFAULT_ADVISE_OPTIONS.maxSide,
+    resamples = DEFAULT_ADVISE_OPTIONS.resamples,
+    seed = DEFAULT_ADVISE_OPTIONS.seed,
+    onProgress,
+  }: AdviseOptions = {},
+): Promise<AdviseResult> {
+  if (!(target > 0 && target <= 1))
+    throw new GradtraceError("E_ARG", `advise: target must be in (0, 1], got ${target}`);
+  const list: readonly (string | TraceReader)[] = isTraceList(traces) ? traces : [traces];
+  if (list.length === 0) throw new GradtraceError("E_ARG", "advise: no trace given");
+  const opened = list.map((t) => (typeof t === "string" ? openTrace(t) : t));
+  try {
+    for (const r of opened) {
+      if (r.info.sketch) {
+        throw new GradtraceError(
+          "E_UNSUPPORTED",
+          `advise: ${r.info.path} holds sketched gradients only (${r.info.sketch.kind}:${r.info.sketch.k}); E(r, Δ) needs full gradients of matrix-shaped tensors`,
+        );
+      }
+    }
+    const available = Math.min(...opened.map((r) => r.info.steps.length));
+    const steps = stepLimit === undefined ? available : Math.min(stepLimit, available);
+    if (steps < 2)
+      throw new GradtraceError("E_ARG", `advise: needs at least 2 steps, the trace has ${available}`);
+    const intervalGrid = positiveIntegers("intervals", requestedIntervals).filter((d) => d <= steps);
+    if (intervalGrid.length === 0) {
+      throw new GradtraceError(
+        "E_ARG",
+        `advise: every interval exceeds the ${steps} steps of the trace (intervals: ${requestedIntervals.join(", ")})`,
+      );
+    }
+    const rankGrid = requestedRanks === undefined ? undefined : positiveIntegers("ranks", requestedRanks);
+    const first = opened[0];
+    const names = selectTensors(
+      first.info.tensors.map((t) => t.name),
+      { include, exclude },
+    );
+    const skipped: { name: string; reason: string }[] = [];
+    const chosen: { tensor: TensorInfo; short: number; ranks: number[] }[] = [];
+    for (const name of names) {
+      const tensor = first.info.tensors.find((t) => t.name === name) as TensorInfo;
+      const shape = matrixShape(tensor);
+      if (!shape) continue;
+      const short = Math.min(shape.rows, shape.cols);
+      const missing = opened.find(
+        (r) => !r.info.tensors.some((t) => t.name === name && t.numel === tensor.numel),
+      );
+      if (missing) {
+        skipped.push({ name, reason: `not in ${missing.info.path} with the same shape` });
+        continue;
+      }
+      if (short > maxSide) {
+        skipped.push({ name, reason: `shorter side ${short} > maxSide ${maxSide}` });
+        continue;
+      }
+      const ranks = (rankGrid ?? defaultRanks(short)).filter((r) => r < short);
+      if (ranks.length === 0) {
+        skipped.push({ name, reason: `no rank of the grid is below its shorter side ${short}` });
+        continue;
+      }
+      chosen.push({ tensor, short, ranks });
+    }
+    const total = chosen.length * opened.length * steps;
+    let done = 0;
+    const measured: Measured[] = chosen.map(({ tensor, short, ranks }) => {
+      // Exact SVDs give every rank below the shorter side at no extra cost: keep them all (for the uniform rank).
+      const maxRank = short <= 256 ? short - 1 : Math.max(...ranks);
+      const series = opened.map((reader) =>
+        capturedEnergySeries(orientedSteps(reader, tensor, steps), {
+          ranks,
+          intervals: intervalGrid,
+          maxRank,
+          seed,
+          onStep: () => onProgress?.({ done: ++done, total, tensor: tensor.name }),
+        }),
+      );
+      const shape = matrixShape(tensor) as { rows: number; cols: number };
+      return { tensor, rows: shape.rows, cols: shape.cols, series };
+    });
+    const summaries = measured.map((m) => summarize(m, target, resamples, seed));
+    const tensors = summaries.map((s) => s.advice);
+    const advisedNames = new Set(tensors.map((t) => t.name));
+    const rest = first.info.tensors
+      .filter((t) => !advisedNames.has(t.name))
+      .reduce((s, t) => s + 2 * t.numel, 0);
+    const uniform = uniformSetting(
+      tensors,
+      summaries.map((s) => s.meanByRank),
+      target,
+    );
+    return {
+      schemaVersion: ADVISE_SCHEMA_VERSION,
+      traces: opened.map((r) => r.info.path),
+      steps,
+      target,
+      intervalMethod: opened.length > 1 ? "seeds" : "block-bootstrap",
+      tensors,
+      skipped,
+      memory: {
+        fullAdam: rest + tensors.reduce((s, t) => s + t.fullMemory, 0),
+        advice: rest + tensors.reduce((s, t) => s + t.advice.memory, 0),
+        uniform: uniform === null ? null : { ...uniform, memory: rest + uniform.memory },
+      },
+      hasUpdates: tensors.length > 0 && tensors.every((t) => t.progressShare !== undefined),
+      snippet: galoreSnippet(tensors, target),
+      caveat: ADVISE_CAVEAT,
+    };
+  } finally {
+    list.forEach((t, k) => {
+      if (typeof t === "string") opened[k].close();
+    });
+  }
+}
