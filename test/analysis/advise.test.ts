@@ -279,15 +279,15 @@ describe("advise", () => {
     expect(both.intervalMethod).toBe("seeds");
     const single = await Promise.all(files.map((f) => advise(f, opts)));
     const e = both.tensors[0].energy;
-    e.forEach((row, i) =>
+    e.forEach((row, i) => {
       row.forEach((x, j) => {
         const per = single.map((s) => s.tensors[0].energy[i][j]);
         expect(x).toBeCloseTo(per.reduce((a, b) => a + b, 0) / 3, 12);
         const [lo, hi] = both.tensors[0].energyInterval[i][j];
         expect(lo).toBeLessThanOrEqual(Math.min(...per) + 1e-12);
         expect(hi).toBeGreaterThanOrEqual(Math.max(...per) - 1e-12);
-      }),
-    );
+      });
+    });
   });
 
   test("an open reader and the steps prefix; bad input is refused with specific errors", async () => {
