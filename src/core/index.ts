@@ -51,6 +51,7 @@ export {
   registerPredictorFamily,
   resolvePredictor,
 } from "./predictors/index.ts";
+export { cssColor, interpolate as interpolateColor, type Rgb } from "./colormap.ts";
 export { dot } from "./predictors/kernels.ts";
 export { createRng, deriveSeed, type Rng } from "./rng.ts";
 export {

@@ -218,12 +218,12 @@ describe("advise", () => {
     expect(fixed.advice).toMatchObject({ rank: 2, interval: 60, projected: true });
     expect(fixed.advice.energy).toBeCloseTo(1, 6);
     expect(fixed.advice.memory).toBe(projectedStateSize(10, 24, 2));
-    // Independent Gaussian gradients: the advice is the cheapest grid cell reaching the target (least memory, then
-    // the longest interval), or full Adam when none does at less memory.
+    // Independent Gaussian gradients: the advice is the cheapest grid cell reaching the target with Δ ≥ minInterval
+    // (10 by default; least memory, then the longest interval), or full Adam when none does at less memory.
     const cells = noise.ranks.flatMap((r, i) =>
       noise.intervals.map((d, j) => ({ r, d, e: noise.energy[i][j], mem: projectedStateSize(8, 30, r) })),
     );
-    const feasible = cells.filter((c) => c.e >= 0.8 && c.mem < fullStateSize(8, 30));
+    const feasible = cells.filter((c) => c.e >= 0.8 && c.d >= 10 && c.mem < fullStateSize(8, 30));
     if (feasible.length === 0) expect(noise.advice.projected).toBe(false);
     else {
       const best = feasible.sort((a, b) => a.mem - b.mem || b.d - a.d)[0];

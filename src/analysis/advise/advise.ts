@@ -44,6 +44,9 @@ export interface AdviseOptions {
   /** Tensor selection: globs or /regex/ (as analyze). */
   readonly include?: readonly string[];
   readonly exclude?: readonly string[];
+  /** Shortest refresh interval the advice may choose (default 10): shorter ones stay in the grid, but an SVD every
+   * few steps costs more than the optimizer step it serves (6·l·s² per refresh against ~10·s·l for an Adam step). */
+  readonly minInterval?: number;
   /** Use only the first `steps` steps of each trace (a pilot run's prefix). */
   readonly steps?: number;
   /** Largest shorter side advised (the projector's SVD costs l·s² per refresh); larger tensors are skipped. */
@@ -56,6 +59,7 @@ export interface AdviseOptions {
 
 export const DEFAULT_ADVISE_OPTIONS = Object.freeze({
   target: 0.8,
+  minInterval: 10,
   intervals: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] as readonly number[],
   maxSide: 1024,
   resamples: 1000,
@@ -139,6 +143,7 @@ interface Measured {
 function summarize(
   m: Measured,
   target: number,
+  minInterval: number,
   resamples: number,
   seed: number,
 ): { advice: TensorAdvice; meanByRank: number[][] } {
@@ -169,7 +174,7 @@ function summarize(
   const progressShare = hasUpdates
     ? ranks.map((_, i) => intervals.map((_, j) => progressRatio(series, i, j)))
     : undefined;
-  const choice = chooseSetting({ short, long, ranks, intervals, energy }, target);
+  const choice = chooseSetting({ short, long, ranks, intervals, energy }, target, minInterval);
   const i = choice.rankIndex;
   const j = choice.intervalIndex;
   const chosen: TensorAdviceChoice =
@@ -224,13 +229,21 @@ function uniformSetting(
   tensors: readonly TensorAdvice[],
   meanByRank: readonly number[][][],
   target: number,
+  minInterval: number,
 ): UniformSetting | null {
   if (tensors.length === 0) return null;
   const shapes = tensors.map((t) => ({ short: Math.min(t.rows, t.cols), long: Math.max(t.rows, t.cols) }));
   const budget = tensors.reduce((s, t) => s + t.advice.memory, 0);
   const rank = uniformRankWithin(shapes, budget);
   const projectedIntervals = tensors.flatMap((t) => (t.advice.interval === null ? [] : [t.advice.interval]));
-  const interval = lowerMedian(projectedIntervals.length > 0 ? projectedIntervals : tensors[0].intervals);
+  const eligible = tensors[0].intervals.filter((d) => d >= minInterval);
+  const interval = lowerMedian(
+    projectedIntervals.length > 0
+      ? projectedIntervals
+      : eligible.length > 0
+        ? eligible
+        : tensors[0].intervals,
+  );
   const energy = tensors.map((t, k) => {
     const { short, long } = shapes[k];
     if (!projectionSaves(short, long, rank)) return 1;
@@ -269,6 +282,7 @@ export async function advise(
   traces: string | TraceReader | readonly (string | TraceReader)[],
   {
     target = DEFAULT_ADVISE_OPTIONS.target,
+    minInterval = DEFAULT_ADVISE_OPTIONS.minInterval,
     ranks: requestedRanks,
     intervals: requestedIntervals = DEFAULT_ADVISE_OPTIONS.intervals,
     include = [],
@@ -353,7 +367,7 @@ export async function advise(
       const shape = matrixShape(tensor) as { rows: number; cols: number };
       return { tensor, rows: shape.rows, cols: shape.cols, series };
     });
-    const summaries = measured.map((m) => summarize(m, target, resamples, seed));
+    const summaries = measured.map((m) => summarize(m, target, minInterval, resamples, seed));
     const tensors = summaries.map((s) => s.advice);
     const advisedNames = new Set(tensors.map((t) => t.name));
     const rest = first.info.tensors
@@ -363,12 +377,14 @@ export async function advise(
       tensors,
       summaries.map((s) => s.meanByRank),
       target,
+      minInterval,
     );
     return {
       schemaVersion: ADVISE_SCHEMA_VERSION,
       traces: opened.map((r) => r.info.path),
       steps,
       target,
+      minInterval,
       intervalMethod: opened.length > 1 ? "seeds" : "block-bootstrap",
       tensors,
       skipped,

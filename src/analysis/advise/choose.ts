@@ -19,15 +19,15 @@ export interface Choice {
   readonly memory: number;
 }
 
-/** Cheapest grid cell with energy ≥ target that uses less state than full Adam. */
-export function chooseSetting(grid: GridForChoice, target: number): Choice {
+/** Cheapest grid cell with energy ≥ target, interval ≥ minInterval, that uses less state than full Adam. */
+export function chooseSetting(grid: GridForChoice, target: number, minInterval = 1): Choice {
   const { short, long, ranks, intervals, energy } = grid;
   let best: Choice | null = null;
   for (let i = 0; i < ranks.length; i++) {
     if (!projectionSaves(short, long, ranks[i])) continue;
     const memory = projectedStateSize(short, long, ranks[i]);
     for (let j = 0; j < intervals.length; j++) {
-      if (!(energy[i][j] >= target)) continue;
+      if (!(energy[i][j] >= target) || intervals[j] < minInterval) continue;
       const better =
         best === null ||
         memory < best.memory ||

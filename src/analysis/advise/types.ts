@@ -52,7 +52,7 @@ export interface TensorAdvice {
 export interface UniformSetting {
   /** One rank for every advised tensor: the largest whose total optimizer memory does not exceed the advice's. */
   readonly rank: number;
-  /** One interval for every tensor: the median of the advised intervals. */
+  /** One interval for every tensor: the (lower) median of the advised intervals. */
   readonly interval: number;
   readonly memory: number;
   /** Mean over tensors of E(rank, interval) (a tensor with rank ≥ its shorter side keeps 1). */
@@ -70,6 +70,8 @@ export interface AdviseResult {
   /** Steps used per trace. */
   readonly steps: number;
   readonly target: number;
+  /** Shortest interval the advice could choose. */
+  readonly minInterval: number;
   readonly intervalMethod: EnergyIntervalMethod;
   readonly tensors: TensorAdvice[];
   /** Matrix-shaped tensors left out, and why. */

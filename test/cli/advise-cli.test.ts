@@ -1,0 +1,102 @@
+/** @file `gradtrace advise` end to end on the demo's trace (a CNN trained on MNIST digits by `gradtrace demo`,
+ * shortened): the JSON it writes equals the library call's result, follows the documented shape, and the table,
+ * caveat, snippet and HTML heatmaps are there; bad flags and existing outputs are refused. */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { advise } from "../../src/analysis/index.ts";
+import { main } from "../../src/cli/main.ts";
+
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const o = vi.spyOn(process.stdout, "write").mockImplementation((s) => {
+    out += String(s);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, "write").mockImplementation((s) => {
+    err += String(s);
+    return true;
+  });
+  try {
+    return { code: await main(["node", "gradtrace", ...args]), out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+describe("gradtrace advise (CLI) on the demo trace", () => {
+  let dir: string;
+  let demo: string;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-advise-"));
+    demo = path.join(dir, "demo");
+    const r = await run("demo", "--steps", "24", "--out", demo);
+    expect(r.code, r.err).toBe(0);
+  }, 120_000);
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("JSON equals the library call; table, caveat, snippet and HTML heatmaps are written", async () => {
+    const json = path.join(dir, "advice.json");
+    const html = path.join(dir, "advice.html");
+    const args = ["--target", "0.7", "--ranks", "1,2,4,8", "--intervals", "1,5,12,24", "--min-interval", "5"];
+    const r = await run("advise", demo, ...args, "--json", json, "--html", html);
+    expect(r.code, r.err).toBe(0);
+    const written = JSON.parse(fs.readFileSync(json, "utf8"));
+    const lib = await advise(demo, {
+      target: 0.7,
+      ranks: [1, 2, 4, 8],
+      intervals: [1, 5, 12, 24],
+      minInterval: 5,
+    });
+    expect(written).toEqual(JSON.parse(JSON.stringify(lib)));
+    // The documented shape: tensors[] with name, ranks, intervals, energy (ranks × intervals in [0, 1]), advice.
+    expect(written.tensors.map((t: { name: string }) => t.name)).toEqual([
+      "conv1.weight",
+      "conv2.weight",
+      "fc1.weight",
+      "fc2.weight",
+    ]);
+    for (const t of written.tensors) {
+      expect(t.energy).toHaveLength(t.ranks.length);
+      for (const row of t.energy) {
+        expect(row).toHaveLength(t.intervals.length);
+        for (const e of row) expect(e >= 0 && e <= 1).toBe(true);
+      }
+      expect(Object.keys(t.advice)).toEqual(expect.arrayContaining(["rank", "interval", "energy"]));
+      if (t.advice.projected) {
+        const i = t.ranks.indexOf(t.advice.rank);
+        const j = t.intervals.indexOf(t.advice.interval);
+        expect(t.energy[i][j]).toBe(t.advice.energy);
+        expect(t.advice.energy).toBeGreaterThanOrEqual(0.7);
+        expect(t.advice.interval).toBeGreaterThanOrEqual(5);
+      }
+      // The demo trains with Adam and logs its first moment: the progress share is there.
+      expect(t.progressShare).toHaveLength(t.ranks.length);
+    }
+    expect(r.out).toMatch(/^GaLore advice/);
+    expect(r.out).toContain("fc1.weight");
+    expect(r.out).toContain("Song, Ahn & Yun");
+    expect(r.out).toContain("GaLoreAdamW");
+    expect(r.out).toMatch(/uniform setting of equal memory: r = \d+/);
+    const page = fs.readFileSync(html, "utf8");
+    expect(page.match(/<figure class="advise-tensor"/g)).toHaveLength(4);
+    expect(page).toContain("update_proj_gap");
+  }, 120_000);
+
+  it("refuses an existing output, a bad target and a sketched-only trace with specific errors", async () => {
+    const json = path.join(dir, "exists.json");
+    fs.writeFileSync(json, "{}");
+    const exists = await run("advise", demo, "--json", json);
+    expect(exists.code).toBe(4);
+    expect(exists.err).toMatch(/--json: .*exists\.json already exists/);
+    const bad = await run("advise", demo, "--target", "1.5");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--target: "1\.5" must be a number in \(0, 1\]/);
+    const few = await run("advise", demo, "--intervals", "500");
+    expect(few.code).toBe(2);
+    expect(few.err).toMatch(/every interval exceeds the 24 steps/);
+  });
+});
