@@ -1,9 +1,12 @@
 /** @file The exact mode's one coordinate-blocked pass over a stored trace: for each tensor and each block of its
  * coordinates, read that slice from every step and hand it to a sink — by default a GramAccumulator (K += B·Bᵀ),
  * or a Frequent Directions sketch of the rows of G (see fdSink.ts). Memory is O(T² + block·T) whatever the
- * parameter count, so a trace larger than RAM is analyzed exactly. */
+ * parameter count, so a trace larger than RAM is analyzed exactly. A step whose data fails its checksum (found by
+ * the reader on its first block, before any of it is used) is fed as zeros from then on and excluded at the end,
+ * like a NaN/Inf step, but reported as corruption. */
 import { GramAccumulator, type GramKernel, type Mat, mat } from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
+import { type CorruptStep, corruptStepOf } from "./corruption.ts";
 
 export interface GramPassProgress {
   readonly phase: "gram" | "sketch" | "matrix" | "stream";
@@ -27,6 +30,8 @@ export interface GramPassOptions {
   readonly kernel?: GramKernel;
   /** Consumer of the blocks (default: a GramAccumulator with `kernel`); one sink per tensor. */
   readonly sink?: (n: number) => Promise<BlockSink>;
+  /** Let a checksum failure end the pass instead of excluding the step. */
+  readonly strict?: boolean;
 }
 
 /** What the pass feeds: blocks of n rows × width columns (row t = a coordinate slice of g_t), then one n×n result. */
@@ -40,6 +45,8 @@ export interface GramPassResult {
   readonly grams: Map<string, Mat>;
   /** Step positions (indices into info.steps) whose gradients held NaN/Inf in some tensor: excluded everywhere. */
   readonly nonFiniteSteps: number[];
+  /** Step positions whose data failed a checksum (the first failing tensor of each): excluded everywhere. */
+  readonly corrupt: CorruptStep[];
 }
 
 const BYTES_PER_DTYPE: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2 };
@@ -61,6 +68,7 @@ export async function accumulateGrams(
     onProgress,
     kernel = "js",
     sink = (n) => GramAccumulator.create({ n, kernel }),
+    strict = false,
   }: GramPassOptions,
 ): Promise<GramPassResult> {
   const positions = stepPositions ?? reader.info.steps.map((_, i) => i);
@@ -75,6 +83,8 @@ export async function accumulateGrams(
     n * Math.min(width, Math.max(...tensors.map((t) => infoByName.get(t)!.numel))),
   );
   const bad = new Set<number>();
+  /** By row: corrupt rows are not read again (a later tensor of that step would be read for nothing). */
+  const corrupt = new Map<number, CorruptStep>();
   const grams = new Map<string, Mat>();
   let bytes = 0;
   for (const name of tensors) {
@@ -85,7 +95,17 @@ export async function accumulateGrams(
       const w = Math.min(width, t.numel - off);
       const block = buffer.subarray(0, n * w);
       for (let i = 0; i < n; i++) {
-        reader.readSlice(positions[i], name, off, w, block, i * w);
+        if (corrupt.has(i)) {
+          block.fill(0, i * w, (i + 1) * w);
+          continue;
+        }
+        try {
+          reader.readSlice(positions[i], name, off, w, block, i * w);
+        } catch (err) {
+          corrupt.set(i, corruptStepOf(err, positions[i], strict));
+          block.fill(0, i * w, (i + 1) * w);
+          continue;
+        }
         // NaN/Inf policy: a step with any non-finite entry is excluded from every metric (reported, never summed).
         for (let j = i * w, end = j + w; j < end; j++) {
           if (!Number.isFinite(block[j])) {
@@ -101,11 +121,17 @@ export async function accumulateGrams(
     }
     grams.set(name, acc.gram);
   }
-  const nonFiniteSteps = [...bad].sort((a, b) => a - b);
-  if (nonFiniteSteps.length > 0) {
-    for (const [name, k] of grams) grams.set(name, dropIndices(k, nonFiniteSteps));
+  // A step that is corrupt in one tensor and non-finite in another is reported once, as corrupt.
+  const nonFiniteSteps = [...bad].filter((i) => !corrupt.has(i)).sort((a, b) => a - b);
+  const excluded = [...nonFiniteSteps, ...corrupt.keys()].sort((a, b) => a - b);
+  if (excluded.length > 0) {
+    for (const [name, k] of grams) grams.set(name, dropIndices(k, excluded));
   }
-  return { grams, nonFiniteSteps: nonFiniteSteps.map((i) => positions[i]) };
+  return {
+    grams,
+    nonFiniteSteps: nonFiniteSteps.map((i) => positions[i]),
+    corrupt: [...corrupt.values()],
+  };
 }
 
 /** K with the rows and columns in `drop` (sorted) removed. */

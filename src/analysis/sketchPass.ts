@@ -5,6 +5,7 @@
 import type { Mat } from "../core/index.ts";
 import { createSketch, deriveSeed, GramAccumulator, type Sketch, type SketchKind } from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
+import { type CorruptStep, corruptStepOf } from "./corruption.ts";
 import type { GramPassProgress } from "./gramPass.ts";
 
 export interface SketchPassOptions {
@@ -13,6 +14,8 @@ export interface SketchPassOptions {
   readonly k: number;
   readonly seed?: number;
   readonly onProgress?: (p: GramPassProgress) => void;
+  /** Let a checksum failure end the pass instead of excluding the step. */
+  readonly strict?: boolean;
 }
 
 export interface SketchPassResult {
@@ -20,12 +23,14 @@ export interface SketchPassResult {
   readonly grams: Map<string, Mat>;
   readonly total: Mat;
   readonly sketches: Map<string, Sketch>;
+  /** Rows (step positions) of the Grams to drop: NaN/Inf gradients, and data failing its checksum. */
   readonly nonFiniteSteps: number[];
+  readonly corrupt: CorruptStep[];
 }
 
 export function sketchGrams(
   reader: TraceReader,
-  { tensors, kind, k, seed = 0, onProgress }: SketchPassOptions,
+  { tensors, kind, k, seed = 0, onProgress, strict = false }: SketchPassOptions,
 ): SketchPassResult {
   const n = reader.info.steps.length;
   const infoByName = new Map(reader.info.tensors.map((t) => [t.name, t]));
@@ -40,11 +45,20 @@ export function sketchGrams(
   const perTensor = new Map(tensors.map((name) => [name, new Float64Array(n * k)]));
   const total = new Float64Array(n * k);
   const bad: number[] = [];
+  const corrupt: CorruptStep[] = [];
   const bytesPerStep = tensors.reduce((s, name) => s + infoByName.get(name)!.numel * 4, 0);
   for (let pos = 0; pos < n; pos++) {
     let finite = true;
+    let intact = true;
     for (const name of tensors) {
-      const x = reader.readTensor(pos, name);
+      let x: Float32Array;
+      try {
+        x = reader.readTensor(pos, name);
+      } catch (err) {
+        corrupt.push(corruptStepOf(err, pos, strict));
+        intact = false;
+        break;
+      }
       const row = perTensor.get(name)!.subarray(pos * k, (pos + 1) * k);
       sketches.get(name)!.accumulate(x, 0, row);
       // Every coordinate lands in some output row with a non-zero weight, so a NaN/Inf anywhere in x makes the
@@ -58,8 +72,8 @@ export function sketchGrams(
       if (!finite) break;
       for (let j = 0; j < k; j++) total[pos * k + j] += row[j];
     }
-    if (!finite) {
-      bad.push(pos);
+    if (!finite || !intact) {
+      if (intact) bad.push(pos);
       for (const buf of perTensor.values()) buf.fill(0, pos * k, (pos + 1) * k);
       total.fill(0, pos * k, (pos + 1) * k);
     }
@@ -72,5 +86,5 @@ export function sketchGrams(
   };
   const grams = new Map<string, Mat>();
   for (const [name, rows] of perTensor) grams.set(name, gramOf(rows));
-  return { grams, total: gramOf(total), sketches, nonFiniteSteps: bad };
+  return { grams, total: gramOf(total), sketches, nonFiniteSteps: bad, corrupt };
 }

@@ -79,7 +79,7 @@ describe("gradtrace analyze (CLI)", () => {
       `best predictor of the whole-model gradient is ${best}, κ = ${fmtNum(result.total.kappa[best])}`,
     );
     expect(r.out).toContain(result.summary);
-    expect(result.schemaVersion).toBe(1);
+    expect(result.schemaVersion).toBe(2);
     expect(result.trace.steps).toBe(30);
     expect(result.total.kappa.zero).toBe(1);
     // The bias flips sign every step: the one-step predictor is far worse than zero (κ → 4).
@@ -105,7 +105,7 @@ describe("gradtrace analyze (CLI)", () => {
     expect(r.err).toMatch(/keep\.json already exists/);
     expect(fs.readFileSync(json, "utf8")).toBe("mine");
     expect((await run("analyze", trace, "--json", json, "--force", "--quiet")).code).toBe(0);
-    expect(JSON.parse(fs.readFileSync(json, "utf8")).schemaVersion).toBe(1);
+    expect(JSON.parse(fs.readFileSync(json, "utf8")).schemaVersion).toBe(2);
   });
 
   it("reports bad input with one line and a specific exit code, never a stack trace", async () => {
