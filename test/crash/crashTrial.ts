@@ -44,7 +44,7 @@ function expectStep(
     failures.push(`step ${step}: tensor a differs`);
   if (b.some((x, i) => x !== values.b[i])) failures.push(`step ${step}: tensor b differs`);
   const m = r.readState?.(pos, "b", "momentum") ?? null;
-  if ((m === null) !== (momentum === null) || (m && m.some((x, i) => x !== momentum!.b[i])))
+  if ((m === null) !== (momentum === null) || m?.some((x, i) => x !== momentum!.b[i]))
     failures.push(`step ${step}: momentum differs`);
   if (r.info.loss[pos] !== step / 10) failures.push(`step ${step}: loss ${r.info.loss[pos]}`);
 }
@@ -82,7 +82,9 @@ export async function crashTrial(
     if (steps.some((s, i) => s !== i)) failures.push(`steps are not 0..n−1: ${steps.join(",")}`);
     if (steps.length < acked + 1 || steps.length > acked + 2)
       failures.push(`${steps.length} steps recovered, the writer acknowledged step ${acked}`);
-    steps.forEach((s, pos) => expectStep(r, pos, s, numel, failures));
+    steps.forEach((s, pos) => {
+      expectStep(r, pos, s, numel, failures);
+    });
     const problems = r.info.problems;
     partial = problems.some((p) => p.kind === "truncated-record");
     if (problems.length > 1 || problems.some((p) => p.kind !== "truncated-record"))
@@ -109,7 +111,9 @@ export async function crashTrial(
       failures.push(
         `after resume: ${back.info.steps.length} steps, problems ${JSON.stringify(back.info.problems)}`,
       );
-    back.info.steps.forEach((s, pos) => expectStep(back, pos, s, numel, failures));
+    back.info.steps.forEach((s, pos) => {
+      expectStep(back, pos, s, numel, failures);
+    });
   } finally {
     back.close();
   }
