@@ -2,6 +2,9 @@
 import { vi } from "vitest";
 import { main } from "../../src/cli/main.ts";
 
+/** A spiked-lab configuration small enough for tests (seconds, not minutes): append `--json <file>` etc. */
+export const TINY_LAB = ["lab", "spiked", "--n", "24", "--d", "16", "--m", "20"] as const;
+
 export async function runCli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";

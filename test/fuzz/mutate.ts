@@ -198,13 +198,23 @@ function stepKeys(files: Files): string[] {
   return [...keys].sort();
 }
 
-const removeStep: Mutation = (rng, files, seed) => {
+/** Mostly (when the case has one) a record of a gtrace file: its file, bytes and [start, end); null = a step file. */
+function pickRecord(
+  rng: Rng,
+  files: Files,
+  seed: SeedTrace,
+): { name: string; b: Uint8Array; s: number; e: number } | null {
   const gtraces = [...(seed.records?.keys() ?? [])].filter((n) => files.has(n));
-  if (gtraces.length > 0 && rng.uniform() < 0.7) {
-    const name = pick(rng, gtraces);
-    const recs = seed.records!.get(name)!;
-    const b = files.get(name)!;
-    const [s, e] = pick(rng, recs);
+  if (gtraces.length === 0 || rng.uniform() >= 0.7) return null;
+  const name = pick(rng, gtraces);
+  const [s, e] = pick(rng, seed.records!.get(name)!);
+  return { name, b: files.get(name)!, s, e };
+}
+
+const removeStep: Mutation = (rng, files, seed) => {
+  const rec = pickRecord(rng, files, seed);
+  if (rec) {
+    const { name, b, s, e } = rec;
     if (e > b.byteLength) return null;
     const out = new Uint8Array(b.byteLength - (e - s));
     out.set(b.subarray(0, s));
@@ -220,12 +230,9 @@ const removeStep: Mutation = (rng, files, seed) => {
 };
 
 const duplicateStep: Mutation = (rng, files, seed) => {
-  const gtraces = [...(seed.records?.keys() ?? [])].filter((n) => files.has(n));
-  if (gtraces.length > 0 && rng.uniform() < 0.7) {
-    const name = pick(rng, gtraces);
-    const recs = seed.records!.get(name)!;
-    const b = files.get(name)!;
-    const [s, e] = pick(rng, recs);
+  const rec = pickRecord(rng, files, seed);
+  if (rec) {
+    const { name, b, s, e } = rec;
     if (e > b.byteLength) return null;
     const at = rng.uniform() < 0.5 ? e : b.byteLength;
     const out = new Uint8Array(b.byteLength + (e - s));

@@ -73,7 +73,7 @@ const { exitCodeFor } = await import("../../src/core/index.ts");
 const { writeFileAtomic } = await import("../../src/io/index.ts");
 const { createGtraceWriter, openTrace } = await import("../../src/trace/index.ts");
 const { ResultCache } = await import("../../src/serve/cache.ts");
-const { runCli } = await import("../cli/run.ts");
+const { runCli, TINY_LAB } = await import("../cli/run.ts");
 const { expectError, randomValues } = await import("../trace/helpers.ts");
 
 const CAUSE = {
@@ -210,19 +210,7 @@ describe.each(["ENOSPC", "EACCES", "EROFS"] as const)("%s", (code) => {
   it("lab outputs (gradtrace lab spiked --json): exit code 5, no file", async () => {
     const dir = outDir();
     state.faults.push({ op: "open", match: "lab.json", code });
-    const r = await runCli(
-      "lab",
-      "spiked",
-      "--n",
-      "24",
-      "--d",
-      "16",
-      "--m",
-      "20",
-      "--json",
-      path.join(dir, "lab.json"),
-      "-q",
-    );
+    const r = await runCli(...TINY_LAB, "--json", path.join(dir, "lab.json"), "-q");
     expect(r.code, r.err).toBe(5);
     expect(r.err).toMatch(CAUSE[code]);
     expect(realFs.readdirSync(dir)).toEqual([]);

@@ -11,7 +11,7 @@ import { GradtraceError } from "../../src/core/index.ts";
 import { writeFileAtomic } from "../../src/io/index.ts";
 import { RunStore, traceEngine } from "../../src/serve/index.ts";
 import { createGtraceWriter, openTrace } from "../../src/trace/index.ts";
-import { runCli } from "../cli/run.ts";
+import { runCli, TINY_LAB } from "../cli/run.ts";
 import { expectError, randomValues } from "../trace/helpers.ts";
 
 const BIN = path.resolve(import.meta.dirname, "../../bin/gradtrace.js");
@@ -127,19 +127,7 @@ describe.skipIf(!canMount)("a full disk (128 KiB tmpfs)", () => {
       expect(a.err).toMatch(
         /^gradtrace: .*out\.json: --json: atomic write failed: no space left on the device \(ENOSPC\)\n$/,
       );
-      const lab = await runCli(
-        "lab",
-        "spiked",
-        "--n",
-        "24",
-        "--d",
-        "16",
-        "--m",
-        "20",
-        "--json",
-        path.join(full, "lab.json"),
-        "-q",
-      );
+      const lab = await runCli(...TINY_LAB, "--json", path.join(full, "lab.json"), "-q");
       expect(lab.code, lab.err).toBe(5);
       const conv = await runCli("convert", trace, path.join(full, "copy.gtrace"), "--to", "gtrace");
       expect(conv.code, conv.err).toBe(5);
