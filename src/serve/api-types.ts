@@ -35,7 +35,7 @@ export interface RunListEntry {
   readonly effectiveRank: number | null;
   readonly stableRank: number | null;
   /** Steps excluded from the numbers because their data failed a checksum (corruption; 0 = none found, null = not
-   * analysed yet). The page shows a badge when it is positive; `/summary`'s `trace.problems` name them. */
+   * analyzed yet). The page shows a badge when it is positive; `/summary`'s `trace.problems` name them. */
   readonly corruptSteps: number | null;
   /** ISO time of the analysis behind the numbers. */
   readonly analyzedAt: string | null;

@@ -1,4 +1,4 @@
-/** @file Corrupt data is found and named, never analysed and never passed off as NaN gradients: a flipped bit in a
+/** @file Corrupt data is found and named, never analyzed and never passed off as NaN gradients: a flipped bit in a
  * middle record's payload and a payload float overwritten with a NaN pattern (checksum not updated) are both
  * excluded as `corrupt-record` problems naming step and tensor, in the exact, Frequent Directions and random-sketch
  * paths, in convert and in live mode; the numbers equal those of the same trace written without that step; a NaN

@@ -19,7 +19,7 @@ export interface FuzzOptions {
   readonly memoryLimitMb?: number;
   /** Peak RSS (MiB) above which a case counts as using too much memory. */
   readonly rssCapMb?: number;
-  /** Every how many cases to also analyse and convert. */
+  /** Every how many cases to also analyze and convert. */
   readonly analyzeEvery?: number;
 }
 

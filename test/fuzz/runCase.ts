@@ -1,6 +1,6 @@
 /** @file One fuzz case: write a (mutated) trace into a directory, open it with `openTrace`, read every tensor of every
  * step whole and in two partial reads (and the momentum buffer), refresh it as live mode would, and — on some cases
- * — analyse it (exact and sketched) and convert it to gtrace and read that back. The outcome is `ok`, a coded
+ * — analyze it (exact and sketched) and convert it to gtrace and read that back. The outcome is `ok`, a coded
  * `error` (a GradtraceError: what bad input must produce), a `crash` (any other exception: a bug), or `silent` — a
  * checksummed (gtrace) input that read back values differing from what was written, or steps never written, with
  * nothing reported: exactly what issue 15 is about. Errors are recognised by shape (`code` "E_…"), not by class,

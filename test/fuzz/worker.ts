@@ -15,7 +15,7 @@ export interface WorkerTask {
   readonly to: number;
   /** Scratch directory of this worker (one case directory at a time inside it). */
   readonly dir: string;
-  /** Every how many cases to also analyse and convert. */
+  /** Every how many cases to also analyze and convert. */
   readonly analyzeEvery: number;
   /** Peak resident set size (bytes) above which a case counts as using too much memory. */
   readonly rssCap: number;
