@@ -13,17 +13,8 @@ import { createCRC32 } from "hash-wasm";
 import { analyze } from "../src/analysis/index.ts";
 import { crc32 } from "../src/io/index.ts";
 import { createGtraceWriter, openTrace } from "../src/trace/index.ts";
+import { bestOf } from "./timing.ts";
 import type { BenchRow } from "./types.ts";
-
-function bestSeconds(passes: number, fn: () => void): number {
-  let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < passes; i++) {
-    const t0 = performance.now();
-    fn();
-    best = Math.min(best, (performance.now() - t0) / 1000);
-  }
-  return best;
-}
 
 export async function run(): Promise<BenchRow[]> {
   const quick = process.env.GRADTRACE_BENCH_QUICK === "1";
@@ -32,13 +23,13 @@ export async function run(): Promise<BenchRow[]> {
   const buf = new Uint8Array(n);
   for (let i = 0; i < n; i += 4096) buf[i] = i >>> 12;
   const copy = new Uint8Array(n);
-  const copyGbs = n / bestSeconds(3, () => copy.set(buf)) / 1e9;
-  const zlibGbs = n / bestSeconds(3, () => crc32(buf)) / 1e9;
+  const copyGbs = n / bestOf(3, () => copy.set(buf)) / 1e9;
+  const zlibGbs = n / bestOf(3, () => crc32(buf)) / 1e9;
   const wasm = await createCRC32();
   let wasmCrc = "";
   const wasmGbs =
     n /
-    bestSeconds(3, () => {
+    bestOf(3, () => {
       wasm.init();
       wasm.update(buf);
       wasmCrc = wasm.digest("hex");
@@ -82,7 +73,7 @@ export async function run(): Promise<BenchRow[]> {
     w.close();
     const one = new Float64Array(1);
     let payload = 0;
-    const verifySeconds = bestSeconds(3, () => {
+    const verifySeconds = bestOf(3, () => {
       const r = openTrace(file);
       payload = r.info.payloadBytes;
       for (let pos = 0; pos < steps; pos++) for (const t of tensors) r.readSlice(pos, t.name, 0, 1, one);
