@@ -4,17 +4,14 @@
  * resuming on the same file (test/crash/crashTrial.ts says exactly what is checked). Files live on /dev/shm when
  * present. Reported: trials passed, kills that left a partial record, complete records recovered. */
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { crashTrial } from "../test/crash/crashTrial.ts";
+import { scratchDir } from "../test/scratch.ts";
 import type { BenchRow } from "./types.ts";
 
 export async function run(): Promise<BenchRow[]> {
   const quick = process.env.GRADTRACE_BENCH_QUICK === "1";
   const trials = Number(process.env.GRADTRACE_CRASH_TRIALS ?? (quick ? 10 : 100));
-  const dir = fs.mkdtempSync(
-    path.join(fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir(), "gradtrace-crash-bench-"),
-  );
+  const dir = scratchDir("gradtrace-crash-bench-", 2 ** 30);
   const results = [];
   try {
     for (let t = 0; t < trials; t++) results.push(await crashTrial(dir, 1000 + t, 4 << 20, 1500));

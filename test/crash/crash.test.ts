@@ -2,17 +2,14 @@
  * moments (bench/crash.bench.ts runs ≥ 100 and reports the figures). Each trial checks that every complete record is
  * recovered with its values, that a partial record is reported, and that appending resumes on the same file. */
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { scratchDir } from "../scratch.ts";
 import { crashTrial } from "./crashTrial.ts";
 
 const TRIALS = Number(process.env.GRADTRACE_CRASH_TRIALS ?? 4);
 
 describe("SIGKILL at random moments", () => {
-  const dir = fs.mkdtempSync(
-    path.join(fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir(), "gradtrace-crash-"),
-  );
+  const dir = scratchDir("gradtrace-crash-", 256 * 2 ** 20);
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it(`${TRIALS} trials: complete records recovered, the partial one reported, appending resumes`, async () => {

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { scratchDir } from "../scratch.ts";
 import type { WorkerMessage, WorkerTask } from "./worker.ts";
 
 export interface FuzzOptions {
@@ -45,16 +46,6 @@ export interface FuzzReport {
 
 const WORKER = path.resolve(import.meta.dirname, "worker.ts");
 
-/** Case files live in memory when a tmpfs is at hand (/dev/shm on Linux): the writers fsync, disks are slow. */
-function scratchRoot(): string {
-  try {
-    fs.accessSync("/dev/shm", fs.constants.W_OK);
-    return "/dev/shm";
-  } catch {
-    return os.tmpdir();
-  }
-}
-
 export function runFuzz({
   seed,
   cases,
@@ -64,7 +55,8 @@ export function runFuzz({
   rssCapMb = 768,
   analyzeEvery = 25,
 }: FuzzOptions): Promise<FuzzReport> {
-  const root = fs.mkdtempSync(path.join(scratchRoot(), "gradtrace-fuzz-"));
+  // Case files live in memory when a tmpfs has room: the writers fsync, and disks are slow.
+  const root = scratchDir("gradtrace-fuzz-", 256 * 2 ** 20);
   const started = Date.now();
   const outcomes: Record<string, number> = {};
   const bySeed: Record<string, { cases: number; ok: number; error: number }> = {};
