@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { traceEngine } from "../../src/serve/engine.ts";
 import { type RunningServer, startServer } from "../../src/serve/server.ts";
 import { SMALL_MODEL, writeTrace } from "../serve/traces.ts";
-import { DIST_DIR, ensureBuilt, launchChromium } from "./harness.ts";
+import { DIST_DIR, launchChromium, requireBuilt } from "./harness.ts";
 
 let dir: string;
 let server: RunningServer;
@@ -17,7 +17,7 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  await ensureBuilt();
+  requireBuilt();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-browser-corrupt-"));
   writeTrace(path.join(dir, "clean.gtrace"), { tensors: SMALL_MODEL, seed: 1 }, 20);
   const bad = path.join(dir, "bad.gtrace");

@@ -19,7 +19,7 @@ let server: RunningServer;
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-serve-token-"));
   writeFakeTrace(path.join(dir, "run.gtrace"), 8);
-  server = await startServer({ path: dir, engine: fakeEngine(), webDir: dir, token: TOKEN });
+  server = await startServer({ path: dir, engine: fakeEngine(), webDir: null, token: TOKEN });
   await server.store.idle();
 });
 afterAll(async () => {
