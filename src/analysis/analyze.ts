@@ -212,7 +212,10 @@ export async function analyzeWithSeries(
   return analyzeReader(source, options);
 }
 
-async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOptions): Promise<AnalysisOutput> {
+async function analyzeReader(
+  reader: TraceReader,
+  options: AnalyzeWithSeriesOptions,
+): Promise<AnalysisOutput> {
   const {
     eps = DEFAULT_ANALYZE_OPTIONS.eps,
     include,
