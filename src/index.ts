@@ -13,6 +13,7 @@ export {
   type AnalyzeWithSeriesOptions,
   analyze,
   analyzeWithSeries,
+  type AnalysisProblem,
   type BoundsReport,
   DEFAULT_ANALYZE_OPTIONS,
   DEFAULT_EPS,
@@ -26,6 +27,8 @@ export {
 } from "./analysis/index.ts";
 // Core: errors, the predictor registry, live accumulation, sketches and the bound calculators.
 export {
+  CorruptDataError,
+  type CorruptionSite,
   createSketch,
   type CreateSketchOptions,
   DEFAULT_PREDICTORS,
@@ -97,10 +100,13 @@ export { type RunningServer, type ServeOptions, startServer } from "./serve/inde
 // Traces: opening any layout, the readers' contract, the writers, conversion.
 export {
   type ConvertOptions,
+  type ConvertResult,
   convertTrace,
   createGtraceWriter,
   type DType,
+  type GtraceResumeInfo,
   type GtraceTensorSpec,
+  type GtraceWriter,
   type GtraceWriterOptions,
   locateTrace,
   type NpyTensor,

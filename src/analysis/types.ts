@@ -4,7 +4,23 @@
 
 import type { SpectrumBound } from "../core/index.ts";
 
-export const SCHEMA_VERSION = 1;
+/** 2: `trace.problems` are objects with a `kind` (was: strings), so corruption is told apart from NaN/Inf. */
+export const SCHEMA_VERSION = 2;
+
+/** One thing found wrong with the trace and worked around (or, under `strict`, refused). `kind`:
+ * - `corrupt-record`: data failed its checksum (a gtrace record or payload, a zip member); the step was excluded;
+ * - `truncated-record`: the last record was incomplete (a run killed mid-write) and skipped;
+ * - `missing-step`: a gap in the logged steps;
+ * - `nonfinite`: steps whose gradients hold NaN/Inf (as logged, checksums intact) were excluded;
+ * - `other`. */
+export interface AnalysisProblem {
+  readonly kind: "truncated-record" | "missing-step" | "corrupt-record" | "nonfinite" | "other";
+  readonly message: string;
+  /** Step (as logged) concerned; for `nonfinite`, the first of the excluded steps. */
+  readonly step?: number;
+  readonly tensor?: string;
+  readonly file?: string;
+}
 
 /** κ and r*(ε) over sliding windows of `size` steps starting at `starts` (step positions). */
 export interface WindowedKappa {
@@ -112,7 +128,16 @@ export interface AnalysisResult {
   readonly schemaVersion: number;
   /** Which path ran (chosen by AnalyzeOptions.mode; "auto" picks exact up to exactMaxSteps steps). */
   readonly mode: AnalysisMode;
-  readonly trace: { path: string; format: string; steps: number; tensors: number; problems: string[] };
+  readonly trace: {
+    path: string;
+    format: string;
+    steps: number;
+    tensors: number;
+    /** What was found wrong and worked around: corrupt data (excluded), truncated tail, gaps, NaN/Inf steps. */
+    problems: AnalysisProblem[];
+    /** Steps left out of every metric: with NaN/Inf gradients, and with data failing its checksum. */
+    excludedSteps: { nonfinite: number; corrupt: number };
+  };
   readonly options: {
     predictors: string[];
     eps: number[];

@@ -9,7 +9,13 @@ export {
   regretBound,
 } from "./bounds.ts";
 export { type DecimatedSeries, decimateMinMax } from "./decimate.ts";
-export { type ErrorCode, exitCodeFor, GradtraceError } from "./errors.ts";
+export {
+  CorruptDataError,
+  type CorruptionSite,
+  type ErrorCode,
+  exitCodeFor,
+  GradtraceError,
+} from "./errors.ts";
 export { fmtNum, formatTick } from "./format.ts";
 export { GramAccumulator, type GramKernel, incrementGram } from "./gram.ts";
 export {

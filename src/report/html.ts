@@ -191,7 +191,7 @@ td:first-child,th:first-child{text-align:left}tr.total{font-weight:bold;border-t
 export function renderHtmlReport(result: AnalysisResult): string {
   const t = result.trace;
   const problems = t.problems.length
-    ? `<h3>Problems found in the trace</h3><ul>${t.problems.map((p) => `<li>${escapeXml(p)}</li>`).join("")}</ul>`
+    ? `<h3>Problems found in the trace</h3><ul>${t.problems.map((p) => `<li class="${p.kind}">${escapeXml(p.message)}</li>`).join("")}</ul>`
     : "";
   const sketch = result.total.sketch
     ? `<p>Sketched mode: ${escapeXml(result.total.sketch.kind)} with k = ${result.total.sketch.k}; every inner product is within ε = ${fmtNum(result.total.sketch.errorBound)} (relative) with probability ${result.total.sketch.confidence}.${

@@ -30,6 +30,8 @@ export interface TraceProblem {
   readonly kind: "truncated-record" | "missing-step" | "corrupt-record" | "nonfinite" | "other";
   /** Step index concerned, when there is one. */
   readonly step?: number;
+  /** Tensor concerned (e.g. the one whose checksum failed), when there is one. */
+  readonly tensor?: string;
   readonly file?: string;
   readonly message: string;
 }
@@ -51,12 +53,21 @@ export interface TraceInfo {
   readonly payloadBytes: number;
 }
 
+/**
+ * Checksums: layouts that store them (gtrace payload CRCs, zip CRCs of npz members) are verified before any byte of
+ * a (step, tensor) is handed out — by whole reads every time, and by the first partial read of that (step, tensor),
+ * which checks the whole payload once and remembers the verdict. A payload that fails makes readSlice, readTensor
+ * and readState throw `CorruptDataError` (code E_CHECKSUM, with `step` and `tensor`), every time it is asked for;
+ * callers exclude that step (analysis, convert) or stop (`--strict`). Layouts without checksums (safetensors, npy,
+ * raw manifests) cannot detect corruption.
+ */
 export interface TraceReader {
   readonly info: TraceInfo;
   /**
    * Copies elements [offset, offset + count) of tensor `name` (flattened, C order) at step position `stepPos` into
    * `out` starting at `outOffset`, converting to out's type (float32 out of float64 data rounds; float32 data into a
-   * Float32Array is read straight into place). Random access: cost proportional to `count`.
+   * Float32Array is read straight into place). Random access: cost proportional to `count`, plus one checksum pass
+   * over the whole payload on the first read of that (step, tensor).
    */
   readSlice(
     stepPos: number,
@@ -83,7 +94,8 @@ export interface OpenTraceOptions {
   readonly format?: TraceFormat;
   /** Directory for temporary block-transposed copies (formats without random access, e.g. deflated npz). */
   readonly tmpDir?: string;
-  /** gtrace only: verify payload checksums of the "last" record at open (default) or of "all" records. */
+  /** gtrace only: verify payload checksums of the "last" record at open (default; every other payload is verified
+   * on its first read) or of "all" records at open (failing records are then skipped and reported). */
   readonly verify?: "last" | "all";
 }
 

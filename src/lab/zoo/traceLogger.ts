@@ -7,10 +7,9 @@
  *   vector. `DIR/trace.gtrace` then holds k numbers per tensor per step, and `DIR/trace.json` (a manifest written
  *   on close) declares the sketch so readers know the vectors are sketches. Momentum buffers are not logged in
  *   sketched mode. */
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createSketch, deriveSeed, GradtraceError, parseSketchSpec, type Sketch } from "../../core/index.ts";
-import { refuseExisting, writeFileAtomic } from "../../io/index.ts";
+import { makeDir, refuseExisting, writeFileAtomic } from "../../io/index.ts";
 import type { SketchInfo } from "../../trace/index.ts";
 import { createGtraceWriter, MANIFEST_NAME } from "../../trace/index.ts";
 import type { ParamSpec } from "./params.ts";
@@ -50,7 +49,7 @@ export function createTraceLogger({
   meta,
   force = false,
 }: TraceLoggerOptions): TraceLogger {
-  mkdirSync(outDir, { recursive: true });
+  makeDir(outDir, "trace logger");
   const dataPath = join(outDir, TRACE_FILE);
   if (sketch === undefined) {
     const writer = createGtraceWriter(dataPath, {
