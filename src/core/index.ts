@@ -57,9 +57,15 @@ export {
   createSketch,
   FrequentDirections,
   parseSketchSpec,
+  rangeSketchOmega,
+  ratioRelativeBound,
   SKETCH_KINDS,
   type Sketch,
   type SketchKind,
+  type SketchSeeding,
+  sketchSeedFor,
+  sumOfSquaresBound,
+  tensorSketchSeed,
 } from "./sketch/index.ts";
 export {
   clampGramEigenvalues,
@@ -82,5 +88,5 @@ export {
   StreamingState,
   type StreamingTrack,
 } from "./streaming.ts";
-export { staleProjectorEnergy, topLeftSubspace } from "./subspace.ts";
+export { staleProjectorEnergy, subspaceDrift, topLeftSubspace } from "./subspace.ts";
 export { windowedPredictableRank } from "./windowedRank.ts";

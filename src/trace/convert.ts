@@ -90,11 +90,9 @@ export function convertTrace(
     case "gtrace": {
       const writer = createGtraceWriter(dst, {
         tensors: tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: t.dtype })),
-        meta: {
-          convertedFrom: src.info.path,
-          sourceFormat: src.info.format,
-          ...(src.info.sketch ? { sketch: src.info.sketch } : {}),
-        },
+        meta: { convertedFrom: src.info.path, sourceFormat: src.info.format },
+        ...(src.info.sketch ? { sketch: src.info.sketch } : {}),
+        ...(src.info.rangeSketch ? { rangeSketch: src.info.rangeSketch } : {}),
         force,
         fsync: "close",
       });
@@ -102,15 +100,21 @@ export function convertTrace(
         steps.forEach((step, pos) => {
           const values: Record<string, Float32Array | Float64Array> = {};
           const momentum: Record<string, Float32Array> = {};
+          const range: Record<string, Float32Array> = {};
           for (const t of tensors) {
             values[t.name] = readValues(src, pos, t);
             const m = src.readState?.(pos, t.name, "momentum");
             if (m) momentum[t.name] = m;
           }
+          for (const r of src.info.rangeSketch?.tensors ?? []) {
+            const y = src.readRangeSketch?.(pos, r.name);
+            if (y) range[r.name] = y;
+          }
           writer.append(step, values, {
             ...(loss[pos] !== null ? { loss: loss[pos]! } : {}),
             ...(lr[pos] !== null ? { lr: lr[pos]! } : {}),
             ...(Object.keys(momentum).length > 0 ? { momentum } : {}),
+            ...(Object.keys(range).length > 0 ? { range } : {}),
           });
         });
       } finally {

@@ -16,7 +16,7 @@ import {
   FLAG_LOSS,
   FLAG_LR,
   GTRACE_MAGIC,
-  GTRACE_VERSION,
+  GTRACE_VERSIONS,
   MAX_HEADER_JSON,
   RECORD_CRC_PREFIX,
   RECORD_HEADER_BYTES,
@@ -24,8 +24,17 @@ import {
   type StateKind,
 } from "./gtraceFormat.ts";
 import { checkSliceArgs } from "./located.ts";
+import { parseRangeSketchInfo, parseSketchInfo } from "./sketchInfo.ts";
 import { findMissingSteps } from "./steps.ts";
-import type { DType, TensorInfo, TraceInfo, TraceProblem, TraceReader } from "./types.ts";
+import type {
+  DType,
+  RangeSketchInfo,
+  SketchInfo,
+  TensorInfo,
+  TraceInfo,
+  TraceProblem,
+  TraceReader,
+} from "./types.ts";
 
 interface EntryLoc {
   readonly offset: number;
@@ -43,8 +52,13 @@ interface RecordIndex {
 }
 
 export interface GtraceHeader {
+  readonly version: number;
   readonly tensors: TensorInfo[];
   readonly meta: Record<string, unknown>;
+  /** The run logged sketches of every tensor (header field `sketch`). */
+  readonly sketch?: SketchInfo;
+  /** Range sketches of matrix-shaped tensors (header field `rangeSketch`, version 2). */
+  readonly rangeSketch?: RangeSketchInfo;
   /** Byte offset of the first record. */
   readonly recordsStart: number;
 }
@@ -59,10 +73,10 @@ export function readGtraceHeader(file: string): GtraceHeader {
   }
   const dv = new DataView(head.buffer);
   const version = dv.getUint16(6, true);
-  if (version !== GTRACE_VERSION) {
+  if (!GTRACE_VERSIONS.includes(version)) {
     throw new GradtraceError(
       "E_UNSUPPORTED",
-      `${file}: gtrace version ${version} (this reader handles ${GTRACE_VERSION})`,
+      `${file}: gtrace version ${version} (this reader handles ${GTRACE_VERSIONS.join(" and ")})`,
     );
   }
   const jsonLen = dv.getUint32(8, true);
@@ -82,7 +96,7 @@ export function readGtraceHeader(file: string): GtraceHeader {
   } catch (err) {
     throw new GradtraceError("E_FORMAT", `${file}: header is not valid JSON (${(err as Error).message})`);
   }
-  const obj = json as { tensors?: unknown; meta?: unknown };
+  const obj = json as { tensors?: unknown; meta?: unknown; sketch?: unknown; rangeSketch?: unknown };
   if (typeof json !== "object" || json === null || !Array.isArray(obj.tensors)) {
     throw new GradtraceError("E_FORMAT", `${file}: header field tensors must be an array`);
   }
@@ -99,7 +113,24 @@ export function readGtraceHeader(file: string): GtraceHeader {
     return { name, shape: [...(shape as number[])], dtype, numel };
   });
   const meta = typeof obj.meta === "object" && obj.meta !== null ? (obj.meta as Record<string, unknown>) : {};
-  return { tensors, meta, recordsStart: FILE_HEADER_BYTES + jsonLen };
+  const where = `${file}: header`;
+  const sketch = obj.sketch !== undefined ? parseSketchInfo(obj.sketch, tensors, where) : undefined;
+  if (obj.rangeSketch !== undefined && version < 2) {
+    throw new GradtraceError(
+      "E_FORMAT",
+      `${where}: field rangeSketch needs gtrace version 2, the file says ${version}`,
+    );
+  }
+  const rangeSketch =
+    obj.rangeSketch !== undefined ? parseRangeSketchInfo(obj.rangeSketch, tensors, sketch, where) : undefined;
+  return {
+    version,
+    tensors,
+    meta,
+    ...(sketch ? { sketch } : {}),
+    ...(rangeSketch ? { rangeSketch } : {}),
+    recordsStart: FILE_HEADER_BYTES + jsonLen,
+  };
 }
 
 export interface GtraceOpenOptions {
@@ -110,6 +141,8 @@ export interface GtraceOpenOptions {
 export class GtraceReader implements TraceReader {
   private readonly header: GtraceHeader;
   private readonly byName: Map<string, { index: number; info: TensorInfo }>;
+  /** Values per range-sketch entry (rows × s), by tensor index. */
+  private readonly rangeSize = new Map<number, number>();
   private readonly records: RecordIndex[] = [];
   private readonly pool = new FdPool(1);
   private readonly verify: "last" | "all";
@@ -128,6 +161,8 @@ export class GtraceReader implements TraceReader {
     this.verify = verify;
     this.header = readGtraceHeader(file);
     this.byName = new Map(this.header.tensors.map((info, index) => [info.name, { index, info }]));
+    const rs = this.header.rangeSketch;
+    for (const t of rs?.tensors ?? []) this.rangeSize.set(this.byName.get(t.name)!.index, t.rows * rs!.s);
     this.scanEnd = this.header.recordsStart;
     this.scan();
     this.current = this.buildInfo();
@@ -191,6 +226,18 @@ export class GtraceReader implements TraceReader {
     return out;
   }
 
+  readRangeSketch(stepPos: number, name: string): Float32Array | null {
+    this.checkOpen("readRangeSketch");
+    const t = this.byName.get(name);
+    checkSliceArgs("readRangeSketch", this.current, stepPos, t?.info, name, 0, 0, null, 0);
+    const count = this.rangeSize.get(t!.index);
+    const loc = this.records[stepPos].entries.get(`${t!.index}:${ENTRY_KINDS.range}`);
+    if (count === undefined || !loc) return null;
+    const out = new Float32Array(count);
+    this.readRange(loc, 0, count, out, 0, `step ${this.records[stepPos].step}, range sketch of ${name}`);
+    return out;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -240,6 +287,8 @@ export class GtraceReader implements TraceReader {
       lr: this.records.map((r) => r.lr),
       problems: [...findMissingSteps(steps, this.file), ...this.tailProblems],
       payloadBytes: this.records.reduce((s, r) => s + r.payloadBytes, 0),
+      ...(this.header.sketch ? { sketch: this.header.sketch } : {}),
+      ...(this.header.rangeSketch ? { rangeSketch: this.header.rangeSketch } : {}),
     };
   }
 
@@ -275,7 +324,7 @@ export class GtraceReader implements TraceReader {
       const payload = Number(dv.getBigUint64(8, true));
       const step = dv.getFloat64(16, true);
       const tableBytes = nEntries * ENTRY_BYTES;
-      const plausible = magicOk && nEntries <= 2 * nTensors && Number.isSafeInteger(payload);
+      const plausible = magicOk && nEntries <= 3 * nTensors && Number.isSafeInteger(payload);
       if (!plausible) {
         // After an OS crash some file systems leave the last record's blocks allocated but zero-filled.
         if (this.zeroFrom(pos, size)) {
@@ -372,7 +421,8 @@ export class GtraceReader implements TraceReader {
       const dtype = DTYPE_BY_CODE[table[i * ENTRY_BYTES + 4]];
       const kind = table[i * ENTRY_BYTES + 5];
       const info = this.header.tensors[index];
-      if (!info || !dtype || (kind !== ENTRY_KINDS.gradient && kind !== ENTRY_KINDS.momentum)) {
+      const count = this.entryCount(index, kind);
+      if (!info || !dtype || count === undefined) {
         throw new GradtraceError(
           "E_FORMAT",
           `${where} (step ${step}): entry ${i} has tensor index ${index}, dtype code ${table[i * ENTRY_BYTES + 4]}, kind ${kind}`,
@@ -382,7 +432,7 @@ export class GtraceReader implements TraceReader {
       if (entries.has(key))
         throw new GradtraceError("E_FORMAT", `${where} (step ${step}): tensor ${info.name} appears twice`);
       entries.set(key, { offset, dtype, crc32: tdv.getUint32(i * ENTRY_BYTES + 8, true) });
-      offset += info.numel * dtypeSize(dtype);
+      offset += count * dtypeSize(dtype);
     }
     if (offset - payloadStart !== payload) {
       throw new GradtraceError(
@@ -416,15 +466,25 @@ export class GtraceReader implements TraceReader {
     return buf.every((b) => b === 0);
   }
 
+  /** Values an entry of this tensor and kind holds, or undefined when the kind is unknown or not declared for it
+   * (range sketches: only tensors listed in the header's rangeSketch). */
+  private entryCount(index: number, kind: number): number | undefined {
+    const info = this.header.tensors[index];
+    if (!info) return undefined;
+    if (kind === ENTRY_KINDS.gradient || kind === ENTRY_KINDS.momentum) return info.numel;
+    if (kind === ENTRY_KINDS.range) return this.rangeSize.get(index);
+    return undefined;
+  }
+
   /** Name of the first entry whose payload checksum fails, or null. */
   private badPayload(record: RecordIndex): string | null {
+    const what = ["tensor", "momentum of", "range sketch of"];
     for (const [key, loc] of record.entries) {
       const [index, kind] = key.split(":").map(Number);
       const info = this.header.tensors[index];
-      const bytes = new Uint8Array(info.numel * dtypeSize(loc.dtype));
+      const bytes = new Uint8Array(this.entryCount(index, kind)! * dtypeSize(loc.dtype));
       this.pool.read(this.file, bytes, 0, bytes.byteLength, loc.offset);
-      if (zlib.crc32(bytes) >>> 0 !== loc.crc32)
-        return kind === 0 ? `tensor ${info.name}` : `momentum of ${info.name}`;
+      if (zlib.crc32(bytes) >>> 0 !== loc.crc32) return `${what[kind]} ${info.name}`;
     }
     return null;
   }

@@ -16,11 +16,13 @@ import {
   FLAG_LR,
   GTRACE_MAGIC,
   GTRACE_VERSION,
+  GTRACE_VERSION_RANGE,
   RECORD_CRC_PREFIX,
   RECORD_HEADER_BYTES,
   RECORD_MAGIC,
 } from "./gtraceFormat.ts";
-import type { DType, StepExtras, TraceWriter } from "./types.ts";
+import { parseRangeSketchInfo, parseSketchInfo } from "./sketchInfo.ts";
+import type { DType, RangeSketchInfo, SketchInfo, StepExtras, TraceWriter } from "./types.ts";
 
 export interface GtraceTensorSpec {
   readonly name: string;
@@ -33,6 +35,10 @@ export interface GtraceWriterOptions {
   readonly tensors: readonly GtraceTensorSpec[];
   /** Run metadata stored in the header (JSON-serialisable). */
   readonly meta?: Readonly<Record<string, unknown>>;
+  /** The tensors hold sketches (k values each) of this kind and seeding (header field `sketch`). */
+  readonly sketch?: SketchInfo;
+  /** Range sketches the records may carry (`extras.range`); makes the file gtrace version 2. */
+  readonly rangeSketch?: RangeSketchInfo;
   /** Replace an existing file instead of failing with E_EXISTS. */
   readonly force?: boolean;
   /**
@@ -45,7 +51,7 @@ export interface GtraceWriterOptions {
 
 export function createGtraceWriter(
   file: string,
-  { tensors, meta, force = false, fsync = "record" }: GtraceWriterOptions,
+  { tensors, meta, sketch, rangeSketch, force = false, fsync = "record" }: GtraceWriterOptions,
 ): TraceWriter {
   refuseExisting(file, force, "createGtraceWriter");
   const specs = tensors.map((t, i) => {
@@ -68,16 +74,22 @@ export function createGtraceWriter(
       throw new GradtraceError("E_ARG", `createGtraceWriter: tensor ${s.name} declared twice`);
     index.set(s.name, i);
   });
+  const infos = specs.map(({ name, shape, dtype, numel }) => ({ name, shape, dtype, numel }));
+  if (sketch) parseSketchInfo(sketch, infos, "createGtraceWriter");
+  if (rangeSketch) parseRangeSketchInfo(rangeSketch, infos, sketch, "createGtraceWriter");
+  const rangeSize = new Map((rangeSketch?.tensors ?? []).map((t) => [t.name, t.rows * rangeSketch!.s]));
   const json = new TextEncoder().encode(
     JSON.stringify({
       tensors: specs.map(({ name, shape, dtype }) => ({ name, shape, dtype })),
+      ...(sketch ? { sketch } : {}),
+      ...(rangeSketch ? { rangeSketch } : {}),
       ...(meta ? { meta } : {}),
     }),
   );
   const head = new Uint8Array(FILE_HEADER_BYTES);
   head.set(new TextEncoder().encode(GTRACE_MAGIC), 0);
   const hdv = new DataView(head.buffer);
-  hdv.setUint16(6, GTRACE_VERSION, true);
+  hdv.setUint16(6, rangeSketch ? GTRACE_VERSION_RANGE : GTRACE_VERSION, true);
   hdv.setUint32(8, json.byteLength, true);
   hdv.setUint32(12, zlib.crc32(json) >>> 0, true);
   writeFileAtomic(file, [head, json], { force, what: "createGtraceWriter" });
@@ -109,13 +121,17 @@ export function createGtraceWriter(
       const i = index.get(name);
       if (i === undefined) throw new GradtraceError("E_ARG", `${where}: ${what} ${name} was not declared`);
       const spec = specs[i];
-      if (data.length !== spec.numel) {
+      const isRange = kind === ENTRY_KINDS.range;
+      const numel = isRange ? rangeSize.get(name) : spec.numel;
+      if (numel === undefined)
+        throw new GradtraceError("E_ARG", `${where}: ${name} has no range sketch declared in rangeSketch`);
+      if (data.length !== numel) {
         throw new GradtraceError(
           "E_SHAPE",
-          `${where}: ${what} ${name} has ${data.length} values, shape [${spec.shape.join(", ")}] needs ${spec.numel}`,
+          `${where}: ${what} ${name} has ${data.length} values, ${isRange ? "rows × s" : `shape [${spec.shape.join(", ")}]`} needs ${numel}`,
         );
       }
-      entries.push({ index: i, kind, bytes: encodeLittleEndian(data, spec.dtype) });
+      entries.push({ index: i, kind, bytes: encodeLittleEndian(data, isRange ? "F32" : spec.dtype) });
     };
     for (const spec of specs) {
       const data = values[spec.name];
@@ -124,6 +140,8 @@ export function createGtraceWriter(
     }
     for (const [name, data] of Object.entries(extras.momentum ?? {}))
       add(name, data, ENTRY_KINDS.momentum, "momentum of");
+    for (const [name, data] of Object.entries(extras.range ?? {}))
+      add(name, data, ENTRY_KINDS.range, "range sketch of");
     const payload = entries.reduce((s, e) => s + e.bytes.byteLength, 0);
     const tableBytes = entries.length * ENTRY_BYTES;
     const record = new Uint8Array(RECORD_HEADER_BYTES + tableBytes + payload);
@@ -143,7 +161,7 @@ export function createGtraceWriter(
     entries.forEach((e, k) => {
       const p = RECORD_HEADER_BYTES + k * ENTRY_BYTES;
       dv.setUint32(p, e.index, true);
-      record[p + 4] = DTYPE_CODES[specs[e.index].dtype];
+      record[p + 4] = DTYPE_CODES[e.kind === ENTRY_KINDS.range ? "F32" : specs[e.index].dtype];
       record[p + 5] = e.kind;
       dv.setUint32(p + 8, zlib.crc32(e.bytes) >>> 0, true);
       record.set(e.bytes, at);

@@ -23,6 +23,8 @@ export { type SafetensorsTensor, writeSafetensors } from "./safetensors.ts";
 export type {
   DType,
   OpenTraceOptions,
+  RangeSketchInfo,
+  RangeSketchTensor,
   SketchInfo,
   StepExtras,
   TensorInfo,
