@@ -200,6 +200,14 @@ export function renderHtmlReport(result: AnalysisResult): string {
               .map(([id, e]) => `${escapeXml(id)} ${fmtNum(e)}`)
               .join(", ")}.`
           : ""
+      }${
+        result.total.sketch.kappaBound
+          ? ` Relative error bounds of κ (whole model, probability ${result.total.sketch.confidence}): ${Object.entries(
+              result.total.sketch.kappaBound,
+            )
+              .map(([id, e]) => `${escapeXml(id)} ±${fmtNum(e)}`)
+              .join(", ")}.`
+          : ""
       }</p>`
     : "";
   return `<!doctype html>
