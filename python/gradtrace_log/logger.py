@@ -84,15 +84,28 @@ class _Piece:
 
 def fsdp_shards(fsdp_module):
     """Shards of every FSDP FlatParameter under `fsdp_module` as (name, full_shape, offset, flat_param, lo, hi) for
-    GradientLogger(shards=...). Uses FlatParameter's ``_param_infos``, ``_shapes``, ``_numels`` and
-    ``_shard_indices`` / ``_shard_param_offsets`` (torch 1.13; other versions may name them differently — then
-    build the tuples yourself from your sharding metadata). Call after wrapping, before training."""
+    GradientLogger(shards=...). Reads the FlatParameter metadata of torch 1.13 (``_param_infos``, ``_shapes``,
+    ``_shard_indices``, ``_shard_param_offsets``) and raises when a FlatParameter lacks it (other torch versions name
+    it differently: build the tuples from your version's metadata then). Untested against a real FSDP run: FSDP
+    cannot be imported with Debian's torch 1.13 on Python 3.11, and needs CUDA there; the generic shards path it
+    feeds is tested with real torch.distributed. Call after wrapping, before training."""
     out = []
     for mod_name, mod in fsdp_module.named_modules():
-        fp = getattr(mod, "_flat_param", None) or getattr(mod, "flat_param", None)
-        if fp is None or not hasattr(fp, "_param_infos") or not hasattr(fp, "_shard_indices"):
+        fp = getattr(mod, "_flat_param", None)
+        if fp is None:
+            fp = getattr(mod, "flat_param", None)
+        if fp is None:
             continue
+        missing = [a for a in ("_param_infos", "_shapes", "_shard_indices", "_shard_param_offsets") if not hasattr(fp, a)]
+        if missing:
+            raise RuntimeError(
+                f"fsdp_shards: the FlatParameter of {mod_name or 'the root module'} has no {', '.join(missing)} "
+                f"(torch {__import__('torch').__version__}); pass shards=[(name, full_shape, offset, param, lo, hi)] built from "
+                "your FSDP version's metadata"
+            )
         prefix = clean_name(mod_name)
+        if len(fp._shard_param_offsets) == 0:
+            continue  # this rank holds no part of this flat parameter
         first, last = fp._shard_indices
         local = 0
         for i in range(first, last + 1):
@@ -229,11 +242,15 @@ class GradientLogger:
             sharded_params.add(id(param))
             pieces.append(_Piece(name, shape, offset, param, lo, hi, replicated=False))
         if model is not None:
+            flat = [n for n, p in model.named_parameters() if type(p).__name__ == "FlatParameter" and id(p) not in sharded_params]
+            if flat:
+                raise ValueError(
+                    f"the model holds FSDP flat parameters ({', '.join(flat[:3])}): pass shards=fsdp_shards(model) "
+                    "so each rank logs its shard of every original parameter"
+                )
             for name, p in model.named_parameters():
-                if not p.requires_grad or id(p) in sharded_params or getattr(p, "_is_flat_param", False):
+                if not p.requires_grad or id(p) in sharded_params:
                     continue
-                if type(p).__name__ == "FlatParameter":
-                    continue  # FSDP flat parameters are logged through fsdp_shards(...)
                 pieces.append(_Piece(clean_name(name), p.shape, 0, p, 0, p.numel(), replicated=True))
         names = list(dict.fromkeys(p.name for p in pieces))
         keep = set(select_names(names, include, exclude)) if names else set()

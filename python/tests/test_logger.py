@@ -164,3 +164,29 @@ class GradientLoggerTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@needs_torch
+class FsdpShardsTest(unittest.TestCase):
+    def test_maps_flat_parameter_metadata_to_global_offsets(self):
+        from gradtrace_log import fsdp_shards
+
+        # A stand-in for torch 1.13's FlatParameter on rank 1 of 2: params a (2×3) and b (4) flattened to 10 numbers,
+        # chunk [5, 9] → a's elements 5..5 and b's 0..3 (both inclusive, as FSDP records them).
+        class Flat(torch.nn.Parameter):
+            pass
+
+        fp = Flat(torch.zeros(5))
+        fp._param_infos = (("weight", None, "enc"), ("bias", None, "enc"))
+        fp._shapes = (torch.Size([2, 3]), torch.Size([4]))
+        fp._shard_indices = (0, 1)
+        fp._shard_param_offsets = [(5, 5), (0, 3)]
+        root = torch.nn.Module()
+        root._flat_param = fp
+        self.assertEqual(
+            fsdp_shards(root),
+            [("enc.weight", (2, 3), 5, fp, 0, 1), ("enc.bias", (4,), 0, fp, 1, 5)],
+        )
+        del fp._shard_param_offsets
+        with self.assertRaises(RuntimeError):
+            fsdp_shards(root)
