@@ -38,6 +38,16 @@ _REC = struct.Struct("<4sIQdddI")
 _ENTRY = struct.Struct("<IBBHII")
 
 
+class ClosingContext:
+    """`with` support for objects with close()."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 class GtraceError(Exception):
     """A .gtrace file is not what it claims to be (message names the file, record and field)."""
 
@@ -193,7 +203,7 @@ def read_gtrace(path):
     return {"doc": doc, "version": version, "steps": steps, "end": end, "problem": problem}
 
 
-class GtraceWriter:
+class GtraceWriter(ClosingContext):
     """Appends steps to a .gtrace file.
 
     tensors: [(name, shape)] or [(name, shape, dtype)] with dtype F32 (default), F64 or F16. sketch / range_sketch /
@@ -364,9 +374,3 @@ class GtraceWriter:
         finally:
             os.close(self.fd)  # also releases the flock
             self.fd = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import __version__
 from ._header import range_header, range_targets, sketch_header, stored_tensors
-from .gtrace import GtraceWriter
+from .gtrace import ClosingContext, GtraceWriter
 from .logger import select_names
 from .rangesketch import range_sketch_numpy
 from .sketch import SketchSpec, sketch_numpy
@@ -39,7 +39,7 @@ def flatten_tree(tree, prefix=""):
     return out
 
 
-class JaxGradientLogger:
+class JaxGradientLogger(ClosingContext):
     """Options as GradientLogger's: sketch, seed, every, include, exclude, matrix_sketch, matrix_max_rows, fsync,
     mode, meta. log(step, grads, loss=None, lr=None, momentum=None) takes the gradient pytree (and optionally the
     optimizer's first-moment pytree, same structure) of one step."""
@@ -103,9 +103,3 @@ class JaxGradientLogger:
     def close(self):
         if self.writer is not None:
             self.writer.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import __version__
 from ._hash import tensor_seed
-from .gtrace import GtraceWriter
+from .gtrace import ClosingContext, GtraceWriter
 from ._header import numel, range_header, range_targets, sketch_header, stored_tensors
 from .rangesketch import TorchRangeSketch
 from .sketch import SketchSpec, TorchHashingSketch
@@ -118,7 +118,7 @@ def fsdp_shards(fsdp_module):
     return out
 
 
-class GradientLogger:
+class GradientLogger(ClosingContext):
     """See the module docstring. Options:
 
     sketch: "countsketch:1024", "sparsejl:512" (or "sparsejl:512:4" for 4 nonzeros per column), or None for full
@@ -392,14 +392,7 @@ class GradientLogger:
                 if not self._active(p) or p.param.grad is None:
                     continue  # a parameter without .grad (unused this step) contributes a zero gradient
                 g = p.flat(p.param.grad)
-                at, n = self._slots[("g", p.name)]
-                if self._sketcher is not None:
-                    acc = accs.get(p.name)
-                    if acc is None:
-                        acc = accs[p.name] = self._sketcher.new_accumulator(g.device)
-                    self._sketcher.accumulate(p.name, g, p.offset, acc)
-                else:
-                    out[at + p.offset : at + p.offset + g.numel()] += g.to(device=dev, dtype=torch.float32)
+                self._add(p, g, self._slots[("g", p.name)][0], out, accs, dev)
                 if p.name in self._ranges:
                     rows, cols = self._ranges[p.name]
                     rat, rn = self._slots[("r", p.name)]
@@ -410,10 +403,25 @@ class GradientLogger:
                         tmp = torch.zeros((rows, self._ranger.s), dtype=torch.float32, device=g.device)
                         self._ranger.accumulate(p.name, g, p.offset, rows, cols, tmp)
                         y += tmp.to(dev)
-            for name, acc in accs.items():
-                at, n = self._slots[("g", name)]
-                out[at : at + n] = self._sketcher.finish(acc).to(dev)
+            self._finish(accs, {name: self._slots[("g", name)] for name in accs}, out, dev)
         return out
+
+    def _add(self, piece, flat, at, out, accs, dev):
+        """Adds one piece's values (gradient or buffer) to the step vector: into its tensor's sketch accumulator in
+        sketch mode, at its global offset in the tensor's slot (starting at `at`) in full mode."""
+        if self._sketcher is None:
+            out[at + piece.offset : at + piece.offset + flat.numel()] += flat.to(device=dev, dtype=self.torch.float32)
+            return
+        acc = accs.get(piece.name)
+        if acc is None:
+            acc = accs[piece.name] = self._sketcher.new_accumulator(flat.device)
+        self._sketcher.accumulate(piece.name, flat, piece.offset, acc)
+
+    def _finish(self, accs, slots, out, dev):
+        """Writes each tensor's finished sketch S·x into its slot (at, k) of the step vector."""
+        for name, acc in accs.items():
+            at, n = slots[name]
+            out[at : at + n] = self._sketcher.finish(acc).to(dev)
 
     def _state_of(self, param):
         if self.optimizer is None:
@@ -442,19 +450,9 @@ class GradientLogger:
                 buf = self._state_of(p.param) if self._active(p) else None
                 if buf is None:
                     continue
-                m = p.flat(buf)
                 present[order[p.name]] = 1.0
-                at, n = self._mom_slots[p.name]
-                if self._sketcher is not None:
-                    acc = accs.get(p.name)
-                    if acc is None:
-                        acc = accs[p.name] = self._sketcher.new_accumulator(m.device)
-                    self._sketcher.accumulate(p.name, m, p.offset, acc)
-                else:
-                    out[at + p.offset : at + p.offset + m.numel()] += m.to(device=dev, dtype=torch.float32)
-            for name, acc in accs.items():
-                at, n = self._mom_slots[name]
-                out[at : at + n] = self._sketcher.finish(acc).to(dev)
+                self._add(p, p.flat(buf), self._mom_slots[p.name][0], out, accs, dev)
+            self._finish(accs, self._mom_slots, out, dev)
         return torch.cat([out, present])
 
     def _reduced(self, vec):
@@ -496,12 +494,6 @@ class GradientLogger:
         self.detach()
         if self.writer is not None:
             self.writer.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     @property
     def tensor_seeds(self):
