@@ -2,15 +2,18 @@
 
 Modes, timed in interleaved rounds so machine-load drift hits them alike: no logging; GradientLogger with
 countsketch:1024; countsketch:1024 + matrix_sketch=32; full gradients. One warm-up step per mode first (it builds
-the sketch's hash tables and Ω, one-time state). Prints one JSON line:
-{params, threads, tokens, modes: {mode: {step_s: [...], median_s, bytes_per_step}}, state_bytes: {...}}.
+the sketch's hash tables and Ω, one-time state). Every step is timed in wall time and in this process's CPU time
+(all threads; run with OMP_WAIT_POLICY=PASSIVE so waiting threads do not spin), and the time spent inside the
+logger's hooks is measured separately — on a shared machine the difference of two step times is mostly noise, the
+hooks' own time is not. Prints one JSON line:
+{params, threads, tokens, modes: {mode: {wall_s: [...], cpu_s: [...], hook_wall_s: [...], hook_cpu_s: [...],
+bytes_per_step}}, state_bytes: {...}}.
 
 Usage: torch_gpt_logging.py [--layers 12 --width 768 --heads 12 --vocab 50257 --seq 256 --batch 4] [--rounds 3]
                             [--threads 2] [--dir /tmp]"""
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -50,8 +53,29 @@ modes = {
 }
 loggers = {m: (GradientLogger(model, os.path.join(work, f"{i}.gtrace"), **kw) if kw is not None else None) for i, (m, kw) in enumerate(modes.items())}
 gen = torch.Generator().manual_seed(1)
-times = {m: [] for m in modes}
+times = {m: {"wall_s": [], "cpu_s": [], "hook_wall_s": [], "hook_cpu_s": []} for m in modes}
 logged = {m: 0 for m in modes}
+
+
+hook_time = {"wall": 0.0, "cpu": 0.0}
+
+
+def timed(fn):
+    def wrapper(*args, **kwargs):
+        w, c = time.perf_counter(), time.process_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            hook_time["wall"] += time.perf_counter() - w
+            hook_time["cpu"] += time.process_time() - c
+
+    return wrapper
+
+
+for log in loggers.values():
+    if log is not None:
+        log._before_step = timed(log._before_step)
+        log._after_step = timed(log._after_step)
 
 
 def step(mode):
@@ -59,16 +83,17 @@ def step(mode):
     if log is not None:
         log.attach(opt)
     x = torch.randint(a.vocab, (a.batch, a.seq), generator=gen)
-    t0 = time.perf_counter()
+    hook_time["wall"] = hook_time["cpu"] = 0.0
+    w, c = time.perf_counter(), time.process_time()
     loss = model(x[:, :-1], x[:, 1:])
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
-    dt = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - w, time.process_time() - c
     if log is not None:
         log.detach()
         logged[mode] += 1
-    return dt
+    return wall, cpu, hook_time["wall"], hook_time["cpu"]
 
 
 try:
@@ -76,7 +101,8 @@ try:
         step(mode)
     for _ in range(a.rounds):
         for mode in modes:
-            times[mode].append(step(mode))
+            for key, v in zip(("wall_s", "cpu_s", "hook_wall_s", "hook_cpu_s"), step(mode)):
+                times[mode][key].append(v)
     out = {
         "params": n_params,
         "threads": a.threads,
@@ -87,8 +113,7 @@ try:
     for mode in modes:
         log = loggers[mode]
         out["modes"][mode] = {
-            "step_s": times[mode],
-            "median_s": statistics.median(times[mode]),
+            **times[mode],
             "bytes_per_step": (log.bytes_written / logged[mode]) if log is not None else 0,
         }
         if log is not None:
