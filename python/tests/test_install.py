@@ -33,11 +33,13 @@ class InstallTest(unittest.TestCase):
         venv = os.path.join(tmpdir(self), "venv")
         subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", venv], check=True)
         pip = os.path.join(venv, "bin", "pip")
-        env = dict(os.environ, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+        # No PYTHONPATH (the test runner sets one to the checkout): the import must find the installed copy.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env.update(PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
         subprocess.run([pip, "install", "-q", repo_python_dir()], check=True, env=env)
         out = subprocess.run(
             [os.path.join(venv, "bin", "python"), "-c", "import gradtrace_log, sys; print(gradtrace_log.__file__)"],
-            check=True, capture_output=True, text=True, cwd="/",
+            check=True, capture_output=True, text=True, cwd="/", env=env,
         ).stdout
         self.assertIn(venv, out)
 

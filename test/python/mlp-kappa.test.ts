@@ -44,7 +44,9 @@ describeTorch("PyTorch MLP, 60 steps: sketched vs full κ through gradtrace anal
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("κ(last) agrees within the stated bound; momentum predictor on the sketched run too", async () => {
+  it("κ(last) agrees within the stated bound; momentum predictor on the sketched run too", {
+    timeout: 900_000,
+  }, async () => {
     expect(run.params).toBeGreaterThan(1.9e6);
     expect(run.params).toBeLessThan(2.1e6);
     const full = await analyzeJson(path.join(dir, "full.gtrace"), path.join(dir, "full.json"));
