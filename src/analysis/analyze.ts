@@ -43,7 +43,9 @@ import {
 } from "./gramPass.ts";
 import { matrixGeometry } from "./matrixGeometry.ts";
 import { momentumCrossGrams } from "./momentumPass.ts";
+import { rangeGeometry } from "./rangeGeometry.ts";
 import { selectTensors } from "./select.ts";
+import { sketchBounds } from "./sketchBounds.ts";
 import { sketchGrams } from "./sketchPass.ts";
 import { streamSteps } from "./streamPass.ts";
 import { runnerFor } from "./taskRunner.ts";
@@ -253,7 +255,7 @@ async function analyzeReader(
     { include, exclude },
   );
   const window = options.window ?? defaultWindow(n);
-  const metas = new Map(info.tensors.map((t) => [t.name, t]));
+  const metas = tensorMetas(info);
   const problems: AnalysisProblem[] = [...info.problems];
   const mode = resolveMode(n, options);
   const modeOptions = {
@@ -325,7 +327,7 @@ async function analyzeReader(
     total = pass.total;
     nonFinite = pass.nonFiniteSteps;
     corrupt = pass.corrupt;
-    // Report the user's base seed (each tensor's sketch is seeded from it with deriveSeed).
+    // Report the user's base seed (each tensor's sketch is seeded from it and its name: tensorSketchSeed).
     sketchReport = randomSketchReport(pass.sketches.values().next().value!, n, seed);
   } else {
     const kernel = options.gramKernel ?? DEFAULT_ANALYZE_OPTIONS.gramKernel;
@@ -365,8 +367,8 @@ async function analyzeReader(
   }
   const kept = info.steps.map((_, i) => i).filter((i) => !excluded.includes(i));
   const fromGramOptions = { predictors: [...predictors], eps: [...eps], window, bootstrap, seed };
-  // The momentum-matched predictor needs the logged optimizer buffer (exact mode only; in sketched mode it would
-  // need the buffer's sketch too, which no logger writes yet).
+  // The momentum-matched predictor needs the logged optimizer buffer: full, or sketched with the gradients' own sketch
+  // (a logged-sketch trace). `--sketch` cannot provide it (the buffers would need the same analysis-time sketch).
   const wantsMomentum = predictors.some((p) => p.startsWith("momentum"));
   if (wantsMomentum && sketch) {
     throw new GradtraceError(
@@ -399,7 +401,7 @@ async function analyzeReader(
     const extras = momentum ? { momentum: momentum.perTensor.get(name)! } : {};
     const { result, series: s } = tensorResultFromGram(grams.get(name)!, meta, fromGramOptions, extras);
     series.set(name, s);
-    tensors.push(withGeometryAndSketch(reader, options, meta, kept, result, sketchReport));
+    tensors.push(withGeometryAndSketch(reader, options, meta, kept, result, sketchReport, grams.get(name)));
   }
   const totalNumel = names.reduce((s, name) => s + metas.get(name)!.numel, 0);
   const totalOut = tensorResultFromGram(
@@ -411,12 +413,17 @@ async function analyzeReader(
   series.set("total", totalOut.series);
   let totalResult: TensorResult = totalOut.result;
   if (sketchReport) {
-    const check = options.sketchCheckSteps ?? DEFAULT_ANALYZE_OPTIONS.sketchCheckSteps;
+    // Exact values exist only when the sketch was taken here (`--sketch`); a logged-sketch trace has none.
+    const check = sketch ? (options.sketchCheckSteps ?? DEFAULT_ANALYZE_OPTIONS.sketchCheckSteps) : 0;
     const measuredError =
       check > 1
         ? await measureSketchError(reader, names, total, kept.slice(0, check), fromGramOptions)
         : undefined;
-    const report = { ...sketchReport, ...(measuredError ? { measuredError } : {}) };
+    const bounds =
+      sketchReport.kind !== "fd"
+        ? sketchBounds(total, totalResult, sketchReport.k, sketchReport.confidence)
+        : {};
+    const report = { ...sketchReport, ...bounds, ...(measuredError ? { measuredError } : {}) };
     totalResult = { ...totalResult, sketch: report };
   }
   const bounds = boundsFor(totalResult);
@@ -481,7 +488,7 @@ async function analyzeStreaming(
     );
   }
   const parsed = sketch ? parseSketchSpec(sketch) : null;
-  const metas = new Map(info.tensors.map((t) => [t.name, t]));
+  const metas = tensorMetas(info);
   const specs = names.map((name) => ({ name, numel: parsed ? parsed.k : metas.get(name)!.numel }));
   const f64 = !parsed && names.some((name) => metas.get(name)!.dtype === "F64");
   const needed = estimateStreamingBytes({
@@ -596,7 +603,21 @@ function requireSteps(path: string, kept: number, nonFinite: number, corrupt: nu
   );
 }
 
-/** A tensor's result with its matrix geometry (full, unsketched traces only) and the sketch report, if any. */
+/** Tensor descriptions by name. A logged-sketch trace stores k numbers per tensor; results report the tensor's own
+ * size when the trace header knows it (sketch.originalNumel). */
+function tensorMetas(info: TraceReader["info"]): Map<string, TensorInfo> {
+  const original = info.sketch?.originalNumel;
+  return new Map(
+    info.tensors.map((t) => [
+      t.name,
+      original?.[t.name] !== undefined ? { ...t, numel: original[t.name] } : t,
+    ]),
+  );
+}
+
+/** A tensor's result with its matrix geometry — exact from full gradients, otherwise estimated from the range
+ * sketches the trace logged (rangeGeometry) — and the sketch report, with its bounds when the tensor's sketched Gram
+ * is at hand (exact mode). */
 function withGeometryAndSketch(
   reader: TraceReader,
   options: AnalyzeOptions,
@@ -604,17 +625,20 @@ function withGeometryAndSketch(
   kept: readonly number[],
   result: TensorResult,
   sketchReport: SketchReport | undefined,
+  gram?: Mat,
 ): TensorResult {
+  const want = options.matrixGeometry ?? DEFAULT_ANALYZE_OPTIONS.matrixGeometry;
   const geometry =
-    (options.matrixGeometry ?? DEFAULT_ANALYZE_OPTIONS.matrixGeometry) &&
-    !options.sketch &&
-    !reader.info.sketch
-      ? matrixGeometry(reader, meta, kept)
-      : null;
+    (want && !options.sketch && !reader.info.sketch ? matrixGeometry(reader, meta, kept) : null) ??
+    (want ? rangeGeometry(reader, meta.name, kept) : null);
+  const sketch =
+    sketchReport && gram && sketchReport.kind !== "fd"
+      ? { ...sketchReport, ...sketchBounds(gram, result, sketchReport.k, sketchReport.confidence) }
+      : sketchReport;
   return {
     ...result,
     ...(geometry ? { matrix: geometry } : {}),
-    ...(sketchReport ? { sketch: sketchReport } : {}),
+    ...(sketch ? { sketch } : {}),
   };
 }
 

@@ -13,11 +13,11 @@
  * error ends the task (its GradtraceError code survives the worker boundary). */
 import {
   createSketch,
-  deriveSeed,
   GradtraceError,
   GramAccumulator,
   HashingSketch,
   type SketchKind,
+  tensorSketchSeed,
 } from "../core/index.ts";
 import { openTrace, type TraceFormat, type TraceReader } from "../trace/index.ts";
 import { type CorruptStep, corruptStepOf } from "./corruption.ts";
@@ -128,7 +128,7 @@ export function gramTaskBytes(reader: TraceReader, task: GramTask): number {
 }
 
 /** One sketched-pass task: steps positions[from … to) of the given tensors, each sketched with its own seeded
- * sketch (the same S in every thread: kind, k, dim and deriveSeed(seed, tensor index)). */
+ * sketch (the same S in every thread: kind, k, dim and tensorSketchSeed(seed, tensor name)). */
 export interface SketchTask {
   readonly tensors: readonly string[];
   readonly kind: SketchKind;
@@ -160,8 +160,8 @@ export function runSketchTask(reader: TraceReader, task: SketchTask): SketchTask
   let sketches = byKey.get(key);
   if (!sketches) {
     const dims = new Map(reader.info.tensors.map((t) => [t.name, t.numel]));
-    sketches = tensors.map((name, i) =>
-      createSketch({ kind, k, seed: deriveSeed(seed, i), dim: dims.get(name)! }),
+    sketches = tensors.map((name) =>
+      createSketch({ kind, k, seed: tensorSketchSeed(seed, name), dim: dims.get(name)! }),
     );
     byKey.set(key, sketches);
   }

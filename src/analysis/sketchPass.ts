@@ -1,11 +1,19 @@
 /** @file The sketched mode's streaming pass: every step's tensors are read once and sketched to k numbers each
  * (independent seeded sketches per tensor, so the sum of the tensors' sketches is a sketch of the whole-model
  * vector by the block matrix [S_1 … S_m]); the metrics then run on the k×T sketches exactly as on full vectors.
+ * Tensor `name` is sketched with seed tensorSketchSeed(seed, name), the scheme the loggers use, so `analyze --sketch`
+ * of a full trace reproduces what a logger with the same kind, k and seed would have written.
  * Steps are sketched in tasks of consecutive steps (blockTasks.ts) on this thread or on worker threads: each step's
  * sketch is the same sequence of additions wherever it runs, so the result does not depend on the thread count. */
 
 import type { Mat } from "../core/index.ts";
-import { createSketch, deriveSeed, GramAccumulator, type Sketch, type SketchKind } from "../core/index.ts";
+import {
+  createSketch,
+  GramAccumulator,
+  type Sketch,
+  type SketchKind,
+  tensorSketchSeed,
+} from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
 import type { SketchTask, SketchTaskResult } from "./blockTasks.ts";
 import type { CorruptStep } from "./corruption.ts";
@@ -46,12 +54,12 @@ export async function sketchGrams(
   const n = reader.info.steps.length;
   const infoByName = new Map(reader.info.tensors.map((t) => [t.name, t]));
   const sketches = new Map<string, Sketch>();
-  tensors.forEach((name, i) => {
+  for (const name of tensors) {
     sketches.set(
       name,
-      createSketch({ kind, k, seed: deriveSeed(seed, i), dim: infoByName.get(name)!.numel }),
+      createSketch({ kind, k, seed: tensorSketchSeed(seed, name), dim: infoByName.get(name)!.numel }),
     );
-  });
+  }
   const run = runner ?? inProcessRunner(reader);
   // Row t of each buffer is the sketch of g_t: n × k, the layout GramAccumulator.addBlock expects.
   const perTensor = new Map(tensors.map((name) => [name, new Float64Array(n * k)]));

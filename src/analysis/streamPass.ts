@@ -5,11 +5,11 @@
 
 import {
   createSketch,
-  deriveSeed,
   type Sketch,
   type SketchKind,
   type StreamingSnapshot,
   StreamingState,
+  tensorSketchSeed,
 } from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
 import { type CorruptStep, corruptStepOf } from "./corruption.ts";
@@ -60,13 +60,13 @@ export function streamSteps(
   const infoByName = new Map(info.tensors.map((t) => [t.name, t]));
   const sketches = new Map<string, Sketch>();
   if (sketch) {
-    tensors.forEach((name, i) => {
+    for (const name of tensors) {
       const dim = infoByName.get(name)!.numel;
       sketches.set(
         name,
-        createSketch({ kind: sketch.kind, k: sketch.k, seed: deriveSeed(sketch.seed, i), dim }),
+        createSketch({ kind: sketch.kind, k: sketch.k, seed: tensorSketchSeed(sketch.seed, name), dim }),
       );
-    });
+    }
   }
   const state = new StreamingState({
     tensors: tensors.map((name) => ({ name, numel: sketch ? sketch.k : infoByName.get(name)!.numel })),

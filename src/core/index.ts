@@ -64,9 +64,15 @@ export {
   FrequentDirections,
   HashingSketch,
   parseSketchSpec,
+  rangeSketchOmega,
+  ratioRelativeBound,
   SKETCH_KINDS,
   type Sketch,
   type SketchKind,
+  type SketchSeeding,
+  sketchSeedFor,
+  sumOfSquaresBound,
+  tensorSketchSeed,
 } from "./sketch/index.ts";
 export {
   clampGramEigenvalues,
@@ -89,7 +95,7 @@ export {
   StreamingState,
   type StreamingTrack,
 } from "./streaming.ts";
-export { staleProjectorEnergy, topLeftSubspace } from "./subspace.ts";
+export { staleProjectorEnergy, subspaceDrift, topLeftSubspace } from "./subspace.ts";
 export { halfToFloatWasm } from "./wasm/convert.ts";
 export { type KernelFamily, requestedKernels, resolveKernels } from "./wasm/module.ts";
 export { windowedPredictableRank } from "./windowedRank.ts";

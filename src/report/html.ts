@@ -166,9 +166,20 @@ function staleFigure(result: AnalysisResult): string {
       mode: "line",
     })),
   };
+  const sketched = withMatrix.filter((t) => t.matrix!.source === "rangeSketch");
+  const errors = sketched.length
+    ? `<p>Estimated from the range sketches the run logged (s = ${sketched[0].matrix!.error!.s} columns; randomized
+range finder). Stated error of each point (jackknife over the sketch's columns plus the projector's perturbation term;
+an estimate, not a worst-case bound): ${sketched
+        .map(
+          (t) =>
+            `${escapeXml(t.name)} ${t.matrix!.staleEnergy.energy.map((e, j) => `${fmtNum(e)}±${fmtNum(t.matrix!.error!.staleEnergy[j])}`).join(", ")}`,
+        )
+        .join("; ")}.</p>`
+    : "";
   return `<h2>What a GaLore-style optimizer keeps</h2>${renderSvgChart({ panels: [panel], panelWidth: 920, panelHeight: 300 })}
 <p>For each matrix-shaped gradient, the top-k left singular subspace at step t is kept for Δ steps; the curve is the
-mean fraction of ‖g_{t+Δ}‖² it still captures.</p>`;
+mean fraction of ‖g_{t+Δ}‖² it still captures.</p>${errors}`;
 }
 
 function boundsHtml(result: AnalysisResult): string {
@@ -198,6 +209,14 @@ export function renderHtmlReport(result: AnalysisResult): string {
         result.total.sketch.measuredError
           ? ` Measured κ error on the first steps: ${Object.entries(result.total.sketch.measuredError)
               .map(([id, e]) => `${escapeXml(id)} ${fmtNum(e)}`)
+              .join(", ")}.`
+          : ""
+      }${
+        result.total.sketch.kappaBound
+          ? ` Relative error bounds of κ (whole model, probability ${result.total.sketch.confidence}): ${Object.entries(
+              result.total.sketch.kappaBound,
+            )
+              .map(([id, e]) => `${escapeXml(id)} ±${fmtNum(e)}`)
               .join(", ")}.`
           : ""
       }</p>`

@@ -49,6 +49,7 @@ const npyDtype = (d: DType): DType => (d === "BF16" ? "F32" : d);
 interface StepData {
   readonly values: Map<string, Float32Array | Float64Array>;
   readonly momentum: Map<string, Float32Array>;
+  readonly range: Map<string, Float32Array>;
 }
 
 export function convertTrace(
@@ -65,14 +66,20 @@ export function convertTrace(
   const skipped: TraceProblem[] = [];
   const kept: number[] = [];
   /** One step's tensors, or null (reported) when some of its data fails a checksum. */
-  const read = (pos: number, withMomentum: boolean): StepData | null => {
+  const read = (pos: number, withState: boolean): StepData | null => {
     const values = new Map<string, Float32Array | Float64Array>();
     const momentum = new Map<string, Float32Array>();
+    const range = new Map<string, Float32Array>();
     try {
       for (const t of tensors) {
         values.set(t.name, readValues(src, pos, t));
-        const m = withMomentum ? src.readState?.(pos, t.name, "momentum") : null;
+        const m = withState ? src.readState?.(pos, t.name, "momentum") : null;
         if (m) momentum.set(t.name, m);
+      }
+      // Range sketches (the logger's Y = G·Ω per matrix) travel with the step in gtrace output.
+      for (const r of withState ? (src.info.rangeSketch?.tensors ?? []) : []) {
+        const y = src.readRangeSketch?.(pos, r.name);
+        if (y) range.set(r.name, y);
       }
     } catch (err) {
       if (strict || !(err instanceof CorruptDataError)) throw err;
@@ -86,7 +93,7 @@ export function convertTrace(
       return null;
     }
     kept.push(pos);
-    return { values, momentum };
+    return { values, momentum, range };
   };
   const meta = (pos: number): { loss?: number; lr?: number } => ({
     ...(loss[pos] !== null ? { loss: loss[pos]! } : {}),
@@ -138,11 +145,9 @@ export function convertTrace(
     case "gtrace": {
       const writer = createGtraceWriter(dst, {
         tensors: tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: t.dtype })),
-        meta: {
-          convertedFrom: src.info.path,
-          sourceFormat: src.info.format,
-          ...(src.info.sketch ? { sketch: src.info.sketch } : {}),
-        },
+        meta: { convertedFrom: src.info.path, sourceFormat: src.info.format },
+        ...(src.info.sketch ? { sketch: src.info.sketch } : {}),
+        ...(src.info.rangeSketch ? { rangeSketch: src.info.rangeSketch } : {}),
         force,
         fsync: "close",
       });
@@ -153,6 +158,7 @@ export function convertTrace(
           writer.append(step, Object.fromEntries(got.values), {
             ...meta(pos),
             ...(got.momentum.size > 0 ? { momentum: Object.fromEntries(got.momentum) } : {}),
+            ...(got.range.size > 0 ? { range: Object.fromEntries(got.range) } : {}),
           });
         });
       } finally {

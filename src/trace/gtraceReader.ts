@@ -21,7 +21,7 @@ import {
   FLAG_LOSS,
   FLAG_LR,
   GTRACE_MAGIC,
-  GTRACE_VERSION,
+  GTRACE_VERSIONS,
   MAX_HEADER_JSON,
   RECORD_CRC_PREFIX,
   RECORD_HEADER_BYTES,
@@ -29,8 +29,17 @@ import {
   type StateKind,
 } from "./gtraceFormat.ts";
 import { checkSliceArgs } from "./located.ts";
+import { parseRangeSketchInfo, parseSketchInfo } from "./sketchInfo.ts";
 import { findMissingSteps } from "./steps.ts";
-import type { DType, TensorInfo, TraceInfo, TraceProblem, TraceReader } from "./types.ts";
+import type {
+  DType,
+  RangeSketchInfo,
+  SketchInfo,
+  TensorInfo,
+  TraceInfo,
+  TraceProblem,
+  TraceReader,
+} from "./types.ts";
 
 /** Verification state of a payload. */
 const UNCHECKED = 0;
@@ -59,8 +68,13 @@ interface RecordIndex {
 }
 
 export interface GtraceHeader {
+  readonly version: number;
   readonly tensors: TensorInfo[];
   readonly meta: Record<string, unknown>;
+  /** The run logged sketches of every tensor (header field `sketch`). */
+  readonly sketch?: SketchInfo;
+  /** Range sketches of matrix-shaped tensors (header field `rangeSketch`, version 2). */
+  readonly rangeSketch?: RangeSketchInfo;
   /** Byte offset of the first record. */
   readonly recordsStart: number;
 }
@@ -75,10 +89,10 @@ export function readGtraceHeader(file: string): GtraceHeader {
   }
   const dv = new DataView(head.buffer);
   const version = dv.getUint16(6, true);
-  if (version !== GTRACE_VERSION) {
+  if (!GTRACE_VERSIONS.includes(version)) {
     throw new GradtraceError(
       "E_UNSUPPORTED",
-      `${file}: gtrace version ${version} (this reader handles ${GTRACE_VERSION})`,
+      `${file}: gtrace version ${version} (this reader handles ${GTRACE_VERSIONS.join(" and ")})`,
     );
   }
   const jsonLen = dv.getUint32(8, true);
@@ -98,7 +112,7 @@ export function readGtraceHeader(file: string): GtraceHeader {
   } catch (err) {
     throw new GradtraceError("E_FORMAT", `${file}: header is not valid JSON (${(err as Error).message})`);
   }
-  const obj = json as { tensors?: unknown; meta?: unknown };
+  const obj = json as { tensors?: unknown; meta?: unknown; sketch?: unknown; rangeSketch?: unknown };
   if (typeof json !== "object" || json === null || !Array.isArray(obj.tensors)) {
     throw new GradtraceError("E_FORMAT", `${file}: header field tensors must be an array`);
   }
@@ -115,7 +129,24 @@ export function readGtraceHeader(file: string): GtraceHeader {
     return { name, shape: [...(shape as number[])], dtype, numel };
   });
   const meta = typeof obj.meta === "object" && obj.meta !== null ? (obj.meta as Record<string, unknown>) : {};
-  return { tensors, meta, recordsStart: FILE_HEADER_BYTES + jsonLen };
+  const where = `${file}: header`;
+  const sketch = obj.sketch !== undefined ? parseSketchInfo(obj.sketch, tensors, where) : undefined;
+  if (obj.rangeSketch !== undefined && version < 2) {
+    throw new GradtraceError(
+      "E_FORMAT",
+      `${where}: field rangeSketch needs gtrace version 2, the file says ${version}`,
+    );
+  }
+  const rangeSketch =
+    obj.rangeSketch !== undefined ? parseRangeSketchInfo(obj.rangeSketch, tensors, sketch, where) : undefined;
+  return {
+    version,
+    tensors,
+    meta,
+    ...(sketch ? { sketch } : {}),
+    ...(rangeSketch ? { rangeSketch } : {}),
+    recordsStart: FILE_HEADER_BYTES + jsonLen,
+  };
 }
 
 export interface GtraceOpenOptions {
@@ -144,6 +175,8 @@ const RECORD_MAGIC_BYTES = new Uint8Array([0x47, 0x52, 0x45, 0x43]); // "GREC"
 export class GtraceReader implements TraceReader {
   private readonly header: GtraceHeader;
   private readonly byName: Map<string, { index: number; info: TensorInfo }>;
+  /** Values per range-sketch entry (rows × s), by tensor index. */
+  private readonly rangeSize = new Map<number, number>();
   private readonly records: RecordIndex[] = [];
   private readonly pool = new FdPool(1);
   private readonly verify: "last" | "all";
@@ -167,6 +200,8 @@ export class GtraceReader implements TraceReader {
     this.verify = verify;
     this.header = readGtraceHeader(file);
     this.byName = new Map(this.header.tensors.map((info, index) => [info.name, { index, info }]));
+    const rs = this.header.rangeSketch;
+    for (const t of rs?.tensors ?? []) this.rangeSize.set(this.byName.get(t.name)!.index, t.rows * rs!.s);
     this.scanEnd = this.header.recordsStart;
     this.scan();
     this.current = this.buildInfo();
@@ -222,7 +257,7 @@ export class GtraceReader implements TraceReader {
     const info = checkSliceArgs("readTensor", this.current, stepPos, t?.info, name, 0, 0, null, 0);
     const record = this.records[stepPos];
     const loc = record.entries.get(`${t!.index}:${ENTRY_KINDS.gradient}`)!;
-    return this.readWhole(record, loc, info, "tensor");
+    return this.readWhole(record, loc, info.name, info.numel, "tensor");
   }
 
   /** Optimizer state stored with a step (e.g. the momentum buffer of `name`), or null when not logged. */
@@ -236,7 +271,18 @@ export class GtraceReader implements TraceReader {
     const record = this.records[stepPos];
     const loc = record.entries.get(`${t!.index}:${code}`);
     if (!loc) return null;
-    return this.readWhole(record, loc, info, `${kind} buffer`);
+    return this.readWhole(record, loc, info.name, info.numel, `${kind} buffer`);
+  }
+
+  readRangeSketch(stepPos: number, name: string): Float32Array | null {
+    this.checkOpen("readRangeSketch");
+    const t = this.byName.get(name);
+    checkSliceArgs("readRangeSketch", this.current, stepPos, t?.info, name, 0, 0, null, 0);
+    const count = this.rangeSize.get(t!.index);
+    const record = this.records[stepPos];
+    const loc = record.entries.get(`${t!.index}:${ENTRY_KINDS.range}`);
+    if (count === undefined || !loc) return null;
+    return this.readWhole(record, loc, name, count, "range sketch");
   }
 
   close(): void {
@@ -268,9 +314,15 @@ export class GtraceReader implements TraceReader {
   }
 
   /** A whole payload as float32, its checksum verified on the bytes read (every time: they are in hand anyway). */
-  private readWhole(record: RecordIndex, loc: EntryLoc, info: TensorInfo, what: string): Float32Array {
-    if (loc.state === FAILED) throw this.corrupt(record, info.name, what);
-    const out = new Float32Array(info.numel);
+  private readWhole(
+    record: RecordIndex,
+    loc: EntryLoc,
+    name: string,
+    count: number,
+    what: string,
+  ): Float32Array {
+    if (loc.state === FAILED) throw this.corrupt(record, name, what);
+    const out = new Float32Array(count);
     // float32 data on a little-endian machine: read straight into the returned array, no copy.
     const direct = loc.dtype === "F32" && NATIVE_LITTLE_ENDIAN;
     let bytes: Uint8Array;
@@ -282,8 +334,8 @@ export class GtraceReader implements TraceReader {
     }
     this.pool.read(this.file, bytes, 0, loc.bytes, loc.offset);
     loc.state = crc32(bytes) === loc.crc32 ? VERIFIED : FAILED;
-    if (loc.state === FAILED) throw this.corrupt(record, info.name, what);
-    if (!direct) decodeInto(bytes, loc.dtype, true, info.numel, out, 0);
+    if (loc.state === FAILED) throw this.corrupt(record, name, what);
+    if (!direct) decodeInto(bytes, loc.dtype, true, count, out, 0);
     return out;
   }
 
@@ -322,6 +374,8 @@ export class GtraceReader implements TraceReader {
       lr: this.records.map((r) => r.lr),
       problems: [...findMissingSteps(steps, this.file), ...this.skipped, ...this.tailProblems],
       payloadBytes: this.records.reduce((s, r) => s + r.payloadBytes, 0),
+      ...(this.header.sketch ? { sketch: this.header.sketch } : {}),
+      ...(this.header.rangeSketch ? { rangeSketch: this.header.rangeSketch } : {}),
     };
   }
 
@@ -422,7 +476,7 @@ export class GtraceReader implements TraceReader {
     const step = dv.getFloat64(16, true);
     const tableBytes = nEntries * ENTRY_BYTES;
     if (!magicOk) return { kind: "bad", message: "no record magic (GREC)" };
-    if (nEntries > 2 * this.header.tensors.length || !Number.isSafeInteger(payload))
+    if (nEntries > 3 * this.header.tensors.length || !Number.isSafeInteger(payload))
       return { kind: "bad", message: `implausible lengths (${nEntries} entries, ${payload} payload bytes)` };
     const stepText = Number.isSafeInteger(step) ? { step } : {};
     if (pos + RECORD_HEADER_BYTES + tableBytes > size) {
@@ -509,7 +563,8 @@ export class GtraceReader implements TraceReader {
       const dtype = DTYPE_BY_CODE[table[i * ENTRY_BYTES + 4]];
       const kind = table[i * ENTRY_BYTES + 5];
       const info = this.header.tensors[index];
-      if (!info || !dtype || (kind !== ENTRY_KINDS.gradient && kind !== ENTRY_KINDS.momentum)) {
+      const count = this.entryCount(index, kind);
+      if (!info || !dtype || count === undefined) {
         throw new GradtraceError(
           "E_FORMAT",
           `${where} (step ${step}): entry ${i} has tensor index ${index}, dtype code ${table[i * ENTRY_BYTES + 4]}, kind ${kind}`,
@@ -518,7 +573,7 @@ export class GtraceReader implements TraceReader {
       const key = `${index}:${kind}`;
       if (entries.has(key))
         throw new GradtraceError("E_FORMAT", `${where} (step ${step}): tensor ${info.name} appears twice`);
-      const bytes = info.numel * dtypeSize(dtype);
+      const bytes = count * dtypeSize(dtype);
       entries.set(key, {
         offset,
         bytes,
@@ -563,7 +618,18 @@ export class GtraceReader implements TraceReader {
   }
 
   /** The first payload of a record whose checksum fails (all are verified, and their verdicts kept), or null. */
+  /** Values an entry of this tensor and kind holds, or undefined when the kind is unknown or not declared for it
+   * (range sketches: only tensors listed in the header's rangeSketch). */
+  private entryCount(index: number, kind: number): number | undefined {
+    const info = this.header.tensors[index];
+    if (!info) return undefined;
+    if (kind === ENTRY_KINDS.gradient || kind === ENTRY_KINDS.momentum) return info.numel;
+    if (kind === ENTRY_KINDS.range) return this.rangeSize.get(index);
+    return undefined;
+  }
+
   private firstBadPayload(record: RecordIndex): { name: string; what: string } | null {
+    const what = ["tensor", "momentum buffer of", "range sketch of"];
     let bad: { name: string; what: string } | null = null;
     for (const [key, loc] of record.entries) {
       const [index, kind] = key.split(":").map(Number);
@@ -573,8 +639,7 @@ export class GtraceReader implements TraceReader {
         this.scratch = scratch;
         loc.state = crc === loc.crc32 ? VERIFIED : FAILED;
       }
-      if (loc.state === FAILED && bad === null)
-        bad = { name, what: kind === ENTRY_KINDS.gradient ? `tensor ${name}` : `momentum buffer of ${name}` };
+      if (loc.state === FAILED && bad === null) bad = { name, what: `${what[kind]} ${name}` };
     }
     return bad;
   }

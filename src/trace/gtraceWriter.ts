@@ -26,12 +26,14 @@ import {
   FLAG_LR,
   GTRACE_MAGIC,
   GTRACE_VERSION,
+  GTRACE_VERSION_RANGE,
   RECORD_CRC_PREFIX,
   RECORD_HEADER_BYTES,
   RECORD_MAGIC,
 } from "./gtraceFormat.ts";
 import { GtraceReader } from "./gtraceReader.ts";
-import type { DType, StepExtras, TraceProblem, TraceWriter } from "./types.ts";
+import { parseRangeSketchInfo, parseSketchInfo } from "./sketchInfo.ts";
+import type { DType, RangeSketchInfo, SketchInfo, StepExtras, TraceProblem, TraceWriter } from "./types.ts";
 
 export interface GtraceTensorSpec {
   readonly name: string;
@@ -44,6 +46,10 @@ export interface GtraceWriterOptions {
   readonly tensors: readonly GtraceTensorSpec[];
   /** Run metadata stored in the header (JSON-serialisable). */
   readonly meta?: Readonly<Record<string, unknown>>;
+  /** The tensors hold sketches (k values each) of this kind and seeding (header field `sketch`). */
+  readonly sketch?: SketchInfo;
+  /** Range sketches the records may carry (`extras.range`); makes the file gtrace version 2. */
+  readonly rangeSketch?: RangeSketchInfo;
   /** Replace an existing file instead of failing with E_EXISTS. */
   readonly force?: boolean;
   /**
@@ -79,7 +85,15 @@ export interface GtraceWriter extends TraceWriter {
 
 export function createGtraceWriter(
   file: string,
-  { tensors, meta, force = false, fsync = "record", resume = false }: GtraceWriterOptions,
+  {
+    tensors,
+    meta,
+    sketch,
+    rangeSketch,
+    force = false,
+    fsync = "record",
+    resume = false,
+  }: GtraceWriterOptions,
 ): GtraceWriter {
   if (resume && force)
     throw new GradtraceError("E_ARG", "createGtraceWriter: resume and force exclude each other");
@@ -103,6 +117,13 @@ export function createGtraceWriter(
       throw new GradtraceError("E_ARG", `createGtraceWriter: tensor ${s.name} declared twice`);
     index.set(s.name, i);
   });
+  const infos = specs.map(({ name, shape, dtype, numel }) => ({ name, shape, dtype, numel }));
+  // Parsed (checked and normalised as a reader would see them) for comparison with a resumed file's header.
+  const sketchInfo = sketch ? parseSketchInfo(sketch, infos, "createGtraceWriter") : undefined;
+  const rangeInfo = rangeSketch
+    ? parseRangeSketchInfo(rangeSketch, infos, sketch, "createGtraceWriter")
+    : undefined;
+  const rangeSize = new Map((rangeSketch?.tensors ?? []).map((t) => [t.name, t.rows * rangeSketch!.s]));
   const lock = acquireWriteLock(file, "createGtraceWriter");
   let fd: number | null = null;
   let end: number;
@@ -110,7 +131,7 @@ export function createGtraceWriter(
   let resumed: GtraceResumeInfo | null = null;
   try {
     if (resume && fs.existsSync(file)) {
-      const found = resumeAt(file, specs);
+      const found = resumeAt(file, specs, { sketch: sketchInfo, rangeSketch: rangeInfo });
       resumed = found.info;
       end = found.offset;
       lastStep = found.info.lastStep ?? -1;
@@ -125,7 +146,7 @@ export function createGtraceWriter(
       }
     } else {
       refuseExisting(file, force, "createGtraceWriter");
-      end = writeHeader(file, specs, meta, force);
+      end = writeHeader(file, specs, { meta, sketch, rangeSketch }, force);
       fd = openForAppend(file);
     }
   } catch (err) {
@@ -153,13 +174,17 @@ export function createGtraceWriter(
       const i = index.get(name);
       if (i === undefined) throw new GradtraceError("E_ARG", `${where}: ${what} ${name} was not declared`);
       const spec = specs[i];
-      if (data.length !== spec.numel) {
+      const isRange = kind === ENTRY_KINDS.range;
+      const numel = isRange ? rangeSize.get(name) : spec.numel;
+      if (numel === undefined)
+        throw new GradtraceError("E_ARG", `${where}: ${name} has no range sketch declared in rangeSketch`);
+      if (data.length !== numel) {
         throw new GradtraceError(
           "E_SHAPE",
-          `${where}: ${what} ${name} has ${data.length} values, shape [${spec.shape.join(", ")}] needs ${spec.numel}`,
+          `${where}: ${what} ${name} has ${data.length} values, ${isRange ? "rows × s" : `shape [${spec.shape.join(", ")}]`} needs ${numel}`,
         );
       }
-      entries.push({ index: i, kind, bytes: encodeLittleEndian(data, spec.dtype) });
+      entries.push({ index: i, kind, bytes: encodeLittleEndian(data, isRange ? "F32" : spec.dtype) });
     };
     for (const spec of specs) {
       const data = values[spec.name];
@@ -168,6 +193,8 @@ export function createGtraceWriter(
     }
     for (const [name, data] of Object.entries(extras.momentum ?? {}))
       add(name, data, ENTRY_KINDS.momentum, "momentum of");
+    for (const [name, data] of Object.entries(extras.range ?? {}))
+      add(name, data, ENTRY_KINDS.range, "range sketch of");
     const payload = entries.reduce((s, e) => s + e.bytes.byteLength, 0);
     const tableBytes = entries.length * ENTRY_BYTES;
     const record = new Uint8Array(RECORD_HEADER_BYTES + tableBytes + payload);
@@ -187,7 +214,7 @@ export function createGtraceWriter(
     entries.forEach((e, k) => {
       const p = RECORD_HEADER_BYTES + k * ENTRY_BYTES;
       dv.setUint32(p, e.index, true);
-      record[p + 4] = DTYPE_CODES[specs[e.index].dtype];
+      record[p + 4] = DTYPE_CODES[e.kind === ENTRY_KINDS.range ? "F32" : specs[e.index].dtype];
       record[p + 5] = e.kind;
       dv.setUint32(p + 8, crc32(e.bytes), true);
       record.set(e.bytes, at);
@@ -257,19 +284,21 @@ type Spec = { name: string; shape: number[]; dtype: DType; numel: number };
 function writeHeader(
   file: string,
   specs: readonly Spec[],
-  meta: Readonly<Record<string, unknown>> | undefined,
+  { meta, sketch, rangeSketch }: Pick<GtraceWriterOptions, "meta" | "sketch" | "rangeSketch">,
   force: boolean,
 ): number {
   const json = new TextEncoder().encode(
     JSON.stringify({
       tensors: specs.map(({ name, shape, dtype }) => ({ name, shape, dtype })),
+      ...(sketch ? { sketch } : {}),
+      ...(rangeSketch ? { rangeSketch } : {}),
       ...(meta ? { meta } : {}),
     }),
   );
   const head = new Uint8Array(FILE_HEADER_BYTES);
   head.set(new TextEncoder().encode(GTRACE_MAGIC), 0);
   const hdv = new DataView(head.buffer);
-  hdv.setUint16(6, GTRACE_VERSION, true);
+  hdv.setUint16(6, rangeSketch ? GTRACE_VERSION_RANGE : GTRACE_VERSION, true);
   hdv.setUint32(8, json.byteLength, true);
   hdv.setUint32(12, crc32(json), true);
   writeFileAtomic(file, [head, json], { force, what: "createGtraceWriter" });
@@ -277,7 +306,11 @@ function writeHeader(
 }
 
 /** Checks an existing file against the declared tensors and finds where appending continues. */
-function resumeAt(file: string, specs: readonly Spec[]): { offset: number; info: GtraceResumeInfo } {
+function resumeAt(
+  file: string,
+  specs: readonly Spec[],
+  declaredSketches: Pick<GtraceWriterOptions, "sketch" | "rangeSketch">,
+): { offset: number; info: GtraceResumeInfo } {
   const reader = new GtraceReader(file);
   try {
     const declared = reader.info.tensors;
@@ -297,6 +330,17 @@ function resumeAt(file: string, specs: readonly Spec[]): { offset: number; info:
         "E_SHAPE",
         `createGtraceWriter (resume): ${file} declares tensors ${show(declared)}; the writer was given ${show(specs)}`,
       );
+    }
+    // A sketched run resumes with the same sketch (kind, k, seeding): appended steps must sketch like the old ones.
+    for (const key of ["sketch", "rangeSketch"] as const) {
+      const had = JSON.stringify(reader.info[key] ?? null);
+      const given = JSON.stringify(declaredSketches[key] ?? null);
+      if (had !== given) {
+        throw new GradtraceError(
+          "E_SHAPE",
+          `createGtraceWriter (resume): ${file} declares ${key} ${had}; the writer was given ${given}`,
+        );
+      }
     }
     const point = reader.appendPoint();
     const bad = point.tail.find((p) => p.kind !== "truncated-record");

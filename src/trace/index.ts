@@ -30,6 +30,8 @@ export { refuseCorruption } from "./steps.ts";
 export type {
   DType,
   OpenTraceOptions,
+  RangeSketchInfo,
+  RangeSketchTensor,
   SketchInfo,
   StepExtras,
   TensorInfo,

@@ -22,8 +22,29 @@ export interface SketchInfo {
   readonly kind: "jl" | "countsketch" | "sparsejl" | "srht";
   readonly k: number;
   readonly seed: number;
+  /** How each tensor's sketch was seeded from `seed`: "name" → tensorSketchSeed(seed, name) (what the loggers write
+   * now), "position" → deriveSeed(seed, i) for the i-th tensor (traces that predate the field; the default). */
+  readonly seeding?: "name" | "position";
+  /** sparsejl only: nonzeros per column (default: the largest divisor of k that is ≤ 8). */
+  readonly s?: number;
   /** Original (unsketched) element count per tensor name, when known. */
   readonly originalNumel?: Readonly<Record<string, number>>;
+}
+
+/** A matrix-shaped tensor whose range sketch Y = G·Ω (rows × s) the trace holds (gtrace version 2). */
+export interface RangeSketchTensor {
+  readonly name: string;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** Range sketches of matrix-shaped gradients: Y_t = G_t·Ω with Ω (cols × s) i.i.d. N(0, 1/s), the same at every
+ * step (generation: docs/trace-format.md). */
+export interface RangeSketchInfo {
+  readonly s: number;
+  readonly seed: number;
+  readonly seeding: "name";
+  readonly tensors: readonly RangeSketchTensor[];
 }
 
 export interface TraceProblem {
@@ -47,6 +68,8 @@ export interface TraceInfo {
   readonly loss: readonly (number | null)[];
   readonly lr: readonly (number | null)[];
   readonly sketch?: SketchInfo;
+  /** Present when the trace holds range sketches of matrix-shaped tensors (read them with `readRangeSketch`). */
+  readonly rangeSketch?: RangeSketchInfo;
   /** Problems found and tolerated while opening (truncated last record, missing steps, ...). */
   readonly problems: readonly TraceProblem[];
   /** Total bytes of gradient payload (for progress / GB/s). */
@@ -86,6 +109,9 @@ export interface TraceReader {
    * momentum buffer of parameter `name` as a new Float32Array, or null when that step did not log it.
    */
   readState?(stepPos: number, name: string, kind: "momentum"): Float32Array | null;
+  /** The range sketch Y = G·Ω of matrix-shaped tensor `name` at a step (rows × s, C order), or null when that step
+   * did not log one (gtrace version 2 only). */
+  readRangeSketch?(stepPos: number, name: string): Float32Array | null;
   close(): void;
 }
 
@@ -105,6 +131,8 @@ export interface StepExtras {
   /** Optional optimizer state, e.g. { "fc1.weight": momentumBuffer }: stored as a momentum entry beside the gradient of
    * that name and read back with `TraceReader.readState(stepPos, name, "momentum")`. */
   readonly momentum?: Readonly<Record<string, Float32Array>>;
+  /** Range sketches Y = G·Ω (rows × s values) of tensors the writer declared in `rangeSketch`. */
+  readonly range?: Readonly<Record<string, Float32Array>>;
 }
 
 export interface TraceWriter {

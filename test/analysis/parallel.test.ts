@@ -187,11 +187,11 @@ describe("block passes on worker threads equal one thread, bit for bit", () => {
       const n0 = STEPS - 1;
       const kept0 = [0, 1, 2, 3, 5, 6, 7, 8]; // intact rows (the NaN step already dropped)
       const k1 = a.grams.get("big")!;
-      keep.forEach((s, i) =>
-        keep.forEach((t, j) => {
+      for (const [i, s] of keep.entries()) {
+        for (const [j, t] of keep.entries()) {
           expect(k1.data[i * keep.length + j]).toBe(k0.data[kept0.indexOf(s) * n0 + kept0.indexOf(t)]);
-        }),
-      );
+        }
+      }
       const sketched = [inProcessRunner(reader), pool].map((runner) =>
         sketchGrams(reader, { tensors, kind: "countsketch", k: 32, seed: 5, runner }),
       );

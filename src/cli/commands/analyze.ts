@@ -27,7 +27,9 @@ type AnalyzeFlags = AnalysisFlags &
     quiet: boolean;
   };
 
-const GRAM_KERNELS = ["wasm", "js", "jax"] as const satisfies readonly NonNullable<AnalyzeOptions["gramKernel"]>[];
+const GRAM_KERNELS = ["wasm", "js", "jax"] as const satisfies readonly NonNullable<
+  AnalyzeOptions["gramKernel"]
+>[];
 
 const FORMATS: TraceFormat[] = ["safetensors-dir", "npz-dir", "npy-dir", "gtrace", "manifest"];
 
