@@ -22,7 +22,13 @@ export {
   sweepTable,
 } from "./spiked/index.ts";
 export { markdownTable, sweepRows } from "./spiked/tables.ts";
-export { OPTIMIZER_NAMES, type OptimizerName } from "./zoo/optimizers.ts";
+export {
+  createGaloreAdam,
+  type GaloreAdamOptions,
+  galoreStateSize,
+  type ProjectedSetting,
+} from "./zoo/galoreAdam.ts";
+export { OPTIMIZER_NAMES, type Optimizer, type OptimizerName } from "./zoo/optimizers.ts";
 export { createZooModel, parameterCount, ZOO_MODEL_NAMES, type ZooModelName } from "./zoo/registry.ts";
 export { runZooTraining, type ZooRunOptions, type ZooRunSummary } from "./zoo/run.ts";
 export type { ScheduleKind } from "./zoo/schedule.ts";
