@@ -3,5 +3,5 @@ export { ADVISE_STYLE, adviseSectionHtml, renderAdviseHtml, renderAdviseTable } 
 export { csvFileName, seriesCsv } from "./csv.ts";
 export { type HtmlReportOptions, renderHtmlReport } from "./html.ts";
 export { modeDescription } from "./mode.ts";
-export { type ChartPanel, renderSvgChart } from "./svgChart.ts";
+export { type ChartPanel, type ChartSeries, renderSvgChart } from "./svgChart.ts";
 export { renderTable } from "./table.ts";

@@ -8,6 +8,7 @@ export {
   freshDirectory,
   runDemo,
 } from "./demo/demo.ts";
+export { GALORE_ADVICE, reproduceGaloreAdvice } from "./galore-advice/reproduce.ts";
 export {
   type ClaimVerdict,
   type ReproduceBudget as LowRankGradientsBudget,

@@ -246,8 +246,7 @@ describe("advise", () => {
     const uniform = res.memory.uniform;
     expect(uniform).not.toBeNull();
     if (uniform) {
-      expect(uniform.memory).toBeLessThanOrEqual(res.memory.advice);
-      // One more rank would exceed the advice's memory (or reach full Adam everywhere).
+      // The uniform rank's total is the closest any single rank gets to the advice's memory.
       const cost = (r: number) =>
         bias +
         [
@@ -262,7 +261,8 @@ describe("advise", () => {
           0,
         );
       expect(cost(uniform.rank)).toBe(uniform.memory);
-      if (uniform.rank < 10) expect(cost(uniform.rank + 1)).toBeGreaterThan(res.memory.advice);
+      const gap = (r: number) => Math.abs(cost(r) - res.memory.advice);
+      for (let r = 1; r <= 10; r++) expect(gap(uniform.rank)).toBeLessThanOrEqual(gap(r));
     }
     expect(res.hasUpdates).toBe(true);
     expect(fixed.progressShare?.[1][0]).toBeCloseTo(fixed.energy[1][0], 1);

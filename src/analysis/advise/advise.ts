@@ -15,7 +15,7 @@ import {
 import { openTrace, type TensorInfo, type TraceReader } from "../../trace/index.ts";
 import { matrixShape } from "../matrixGeometry.ts";
 import { selectTensors } from "../select.ts";
-import { chooseSetting, lowerMedian, uniformRankWithin, uniformStateSize } from "./choose.ts";
+import { chooseSetting, lowerMedian, uniformRankNearest, uniformStateSize } from "./choose.ts";
 import { fullStateSize, projectionSaves, svdFlops } from "./cost.ts";
 import { capturedEnergySeries, type EnergySeries, type OrientedSteps } from "./energy.ts";
 import { ADVISE_CAVEAT, galoreSnippet } from "./snippet.ts";
@@ -234,7 +234,7 @@ function uniformSetting(
   if (tensors.length === 0) return null;
   const shapes = tensors.map((t) => ({ short: Math.min(t.rows, t.cols), long: Math.max(t.rows, t.cols) }));
   const budget = tensors.reduce((s, t) => s + t.advice.memory, 0);
-  const rank = uniformRankWithin(shapes, budget);
+  const rank = uniformRankNearest(shapes, budget);
   const projectedIntervals = tensors.flatMap((t) => (t.advice.interval === null ? [] : [t.advice.interval]));
   const eligible = tensors[0].intervals.filter((d) => d >= minInterval);
   const interval = lowerMedian(

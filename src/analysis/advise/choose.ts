@@ -45,20 +45,27 @@ export function uniformStateSize(short: number, long: number, rank: number): num
     : fullStateSize(short, long);
 }
 
-/** Largest rank r ≥ 1 whose total state over the tensors stays within `budget` (1 when even rank 1 exceeds it).
- * The total is non-decreasing in r, so the scan stops at the first rank over budget. */
-export function uniformRankWithin(
+/** The rank r ≥ 1 whose total state over the tensors comes closest to `budget` (on a tie, the smaller: never more
+ * memory than needed). Integer ranks rarely hit the budget exactly; the nearest keeps the comparison at equal memory
+ * as far as one rank for every tensor allows, without favouring the advice by always landing below it. */
+export function uniformRankNearest(
   shapes: readonly { short: number; long: number }[],
   budget: number,
 ): number {
   const maxShort = Math.max(1, ...shapes.map((s) => s.short));
-  let rank = 1;
-  for (let r = 2; r <= maxShort; r++) {
+  let best = 1;
+  let bestGap = Number.POSITIVE_INFINITY;
+  for (let r = 1; r <= maxShort; r++) {
     const total = shapes.reduce((s, t) => s + uniformStateSize(t.short, t.long, r), 0);
+    const gap = Math.abs(total - budget);
+    if (gap < bestGap) {
+      best = r;
+      bestGap = gap;
+    }
+    // The total is non-decreasing in r: past the budget it only moves away.
     if (total > budget) break;
-    rank = r;
   }
-  return rank;
+  return best;
 }
 
 /** Lower median of a non-empty list (a member of the list, so an interval stays on the grid). */

@@ -6,7 +6,7 @@ export {
   DEFAULT_ADVISE_OPTIONS,
   defaultRanks,
 } from "./advise.ts";
-export { chooseSetting, uniformRankWithin, uniformStateSize } from "./choose.ts";
+export { chooseSetting, uniformRankNearest, uniformStateSize } from "./choose.ts";
 export { fullStateSize, projectedStateSize, projectionSaves, svdFlops } from "./cost.ts";
 export {
   capturedEnergySeries,

@@ -50,7 +50,7 @@ export interface TensorAdvice {
 }
 
 export interface UniformSetting {
-  /** One rank for every advised tensor: the largest whose total optimizer memory does not exceed the advice's. */
+  /** One rank for every advised tensor: the one whose total optimizer memory comes closest to the advice's. */
   readonly rank: number;
   /** One interval for every tensor: the (lower) median of the advised intervals. */
   readonly interval: number;

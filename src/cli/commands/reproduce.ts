@@ -3,11 +3,15 @@
 import type { Command } from "commander";
 import { GradtraceError } from "../../core/index.ts";
 import { DEFAULT_JOBS } from "../../lab/index.ts";
-import { reproduceLowRankGradients, reproducePredictableManifolds } from "../../reproduce/index.ts";
+import {
+  reproduceGaloreAdvice,
+  reproduceLowRankGradients,
+  reproducePredictableManifolds,
+} from "../../reproduce/index.ts";
 import { parseInteger } from "../parse.ts";
 import { progressBar } from "../progress.ts";
 
-const EXPERIMENTS = ["low-rank-gradients", "predictable-manifolds"] as const;
+const EXPERIMENTS = ["galore-advice", "low-rank-gradients", "predictable-manifolds"] as const;
 
 interface ReproduceFlags {
   out: string;
@@ -21,13 +25,14 @@ export function registerReproduceCommand(program: Command): void {
     .description(
       "Reproduce a paper's experiments and write a report with an honest verdict per claim: " +
         "low-rank-gradients (Sonthalia, Murray, Montúfar 2025: spiked two-layer lab) or predictable-manifolds " +
-        "(Calvo 2026: model zoo × optimizers × seeds).",
+        "(Calvo 2026: model zoo × optimizers × seeds), or galore-advice (does `gradtrace advise` pick better GaLore " +
+        "settings than a uniform one at equal memory? full Adam, uniform and advised projected Adam on zoo models).",
     )
     .argument("<experiment>", EXPERIMENTS.join(" | "))
     .option("--out <dir>", "report folder", "docs/reproductions")
     .option(
       "--budget <budget>",
-      "quick (default, minutes on 2 cores) or full (the papers' grid); predictable-manifolds also has smoke",
+      "quick (default, minutes on 2 cores) or full (the papers' grid); predictable-manifolds and galore-advice also have smoke",
       "quick",
     )
     .option(
@@ -37,6 +42,28 @@ export function registerReproduceCommand(program: Command): void {
       DEFAULT_JOBS,
     )
     .action(async (experiment: string, flags: ReproduceFlags) => {
+      if (experiment === "galore-advice") {
+        if (!["smoke", "quick", "full"].includes(flags.budget)) {
+          throw new GradtraceError("E_ARG", `--budget: "${flags.budget}" is not smoke, quick or full`);
+        }
+        const bar = progressBar("reproduce");
+        try {
+          const r = await reproduceGaloreAdvice({
+            outDir: flags.out,
+            budget: flags.budget as "smoke" | "quick" | "full",
+            onProgress: (p) => {
+              bar.update(p.done, p.total, { info: p.message });
+              if (!process.stderr.isTTY && p.total > 0)
+                process.stderr.write(`[${p.done}/${p.total}] ${p.message}\n`);
+            },
+          });
+          bar.stop();
+          process.stdout.write(`wrote ${r.reportPath}\n`);
+        } finally {
+          bar.stop();
+        }
+        return;
+      }
       if (experiment === "low-rank-gradients") {
         if (flags.budget !== "quick" && flags.budget !== "full") {
           throw new GradtraceError("E_ARG", `--budget: "${flags.budget}" is not quick or full`);
