@@ -38,6 +38,7 @@ export {
   capturedEnergySeries,
   DEFAULT_ADVISE_OPTIONS,
   type EnergySeries,
+  type EnergySource,
   fullStateSize,
   type OrientedSteps,
   projectedStateSize,

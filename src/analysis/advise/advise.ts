@@ -18,10 +18,12 @@ import { selectTensors } from "../select.ts";
 import { chooseSetting, lowerMedian, uniformRankNearest, uniformStateSize } from "./choose.ts";
 import { fullStateSize, projectionSaves, svdFlops } from "./cost.ts";
 import { capturedEnergySeries, type EnergySeries, type OrientedSteps } from "./energy.ts";
+import { type SketchedEnergy, sketchedEnergy } from "./sketched.ts";
 import { ADVISE_CAVEAT, galoreSnippet } from "./snippet.ts";
 import {
   ADVISE_SCHEMA_VERSION,
   type AdviseResult,
+  type EnergySource,
   type TensorAdvice,
   type TensorAdviceChoice,
   type UniformSetting,
@@ -54,6 +56,9 @@ export interface AdviseOptions {
   /** Bootstrap resamples (single trace). */
   readonly resamples?: number;
   readonly seed?: number;
+  /** Where E comes from: "gradients" (full gradients), "rangeSketch" (the logger's range sketches Y = G·Ω, with
+   * their stated error), or "auto" (default: full gradients when the trace has them, else range sketches). */
+  readonly source?: "auto" | EnergySource;
   readonly onProgress?: (p: AdviseProgress) => void;
 }
 
@@ -133,32 +138,37 @@ function progressRatio(series: readonly EnergySeries[], i: number, j: number): n
   return num / den;
 }
 
+/** One tensor's grid, whichever source it came from. */
 interface Measured {
   readonly tensor: TensorInfo;
   readonly rows: number;
   readonly cols: number;
-  readonly series: EnergySeries[];
+  readonly source: EnergySource;
+  readonly ranks: readonly number[];
+  readonly intervals: readonly number[];
+  readonly energy: number[][];
+  readonly energyInterval: [number, number][][];
+  readonly energyError?: number[][];
+  readonly progressShare?: number[][];
+  /** meanByRank[j][r − 1]: E(r, intervals[j]) for every rank computed (the uniform setting may fall off the grid). */
+  readonly meanByRank: number[][];
 }
 
-function summarize(
-  m: Measured,
-  target: number,
-  minInterval: number,
+function fromGradients(
+  tensor: TensorInfo,
+  shape: { rows: number; cols: number },
+  series: readonly EnergySeries[],
   resamples: number,
   seed: number,
-): { advice: TensorAdvice; meanByRank: number[][] } {
-  const { tensor, series } = m;
-  const short = Math.min(m.rows, m.cols);
-  const long = Math.max(m.rows, m.cols);
+): Measured {
   const { ranks, intervals } = series[0];
   const steps = series[0].perStep[0][0].length;
-  const energy = ranks.map((_, i) =>
-    intervals.map((_, j) => meanInterval(series.map((s) => mean(s.perStep[i][j]))).mean),
-  );
+  const perSeed = (i: number, j: number) => series.map((s) => mean(s.perStep[i][j]));
+  const energy = ranks.map((_, i) => intervals.map((_, j) => meanInterval(perSeed(i, j)).mean));
   const energyInterval = ranks.map((_, i) =>
     intervals.map((d, j): [number, number] => {
       if (series.length > 1) {
-        const ci = meanInterval(series.map((s) => mean(s.perStep[i][j])));
+        const ci = meanInterval(perSeed(i, j));
         return [Math.max(0, ci.lo), Math.min(1, ci.hi)];
       }
       const blockLength = Math.min(steps, Math.max(defaultBlockLength(steps), d));
@@ -171,9 +181,74 @@ function summarize(
     }),
   );
   const hasUpdates = series.every((s) => s.progress !== undefined);
-  const progressShare = hasUpdates
-    ? ranks.map((_, i) => intervals.map((_, j) => progressRatio(series, i, j)))
-    : undefined;
+  const meanByRank = intervals.map((_, j) =>
+    Array.from(
+      { length: series[0].meanByRank[j].length },
+      (_, r) => series.reduce((sum, x) => sum + x.meanByRank[j][r], 0) / series.length,
+    ),
+  );
+  return {
+    tensor,
+    ...shape,
+    source: "gradients",
+    ranks,
+    intervals,
+    energy,
+    energyInterval,
+    ...(hasUpdates
+      ? { progressShare: ranks.map((_, i) => intervals.map((_, j) => progressRatio(series, i, j))) }
+      : {}),
+    meanByRank,
+  };
+}
+
+function fromRangeSketches(
+  tensor: TensorInfo,
+  shape: { rows: number; cols: number },
+  ranks: readonly number[],
+  intervals: readonly number[],
+  sketches: readonly SketchedEnergy[],
+): Measured {
+  const perSeed = (i: number, j: number) => sketches.map((s) => s.meanByRank[j][ranks[i] - 1]);
+  const energy = ranks.map((_, i) => intervals.map((_, j) => meanInterval(perSeed(i, j)).mean));
+  const energyError = ranks.map((r) =>
+    intervals.map((_, j) => sketches.reduce((sum, s) => sum + s.error[j][r - 1], 0) / sketches.length),
+  );
+  const energyInterval = ranks.map((_, i) =>
+    intervals.map((_, j): [number, number] => {
+      const ci = meanInterval(perSeed(i, j));
+      const lo = sketches.length > 1 ? ci.lo : energy[i][j] - energyError[i][j];
+      const hi = sketches.length > 1 ? ci.hi : energy[i][j] + energyError[i][j];
+      return [Math.max(0, lo), Math.min(1, hi)];
+    }),
+  );
+  const meanByRank = intervals.map((_, j) =>
+    Array.from(
+      { length: sketches[0].meanByRank[j].length },
+      (_, r) => sketches.reduce((sum, x) => sum + x.meanByRank[j][r], 0) / sketches.length,
+    ),
+  );
+  return {
+    tensor,
+    ...shape,
+    source: "rangeSketch",
+    ranks,
+    intervals,
+    energy,
+    energyInterval,
+    energyError,
+    meanByRank,
+  };
+}
+
+function summarize(
+  m: Measured,
+  target: number,
+  minInterval: number,
+): { advice: TensorAdvice; meanByRank: number[][] } {
+  const { tensor, ranks, intervals, energy, energyInterval, progressShare } = m;
+  const short = Math.min(m.rows, m.cols);
+  const long = Math.max(m.rows, m.cols);
   const choice = chooseSetting({ short, long, ranks, intervals, energy }, target, minInterval);
   const i = choice.rankIndex;
   const j = choice.intervalIndex;
@@ -197,13 +272,6 @@ function summarize(
           ...(progressShare ? { progressShare: progressShare[i][j] } : {}),
         };
   const flops = svdFlops(short, long);
-  const meanByRank = intervals.map((_, jj) => {
-    const len = series[0].meanByRank[jj].length;
-    return Array.from(
-      { length: len },
-      (_, r) => series.reduce((s, x) => s + x.meanByRank[jj][r], 0) / series.length,
-    );
-  });
   return {
     advice: {
       name: tensor.name,
@@ -211,17 +279,19 @@ function summarize(
       rows: m.rows,
       cols: m.cols,
       side: m.rows <= m.cols ? "left" : "right",
+      source: m.source,
       ranks: [...ranks],
       intervals: [...intervals],
       energy,
       energyInterval,
+      ...(m.energyError ? { energyError: m.energyError } : {}),
       ...(progressShare ? { progressShare } : {}),
       advice: chosen,
       fullMemory: fullStateSize(short, long),
       svdFlopsPerRefresh: flops,
       svdFlopsPerStep: chosen.interval === null ? null : flops / chosen.interval,
     },
-    meanByRank,
+    meanByRank: m.meanByRank,
   };
 }
 
@@ -291,6 +361,7 @@ export async function advise(
     maxSide = DEFAULT_ADVISE_OPTIONS.maxSide,
     resamples = DEFAULT_ADVISE_OPTIONS.resamples,
     seed = DEFAULT_ADVISE_OPTIONS.seed,
+    source = "auto",
     onProgress,
   }: AdviseOptions = {},
 ): Promise<AdviseResult> {
@@ -300,13 +371,14 @@ export async function advise(
   if (list.length === 0) throw new GradtraceError("E_ARG", "advise: no trace given");
   const opened = list.map((t) => (typeof t === "string" ? openTrace(t) : t));
   try {
-    for (const r of opened) {
-      if (r.info.sketch) {
-        throw new GradtraceError(
-          "E_UNSUPPORTED",
-          `advise: ${r.info.path} holds sketched gradients only (${r.info.sketch.kind}:${r.info.sketch.k}); E(r, Δ) needs full gradients of matrix-shaped tensors`,
-        );
-      }
+    // Sketched-only traces carry no full gradients: their matrices can be advised from range sketches alone.
+    const hasGradients = opened.every((r) => r.info.sketch === undefined);
+    if (source === "gradients" && !hasGradients) {
+      const r = opened.find((x) => x.info.sketch !== undefined) as TraceReader;
+      throw new GradtraceError(
+        "E_UNSUPPORTED",
+        `advise: ${r.info.path} holds sketched gradients only; source "gradients" needs full gradients (use source "rangeSketch" where the trace logged range sketches)`,
+      );
     }
     const available = Math.min(...opened.map((r) => r.info.steps.length));
     const steps = stepLimit === undefined ? available : Math.min(stepLimit, available);
@@ -326,33 +398,72 @@ export async function advise(
       { include, exclude },
     );
     const skipped: { name: string; reason: string }[] = [];
-    const chosen: { tensor: TensorInfo; short: number; ranks: number[] }[] = [];
+    const chosen: {
+      tensor: TensorInfo;
+      shape: { rows: number; cols: number };
+      ranks: number[];
+      from: EnergySource;
+    }[] = [];
     for (const name of names) {
       const tensor = first.info.tensors.find((t) => t.name === name) as TensorInfo;
-      const shape = matrixShape(tensor);
-      if (!shape) continue;
+      const ranged = opened.map((r) => r.info.rangeSketch?.tensors.find((t) => t.name === name));
+      const useSketch = source === "rangeSketch" || (source === "auto" && !hasGradients);
+      const shape = useSketch ? (ranged[0] ?? null) : matrixShape(tensor);
+      if (!shape) {
+        if (useSketch && matrixShape(tensor) !== null && hasGradients)
+          skipped.push({ name, reason: "no range sketch of it in the trace" });
+        if (useSketch && !hasGradients && first.info.rangeSketch === undefined)
+          skipped.push({ name, reason: "the trace holds neither full gradients nor range sketches" });
+        continue;
+      }
       const short = Math.min(shape.rows, shape.cols);
-      const missing = opened.find(
-        (r) => !r.info.tensors.some((t) => t.name === name && t.numel === tensor.numel),
-      );
+      const missing = useSketch
+        ? opened.find((_, k) => ranged[k]?.rows !== shape.rows || ranged[k]?.cols !== shape.cols)
+        : opened.find((r) => !r.info.tensors.some((t) => t.name === name && t.numel === tensor.numel));
       if (missing) {
         skipped.push({ name, reason: `not in ${missing.info.path} with the same shape` });
+        continue;
+      }
+      if (useSketch && shape.rows > shape.cols) {
+        skipped.push({
+          name,
+          reason: `tall (${shape.rows}×${shape.cols}): GaLore projects its row space, a range sketch G·Ω holds its column space`,
+        });
         continue;
       }
       if (short > maxSide) {
         skipped.push({ name, reason: `shorter side ${short} > maxSide ${maxSide}` });
         continue;
       }
-      const ranks = (rankGrid ?? defaultRanks(short)).filter((r) => r < short);
+      const cap = useSketch ? Math.min(short - 1, (first.info.rangeSketch?.s ?? 0) - 2) : short - 1;
+      const ranks = (rankGrid ?? defaultRanks(short)).filter((r) => r <= cap);
       if (ranks.length === 0) {
-        skipped.push({ name, reason: `no rank of the grid is below its shorter side ${short}` });
+        skipped.push({
+          name,
+          reason: `no rank of the grid is below ${useSketch ? "min(shorter side, sketch width − 1)" : "its shorter side"} (${cap + 1})`,
+        });
         continue;
       }
-      chosen.push({ tensor, short, ranks });
+      chosen.push({
+        tensor,
+        shape: { rows: shape.rows, cols: shape.cols },
+        ranks,
+        from: useSketch ? "rangeSketch" : "gradients",
+      });
     }
     const total = chosen.length * opened.length * steps;
     let done = 0;
-    const measured: Measured[] = chosen.map(({ tensor, short, ranks }) => {
+    const measured: Measured[] = chosen.map(({ tensor, shape, ranks, from }) => {
+      const short = Math.min(shape.rows, shape.cols);
+      if (from === "rangeSketch") {
+        const sketches = opened.map((reader) => {
+          const e = sketchedEnergy(reader, tensor.name, steps, intervalGrid, short - 1);
+          done += steps;
+          onProgress?.({ done, total, tensor: tensor.name });
+          return e;
+        });
+        return fromRangeSketches(tensor, shape, ranks, intervalGrid, sketches);
+      }
       // Exact SVDs give every rank below the shorter side at no extra cost: keep them all (for the uniform rank).
       const maxRank = short <= 256 ? short - 1 : Math.max(...ranks);
       const series = opened.map((reader) =>
@@ -364,15 +475,16 @@ export async function advise(
           onStep: () => onProgress?.({ done: ++done, total, tensor: tensor.name }),
         }),
       );
-      const shape = matrixShape(tensor) as { rows: number; cols: number };
-      return { tensor, rows: shape.rows, cols: shape.cols, series };
+      return fromGradients(tensor, shape, series, resamples, seed);
     });
-    const summaries = measured.map((m) => summarize(m, target, minInterval, resamples, seed));
+    const summaries = measured.map((m) => summarize(m, target, minInterval));
     const tensors = summaries.map((s) => s.advice);
     const advisedNames = new Set(tensors.map((t) => t.name));
+    // In a sketched trace a tensor's logged length is its sketch's: count the original size where it is known.
+    const original = first.info.sketch?.originalNumel;
     const rest = first.info.tensors
       .filter((t) => !advisedNames.has(t.name))
-      .reduce((s, t) => s + 2 * t.numel, 0);
+      .reduce((s, t) => s + 2 * (original?.[t.name] ?? t.numel), 0);
     const uniform = uniformSetting(
       tensors,
       summaries.map((s) => s.meanByRank),
@@ -385,7 +497,12 @@ export async function advise(
       steps,
       target,
       minInterval,
-      intervalMethod: opened.length > 1 ? "seeds" : "block-bootstrap",
+      intervalMethod:
+        opened.length > 1
+          ? "seeds"
+          : tensors.some((t) => t.source === "rangeSketch")
+            ? "sketch-error"
+            : "block-bootstrap",
       tensors,
       skipped,
       memory: {

@@ -17,3 +17,4 @@ export {
 export { ADVISE_CAVEAT, galoreSnippet } from "./snippet.ts";
 export type * from "./types.ts";
 export { ADVISE_SCHEMA_VERSION } from "./types.ts";
+export { type SketchedEnergy, sketchedEnergy } from "./sketched.ts";

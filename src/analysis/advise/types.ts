@@ -4,8 +4,12 @@
 
 export const ADVISE_SCHEMA_VERSION = 1;
 
-/** How the intervals around E(r, Δ) were obtained. */
-export type EnergyIntervalMethod = "block-bootstrap" | "seeds";
+/** How the intervals around E(r, Δ) were obtained: block bootstrap over steps (full gradients, one trace), Student-t
+ * over seeds (several traces), or E ± the stated error of range sketches (one trace). */
+export type EnergyIntervalMethod = "block-bootstrap" | "seeds" | "sketch-error";
+
+/** Where E(r, Δ) came from: full gradients, or the logger's range sketches Y = G·Ω. */
+export type EnergySource = "gradients" | "rangeSketch";
 
 export interface TensorAdviceChoice {
   /** GaLore's rank r; the shorter side when the tensor is better left to full Adam (projected: false). */
@@ -33,12 +37,15 @@ export interface TensorAdvice {
   readonly cols: number;
   /** Which side GaLore projects: "left" (P ∈ R^{rows×r}) when rows ≤ cols, else "right". */
   readonly side: "left" | "right";
+  readonly source: EnergySource;
   readonly ranks: number[];
   readonly intervals: number[];
   /** energy[i][j] = E(ranks[i], intervals[j]), mean over steps (and seeds). */
   readonly energy: number[][];
-  /** 95 % intervals, indexed like energy. */
+  /** 95 % intervals, indexed like energy (range sketches, one trace: energy ± energyError). */
   readonly energyInterval: [number, number][][];
+  /** Range sketches only: the stated error of each energy (jackknife over Ω's columns + projector perturbation). */
+  readonly energyError?: number[][];
   /** Σ⟨Pᵀg, Pᵀu⟩ / Σ⟨g, u⟩ indexed like energy, when the trace logged updates (the optimizer's momentum). */
   readonly progressShare?: number[][];
   readonly advice: TensorAdviceChoice;
