@@ -9,6 +9,12 @@ import { escapeXml } from "./svgChart.ts";
 
 const MB_PER_FLOAT32 = 4 / 2 ** 20;
 
+const INTERVAL_TEXT: Record<AdviseResult["intervalMethod"], string> = {
+  seeds: "Student-t over seeds",
+  "block-bootstrap": "block bootstrap over steps",
+  "sketch-error": "E ± the range sketches' stated error",
+};
+
 function memoryText(numbers: number): string {
   return `${fmtNum(numbers)} (${fmtNum(numbers * MB_PER_FLOAT32)} MiB f32)`;
 }
@@ -47,7 +53,7 @@ export function renderAdviseTable(result: AdviseResult, { nameWidth = 32 } = {})
   const out = [
     `GaLore advice: the cheapest rank r and refresh interval Δ per matrix tensor keeping E(r, Δ) ≥ ${result.target} of ` +
       `the gradient energy, Δ ≥ ${result.minInterval} (${result.steps} steps of ${result.traces.length} trace${result.traces.length > 1 ? "s" : ""}; ` +
-      `intervals: ${result.intervalMethod === "seeds" ? "Student-t over seeds" : "block bootstrap over steps"}).`,
+      `intervals: ${INTERVAL_TEXT[result.intervalMethod]}).`,
     line(header),
     widths.map((w) => "─".repeat(w)).join("  "),
     ...rows.map(line),

@@ -7,6 +7,8 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { advise } from "../../src/analysis/index.ts";
 import { main } from "../../src/cli/main.ts";
+import { createRng, mat, matmul, rangeSketchOmega } from "../../src/core/index.ts";
+import { createGtraceWriter } from "../../src/trace/index.ts";
 
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
@@ -98,5 +100,50 @@ describe("gradtrace advise (CLI) on the demo trace", () => {
     const few = await run("advise", demo, "--intervals", "500");
     expect(few.code).toBe(2);
     expect(few.err).toMatch(/every interval exceeds the 24 steps/);
+  });
+
+  it("runs on a sketched-only trace from its range sketches, each E with its stated error", async () => {
+    // What a large run logs: JL sketches of every tensor (no full gradient) plus range sketches Y = G·Ω.
+    const file = path.join(dir, "sketched.gtrace");
+    const rows = 12;
+    const cols = 40;
+    const s = 16;
+    const omega = rangeSketchOmega(4, "w", cols, s);
+    const w = createGtraceWriter(file, {
+      tensors: [{ name: "w", shape: [8] }],
+      sketch: { kind: "jl", k: 8, seed: 4, seeding: "name", originalNumel: { w: rows * cols } },
+      rangeSketch: { s, seed: 4, seeding: "name", tensors: [{ name: "w", rows, cols }] },
+    });
+    const rng = createRng(9);
+    const u = Float64Array.from({ length: rows * 2 }, () => rng.normal());
+    for (let t = 0; t < 20; t++) {
+      const g = mat(rows, cols);
+      for (let i = 0; i < rows; i++)
+        for (let j = 0; j < cols; j++)
+          g.data[i * cols + j] =
+            u[i * 2] * Math.sin(j + t * 0.1) + 0.5 * u[i * 2 + 1] * Math.cos(j) + 0.02 * rng.normal();
+      w.append(t, { w: new Float32Array(8) }, { range: { w: Float32Array.from(matmul(g, omega).data) } });
+    }
+    w.close();
+    const json = path.join(dir, "sketched.json");
+    const r = await run("advise", file, "--intervals", "1,5,20", "--min-interval", "5", "--json", json);
+    expect(r.code, r.err).toBe(0);
+    const res = JSON.parse(fs.readFileSync(json, "utf8"));
+    expect(res.intervalMethod).toBe("sketch-error");
+    expect(res.tensors).toHaveLength(1);
+    const t = res.tensors[0];
+    expect(t.source).toBe("rangeSketch");
+    // Ranks stop below min(shorter side, s − 1).
+    expect(t.ranks).toEqual([1, 2, 4, 8]);
+    // A rank-2 signal: rank 2 keeps nearly everything at every interval.
+    for (const e of t.energy[1]) expect(e).toBeGreaterThan(0.95);
+    t.energyError.flat().forEach((e: number) => {
+      expect(e).toBeGreaterThanOrEqual(0);
+    });
+    expect(r.out).toContain("range sketches' stated error");
+    // The full-gradient source is refused with a specific message on this trace.
+    const forced = await run("advise", file, "--source", "gradients");
+    expect(forced.code).toBe(1);
+    expect(forced.err).toMatch(/holds sketched gradients only; source "gradients" needs full gradients/);
   });
 });

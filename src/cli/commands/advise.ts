@@ -16,6 +16,7 @@ type AdviseFlags = Required<Pick<AdviseOptions, "target" | "seed">> & {
   include?: string[];
   exclude?: string[];
   steps?: number;
+  source: NonNullable<AdviseOptions["source"]>;
   minInterval: number;
   maxSide: number;
   json?: string;
@@ -23,6 +24,10 @@ type AdviseFlags = Required<Pick<AdviseOptions, "target" | "seed">> & {
   force: boolean;
   quiet: boolean;
 };
+
+const SOURCES = ["auto", "gradients", "rangeSketch"] as const satisfies readonly NonNullable<
+  AdviseOptions["source"]
+>[];
 
 function parseTarget(value: string): number {
   const x = Number(value);
@@ -58,6 +63,16 @@ export function registerAdviseCommand(program: Command): void {
       "--intervals <list>",
       `refresh intervals Δ in steps (default ${DEFAULT_ADVISE_OPTIONS.intervals.join(",")}; those above the step count are dropped)`,
       parseNumberList("--intervals"),
+    )
+    .option(
+      "--source <source>",
+      "where E comes from: auto (full gradients when logged, else range sketches), gradients, or rangeSketch (the logger's range sketches Y = G·Ω, each E with its stated error)",
+      (v: string) => {
+        if (!SOURCES.includes(v as AdviseFlags["source"]))
+          throw new GradtraceError("E_ARG", `--source: "${v}" is not one of ${SOURCES.join(", ")}`);
+        return v as AdviseFlags["source"];
+      },
+      "auto",
     )
     .option(
       "--min-interval <n>",
@@ -136,6 +151,7 @@ async function runAdvise(traces: string[], flags: AdviseFlags): Promise<void> {
       seed: flags.seed,
       maxSide: flags.maxSide,
       minInterval: flags.minInterval,
+      source: flags.source,
       ...(flags.ranks ? { ranks: flags.ranks } : {}),
       ...(flags.intervals ? { intervals: flags.intervals } : {}),
       ...(flags.include ? { include: flags.include } : {}),
