@@ -8,8 +8,7 @@
  * (no division by small eigenvalues; we use this form). Directions whose eigenvalue is below 1e-12·n·λ_1 are
  * numerically absent from the window and are left out, so the effective rank is min(k, numerical rank). When
  * k ≥ rank of the window the projection is g_{t−1} itself (the predictor equals `last`). */
-import { symmetricEigen } from "../linalg/index.ts";
-import { mat } from "../matrix.ts";
+import { EigenWorkspace, symmetricEigenTopInto } from "../linalg/index.ts";
 import type { GramReader, LaggedPredictor, LaggedPredictorState } from "./types.ts";
 
 export const LOWRANK_RELATIVE_TOLERANCE = 1e-12;
@@ -23,28 +22,42 @@ export function lowrankCoefficients(
 ): Float64Array | null {
   const n = Math.min(window, t);
   if (n === 0) return null;
-  // Window index a ↔ step t − 1 − a (a = 0 is g_{t−1}).
-  const kw = mat(n, n);
+  // Window index a ↔ step t − 1 − a. The window Gram, its eigenvalues and top-k eigenvectors live in module scratch
+  // (this runs at every step of every track; nothing here is re-entrant).
+  const kTop = Math.min(rank, n);
+  if (scratch.kw.length < n * n) {
+    scratch.kw = new Float64Array(n * n);
+    scratch.values = new Float64Array(n);
+  }
+  if (scratch.vectors.length < n * kTop) scratch.vectors = new Float64Array(n * kTop);
+  const { kw, values, vectors: v } = scratch;
   for (let a = 0; a < n; a++) {
     for (let b = 0; b <= a; b++) {
-      const v = k.get(t - 1 - a, t - 1 - b);
-      kw.data[a * n + b] = v;
-      kw.data[b * n + a] = v;
+      const x = k.get(t - 1 - a, t - 1 - b);
+      kw[a * n + b] = x;
+      kw[b * n + a] = x;
     }
   }
-  const { values, vectors } = symmetricEigen(kw);
+  // Only the top k eigenvectors are used: computed alone (inverse iteration), not all n.
+  symmetricEigenTopInto(scratch.ws, kw, n, kTop, values, v);
   const top = values[0];
   const c = new Float64Array(n);
   if (!(top > 0)) return c;
   const tolerance = LOWRANK_RELATIVE_TOLERANCE * n * top;
-  const v = vectors!.data;
-  for (let i = 0; i < Math.min(rank, n); i++) {
+  for (let i = 0; i < kTop; i++) {
     if (!(values[i] > tolerance)) break;
-    const weight = v[0 * n + i]; // V_k[last step, i]
-    for (let a = 0; a < n; a++) c[a] += v[a * n + i] * weight;
+    const weight = v[0 * kTop + i]; // V_k[last step, i]
+    for (let a = 0; a < n; a++) c[a] += v[a * kTop + i] * weight;
   }
   return c;
 }
+
+const scratch = {
+  ws: new EigenWorkspace(),
+  kw: new Float64Array(0),
+  values: new Float64Array(0),
+  vectors: new Float64Array(0),
+};
 
 export function lowrankLagged(rank: number, window: number): LaggedPredictor {
   return {
