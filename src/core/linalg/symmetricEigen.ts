@@ -23,6 +23,7 @@ import {
   reduceInto,
   spectrumInto,
   tqlImplicit,
+  tqlValues,
   tridiagonalize,
   vectorsInto,
 } from "./tridiagonal.ts";
@@ -61,7 +62,7 @@ export function symmetricEigen(
   if (n === 0) return { values: new Float64Array(0), vectors: vectors ? mat(0, 0) : null };
   if (!vectors) {
     const { d, e } = tridiagonalize(a.data, n);
-    tqlImplicit(d, e, n);
+    tqlValues(d, e, n);
     return { values: d.sort().reverse(), vectors: null };
   }
   // w is Vᵀ in EISPACK's notation: w[j*n + k] = V[k][j]. A is symmetric, so initially w = A.

@@ -52,6 +52,8 @@ export class EigenWorkspace {
   v = new Float64Array(0);
   p = new Float64Array(0);
   readonly beta = new Float64Array(1);
+  /** The reduced matrix is A / unscale (a power of two; 1 unless A's entries are extreme). */
+  unscale = 1;
   /** Eigenvalues in QL order, then sorted (descending) with their blocks. */
   raw = new Float64Array(0);
   rawStart = new Int32Array(0);
@@ -98,7 +100,21 @@ export function reduceInto(ws: EigenWorkspace, a: Float64Array, n: number): void
   ws.reserve(n);
   const { w, d, e, tau } = ws;
   w.set(a.subarray(0, n * n));
+  ws.unscale = 1;
   if (n === 0) return;
+  // Entries far from 1 are scaled by a power of two (exact) so that no product in the reduction leaves float64's
+  // normal range; the eigenvalues are scaled back (ws.unscale).
+  let max = 0;
+  for (let i = 0; i < n * n; i++) {
+    const v = Math.abs(w[i]);
+    if (v > max) max = v;
+  }
+  if (max > 0 && (max > 2 ** 200 || max < 2 ** -200)) {
+    const k = Math.round(Math.log2(max));
+    const down = 2 ** -k;
+    for (let i = 0; i < n * n; i++) w[i] *= down;
+    ws.unscale = 2 ** k;
+  }
   let k = 0;
   if (n >= BLOCKED_MIN) {
     const panel = new PanelWorkspace(n);
@@ -114,8 +130,8 @@ export function tridiagonalize(a: Float64Array, n: number): TridiagonalForm {
   reduceInto(ws, a, n);
   return {
     n,
-    d: ws.d.slice(0, n),
-    e: ws.e.slice(0, n),
+    d: ws.d.slice(0, n).map((v) => v * ws.unscale),
+    e: ws.e.slice(0, n).map((v) => v * ws.unscale),
     reflectors: n * n === ws.w.length ? ws.w : ws.w.slice(0, n * n),
     tau: ws.tau.slice(0, n),
   };
@@ -436,6 +452,87 @@ export function tqlImplicit(
   }
 }
 
+/** Eigenvalues only of the symmetric tridiagonal (d, e) of size n, e[i] coupling i and i+1: d receives them
+ * (unsorted), e is destroyed. Rational QL (EISPACK tqlrat, the Pal–Walker–Kahan idea behind LAPACK's dsterf): the
+ * sweep runs on the squared off-diagonal and needs no square root per rotation, about half the cost of tqlImplicit.
+ * T is first scaled by a power of two (exact) so that its largest entry is near 1: the squares then neither
+ * overflow nor underflow for entries anywhere in float64's range. */
+export function tqlValues(d: Float64Array, e: Float64Array, n: number): void {
+  if (n === 0) return;
+  let norm = 0;
+  for (let i = 0; i < n; i++) {
+    norm = Math.max(norm, Math.abs(d[i]), i < n - 1 ? Math.abs(e[i]) : 0);
+  }
+  if (!(norm > 0)) return;
+  const k = Math.max(-1000, Math.min(1000, Math.round(Math.log2(norm))));
+  const down = 2 ** -k;
+  const e2 = e;
+  for (let i = 0; i < n; i++) {
+    d[i] *= down;
+    const v = i < n - 1 ? e[i] * down : 0;
+    e2[i] = v * v;
+  }
+  const eps = Number.EPSILON;
+  let f = 0;
+  let t = 0;
+  let b = 0;
+  let c = 0;
+  for (let l = 0; l < n; l++) {
+    const h0 = Math.abs(d[l]) + Math.sqrt(e2[l]);
+    if (t <= h0) {
+      t = h0;
+      b = eps * t;
+      c = b * b;
+    }
+    let m = l;
+    while (e2[m] > c) m++;
+    if (m > l) {
+      let iter = 0;
+      for (;;) {
+        if (++iter > MAX_QL_ITERATIONS_PER_VALUE) {
+          throw new GradtraceError(
+            "E_NUMERIC",
+            `symmetricEigen: QL iteration did not converge for eigenvalue ${l} of ${n} after ${iter - 1} sweeps`,
+          );
+        }
+        // Shift from the leading 2×2 block.
+        let s = Math.sqrt(e2[l]);
+        let g = d[l];
+        let p = (d[l + 1] - g) / (2 * s);
+        const r0 = hypot2(p, 1);
+        d[l] = s / (p + (p < 0 ? -r0 : r0));
+        let h = g - d[l];
+        for (let i = l + 1; i < n; i++) d[i] -= h;
+        f += h;
+        // Rational QL transformation.
+        g = d[m];
+        if (g === 0) g = b;
+        h = g;
+        s = 0;
+        for (let i = m - 1; i >= l; i--) {
+          p = g * h;
+          const r = p + e2[i];
+          e2[i + 1] = s * r;
+          s = e2[i] / r;
+          d[i + 1] = h + s * (h + d[i]);
+          g = d[i] - e2[i] / g;
+          if (g === 0) g = b;
+          h = (g * p) / r;
+        }
+        e2[l] = s * g;
+        d[l] = h;
+        // Converged when e_l² ≤ b² (tested as e2·h ≤ c to avoid underflow), or h = 0.
+        if (h === 0 || Math.abs(e2[l]) <= Math.abs(c / h)) break;
+        e2[l] = h * e2[l];
+        if (e2[l] === 0) break;
+      }
+    }
+    d[l] += f;
+  }
+  const up = 2 ** k;
+  for (let i = 0; i < n; i++) d[i] *= up;
+}
+
 /** All eigenvalues of the tridiagonal in `ws` (values only: O(n²)), descending in ws.values[0..n), each with the
  * unreduced block [ws.blockStart, ws.blockEnd) of T it belongs to — where inverse iteration looks for its vector. T is
  * split where |e_i| ≤ ε·(|d_i| + |d_{i+1}|) and each block is solved on its own. */
@@ -452,7 +549,7 @@ export function spectrumInto(ws: EigenWorkspace, n: number): void {
       dd[i] = d[s + i];
       ee[i] = i < m - 1 ? e[s + i] : 0;
     }
-    tqlImplicit(dd, ee, m);
+    tqlValues(dd, ee, m);
     for (let i = 0; i < m; i++) {
       raw[s + i] = dd[i];
       rawStart[s + i] = s;
@@ -463,7 +560,7 @@ export function spectrumInto(ws: EigenWorkspace, n: number): void {
   descendingOrder(raw, n, order);
   for (let i = 0; i < n; i++) {
     const o = order[i];
-    values[i] = raw[o];
+    values[i] = raw[o] * ws.unscale;
     blockStart[i] = rawStart[o];
     blockEnd[i] = rawEnd[o];
   }
@@ -514,7 +611,10 @@ export function vectorsInto(ws: EigenWorkspace, n: number, m: number, out: Float
       const v = Math.abs(d[i]) + (i > s ? Math.abs(e[i - 1]) : 0) + (i < end - 1 ? Math.abs(e[i]) : 0);
       if (v > norm) norm = v;
     }
-    let shift = ws.values[j];
+    // The block is solved scaled to norm ≈ 1 (a power of two, exact): pivots and growth then stay in range.
+    const blockScale = norm > 0 ? 2 ** -Math.round(Math.log2(norm)) : 1;
+    norm *= blockScale;
+    let shift = (ws.values[j] / ws.unscale) * blockScale;
     const prev = lastColumn[s];
     previousColumn[j] = prev;
     clusterFirst[j] = j;
@@ -526,7 +626,7 @@ export function vectorsInto(ws: EigenWorkspace, n: number, m: number, out: Float
     }
     lastShift[s] = shift;
     lastColumn[s] = j;
-    lu.factor(d, e, s, end, shift, eps * norm);
+    lu.factor(d, e, s, end, shift, eps * norm, blockScale);
     for (let i = s; i < end; i++) {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
       x[i] = seed / 2 ** 31 - 1;
@@ -584,11 +684,20 @@ class TridiagonalLu {
     this.swapped = new Uint8Array(n);
   }
 
-  factor(d: Float64Array, e: Float64Array, s: number, end: number, lambda: number, tol: number): void {
+  /** Factors scale·T − λI on the block (λ already in scaled units). */
+  factor(
+    d: Float64Array,
+    e: Float64Array,
+    s: number,
+    end: number,
+    lambda: number,
+    tol: number,
+    scale: number,
+  ): void {
     const { dl, dd, du, du2, swapped } = this;
     for (let i = s; i < end; i++) {
-      dd[i] = d[i] - lambda;
-      dl[i] = i < end - 1 ? e[i] : 0;
+      dd[i] = d[i] * scale - lambda;
+      dl[i] = i < end - 1 ? e[i] * scale : 0;
       du[i] = dl[i];
       du2[i] = 0;
     }

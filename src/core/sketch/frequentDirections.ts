@@ -29,7 +29,7 @@
  * ℓ·dim + ℓ(ℓ+b)/b·dim multiply-adds per row, plus (ℓ+b)³/b for the eigenproblem, and nothing is allocated per
  * row. The final spectrum (`sigmaSq`, `shrinkage`) needs eigenvalues only. */
 import { GradtraceError } from "../errors.ts";
-import { dotAt, symmetricEigen } from "../linalg/index.ts";
+import { dotAt, EigenWorkspace, symmetricEigen, symmetricEigenTopInto } from "../linalg/index.ts";
 import { type Mat, mat, type Vec } from "../matrix.ts";
 
 export interface FrequentDirectionsOptions {
@@ -67,6 +67,9 @@ export class FrequentDirections {
   private readonly scratch: Float64Array;
   private readonly coef: Float64Array;
   private finalCache: { seen: number; shrunk: Shrunk } | null = null;
+  private readonly eigen = new EigenWorkspace();
+  private readonly eigenValues: Float64Array;
+  private readonly eigenVectors: Float64Array;
 
   constructor({ ell, dim, buffer = ell }: FrequentDirectionsOptions) {
     if (!Number.isInteger(ell) || ell < 1) {
@@ -89,6 +92,8 @@ export class FrequentDirections {
     this.gram = new Float64Array(this.capacity * this.capacity);
     this.scratch = new Float64Array(pad4(ell) * dim);
     this.coef = new Float64Array(pad4(ell) * pad4(this.capacity));
+    this.eigenValues = new Float64Array(this.capacity);
+    this.eigenVectors = new Float64Array(this.capacity * ell);
   }
 
   /** Rows fed so far. */
@@ -197,7 +202,13 @@ export class FrequentDirections {
     const m = mat(n, n);
     for (let a = 0; a < n; a++) m.data.set(this.gram.subarray(a * cap, a * cap + n), a * n);
     const keep = Math.min(ell, n);
-    const { values, vectors } = symmetricEigen(m, { vectors: out ? keep : false });
+    let values: Float64Array;
+    let vectors: Float64Array | null = null;
+    if (out) {
+      values = this.eigenValues;
+      vectors = this.eigenVectors;
+      symmetricEigenTopInto(this.eigen, m.data, n, keep, values, vectors);
+    } else values = symmetricEigen(m, { vectors: false }).values;
     const delta = n > ell ? Math.max(values[ell], 0) : 0;
     // Eigenvalues at round-off level of the largest carry no direction; dropping them keeps exact low-rank input exact.
     const floor = Math.max(values[0], 0) * n * 1e-13;
@@ -207,7 +218,7 @@ export class FrequentDirections {
     for (let i = 0; i < count; i++) sigmaSq[i] = values[i] - delta;
     if (out && vectors) {
       const coef = this.coef;
-      const u = vectors.data;
+      const u = vectors;
       const rowsOut = pad4(count);
       const width = pad4(n);
       coef.fill(0);
