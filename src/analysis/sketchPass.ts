@@ -1,6 +1,13 @@
-/** @file The sketched mode's streaming pass: every step's tensors are read once and sketched to k numbers each
- * (independent seeded sketches per tensor, so the sum of the tensors' sketches is a sketch of the whole-model
- * vector by the block matrix [S_1 … S_m]); the metrics then run on the k×T sketches exactly as on full vectors. */
+/** @file The sketched mode's pass over the steps: every step's tensors are read once and sketched to k numbers each
+ * (independent seeded sketches per tensor); the metrics then run on the k×T sketches exactly as on full vectors.
+ *
+ * The whole model's sketch is the tensors' sketches side by side — the block-diagonal sketch diag(S_1, …, S_m), m·k
+ * numbers per step — so its Gram is the sum of the tensors' sketched Grams, as the unsketched total's Gram is the
+ * sum of the tensors' Grams, and as the streaming mode and the live accumulator build it. (Adding the tensors'
+ * sketches into one k-vector, [S_1 … S_m]·g, would be a sketch too, but it adds the cross-tensor terms
+ * ⟨S_i g_i, S_j g'_j⟩, i ≠ j, to every inner product: more variance for the same bound.) Each tensor's inner
+ * products within ε‖x_i‖‖y_i‖ give the total's within Σ_i ε‖x_i‖‖y_i‖ ≤ ε‖x‖‖y‖ (Cauchy–Schwarz), so the per-tensor
+ * ε holds for the total with the union bound over the m tensors. */
 
 import type { Mat } from "../core/index.ts";
 import { createSketch, deriveSeed, GramAccumulator, type Sketch, type SketchKind } from "../core/index.ts";
@@ -16,9 +23,8 @@ export interface SketchPassOptions {
 }
 
 export interface SketchPassResult {
-  /** Gram of the sketched vectors, per tensor and for the whole model. */
+  /** Gram of the sketched vectors, per tensor (the whole model's is their sum: see the file comment). */
   readonly grams: Map<string, Mat>;
-  readonly total: Mat;
   readonly sketches: Map<string, Sketch>;
   readonly nonFiniteSteps: number[];
 }
@@ -38,7 +44,6 @@ export function sketchGrams(
   });
   // Row t of each buffer is the sketch of g_t: n × k, the layout GramAccumulator.addBlock expects.
   const perTensor = new Map(tensors.map((name) => [name, new Float64Array(n * k)]));
-  const total = new Float64Array(n * k);
   const bad: number[] = [];
   const bytesPerStep = tensors.reduce((s, name) => s + infoByName.get(name)!.numel * 4, 0);
   for (let pos = 0; pos < n; pos++) {
@@ -56,12 +61,10 @@ export function sketchGrams(
         }
       }
       if (!finite) break;
-      for (let j = 0; j < k; j++) total[pos * k + j] += row[j];
     }
     if (!finite) {
       bad.push(pos);
       for (const buf of perTensor.values()) buf.fill(0, pos * k, (pos + 1) * k);
-      total.fill(0, pos * k, (pos + 1) * k);
     }
     onProgress?.({ phase: "sketch", done: pos + 1, total: n, bytes: (pos + 1) * bytesPerStep });
   }
@@ -72,5 +75,5 @@ export function sketchGrams(
   };
   const grams = new Map<string, Mat>();
   for (const [name, rows] of perTensor) grams.set(name, gramOf(rows));
-  return { grams, total: gramOf(total), sketches, nonFiniteSteps: bad };
+  return { grams, sketches, nonFiniteSteps: bad };
 }
