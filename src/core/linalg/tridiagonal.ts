@@ -211,31 +211,32 @@ function reduceUnblocked(
   e[n - 1] = 0;
 }
 
-/** p[s..n) = A[s.., s..] · x[s..n) from the upper triangle (each row: one dot for its own entry and one axpy into
- * the entries right of the diagonal, so the row is read once). */
+/** p[s..n) = A[s.., s..] · x[s..n) from the upper triangle: each row contributes one dot product (its own entry)
+ * and one axpy (the entries right of the diagonal, mirrored), so the matrix is read once. Rows go in pairs, so x
+ * and p are loaded once per two matrix entries — the symv is memory-bound, and this is half the reduction's flops. */
 function symvUpper(w: Float64Array, n: number, s: number, x: Float64Array, p: Float64Array): void {
   p.fill(0, s, n);
-  for (let i = s; i < n; i++) {
-    const ri = i * n;
-    const xi = x[i];
-    let s0 = w[ri + i] * xi;
-    let s1 = 0;
-    let j = i + 1;
-    for (; j + 1 < n; j += 2) {
-      const a0 = w[ri + j];
-      const a1 = w[ri + j + 1];
-      s0 += a0 * x[j];
-      s1 += a1 * x[j + 1];
-      p[j] += a0 * xi;
-      p[j + 1] += a1 * xi;
+  let i = s;
+  for (; i + 1 < n; i += 2) {
+    const r0 = i * n;
+    const r1 = r0 + n;
+    const x0 = x[i];
+    const x1 = x[i + 1];
+    const a01 = w[r0 + i + 1];
+    let s0 = w[r0 + i] * x0 + a01 * x1;
+    let s1 = a01 * x0 + w[r1 + i + 1] * x1;
+    for (let j = i + 2; j < n; j++) {
+      const a0 = w[r0 + j];
+      const a1 = w[r1 + j];
+      const xj = x[j];
+      s0 += a0 * xj;
+      s1 += a1 * xj;
+      p[j] += a0 * x0 + a1 * x1;
     }
-    if (j < n) {
-      const a0 = w[ri + j];
-      s0 += a0 * x[j];
-      p[j] += a0 * xi;
-    }
-    p[i] += s0 + s1;
+    p[i] += s0;
+    p[i + 1] += s1;
   }
+  if (i < n) p[i] += w[i * n + i] * x[i];
 }
 
 /** The panel's reflectors V and the vectors W of A ← A − V Wᵀ − W Vᵀ, each NB vectors of length n. */
