@@ -18,4 +18,4 @@ export {
   symmetricEigen,
   symmetricEigenTopInto,
 } from "./symmetricEigen.ts";
-export { EigenWorkspace } from "./tridiagonal.ts";
+export { applyQ, EigenWorkspace, reduceInto, spectrumInto, vectorsInto } from "./tridiagonal.ts";

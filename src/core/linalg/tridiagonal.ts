@@ -27,9 +27,12 @@ const MAX_QL_ITERATIONS_PER_VALUE = 60;
 /** Rows per panel of the blocked reduction, and the size from which it is used (below, the unblocked one). */
 const BLOCK_ROWS = 32;
 const BLOCKED_MIN = 192;
-/** Inverse-iteration sweeps per eigenvector (dstein allows 5 and stops 2 sweeps after convergence; with a shift
- * accurate to ε·‖T‖ one sweep already amplifies the wanted direction by ~1/ε). */
-const INVERSE_ITERATIONS = 3;
+/** Inverse-iteration sweeps per eigenvector (dstein allows 5 and stops 2 sweeps after convergence). With a shift
+ * accurate to ε·‖T‖, each sweep shrinks the other directions by ε‖T‖/gap relative to the wanted one: two sweeps
+ * reach rounding level when the eigenvalue is isolated (gap > 10⁻³‖T‖), a third is spent on clustered ones (where
+ * reorthogonalisation does the rest). */
+const INVERSE_ITERATIONS_ISOLATED = 2;
+const INVERSE_ITERATIONS_CLUSTERED = 3;
 
 /** A = Q T Qᵀ: T's diagonal d and off-diagonal e (e[i] couples i and i+1; e[n−1] = 0), and the reflectors of Q. */
 export interface TridiagonalForm {
@@ -593,7 +596,13 @@ function descendingOrder(values: Float64Array, n: number, order: Int32Array): vo
  * with partial pivoting, tiny pivots raised to ε·‖T_block‖, right-hand side scaled by the block's norm,
  * reorthogonalisation against the earlier vectors of the same cluster — consecutive values of a block closer than
  * 10⁻³·‖T_block‖ — and a shift nudged apart when two computed values coincide), then Q applied. */
-export function vectorsInto(ws: EigenWorkspace, n: number, m: number, out: Float64Array): void {
+export function vectorsInto(
+  ws: EigenWorkspace,
+  n: number,
+  m: number,
+  out: Float64Array,
+  { backTransform = true }: { backTransform?: boolean } = {},
+): void {
   const { d, e, x, lu, lastShift, lastColumn, previousColumn, clusterFirst } = ws;
   const eps = Number.EPSILON;
   out.fill(0, 0, n * m);
@@ -632,7 +641,14 @@ export function vectorsInto(ws: EigenWorkspace, n: number, m: number, out: Float
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
       x[i] = seed / 2 ** 31 - 1;
     }
-    for (let it = 0; it < INVERSE_ITERATIONS; it++) {
+    // Isolated: no eigenvalue (of any block: conservative) within 10⁻³‖T_block‖ on either side.
+    const v = ws.values;
+    const unit = ws.unscale / blockScale;
+    const isolated =
+      (j === 0 || v[j - 1] - v[j] > 1e-3 * norm * unit) &&
+      (j === n - 1 || v[j] - v[j + 1] > 1e-3 * norm * unit);
+    const sweeps = isolated ? INVERSE_ITERATIONS_ISOLATED : INVERSE_ITERATIONS_CLUSTERED;
+    for (let it = 0; it < sweeps; it++) {
       let l1 = 0;
       for (let i = s; i < end; i++) l1 += Math.abs(x[i]);
       const scale = (size * norm * Math.max(eps, Math.abs(lu.lastPivot))) / (l1 > 0 ? l1 : 1);
@@ -666,7 +682,7 @@ export function vectorsInto(ws: EigenWorkspace, n: number, m: number, out: Float
     const f = (x[big] < 0 ? -1 : 1) / Math.sqrt(ss);
     for (let i = s; i < end; i++) out[i * m + j] = x[i] * f;
   }
-  for (let j = 0; j < m; j++) applyQ(ws.w, ws.tau, n, out, j, m);
+  if (backTransform) for (let j = 0; j < m; j++) applyQ(ws.w, ws.tau, n, out, j, m);
 }
 
 /** LU with partial pivoting of the tridiagonal T − λI on a block (LAPACK dgttrf), tiny pivots raised to `tol`. */

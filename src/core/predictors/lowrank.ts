@@ -8,7 +8,7 @@
  * (no division by small eigenvalues; we use this form). Directions whose eigenvalue is below 1e-12·n·λ_1 are
  * numerically absent from the window and are left out, so the effective rank is min(k, numerical rank). When
  * k ≥ rank of the window the projection is g_{t−1} itself (the predictor equals `last`). */
-import { EigenWorkspace, symmetricEigenTopInto } from "../linalg/index.ts";
+import { applyQ, EigenWorkspace, reduceInto, spectrumInto, vectorsInto } from "../linalg/index.ts";
 import type { GramReader, LaggedPredictor, LaggedPredictorState } from "./types.ts";
 
 export const LOWRANK_RELATIVE_TOLERANCE = 1e-12;
@@ -25,12 +25,9 @@ export function lowrankCoefficients(
   // Window index a ↔ step t − 1 − a. The window Gram, its eigenvalues and top-k eigenvectors live in module scratch
   // (this runs at every step of every track; nothing here is re-entrant).
   const kTop = Math.min(rank, n);
-  if (scratch.kw.length < n * n) {
-    scratch.kw = new Float64Array(n * n);
-    scratch.values = new Float64Array(n);
-  }
+  if (scratch.kw.length < n * n) scratch.kw = new Float64Array(n * n);
   if (scratch.vectors.length < n * kTop) scratch.vectors = new Float64Array(n * kTop);
-  const { kw, values, vectors: v } = scratch;
+  const { kw, vectors: v } = scratch;
   for (let a = 0; a < n; a++) {
     for (let b = 0; b <= a; b++) {
       const x = k.get(t - 1 - a, t - 1 - b);
@@ -38,24 +35,30 @@ export function lowrankCoefficients(
       kw[b * n + a] = x;
     }
   }
-  // Only the top k eigenvectors are used: computed alone (inverse iteration), not all n.
-  symmetricEigenTopInto(scratch.ws, kw, n, kTop, values, v);
+  // c = V_k V_kᵀ e_0 needs the top k eigenvectors only, and through the tridiagonal form A = Q T Qᵀ (whose Q leaves
+  // index 0 alone: Q e_0 = e_0) it is Q·Σ_i z_i z_i[0] with z_i the eigenvectors of T — one back-transformation.
+  const ws = scratch.ws;
+  reduceInto(ws, kw, n);
+  spectrumInto(ws, n);
+  const values = ws.values;
   const top = values[0];
   const c = new Float64Array(n);
   if (!(top > 0)) return c;
   const tolerance = LOWRANK_RELATIVE_TOLERANCE * n * top;
-  for (let i = 0; i < kTop; i++) {
-    if (!(values[i] > tolerance)) break;
-    const weight = v[0 * kTop + i]; // V_k[last step, i]
-    for (let a = 0; a < n; a++) c[a] += v[a * kTop + i] * weight;
+  let used = 0;
+  while (used < kTop && values[used] > tolerance) used++;
+  vectorsInto(ws, n, used, v, { backTransform: false });
+  for (let i = 0; i < used; i++) {
+    const weight = v[0 * used + i]; // z_i[0] = (Q z_i)[0]
+    for (let a = 0; a < n; a++) c[a] += v[a * used + i] * weight;
   }
+  applyQ(ws.w, ws.tau, n, c);
   return c;
 }
 
 const scratch = {
   ws: new EigenWorkspace(),
   kw: new Float64Array(0),
-  values: new Float64Array(0),
   vectors: new Float64Array(0),
 };
 
