@@ -160,16 +160,21 @@ describe("streaming mode", () => {
     // Brute force: sketch each tensor with its derived seed, concatenate, κ(last) = Σ‖x_t − x_{t−1}‖² / Σ‖x_t‖².
     const names = Object.keys(shapes);
     const sketches = names.map((name, i) =>
-      createSketch({ kind: "countsketch", k: 16, seed: deriveSeed(9, i), dim: reader.info.tensors[i].numel }),
+      createSketch({
+        kind: "countsketch",
+        k: 16,
+        seed: deriveSeed(9, i),
+        dim: reader.info.tensors.find((t) => t.name === name)!.numel,
+      }),
     );
     let num = 0;
     let den = 0;
     let prev: Float64Array | null = null;
     for (let t = 0; t < 60; t++) {
       const x = new Float64Array(16 * names.length);
-      names.forEach((name, i) =>
-        sketches[i].accumulate(reader.readTensor(t, name), 0, x.subarray(16 * i, 16 * (i + 1))),
-      );
+      names.forEach((name, i) => {
+        sketches[i].accumulate(reader.readTensor(t, name), 0, x.subarray(16 * i, 16 * (i + 1)));
+      });
       for (let j = 0; j < x.length; j++) {
         den += x[j] ** 2;
         num += (x[j] - (prev ? prev[j] : 0)) ** 2;
