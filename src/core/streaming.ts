@@ -16,14 +16,16 @@
  *   ‖HᵀH − BᵀB‖₂ ≤ Δ bounds every eigenvalue (μ_i ≤ σ_i² ≤ μ_i + Δ) and, with the exact ‖H‖_F² summed here, brackets
  *   r*(ε) (spectrum.ts: fdSpectrumSummary).
  *
- * Memory per tensor of p coordinates: window·p gradient copies (float32 for float32 input), an FD buffer of 2ℓ·p
- * float64, one previous gradient, one vector per EMA / momentum predictor; the total (all tensors concatenated)
- * adds 2 FD buffers and a previous vector of Σp. `estimateStreamingBytes` states it; for very large p run the
- * streaming state on sketched steps (k coordinates per tensor) instead.
+ * Memory per tensor of p coordinates: window·p gradient copies (float32 for float32 input), an FD of 4ℓ·p float64
+ * (ℓ sketch rows, a 2ℓ-row buffer, an ℓ-row shrink scratch), one previous gradient, one vector per EMA / momentum
+ * predictor; the total (all tensors concatenated) adds 2 FDs and a previous vector of Σp. `estimateStreamingBytes`
+ * states it; for very large p run the streaming state on sketched steps (k coordinates per tensor) instead.
  *
- * Per-step work is `observe`: the window Gram row (window·p multiply-adds), the predictors, and two FD row inserts
- * (amortised O(ℓ·p)); each is a plain loop over Float32/Float64 arrays (LiveAccumulator.windowDots, EmaBank,
- * FrequentDirections), the places a SIMD kernel would replace. */
+ * Per-step work is `observe`: the window Gram row (window·p multiply-adds), the predictors, and the FD row inserts
+ * (ℓ·p for the projections on the sketch rows plus 1.5ℓ·p amortised for the shrinks' rotation, with the dot products
+ * between buffered rows read off the window Gram); each is a plain loop over Float32/Float64 arrays
+ * (LiveAccumulator.windowDots, EmaBank, FrequentDirections.update / combineRows), the places a SIMD kernel would
+ * replace. */
 import { GradtraceError } from "./errors.ts";
 import { incrementGram } from "./gram.ts";
 import { gramEigenvalues } from "./linalg/gramEigenvalues.ts";

@@ -1,18 +1,15 @@
-/** @file Symmetric eigendecomposition on flat float64 storage: Householder tridiagonalisation followed by implicit
- * QL with Wilkinson-style shifts (the EISPACK tred2/tql2 pair, as in JAMA and ml-matrix).
- *
- * Why hand-written instead of ml-matrix's EigenvalueDecomposition: ml-matrix runs the same algorithm on an
- * array-of-arrays and walks matrix *columns* in its inner loops (V[k][j] with k varying), which is a strided,
- * pointer-chasing access. Here the working matrix is stored transposed in one Float64Array so that every inner loop
- * (the symmetric rank-2 update of the reduction, the back-accumulation dot products and the QL Givens rotations)
- * runs over contiguous memory. Same arithmetic, same accuracy (backward stable: residual ‖AV − VΛ‖ ~ n·ε·‖A‖;
- * bench/eigen.bench.ts shows identical residuals, 1.4e-14 at n = 1024). Measured on a 1024×1024 Gram on 2 shared,
- * heavily loaded cores (so ±50%): ml-matrix 23–40 s; this with vectors 15–16 s (1.5–2.6×); eigenvalues only
- * 2.9–3.2 s (7–14×). The eigenvalues-only call skips the back-accumulation of the Householder reflectors and every
- * rotation update: 4/3·n³ flops for the reduction plus O(n²) for QL, against ~6·n³ more for the Givens rotations
- * on the vectors — so ask for vectors only when needed (all spectrum metrics are values-only). At n = 4096 expect minutes for values and far more with
- * vectors: the reduction is BLAS-2 (memory-bound) and JS has no SIMD; a blocked (dsytrd-style) reduction or
- * divide-and-conquer for vectors would be the next step if that size becomes routine.
+/** @file Symmetric eigendecomposition on flat float64 storage, eigenvalues first and eigenvectors only where asked:
+ * - `vectors: false` (every spectrum metric): Householder reduction to tridiagonal form — blocked, dsytrd-style,
+ *   from n = 192 — and rational QL (tridiagonal.ts): 4/3·n³ flops, robust from 1e−300 to 1e300;
+ * - `vectors: m` (lowrank<k>w<w>, Frequent Directions shrinks): the same reduction, then inverse iteration for the m
+ *   largest eigenvalues only, back-transformed through the reflectors: O(m·n²) on top of the reduction;
+ *   `symmetricEigenTopInto` is the allocation-free form for per-step callers;
+ * - `vectors: true` (all n vectors; also the reference the tests compare the other two with): the EISPACK
+ *   tred2/tql2 pair, as in JAMA and ml-matrix, with the working matrix stored transposed in one Float64Array so that
+ *   every inner loop (the rank-2 update, the back-accumulation, the QL Givens rotations on the vectors, ~6·n³ flops)
+ *   runs over contiguous memory. Backward stable: residual ‖AV − VΛ‖ ~ n·ε·‖A‖ (bench/eigen.bench.ts). Measured on a
+ *   1024×1024 Gram on 2 shared, heavily loaded cores: ml-matrix 23–40 s, this 15–16 s.
+ * Measured values-only times and the comparison with numpy's eigvalsh are in docs/benchmarks.md (streaming bench).
  *
  * The input must be symmetric; it is checked with a loose tolerance (rounding differences between the two triangles
  * are fine) and never modified. */

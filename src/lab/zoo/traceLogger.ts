@@ -3,8 +3,8 @@
  *   momentum buffer (stored as "<name>@momentum" so the momentum-matched predictor can use it);
  * - sketched (`sketch: "jl:512"` etc.): each tensor i is sketched where the gradient is produced, with an
  *   independent seeded sketch S_i = createSketch({ kind, k, seed: deriveSeed(seed, i), dim: numel_i }) — the same
- *   construction `analyze --sketch` uses, so the sum of the tensors' sketches is a sketch of the whole-model
- *   vector. `DIR/trace.gtrace` then holds k numbers per tensor per step, and `DIR/trace.json` (a manifest written
+ *   construction `analyze --sketch` uses; the tensors' sketches side by side are the whole-model sketch the analysis
+ *   works with. `DIR/trace.gtrace` then holds k numbers per tensor per step, and `DIR/trace.json` (a manifest written
  *   on close) declares the sketch so readers know the vectors are sketches. Momentum buffers are not logged in
  *   sketched mode. */
 import { mkdirSync } from "node:fs";
