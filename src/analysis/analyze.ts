@@ -32,7 +32,7 @@ import {
 } from "../trace/index.ts";
 import { type CorruptStep, corruptionProblems, corruptStepOf } from "./corruption.ts";
 import { FdGramSink } from "./fdSink.ts";
-import { type TensorSeries, tensorResultFromGram } from "./fromGram.ts";
+import { sum, type TensorSeries, tensorResultFromGram } from "./fromGram.ts";
 import { tensorResultFromStream } from "./fromStream.ts";
 import {
   accumulateGrams,
@@ -283,7 +283,7 @@ async function analyzeReader(
   let total: Mat;
   let nonFinite: number[];
   let corrupt: CorruptStep[];
-  let sketchReport: SketchReport | undefined;
+  let sketchReport: SketchReports | undefined;
   const fdRows = sketch?.startsWith("fd:") ? parseFdSpec(sketch) : null;
   if (fdRows !== null) {
     // Frequent Directions over the coordinates: the block pass feeds FD sketches instead of exact Grams.
@@ -307,13 +307,14 @@ async function analyzeReader(
     const delta = sinks.reduce((acc, s) => acc + s.shrinkage, 0);
     let trace = 0;
     for (let i = 0; i < total.rows; i++) trace += total.data[i * total.cols + i];
-    sketchReport = {
+    const fdReport: SketchReport = {
       kind: "fd",
       k: fdRows,
       seed: 0,
       errorBound: trace > 0 ? (delta * total.rows) / trace : 0,
       confidence: 1,
     };
+    sketchReport = { tensor: fdReport, total: fdReport };
   } else if (sketch) {
     const { kind, k } = parseSketchSpec(sketch);
     const runner = runnerFor(reader, payloadBytes(reader, names), options.threads);
@@ -324,11 +325,12 @@ async function analyzeReader(
       await runner.close();
     }
     grams = pass.grams;
-    total = pass.total;
+    // The whole model's sketch is the tensors' sketches side by side (sketchPass.ts), as in the streaming mode.
+    total = sumGrams(grams.values())!;
     nonFinite = pass.nonFiniteSteps;
     corrupt = pass.corrupt;
     // Report the user's base seed (each tensor's sketch is seeded from it and its name: tensorSketchSeed).
-    sketchReport = randomSketchReport(pass.sketches.values().next().value!, n, seed);
+    sketchReport = randomSketchReports(pass.sketches.values().next().value!, n, names.length, seed);
   } else {
     const kernel = options.gramKernel ?? DEFAULT_ANALYZE_OPTIONS.gramKernel;
     // The jax kernel runs on this thread (its WebAssembly runtime is per process); wasm and js split the tensors'
@@ -355,7 +357,11 @@ async function analyzeReader(
     if (info.sketch) {
       // The run logged sketches (k numbers per tensor per step): the exact pass ran on them; state the bound.
       const { kind, k, seed: sketchSeed } = info.sketch;
-      sketchReport = randomSketchReport(createSketch({ kind, k, seed: sketchSeed, dim: 1 }), n);
+      sketchReport = randomSketchReports(
+        createSketch({ kind, k, seed: sketchSeed, dim: 1 }),
+        n,
+        names.length,
+      );
     }
   }
   if (nonFinite.length > 0) problems.push(nonFiniteProblem(nonFinite, info.steps));
@@ -401,7 +407,9 @@ async function analyzeReader(
     const extras = momentum ? { momentum: momentum.perTensor.get(name)! } : {};
     const { result, series: s } = tensorResultFromGram(grams.get(name)!, meta, fromGramOptions, extras);
     series.set(name, s);
-    tensors.push(withGeometryAndSketch(reader, options, meta, kept, result, sketchReport, grams.get(name)));
+    tensors.push(
+      withGeometryAndSketch(reader, options, meta, kept, result, sketchReport?.tensor, grams.get(name)),
+    );
   }
   const totalNumel = names.reduce((s, name) => s + metas.get(name)!.numel, 0);
   const totalOut = tensorResultFromGram(
@@ -413,18 +421,17 @@ async function analyzeReader(
   series.set("total", totalOut.series);
   let totalResult: TensorResult = totalOut.result;
   if (sketchReport) {
-    // Exact values exist only when the sketch was taken here (`--sketch`); a logged-sketch trace has none.
-    const check = sketch ? (options.sketchCheckSteps ?? DEFAULT_ANALYZE_OPTIONS.sketchCheckSteps) : 0;
-    const measuredError =
-      check > 1
-        ? await measureSketchError(reader, names, total, kept.slice(0, check), fromGramOptions)
-        : undefined;
-    const bounds =
-      sketchReport.kind !== "fd"
-        ? sketchBounds(total, totalResult, sketchReport.k, sketchReport.confidence)
-        : {};
-    const report = { ...sketchReport, ...bounds, ...(measuredError ? { measuredError } : {}) };
-    totalResult = { ...totalResult, sketch: report };
+    const report = await withMeasuredError(
+      reader,
+      options,
+      sketchReport.total,
+      names,
+      totalOut.series,
+      kept,
+      fromGramOptions,
+    );
+    const bounds = report.kind !== "fd" ? sketchBounds(total, totalResult, report.k, report.confidence) : {};
+    totalResult = { ...totalResult, sketch: { ...report, ...bounds } };
   }
   const bounds = boundsFor(totalResult);
   return {
@@ -524,11 +531,11 @@ async function analyzeStreaming(
   requireSteps(info.path, kept.length, nonFinite.length, pass.corrupt.length);
   problems.push(...corruptionProblems(pass.corrupt));
   const n = kept.length;
-  let sketchReport: SketchReport | undefined;
-  if (parsed) sketchReport = randomSketchReport(pass.sketches.values().next().value!, n, seed);
+  let sketchReport: SketchReports | undefined;
+  if (parsed) sketchReport = randomSketchReports(pass.sketches.values().next().value!, n, names.length, seed);
   else if (info.sketch) {
     const { kind, k, seed: sketchSeed } = info.sketch;
-    sketchReport = randomSketchReport(createSketch({ kind, k, seed: sketchSeed, dim: 1 }), n);
+    sketchReport = randomSketchReports(createSketch({ kind, k, seed: sketchSeed, dim: 1 }), n, names.length);
   }
   const fromOptions = { predictors: [...predictors], eps: [...eps], window, bootstrap, seed };
   const series = new Map<string, TensorSeries>();
@@ -537,7 +544,7 @@ async function analyzeStreaming(
     const meta = metas.get(name)!;
     const { result, series: s } = tensorResultFromStream(pass.snapshot.tensors[i], meta, fromOptions);
     series.set(name, s);
-    tensors.push(withGeometryAndSketch(reader, options, meta, kept, result, sketchReport));
+    tensors.push(withGeometryAndSketch(reader, options, meta, kept, result, sketchReport?.tensor));
   });
   const totalNumel = names.reduce((s, name) => s + metas.get(name)!.numel, 0);
   const totalOut = tensorResultFromStream(
@@ -548,7 +555,19 @@ async function analyzeStreaming(
   series.set("total", totalOut.series);
   const totalResult: TensorResult = {
     ...totalOut.result,
-    ...(sketchReport ? { sketch: sketchReport } : {}),
+    ...(sketchReport
+      ? {
+          sketch: await withMeasuredError(
+            reader,
+            options,
+            sketchReport.total,
+            names,
+            totalOut.series,
+            kept,
+            fromOptions,
+          ),
+        }
+      : {}),
   };
   return {
     result: {
@@ -642,16 +661,43 @@ function withGeometryAndSketch(
   };
 }
 
-/** The stated JL bound of a random sketch: all n(n+1)/2 inner products of n steps, at 95% confidence. */
-function randomSketchReport(sketch: Sketch, n: number, seed = sketch.seed): SketchReport {
+/** A sketch's report for each tensor and for the whole model. */
+interface SketchReports {
+  readonly tensor: SketchReport;
+  readonly total: SketchReport;
+}
+
+/** The stated JL bound of a random sketch: all n(n+1)/2 inner products of n steps, at 95% confidence; for the whole
+ * model, of all m tensors' sketches at once (the whole model's sketch is the tensors' side by side, whose inner
+ * products are within the same ε when every tensor's are: a union bound over the tensors — see sketchPass.ts). */
+function randomSketchReports(sketch: Sketch, n: number, m: number, seed = sketch.seed): SketchReports {
   const confidence = 0.95;
-  return {
+  const report = (pairs: number): SketchReport => ({
     kind: sketch.kind,
     k: sketch.k,
     seed,
-    errorBound: sketch.errorBound({ delta: 1 - confidence, pairs: (n * (n + 1)) / 2 }),
+    errorBound: sketch.errorBound({ delta: 1 - confidence, pairs }),
     confidence,
-  };
+  });
+  const pairs = (n * (n + 1)) / 2;
+  return { tensor: report(pairs), total: report(pairs * m) };
+}
+
+/** The whole model's sketch report with, when this analysis sketched the steps itself (so the exact vectors are in
+ * the trace, unlike a logged sketch), the measured error of κ on the first kept steps. */
+async function withMeasuredError(
+  reader: TraceReader,
+  options: AnalyzeOptions,
+  report: SketchReport,
+  names: readonly string[],
+  series: TensorSeries,
+  kept: readonly number[],
+  opts: Parameters<typeof tensorResultFromGram>[2],
+): Promise<SketchReport> {
+  const check = options.sketchCheckSteps ?? DEFAULT_ANALYZE_OPTIONS.sketchCheckSteps;
+  if (options.sketch === undefined || check < 2) return report;
+  const measuredError = await measureSketchError(reader, names, series, kept.slice(0, check), opts);
+  return { ...report, measuredError };
 }
 
 /** "fd:64" → 64, the number of rows ℓ of the Frequent Directions sketch. */
@@ -685,12 +731,14 @@ function hasMomentumBuffer(reader: TraceReader, name: string): boolean {
   }
 }
 
-/** |κ_sketched − κ_exact| / κ_exact per predictor on the first kept steps (`positions`, whose rows lead the
- * sketched Gram), where the exact Gram is affordable. */
+/** |κ_sketched − κ_exact| / κ_exact per predictor on the first kept steps (`positions`), where the exact Gram is
+ * affordable. The sketched κ of those steps comes from the head of the whole run's sketched series: every predictor
+ * is causal (m_t reads steps < t only), so the first m errors of the run are those of a run of m steps — the same
+ * figure in the exact and the streaming mode. */
 async function measureSketchError(
   reader: TraceReader,
   names: readonly string[],
-  sketchedTotal: Mat,
+  sketched: TensorSeries,
   positions: readonly number[],
   opts: Parameters<typeof tensorResultFromGram>[2],
 ): Promise<Record<string, number>> {
@@ -698,16 +746,14 @@ async function measureSketchError(
   const exact = sumGrams(
     (await accumulateGrams(reader, { tensors: names, stepPositions: positions })).grams.values(),
   )!;
-  const head = dropIndices(
-    sketchedTotal,
-    Array.from({ length: sketchedTotal.rows - m }, (_, i) => m + i),
-  );
-  const o = { ...opts, bootstrap: false };
   const meta = { name: "check", shape: [], numel: 0 };
-  const a = tensorResultFromGram(exact, meta, o).result.kappa;
-  const b = tensorResultFromGram(head, meta, o).result.kappa;
+  const a = tensorResultFromGram(exact, meta, { ...opts, bootstrap: false }).result.kappa;
+  const den = sum(sketched.gradNormSq, 0, m);
   const out: Record<string, number> = {};
-  for (const id of Object.keys(a)) out[id] = Math.abs(b[id] - a[id]) / Math.max(Math.abs(a[id]), 1e-300);
+  for (const id of Object.keys(a)) {
+    const b = den > 0 ? sum(sketched.error[id], 0, m) / den : Number.NaN;
+    out[id] = Math.abs(b - a[id]) / Math.max(Math.abs(a[id]), 1e-300);
+  }
   return out;
 }
 

@@ -32,6 +32,7 @@ import { compareWithPrediction } from "./predictors/kernels.ts";
 import { laggedTerms } from "./predictors/lagged.ts";
 import { DEFAULT_PREDICTORS, resolvePredictor } from "./predictors/registry.ts";
 import type {
+  GramReader,
   LaggedPredictorState,
   LivePredictorState,
   LiveStepExtras,
@@ -649,6 +650,26 @@ export class LiveAccumulator {
       if (this.pending.length === this.tensorTracks[0].wasm!.batch) this.flush();
     }
     return true;
+  }
+
+  /** Entries ⟨g_i, g_j⟩ of track `index` (tensors in constructor order, then the total) by accepted-step index, valid
+   * while steps − 1 − window ≤ i, j < steps: what the window kept, read in place (no copy). The WebAssembly path
+   * buffers steps; a read processes them first, so the entries of the latest step are there. */
+  gramReader(index: number): GramReader {
+    const track = index === this.tensorTracks.length ? this.totalTrack : this.tensorTracks[index];
+    if (track === undefined) {
+      throw new GradtraceError(
+        "E_ARG",
+        `LiveAccumulator.gramReader: track ${index} does not exist (0..${this.tensorTracks.length})`,
+      );
+    }
+    const gram = track.gram;
+    return {
+      get: (i, j) => {
+        if (this.pending.length > 0) this.flush();
+        return gram.get(i, j);
+      },
+    };
   }
 
   /** Exact Gram of the last `size` accepted steps (oldest first) of track `index` — tensors in the order given to the
