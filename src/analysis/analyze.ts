@@ -35,7 +35,7 @@ import { matrixGeometry } from "./matrixGeometry.ts";
 import { momentumCrossGrams } from "./momentumPass.ts";
 import { selectTensors } from "./select.ts";
 import { sketchGrams } from "./sketchPass.ts";
-import { streamSteps } from "./streamPass.ts";
+import { type StreamPassResult, streamSteps, type StreamPassOptions } from "./streamPass.ts";
 import { summarize } from "./summary.ts";
 import {
   type AnalysisMode,
@@ -231,14 +231,7 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
         `${info.path}: the Gram matrices exist in exact mode only (this run of ${n} steps streams): pass mode "exact" or a larger exactMaxSteps`,
       );
     }
-    return analyzeStreaming(reader, options, {
-      predictors,
-      eps,
-      names,
-      window,
-      problems,
-      modeOptions,
-    });
+    return analyzeStreaming(reader, options, { predictors, eps, names, window, modeOptions });
   }
 
   let grams: Map<string, Mat>;
@@ -373,17 +366,35 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
 async function analyzeStreaming(
   reader: TraceReader,
   options: AnalyzeOptions,
-  ctx: {
-    predictors: readonly string[];
-    eps: readonly number[];
-    names: readonly string[];
-    window: number;
-    problems: string[];
-    modeOptions: { mode: "auto" | AnalysisMode; exactMaxSteps: number };
-  },
+  ctx: StreamingContext,
 ): Promise<AnalysisOutput> {
-  const { predictors, eps, names, window, problems, modeOptions } = ctx;
-  const { bootstrap = true, sketch, seed = 0, onProgress } = options;
+  const plan = planStreaming(reader, options, ctx);
+  const pass = streamSteps(reader, { ...plan.pass, onProgress: options.onProgress });
+  return streamingOutput(reader, plan, pass, reader.info.steps.length);
+}
+
+/** What analyzeWithSeries resolves before choosing a mode (predictors, ε, tensors, window). */
+interface StreamingContext {
+  readonly predictors: readonly string[];
+  readonly eps: readonly number[];
+  readonly names: readonly string[];
+  readonly window: number;
+  readonly modeOptions: { mode: "auto" | AnalysisMode; exactMaxSteps: number };
+}
+
+/** The streaming mode's checked settings: everything but the pass itself (which may run at once, or step by step
+ * as in `IncrementalAnalysis`). */
+export interface StreamingPlan extends StreamingContext {
+  readonly options: AnalyzeOptions;
+  readonly fdRows: number;
+  readonly pass: StreamPassOptions;
+}
+
+/** Checks the streaming mode's options against the trace (fd sketches, momentum with sketches, the memory budget)
+ * and resolves the pass's settings. */
+function planStreaming(reader: TraceReader, options: AnalyzeOptions, ctx: StreamingContext): StreamingPlan {
+  const { predictors, eps, names, window } = ctx;
+  const { sketch, seed = 0 } = options;
   const info = reader.info;
   const fdRows = options.fdRows ?? DEFAULT_FD_ROWS;
   if (sketch?.startsWith("fd:")) {
@@ -417,29 +428,49 @@ async function analyzeStreaming(
       `${info.path}: the streaming analysis of ${p.toLocaleString("en-US")} coordinates needs about ${(needed / 2 ** 20).toFixed(0)} MiB (window ${window} steps × p, Frequent Directions 3 × 2ℓ × p with ℓ = ${fdRows}), over the ${(budget / 2 ** 20).toFixed(0)} MiB budget: raise --memory, lower --window or --fd-rows, or stream sketches of the steps (--sketch countsketch:1024)`,
     );
   }
-  const pass = streamSteps(reader, {
-    tensors: names,
-    predictors,
-    eps,
-    windowSize: window,
+  return {
+    ...ctx,
+    options,
     fdRows,
-    sketch: parsed ? { kind: parsed.kind, k: parsed.k, seed } : undefined,
-    momentum: predictors.some((p) => p.startsWith("momentum")),
-    onProgress,
-  });
+    pass: {
+      tensors: names,
+      predictors,
+      eps,
+      windowSize: window,
+      fdRows,
+      sketch: parsed ? { kind: parsed.kind, k: parsed.k, seed } : undefined,
+      momentum: predictors.some((p) => p.startsWith("momentum")),
+    },
+  };
+}
+
+/** The analysis output of a streaming pass over the first `positions` step positions of the reader (all of them in
+ * `analyze`; those read so far in an incremental analysis). The trace's problems are read from the reader now. */
+export function streamingOutput(
+  reader: TraceReader,
+  plan: StreamingPlan,
+  pass: StreamPassResult,
+  positions: number,
+): AnalysisOutput {
+  const { predictors, eps, names, window, modeOptions, options, fdRows } = plan;
+  const { bootstrap = true, sketch, seed = 0 } = options;
+  const info = reader.info;
+  const problems = info.problems.map((p) => p.message);
   const nonFinite = pass.nonFiniteSteps;
   if (nonFinite.length > 0) {
     problems.push(nonFiniteProblem(nonFinite, info.steps));
   }
   const skip = new Set(nonFinite);
-  const kept = info.steps.map((_, i) => i).filter((i) => !skip.has(i));
+  const kept: number[] = [];
+  for (let i = 0; i < positions; i++) if (!skip.has(i)) kept.push(i);
   const n = kept.length;
   let sketchReport: SketchReport | undefined;
-  if (parsed) sketchReport = randomSketchReport(pass.sketches.values().next().value!, n, seed);
+  if (plan.pass.sketch) sketchReport = randomSketchReport(pass.sketches.values().next().value!, n, seed);
   else if (info.sketch) {
     const { kind, k, seed: sketchSeed } = info.sketch;
     sketchReport = randomSketchReport(createSketch({ kind, k, seed: sketchSeed, dim: 1 }), n);
   }
+  const metas = new Map(info.tensors.map((t) => [t.name, t]));
   const fromOptions = { predictors: [...predictors], eps: [...eps], window, bootstrap, seed };
   const series = new Map<string, TensorSeries>();
   const tensors: TensorResult[] = [];
@@ -482,6 +513,32 @@ async function analyzeStreaming(
     series,
     stepIndices: kept.map((p) => info.steps[p]),
   };
+}
+
+/**
+ * The streaming plan for an analysis fed step by step (serve's live mode): the options resolved as
+ * `analyzeWithSeries` resolves them, with a window fixed up front — `options.window`, else the default window of a
+ * long run (DEFAULT_WINDOW.max) — since the state cannot change its window later.
+ */
+export function planIncremental(reader: TraceReader, options: AnalyzeOptions): StreamingPlan {
+  validate(options);
+  const { eps = DEFAULT_ANALYZE_OPTIONS.eps, include, exclude, sketch } = options;
+  const info = reader.info;
+  const predictors = options.predictors ?? defaultPredictorsFor(reader, sketch !== undefined);
+  const names = selectTensors(
+    info.tensors.map((t) => t.name),
+    { include, exclude },
+  );
+  return planStreaming(reader, options, {
+    predictors,
+    eps,
+    names,
+    window: options.window ?? DEFAULT_WINDOW.max,
+    modeOptions: {
+      mode: options.mode ?? "auto",
+      exactMaxSteps: options.exactMaxSteps ?? DEFAULT_EXACT_MAX_STEPS,
+    },
+  });
 }
 
 /** The problems line for steps excluded for NaN/Inf values (the first ten step numbers). */

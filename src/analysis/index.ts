@@ -10,9 +10,11 @@ export {
   DEFAULT_EPS,
   DEFAULT_WINDOW,
   defaultWindow,
+  resolveMode,
   type TraceSource,
 } from "./analyze.ts";
 export type { TensorSeries } from "./fromGram.ts";
+export { IncrementalAnalysis } from "./incremental.ts";
 export { accumulateGrams, sumGrams } from "./gramPass.ts";
 export { compilePattern, selectTensors } from "./select.ts";
 export type * from "./types.ts";

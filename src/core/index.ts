@@ -8,7 +8,13 @@ export {
   type RegretBoundOptions,
   regretBound,
 } from "./bounds.ts";
-export { type DecimatedSeries, decimateMinMax } from "./decimate.ts";
+export {
+  bucketMeans,
+  bucketStart,
+  type DecimatedSeries,
+  decimateMinMax,
+  decimateMinMaxMany,
+} from "./decimate.ts";
 export { type ErrorCode, exitCodeFor, GradtraceError } from "./errors.ts";
 export { fmtNum, formatTick } from "./format.ts";
 export { GramAccumulator, type GramKernel, incrementGram } from "./gram.ts";

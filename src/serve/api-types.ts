@@ -154,26 +154,44 @@ export interface RunEvent {
   readonly run: RunListEntry;
 }
 
-/** Payload of the SSE `live` event of `/api/runs/:id/events`: the steps appended since the previous `live` event,
- * read incrementally (only the new steps) and evaluated by the live accumulator on the whole model (all tensors
- * concatenated). Approximate where the live form differs from the exact one (ar/lowrank fit on the last `window`
- * steps); the exact result follows as an `update` event after the re-analysis. */
-export interface LiveStepsEvent {
-  readonly run: string;
-  /** Version of the exact result current when the event was sent. */
-  readonly version: number;
-  /** Accepted-step number (0-based, NaN/Inf steps skipped) of the first new step. */
-  readonly from: number;
-  /** Accepted steps seen so far (from + number of new steps). */
-  readonly steps: number;
-  /** Step index (as logged) of each new step. */
-  readonly stepIndices: number[];
-  /** ‖g_t‖ of each new step. */
+/** One tensor's numbers in a `live` event (see LiveStepsEvent). */
+export interface LiveTrack {
+  /** Tensor name ("@total" for the whole model). */
+  readonly name: string;
+  /** ‖g_t‖ of each step carried (accepted steps `from` … `steps` − 1). */
   readonly gradNorm: number[];
-  /** ‖g_t − m_t‖² of each new step, per predictor evaluated live. */
-  readonly error: Record<string, number[]>;
   /** κ over all steps so far, per predictor (null when undefined, e.g. all-zero gradients). */
   readonly kappa: Record<string, number | null>;
+  /** κ per predictor and r*(ε) per ε (keyed by String(ε)) of each window in the event's `windows.starts`. */
+  readonly windowKappa: Record<string, (number | null)[]>;
+  readonly windowRank: Record<string, (number | null)[]>;
+}
+
+/** Payload of the SSE `live` event of `/api/runs/:id/events`: the steps appended since the previous `live` event,
+ * read incrementally (only the new steps) into the run's streaming state (the one of `analyze()`'s streaming
+ * mode). The top-level numbers are the whole model's (all tensors concatenated); `tensors` has each tensor's. κ of
+ * every predictor is `analyze()`'s own over the steps seen so far (to rounding); windows are those of the streaming
+ * state (`windows.size`: the run's `--window`, else 64). */
+export interface LiveStepsEvent extends Omit<LiveTrack, "name"> {
+  readonly run: string;
+  /** Version of the result current when the event was sent. */
+  readonly version: number;
+  /** Accepted-step number (0-based, NaN/Inf steps skipped) of the first step carried. Normally the previous event's
+   * `steps`; later when more steps were added than one event carries (a catch-up sends its latest steps only). */
+  readonly from: number;
+  /** Accepted steps seen so far (from + number of steps carried). */
+  readonly steps: number;
+  /** Steps accepted since the previous event (≥ steps − from). */
+  readonly added: number;
+  /** Step index (as logged) of each step carried. */
+  readonly stepIndices: number[];
+  /** ‖g_t − m_t‖² of each step carried, per predictor (whole model). */
+  readonly error: Record<string, number[]>;
+  /** The windows that closed among the steps carried: window length and stride, each window's first accepted step
+   * and first logged step. */
+  readonly windows: { size: number; stride: number; starts: number[]; firstStep: number[] };
+  /** Per analyzed tensor (trace order). */
+  readonly tensors: LiveTrack[];
 }
 
 export interface ApiError {

@@ -9,7 +9,17 @@ import { openTrace } from "../trace/index.ts";
 /** The analysis options the dashboard exposes (`gradtrace serve --predictors … --eps … --window …`). */
 export type ServeAnalyzeOptions = Pick<
   AnalyzeOptions,
-  "predictors" | "eps" | "window" | "bootstrap" | "sketch" | "include" | "exclude" | "seed"
+  | "predictors"
+  | "eps"
+  | "window"
+  | "bootstrap"
+  | "sketch"
+  | "include"
+  | "exclude"
+  | "seed"
+  | "mode"
+  | "exactMaxSteps"
+  | "fdRows"
 >;
 
 export interface EngineOutput {

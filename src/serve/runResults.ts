@@ -4,7 +4,7 @@
 
 import { CACHE_VERSION, type CachedResult, type CacheKey, headlineOf, type ResultCache } from "./cache.ts";
 import { fingerprint } from "./discover.ts";
-import type { AnalysisEngine, ServeAnalyzeOptions } from "./engine.ts";
+import type { AnalysisEngine, EngineOutput, ServeAnalyzeOptions } from "./engine.ts";
 import type { RunState } from "./runState.ts";
 
 export interface RunResultsOptions {
@@ -62,8 +62,9 @@ export class RunResults {
     return null;
   }
 
-  /** Analyzes the run now: engine → cache → memory; failures are recorded in its state, never thrown. */
-  async analyze(s: RunState): Promise<void> {
+  /** Analyzes the run now: engine (or `fromLive`, the live state's result when it has one) → cache → memory;
+   * failures are recorded in its state, never thrown. */
+  async analyze(s: RunState, fromLive?: () => Promise<EngineOutput | null>): Promise<void> {
     const id = s.found.id;
     const fp = fingerprint(s.found.absPath, s.found.isDirectory);
     s.seen = fp;
@@ -78,7 +79,10 @@ export class RunResults {
     }
     const started = Date.now();
     try {
-      const { result, stepIndices } = await this.o.engine.analyze(s.found.absPath, this.o.analyzeOptions);
+      // The fingerprint above was taken first: a result covering more steps than it is re-checked, never stale.
+      const live = fromLive ? await fromLive() : null;
+      const { result, stepIndices } =
+        live ?? (await this.o.engine.analyze(s.found.absPath, this.o.analyzeOptions));
       // JSON round trip: the served result is exactly what the cache holds (NaN → null), first run or not.
       const full = JSON.parse(
         JSON.stringify({
@@ -111,7 +115,7 @@ export class RunResults {
       s.version++;
       this.remember(s, full);
       this.o.log(
-        `serve: analyzed ${s.found.relPath} (${result.trace.steps} steps) in ${Date.now() - started} ms`,
+        `serve: ${live ? "result from the live state for" : "analyzed"} ${s.found.relPath} (${result.trace.steps} steps, ${result.mode}) in ${Date.now() - started} ms`,
       );
     } catch (err) {
       this.fail(s, err instanceof Error ? err.message : String(err));
