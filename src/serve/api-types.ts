@@ -82,14 +82,30 @@ export interface SeriesResponse {
   readonly name: string;
   readonly shape: number[];
   readonly numel: number;
-  /** Step index (as logged) of each step position; position i is the x of gradNorm[i]. */
+  /** The part of the run these arrays cover and how: the logged steps of its first and last step (null when the
+   * range holds none), the step positions and windows in it, the point budget per series, and whether a series was
+   * longer than the budget and was decimated (each bucket keeps its minimum and maximum). */
+  readonly view: {
+    readonly from: number | null;
+    readonly to: number | null;
+    readonly steps: number;
+    readonly windows: number;
+    readonly points: number;
+    readonly decimated: boolean;
+  };
+  /** Step index (as logged) of each point of gradNorm (the x of gradNorm[i]). */
   readonly stepIndices: number[];
+  /** ‖g_t‖ at those steps. */
   readonly gradNorm: (number | null)[];
   readonly kappa: Record<string, number | null>;
   readonly kappaCI: Record<string, [number | null, number | null]> | null;
-  /** κ over sliding windows (starts are step positions), per predictor. */
+  /** κ over sliding windows, per predictor, at the windows kept: their start (step position) and the logged step
+   * of that start (the x of kappa[id][i]). */
   readonly windows:
-    | (Pick<WindowedKappa, "size" | "starts"> & { kappa: Record<string, (number | null)[]> })
+    | (Pick<WindowedKappa, "size" | "starts"> & {
+        firstStep: number[];
+        kappa: Record<string, (number | null)[]>;
+      })
     | null;
   /** Spectrum of the increments H = [g_t − g_{t−1}] (singular values, r*(ε) curve, ranks, oracle path lengths). */
   readonly increments: SpectrumSummary;
@@ -97,6 +113,8 @@ export interface SeriesResponse {
   readonly gradients: SpectrumSummary;
   /** Per-step matrix spectrum and stale-projector energy vs refresh interval, for matrix-shaped tensors. */
   readonly matrix: MatrixGeometry | null;
+  /** Logged step of each `matrix.at` position. */
+  readonly matrixSteps: number[] | null;
   readonly sketch: SketchReport | null;
 }
 
@@ -115,13 +133,21 @@ export interface HeatmapHeader {
   readonly cols: number;
   /** Tensor name of each row. */
   readonly tensors: string[];
-  /** Step position where each column starts; a column spans `span` step positions. */
+  /** Step position where each column starts; a window spans `span` step positions (1 for gradNorm). */
   readonly starts: number[];
   readonly span: number;
   /** Logged step number of each column's first and last step (what the page labels columns with: positions are
    * not step numbers once steps with NaN/Inf gradients were dropped). */
   readonly firstStep: number[];
   readonly lastStep: number[];
+  /** Columns of the analysis (windows, or steps for gradNorm) in the whole run, and the range [from, to) of them
+   * that the request's step range selected. */
+  readonly columnsTotal: number;
+  readonly columnRange: [number, number];
+  /** More columns were in range than asked for: column b is the mean of the analysis columns
+   * [from + ⌊b·m/cols⌋, from + ⌊(b+1)·m/cols⌋) (m = to − from), missing values excluded; `firstStep` / `lastStep`
+   * are its first window's first step and its last window's last step. */
+  readonly bucketed: boolean;
   /** Finite minimum / maximum of the values (null when none is finite). */
   readonly min: number | null;
   readonly max: number | null;
