@@ -66,10 +66,6 @@ export function findTensor(result: AnalysisResult, name: string): TensorResult {
   return t;
 }
 
-function nullable(xs: readonly unknown[]): (number | null)[] {
-  return xs.map(orNull);
-}
-
 /** What a `/series` request asks for: a logged-step range (inclusive; the whole run by default) and a point
  * budget per series. */
 export interface SeriesRequest {
