@@ -14,6 +14,12 @@ export interface DecimatedSeries {
   readonly value: number[];
 }
 
+/** Buckets of a decimation to `maxPoints` points: two points (minimum, maximum) each, and two more for the first and
+ * the last position, which are always kept (a chart of the decimated series spans the same x range). */
+export function decimationBuckets(maxPoints: number): number {
+  return Math.max(1, Math.floor((maxPoints - 2) / 2));
+}
+
 /** First index of bucket b when n items are cut into `buckets` buckets (b = buckets gives n). */
 export function bucketStart(b: number, n: number, buckets: number): number {
   return Math.floor((b * n) / buckets);
@@ -32,18 +38,18 @@ function extremes(y: ArrayLike<number>, from: number, to: number): [number, numb
   return [lo, hi];
 }
 
-/** At most about `maxPoints` points (two per bucket) of y; a series that already fits is returned whole. */
+/** At most `maxPoints` points of y (two per bucket, and the first and last); a series that fits is returned whole. */
 export function decimateMinMax(y: ArrayLike<number>, maxPoints: number): DecimatedSeries {
   const { index } = decimateMinMaxMany([y], maxPoints, y.length);
   return { index, value: index.map((i) => y[i]) };
 }
 
 /**
- * Shared kept indices of several series over the same n positions: each bucket keeps, in index order, the positions
- * of every series' minimum and maximum there (a bucket where no series is finite keeps its first position, NaN in
- * every series: a gap). So each series keeps its own extremes and all stay aligned on one x. With `maxPoints / 2`
- * buckets the result has at most `maxPoints · ys.length` points (`maxPoints` for one series); n ≤ maxPoints keeps
- * every position.
+ * Shared kept indices of several series over the same n positions: each bucket (`decimationBuckets(maxPoints)` of
+ * them) keeps, in index order, the positions of every series' minimum and maximum there (a bucket where no series
+ * is finite keeps its first position, NaN in every series: a gap), and the first and last positions are always kept.
+ * So each series keeps its own extremes and all stay aligned on one x. The result has at most
+ * `maxPoints · ys.length` points (`maxPoints` for one series); n ≤ maxPoints keeps every position.
  */
 export function decimateMinMaxMany(
   ys: readonly ArrayLike<number>[],
@@ -51,21 +57,24 @@ export function decimateMinMaxMany(
   n: number = ys[0]?.length ?? 0,
 ): { index: number[] } {
   if (n <= maxPoints || maxPoints < 4) return { index: Array.from({ length: n }, (_, i) => i) };
-  const buckets = Math.floor(maxPoints / 2);
+  const buckets = decimationBuckets(maxPoints);
   const index: number[] = [];
   const kept: number[] = [];
   for (let b = 0; b < buckets; b++) {
     const from = bucketStart(b, n, buckets);
     const to = bucketStart(b + 1, n, buckets);
     kept.length = 0;
+    if (b === 0) kept.push(0);
+    if (b === buckets - 1) kept.push(n - 1);
+    let finite = false;
     for (const y of ys) {
       const [lo, hi] = extremes(y, from, to);
-      if (lo >= 0) kept.push(lo, hi);
+      if (lo >= 0) {
+        kept.push(lo, hi);
+        finite = true;
+      }
     }
-    if (kept.length === 0) {
-      index.push(from);
-      continue;
-    }
+    if (!finite) kept.push(from);
     kept.sort((a, c) => a - c);
     for (let k = 0; k < kept.length; k++) if (k === 0 || kept[k] !== kept[k - 1]) index.push(kept[k]);
   }

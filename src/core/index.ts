@@ -14,6 +14,7 @@ export {
   type DecimatedSeries,
   decimateMinMax,
   decimateMinMaxMany,
+  decimationBuckets,
 } from "./decimate.ts";
 export { type ErrorCode, exitCodeFor, GradtraceError } from "./errors.ts";
 export { fmtNum, formatTick } from "./format.ts";

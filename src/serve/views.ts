@@ -138,8 +138,10 @@ export function seriesView(
     windowCount = w1 - w0;
     const ids = Object.keys(t.windows.kappa);
     const ys = ids.map((id) => t.windows!.kappa[id].slice(w0, w1).map(num));
-    // One x for every predictor: each keeps its own extremes per bucket (decimateMinMaxMany).
-    const wk = decimateMinMaxMany(ys, points, w1 - w0).index;
+    // One x for every predictor: each keeps its own extremes per bucket (decimateMinMaxMany), the buckets sized so
+    // that their union stays within the budget.
+    const perSeries = Math.max(4, Math.floor(points / Math.max(1, ids.length)));
+    const wk = decimateMinMaxMany(ys, perSeries, w1 - w0).index;
     decimated ||= wk.length < w1 - w0;
     const kappaPerWindow: Record<string, (number | null)[]> = {};
     ids.forEach((id, j) => {

@@ -3,7 +3,13 @@
  * are the mean of each bucket's finite values; the buckets tile the index range. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { bucketMeans, bucketStart, decimateMinMax, decimateMinMaxMany } from "../../src/core/decimate.ts";
+import {
+  bucketMeans,
+  bucketStart,
+  decimateMinMax,
+  decimateMinMaxMany,
+  decimationBuckets,
+} from "../../src/core/decimate.ts";
 
 const value = fc.oneof(
   { weight: 8, arbitrary: fc.double({ min: -1e6, max: 1e6, noNaN: true }) },
@@ -11,7 +17,7 @@ const value = fc.oneof(
 );
 
 describe("decimateMinMaxMany", () => {
-  it("keeps every series' bucket extremes on shared ascending indices, within the budget", () => {
+  it("keeps every series' bucket extremes and both ends on shared ascending indices, within the budget", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 3 }),
@@ -26,8 +32,10 @@ describe("decimateMinMaxMany", () => {
             expect(index).toEqual(Array.from({ length: n }, (_, i) => i));
             return;
           }
-          const buckets = Math.floor(maxPoints / 2);
-          expect(index.length).toBeLessThanOrEqual(k * 2 * buckets);
+          const buckets = decimationBuckets(maxPoints);
+          expect(index.length).toBeLessThanOrEqual(k * maxPoints);
+          // The ends are kept: a chart of it spans the whole x range.
+          expect([index[0], index[index.length - 1]]).toEqual([0, n - 1]);
           for (let b = 0; b < buckets; b++) {
             const from = bucketStart(b, n, buckets);
             const to = bucketStart(b + 1, n, buckets);
