@@ -11,8 +11,7 @@ import type { LiveStepsEvent, LiveTrack } from "../../src/serve/api-types.ts";
 import { type AnalysisEngine, type ServeAnalyzeOptions, traceEngine } from "../../src/serve/engine.ts";
 import { RunStore } from "../../src/serve/store.ts";
 import { openTrace } from "../../src/trace/index.ts";
-import type { TraceReader } from "../../src/trace/types.ts";
-import { SMALL_MODEL, writeTrace } from "./traces.ts";
+import { countingOpen, SMALL_MODEL, writeTrace } from "./traces.ts";
 
 const OPTIONS: ServeAnalyzeOptions = {
   predictors: ["zero", "last", "ema0.9", "linear", "ar2"],
@@ -28,23 +27,6 @@ let engineCalls = 0;
 const reads: number[] = [];
 const events: LiveStepsEvent[] = [];
 let unsubscribe = () => {};
-
-function countingOpen(absPath: string): TraceReader {
-  const r = openTrace(absPath);
-  return {
-    get info() {
-      return r.info;
-    },
-    readSlice: (...args) => r.readSlice(...args),
-    readTensor: (stepPos, name) => {
-      reads.push(stepPos);
-      return r.readTensor(stepPos, name);
-    },
-    refresh: () => r.refresh!(),
-    readState: r.readState ? (stepPos, name, kind) => r.readState!(stepPos, name, kind) : undefined,
-    close: () => r.close(),
-  };
-}
 
 /** The direct analysis of the trace as it is now, with the server's options, through JSON as served. */
 async function direct(): Promise<{ result: AnalysisResult; stepIndices: number[] }> {
@@ -121,7 +103,7 @@ beforeAll(async () => {
     pollMs: 20,
     liveQuietMs: 80,
     liveMaxWaitMs: 2000,
-    openLiveReader: countingOpen,
+    openLiveReader: countingOpen(reads),
   });
   await store.idle();
   unsubscribe = store.subscribe(
