@@ -131,7 +131,14 @@ export class LiveMode {
     return this.serial(slot, async () => {
       if (slot.off || !slot.live) return null;
       try {
-        return slot.live.output();
+        const started = Date.now();
+        const out = slot.live.output();
+        if (out) {
+          this.o.log(
+            `serve: ${s.found.relPath}: result assembled from the live state (${out.result.trace.steps} steps) in ${Date.now() - started} ms`,
+          );
+        }
+        return out;
       } catch (err) {
         this.fail(s, slot, err);
         return null;
