@@ -20,7 +20,7 @@ export type LiveUpdate = Omit<LiveStepsEvent, "run" | "version">;
 
 /** Numbers one event may carry, about: a catch-up of a long run sends its latest steps only (the rest is in the
  * result), so an event stays a few MB whatever the run's length and width. */
-const EVENT_VALUES = 200_000;
+export const LIVE_EVENT_VALUES = 200_000;
 const MAX_EVENT_STEPS = 4096;
 
 export interface LiveRunOptions {
@@ -31,6 +31,9 @@ export interface LiveRunOptions {
   readonly open?: (absPath: string) => TraceReader;
   /** Milliseconds of reading after which `advance()` yields to the event loop (catch-up of a long trace). */
   readonly sliceMs?: number;
+  /** About how many numbers one update may carry (default LIVE_EVENT_VALUES): steps per update are capped at
+   * this / (tracks + predictors), within [16, 4,096]. */
+  readonly eventValues?: number;
 }
 
 const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
@@ -39,6 +42,7 @@ export class LiveRun {
   private readonly reader: TraceReader;
   private readonly analysis: IncrementalAnalysis;
   private readonly sliceMs: number;
+  private readonly eventValues: number;
   /** Running Σ‖g_t‖² and Σ‖g_t − m_t‖² per predictor of each track (tensors, then the whole model), summed in step
    * order as `analyze()` sums them. */
   private readonly sums: { grad: number; error: Record<string, number> }[];
@@ -46,7 +50,13 @@ export class LiveRun {
   private reported = 0;
   private windowsReported = 0;
 
-  constructor({ absPath, analyzeOptions = {}, open = openTrace, sliceMs = 20 }: LiveRunOptions) {
+  constructor({
+    absPath,
+    analyzeOptions = {},
+    open = openTrace,
+    sliceMs = 20,
+    eventValues = LIVE_EVENT_VALUES,
+  }: LiveRunOptions) {
     const reader = open(absPath);
     try {
       if (!reader.refresh) {
@@ -63,6 +73,7 @@ export class LiveRun {
     }
     this.reader = reader;
     this.sliceMs = sliceMs;
+    this.eventValues = eventValues;
     const zero = () => Object.fromEntries(this.analysis.predictors.map((id) => [id, 0]));
     this.sums = Array.from({ length: this.analysis.tensors.length + 1 }, () => ({ grad: 0, error: zero() }));
   }
@@ -115,7 +126,7 @@ export class LiveRun {
     const tracks = a.tensors.length + 1;
     const cap = Math.max(
       16,
-      Math.min(MAX_EVENT_STEPS, Math.floor(EVENT_VALUES / (tracks + a.predictors.length))),
+      Math.min(MAX_EVENT_STEPS, Math.floor(this.eventValues / (tracks + a.predictors.length))),
     );
     const from = Math.max(before, steps - cap);
     const { size, stride } = a.window;
