@@ -19,6 +19,7 @@ import {
   regretBound,
   resolvePredictor,
   type Sketch,
+  type StreamingSnapshot,
 } from "../core/index.ts";
 import { type OpenTraceOptions, openTrace, type TensorInfo, type TraceReader } from "../trace/index.ts";
 import { FdGramSink } from "./fdSink.ts";
@@ -35,7 +36,7 @@ import { matrixGeometry } from "./matrixGeometry.ts";
 import { momentumCrossGrams } from "./momentumPass.ts";
 import { selectTensors } from "./select.ts";
 import { sketchGrams } from "./sketchPass.ts";
-import { type StreamPassResult, streamSteps, type StreamPassOptions } from "./streamPass.ts";
+import { type StreamPassOptions, streamSteps } from "./streamPass.ts";
 import { summarize } from "./summary.ts";
 import {
   type AnalysisMode,
@@ -370,7 +371,12 @@ async function analyzeStreaming(
 ): Promise<AnalysisOutput> {
   const plan = planStreaming(reader, options, ctx);
   const pass = streamSteps(reader, { ...plan.pass, onProgress: options.onProgress });
-  return streamingOutput(reader, plan, pass, reader.info.steps.length);
+  return streamingOutput(reader, {
+    plan,
+    snapshot: pass.snapshot,
+    nonFiniteSteps: pass.nonFiniteSteps,
+    positions: reader.info.steps.length,
+  });
 }
 
 /** What analyzeWithSeries resolves before choosing a mode (predictors, ε, tensors, window). */
@@ -444,19 +450,26 @@ function planStreaming(reader: TraceReader, options: AnalyzeOptions, ctx: Stream
   };
 }
 
+/** A streaming pass as data: its plan, the state's snapshot, the positions skipped, and how many step positions it
+ * read. Structured-cloneable (no functions, no class instances), so it can be assembled into a result elsewhere —
+ * serve sends a growing run's checkpoint to its analysis worker. */
+export interface StreamingCheckpoint {
+  readonly plan: StreamingPlan;
+  readonly snapshot: StreamingSnapshot;
+  readonly nonFiniteSteps: readonly number[];
+  readonly positions: number;
+}
+
 /** The analysis output of a streaming pass over the first `positions` step positions of the reader (all of them in
- * `analyze`; those read so far in an incremental analysis). The trace's problems are read from the reader now. */
-export function streamingOutput(
-  reader: TraceReader,
-  plan: StreamingPlan,
-  pass: StreamPassResult,
-  positions: number,
-): AnalysisOutput {
+ * `analyze`; those read so far in an incremental analysis). The trace's problems, its tensors' metadata and the
+ * matrix geometry's sampled steps are read from `reader`, which must list at least those positions. */
+export function streamingOutput(reader: TraceReader, checkpoint: StreamingCheckpoint): AnalysisOutput {
+  const { plan, snapshot, positions } = checkpoint;
   const { predictors, eps, names, window, modeOptions, options, fdRows } = plan;
   const { bootstrap = true, sketch, seed = 0 } = options;
   const info = reader.info;
   const problems = info.problems.map((p) => p.message);
-  const nonFinite = pass.nonFiniteSteps;
+  const nonFinite = checkpoint.nonFiniteSteps;
   if (nonFinite.length > 0) {
     problems.push(nonFiniteProblem(nonFinite, info.steps));
   }
@@ -465,7 +478,14 @@ export function streamingOutput(
   for (let i = 0; i < positions; i++) if (!skip.has(i)) kept.push(i);
   const n = kept.length;
   let sketchReport: SketchReport | undefined;
-  if (plan.pass.sketch) sketchReport = randomSketchReport(pass.sketches.values().next().value!, n, seed);
+  const sk = plan.pass.sketch;
+  // The stated bound depends on the kind and k only: a one-coordinate sketch states it.
+  if (sk)
+    sketchReport = randomSketchReport(
+      createSketch({ kind: sk.kind, k: sk.k, seed: sk.seed, dim: 1 }),
+      n,
+      seed,
+    );
   else if (info.sketch) {
     const { kind, k, seed: sketchSeed } = info.sketch;
     sketchReport = randomSketchReport(createSketch({ kind, k, seed: sketchSeed, dim: 1 }), n);
@@ -476,13 +496,13 @@ export function streamingOutput(
   const tensors: TensorResult[] = [];
   names.forEach((name, i) => {
     const meta = metas.get(name)!;
-    const { result, series: s } = tensorResultFromStream(pass.snapshot.tensors[i], meta, fromOptions);
+    const { result, series: s } = tensorResultFromStream(snapshot.tensors[i], meta, fromOptions);
     series.set(name, s);
     tensors.push(withGeometryAndSketch(reader, options, meta, kept, result, sketchReport));
   });
   const totalNumel = names.reduce((s, name) => s + metas.get(name)!.numel, 0);
   const totalOut = tensorResultFromStream(
-    pass.snapshot.total,
+    snapshot.total,
     { name: "total", shape: [totalNumel], numel: totalNumel },
     fromOptions,
   );
@@ -529,7 +549,9 @@ export function planIncremental(reader: TraceReader, options: AnalyzeOptions): S
     info.tensors.map((t) => t.name),
     { include, exclude },
   );
-  return planStreaming(reader, options, {
+  // The plan travels with checkpoints (structured clone): no progress callback in it.
+  const { onProgress: _, ...plain } = options;
+  return planStreaming(reader, plain, {
     predictors,
     eps,
     names,

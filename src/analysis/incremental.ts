@@ -3,8 +3,9 @@
  * numbers cannot drift from it. The caller refreshes the reader and calls `advance()`; each call reads only the step
  * positions appended since the previous one. Between calls it can read the per-step numbers of the steps just added
  * (`seriesRange`) and the windows just closed (`closedWindows`) at a cost independent of the steps before them, and
- * produce the whole `AnalysisOutput` (`output()`), which equals `analyzeWithSeries` on the steps read so far whenever
- * that call would run the streaming mode with the same window (`matchesAnalyze()`).
+ * produce the whole `AnalysisOutput` (`output()`, or `checkpoint()` assembled elsewhere by `streamingOutput`), which
+ * equals `analyzeWithSeries` on the steps read so far whenever that call would run the streaming mode with the same
+ * window (`matchesAnalyze()`).
  * Memory: the streaming state's (window × p floats, Frequent Directions sketches, O(T) scalar series), never the
  * trace. */
 import type { TraceReader } from "../trace/index.ts";
@@ -14,6 +15,7 @@ import {
   defaultWindow,
   planIncremental,
   resolveMode,
+  type StreamingCheckpoint,
   type StreamingPlan,
   streamingOutput,
 } from "./analyze.ts";
@@ -113,9 +115,16 @@ export class IncrementalAnalysis {
     return n > 0 && resolveMode(n, o) === "streaming" && (o.window ?? defaultWindow(n)) === this.plan.window;
   }
 
+  /** The state so far as data (copies of its series): what `streamingOutput` assembles into the result, here or in
+   * a worker. */
+  checkpoint(): StreamingCheckpoint {
+    const { snapshot, nonFiniteSteps } = this.pass.result();
+    return { plan: this.plan, snapshot, nonFiniteSteps, positions: this.read };
+  }
+
   /** The analysis of the steps read so far, assembled from the state as the streaming mode does (matrix geometry
    * reads its few sampled steps from the reader). */
   output(): AnalysisOutput {
-    return streamingOutput(this.reader, this.plan, this.pass.result(), this.read);
+    return streamingOutput(this.reader, this.checkpoint());
   }
 }

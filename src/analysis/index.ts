@@ -11,6 +11,8 @@ export {
   DEFAULT_WINDOW,
   defaultWindow,
   resolveMode,
+  type StreamingCheckpoint,
+  streamingOutput,
   type TraceSource,
 } from "./analyze.ts";
 export type { TensorSeries } from "./fromGram.ts";

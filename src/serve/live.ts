@@ -3,15 +3,14 @@
  * `advance()` refreshes the reader, reads only the step positions appended since the last call and returns their
  * numbers: per tensor and for the whole model, ‖g_t‖ of each new step, the running κ per predictor, and κ and r*(ε)
  * of the windows that closed — what the server pushes as an SSE `live` event within a poll period of the append.
- * The same state gives the run's whole result (`output()`) without re-reading the trace, when `analyze()` would run
- * the streaming mode on it (see store.ts and docs/dashboard.md "Live mode").
+ * The same state gives the run's whole result (`checkpoint()`, assembled by the engine) without re-reading the
+ * trace, when `analyze()` would run the streaming mode on it (see store.ts and docs/dashboard.md "Live mode").
  * Memory: the streaming state's window × p floats, Frequent Directions sketches and O(T) scalar series — never the
  * trace. Work per event: the new steps, plus one window's series per track; independent of the steps before. */
-import { type AnalyzeOptions, IncrementalAnalysis } from "../analysis/index.ts";
+import { type AnalyzeOptions, IncrementalAnalysis, type StreamingCheckpoint } from "../analysis/index.ts";
 import { GradtraceError } from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
 import { openTrace } from "../trace/index.ts";
-import type { EngineOutput } from "./engine.ts";
 import type { LiveStepsEvent, LiveTrack } from "./api-types.ts";
 import { TOTAL_NAME } from "./views.ts";
 
@@ -112,11 +111,6 @@ export class LiveRun {
     return this.update();
   }
 
-  /** Reads what the reader already lists but the state has not seen (synchronously). */
-  private catchUp(): void {
-    this.analysis.advance();
-  }
-
   /** The numbers of the steps accepted since the last update; running sums advance over all of them. */
   private update(): LiveUpdate | null {
     const a = this.analysis;
@@ -203,15 +197,13 @@ export class LiveRun {
     };
   }
 
-  /** The run's result from the live state (no trace pass: matrix geometry reads its few sampled steps), after
-   * reading any step the trace lists now; null when `analyze()` would not run the streaming mode on these steps
-   * with this window (a short run in auto mode: its exact analysis runs instead). */
-  output(): EngineOutput | null {
+  /** The live state as data for the run's next result (assembled by the engine: `streamingOutput`), after reading
+   * any step the trace lists now; null when `analyze()` would not run the streaming mode on these steps with this
+   * window (a short run in auto mode: its exact analysis runs instead). */
+  checkpoint(): StreamingCheckpoint | null {
     this.reader.refresh!();
-    this.catchUp();
-    if (!this.analysis.matchesAnalyze()) return null;
-    const { result, stepIndices } = this.analysis.output();
-    return { result, stepIndices };
+    this.analysis.advance();
+    return this.analysis.matchesAnalyze() ? this.analysis.checkpoint() : null;
   }
 
   close(): void {

@@ -2,9 +2,10 @@
  * watched runs: when a watched trace grows, a `LiveRun` (live.ts) reads only the appended steps and their numbers
  * are pushed to the run's listeners at once, never waiting for a re-analysis; the same live state gives the run's
  * next result when `analyze()` would stream it (policy: store.ts). */
+import type { StreamingCheckpoint } from "../analysis/index.ts";
 import type { TraceReader } from "../trace/index.ts";
 import type { LiveStepsEvent, RunListEntry } from "./api-types.ts";
-import type { EngineOutput, ServeAnalyzeOptions } from "./engine.ts";
+import type { ServeAnalyzeOptions } from "./engine.ts";
 import { LiveRun } from "./live.ts";
 import type { RunState } from "./runState.ts";
 
@@ -123,22 +124,15 @@ export class LiveMode {
     });
   }
 
-  /** The run's next result from its live state (no pass over the trace), or null when there is none to give: no
-   * live state, or a run `analyze()` would not stream (then the engine analyzes it). */
-  output(s: RunState): Promise<EngineOutput | null> {
+  /** The live state of the run as data for its next result (no pass over the trace), or null when there is none
+   * to give: no live state, or a run `analyze()` would not stream (then the engine analyzes it). */
+  checkpoint(s: RunState): Promise<StreamingCheckpoint | null> {
     const slot = this.slots.get(s.found.id);
     if (!slot) return Promise.resolve(null);
     return this.serial(slot, async () => {
       if (slot.off || !slot.live) return null;
       try {
-        const started = Date.now();
-        const out = slot.live.output();
-        if (out) {
-          this.o.log(
-            `serve: ${s.found.relPath}: result assembled from the live state (${out.result.trace.steps} steps) in ${Date.now() - started} ms`,
-          );
-        }
-        return out;
+        return slot.live.checkpoint();
       } catch (err) {
         this.fail(s, slot, err);
         return null;

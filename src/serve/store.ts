@@ -11,12 +11,14 @@
  *   their numbers (per tensor and whole model) to the run's listeners at once — it never waits for a result.
  * - Results: after `liveQuietMs` without growth, or at the latest `liveMaxWaitMs` after the first growth not yet in
  *   a result, a run on the incremental path gets a new result. When `analyze()` would stream it (more than
- *   `exactMaxSteps` steps in auto mode, with the live state's window), that result is assembled from the live state
- *   — no pass over the trace, so a 100,000-step run is not re-read; otherwise (a short run in auto mode: the exact
- *   T × T analysis) the engine analyzes the trace in its worker. Other runs (a layout without refresh, no watcher)
- *   are re-analyzed by the engine after a change is debounced (`debounceMs` of quiet, at most `maxWaitMs`).
- * Meanwhile the previous result keeps being served. Analyses run one at a time (the machine may be small);
- * watched and requested runs go first. */
+ *   `exactMaxSteps` steps in auto mode, with the live state's window), the live state's checkpoint is assembled
+ *   into that result by the engine (in its worker) — no pass over the trace, so a 100,000-step run is not re-read;
+ *   otherwise (a short run in auto mode: the exact T × T analysis) the engine analyzes the trace in its worker.
+ *   Other runs (a layout without refresh, no watcher) are re-analyzed by the engine after a change is debounced
+ *   (`debounceMs` of quiet, at most `maxWaitMs`).
+ * A run that keeps growing gets a new result at most every RESULT_SPACING × the time its last result took (and at
+ * most every `liveMaxWaitMs` / `maxWaitMs`). Meanwhile the previous result keeps being served. Analyses run one at
+ * a time (the machine may be small); watched and requested runs go first. */
 import * as path from "node:path";
 import { GradtraceError } from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
@@ -31,6 +33,9 @@ import { RunResults } from "./runResults.ts";
 import type { RunState } from "./runState.ts";
 
 export type { LiveListener, RunListener } from "./liveMode.ts";
+
+/** While a run keeps growing, its results are at least this many times their own duration apart. */
+const RESULT_SPACING = 4;
 
 export interface RunStoreOptions {
   /** A trace, or a directory holding traces (any depth) and spiked-lab JSON files. */
@@ -108,7 +113,7 @@ export class RunStore {
     this.queue = new AnalysisQueue((id) => {
       const s = this.listing.state(id);
       // A run followed live gets its result from the live state when analyze() would stream it (no trace pass).
-      return this.results.analyze(s, this.live.incremental(id) ? () => this.live.output(s) : undefined);
+      return this.results.analyze(s, this.live.incremental(id) ? () => this.live.checkpoint(s) : undefined);
     });
     this.live = new LiveMode({ analyzeOptions, openLiveReader, log });
     this.add(this.listing.initial);
@@ -243,7 +248,12 @@ export class RunStore {
       if (s.status === "pending" || s.status === "analyzing") continue; // first analysis already on its way
       const incremental = this.live.incremental(s.found.id);
       const quiet = incremental ? this.liveQuietMs : this.debounceMs;
-      const maxWait = incremental ? this.liveMaxWaitMs : this.maxWaitMs;
+      // A run that keeps growing gets a result at most every RESULT_SPACING × what its last one took: a long run's
+      // result (seconds of assembly, JSON and cache write) never occupies the server most of the time.
+      const maxWait = Math.max(
+        incremental ? this.liveMaxWaitMs : this.maxWaitMs,
+        RESULT_SPACING * s.lastAnalysisMs,
+      );
       if (now - s.lastChange >= quiet || now - s.dirtySince >= maxWait) {
         this.queue.enqueue(s.found.id, s.watchers > 0);
       }
