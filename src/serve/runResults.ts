@@ -79,10 +79,11 @@ export class RunResults {
       s.status = "analyzing";
       this.o.changed(s);
     }
-    const started = Date.now();
     try {
       // The fingerprint above was taken first: a result covering more steps than it is re-checked, never stale.
       const checkpoint = fromLive ? await fromLive() : null;
+      // Timed from here: waiting for the live state (e.g. its first catch-up) is not this result's cost.
+      const started = Date.now();
       const engine = this.o.engine;
       const { result, stepIndices } = checkpoint
         ? await (engine.assemble ?? traceEngine.assemble)(s.found.absPath, checkpoint)
