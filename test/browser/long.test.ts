@@ -14,7 +14,7 @@ import { traceEngine } from "../../src/serve/engine.ts";
 import { type RunningServer, startServer } from "../../src/serve/server.ts";
 import { createGtraceWriter, openTrace } from "../../src/trace/index.ts";
 import { rawGet } from "../serve/http.ts";
-import { DIST_DIR, ensureBuilt, launchChromium } from "./harness.ts";
+import { DIST_DIR, launchChromium, requireBuilt } from "./harness.ts";
 
 const STEPS = 20_000;
 const SPIKE = 12_345;
@@ -70,7 +70,7 @@ const chartColumn = (chart: string, i: number) =>
   );
 
 beforeAll(async () => {
-  await ensureBuilt();
+  requireBuilt();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-browser-long-"));
   const writer = createGtraceWriter(path.join(dir, "long.gtrace"), { tensors: TENSORS, fsync: "none" });
   for (let t = 0; t < STEPS; t++) writer.append(logged(t), gradients(t));
