@@ -22,6 +22,7 @@ import {
   regretBound,
   resolvePredictor,
   type Sketch,
+  type StreamingSnapshot,
 } from "../core/index.ts";
 import {
   type OpenTraceOptions,
@@ -47,7 +48,7 @@ import { rangeGeometry } from "./rangeGeometry.ts";
 import { selectTensors } from "./select.ts";
 import { sketchBounds } from "./sketchBounds.ts";
 import { sketchGrams } from "./sketchPass.ts";
-import { streamSteps } from "./streamPass.ts";
+import { type StreamPassOptions, streamSteps } from "./streamPass.ts";
 import { runnerFor } from "./taskRunner.ts";
 import { summarize } from "./summary.ts";
 import {
@@ -269,14 +270,7 @@ async function analyzeReader(
         `${info.path}: the Gram matrices exist in exact mode only (this run of ${n} steps streams): pass mode "exact" or a larger exactMaxSteps`,
       );
     }
-    return analyzeStreaming(reader, options, {
-      predictors,
-      eps,
-      names,
-      window,
-      problems,
-      modeOptions,
-    });
+    return analyzeStreaming(reader, options, { predictors, eps, names, window, modeOptions });
   }
 
   let grams: Map<string, Mat>;
@@ -469,17 +463,69 @@ async function analyzeReader(
 async function analyzeStreaming(
   reader: TraceReader,
   options: AnalyzeOptions,
-  ctx: {
-    predictors: readonly string[];
-    eps: readonly number[];
-    names: readonly string[];
-    window: number;
-    problems: AnalysisProblem[];
-    modeOptions: { mode: "auto" | AnalysisMode; exactMaxSteps: number };
-  },
+  ctx: StreamingContext,
 ): Promise<AnalysisOutput> {
-  const { predictors, eps, names, window, problems, modeOptions } = ctx;
-  const { bootstrap = true, sketch, seed = 0, onProgress } = options;
+  const plan = planStreaming(reader, options, ctx);
+  const pass = streamSteps(reader, { ...plan.pass, onProgress: options.onProgress });
+  const out = streamingOutput(reader, {
+    plan,
+    snapshot: pass.snapshot,
+    nonFiniteSteps: pass.nonFiniteSteps,
+    corrupt: pass.corrupt,
+    positions: reader.info.steps.length,
+  });
+  const total = out.result.total;
+  if (!total.sketch || options.sketch === undefined) return out;
+  // This analysis sketched the steps itself, so the exact vectors are in the trace: measure the sketch's κ error.
+  const kept = reader.info.steps.map((_, i) => i).filter((i) => !skippedPositions(pass).has(i));
+  const sketch = await withMeasuredError(
+    reader,
+    options,
+    total.sketch,
+    plan.names,
+    out.series.get("total")!,
+    kept,
+    {
+      predictors: [...plan.predictors],
+      eps: [...plan.eps],
+      window: plan.window,
+      bootstrap: false,
+      seed: options.seed ?? 0,
+    },
+  );
+  return { ...out, result: { ...out.result, total: { ...total, sketch } } };
+}
+
+/** Step positions a streaming pass left out (NaN/Inf values, or data failing its checksum). */
+function skippedPositions(pass: {
+  readonly nonFiniteSteps: readonly number[];
+  readonly corrupt: readonly CorruptStep[];
+}): Set<number> {
+  return new Set([...pass.nonFiniteSteps, ...pass.corrupt.map((c) => c.position)]);
+}
+
+/** What analyzeWithSeries resolves before choosing a mode (predictors, ε, tensors, window). */
+interface StreamingContext {
+  readonly predictors: readonly string[];
+  readonly eps: readonly number[];
+  readonly names: readonly string[];
+  readonly window: number;
+  readonly modeOptions: { mode: "auto" | AnalysisMode; exactMaxSteps: number };
+}
+
+/** The streaming mode's checked settings: everything but the pass itself (which may run at once, or step by step
+ * as in `IncrementalAnalysis`). */
+export interface StreamingPlan extends StreamingContext {
+  readonly options: AnalyzeOptions;
+  readonly fdRows: number;
+  readonly pass: StreamPassOptions;
+}
+
+/** Checks the streaming mode's options against the trace (fd sketches, momentum with sketches, the memory budget)
+ * and resolves the pass's settings. */
+function planStreaming(reader: TraceReader, options: AnalyzeOptions, ctx: StreamingContext): StreamingPlan {
+  const { predictors, eps, names, window } = ctx;
+  const { sketch, seed = 0 } = options;
   const info = reader.info;
   const fdRows = options.fdRows ?? DEFAULT_FD_ROWS;
   if (sketch?.startsWith("fd:")) {
@@ -513,61 +559,88 @@ async function analyzeStreaming(
       `${info.path}: the streaming analysis of ${p.toLocaleString("en-US")} coordinates needs about ${(needed / 2 ** 20).toFixed(0)} MiB (window ${window} steps × p, Frequent Directions 3 × 2ℓ × p with ℓ = ${fdRows}), over the ${(budget / 2 ** 20).toFixed(0)} MiB budget: raise --memory, lower --window or --fd-rows, or stream sketches of the steps (--sketch countsketch:1024)`,
     );
   }
-  const pass = streamSteps(reader, {
-    tensors: names,
-    predictors,
-    eps,
-    windowSize: window,
+  return {
+    ...ctx,
+    options,
     fdRows,
-    sketch: parsed ? { kind: parsed.kind, k: parsed.k, seed } : undefined,
-    momentum: predictors.some((p) => p.startsWith("momentum")),
-    onProgress,
-    strict: options.strict ?? DEFAULT_ANALYZE_OPTIONS.strict,
-  });
-  const nonFinite = pass.nonFiniteSteps;
+    pass: {
+      tensors: names,
+      predictors,
+      eps,
+      windowSize: window,
+      fdRows,
+      sketch: parsed ? { kind: parsed.kind, k: parsed.k, seed } : undefined,
+      momentum: predictors.some((p) => p.startsWith("momentum")),
+      strict: options.strict ?? DEFAULT_ANALYZE_OPTIONS.strict,
+    },
+  };
+}
+
+/** A streaming pass as data: its plan, the state's snapshot, the positions skipped, and how many step positions it
+ * read. Structured-cloneable (no functions, no class instances), so it can be assembled into a result elsewhere —
+ * serve sends a growing run's checkpoint to its analysis worker. */
+export interface StreamingCheckpoint {
+  readonly plan: StreamingPlan;
+  readonly snapshot: StreamingSnapshot;
+  readonly nonFiniteSteps: readonly number[];
+  /** Positions left out because their data failed its checksum. */
+  readonly corrupt: readonly CorruptStep[];
+  readonly positions: number;
+}
+
+/** The analysis output of a streaming pass over the first `positions` step positions of the reader (all of them in
+ * `analyze`; those read so far in an incremental analysis). The trace's problems, its tensors' metadata and the
+ * matrix geometry's sampled steps are read from `reader`, which must list at least those positions. The sketch's
+ * measured κ error (which reads the trace again) is left to the caller. */
+export function streamingOutput(reader: TraceReader, checkpoint: StreamingCheckpoint): AnalysisOutput {
+  const { plan, snapshot, positions } = checkpoint;
+  const { predictors, eps, names, window, modeOptions, options, fdRows } = plan;
+  const { bootstrap = true, sketch, seed = 0 } = options;
+  const info = reader.info;
+  const problems: AnalysisProblem[] = [...info.problems];
+  const nonFinite = checkpoint.nonFiniteSteps;
+  const corrupt = checkpoint.corrupt;
   if (nonFinite.length > 0) problems.push(nonFiniteProblem(nonFinite, info.steps));
-  const skip = new Set([...nonFinite, ...pass.corrupt.map((c) => c.position)]);
-  const kept = info.steps.map((_, i) => i).filter((i) => !skip.has(i));
-  requireSteps(info.path, kept.length, nonFinite.length, pass.corrupt.length);
-  problems.push(...corruptionProblems(pass.corrupt));
+  const skip = skippedPositions(checkpoint);
+  const kept: number[] = [];
+  for (let i = 0; i < positions; i++) if (!skip.has(i)) kept.push(i);
+  requireSteps(info.path, kept.length, nonFinite.length, corrupt.length);
+  problems.push(...corruptionProblems(corrupt));
   const n = kept.length;
   let sketchReport: SketchReports | undefined;
-  if (parsed) sketchReport = randomSketchReports(pass.sketches.values().next().value!, n, names.length, seed);
-  else if (info.sketch) {
+  const sk = plan.pass.sketch;
+  // The stated bound depends on the kind and k only: a one-coordinate sketch states it.
+  if (sk) {
+    sketchReport = randomSketchReports(
+      createSketch({ kind: sk.kind, k: sk.k, seed: sk.seed, dim: 1 }),
+      n,
+      names.length,
+      seed,
+    );
+  } else if (info.sketch) {
     const { kind, k, seed: sketchSeed } = info.sketch;
     sketchReport = randomSketchReports(createSketch({ kind, k, seed: sketchSeed, dim: 1 }), n, names.length);
   }
+  const metas = tensorMetas(info);
   const fromOptions = { predictors: [...predictors], eps: [...eps], window, bootstrap, seed };
   const series = new Map<string, TensorSeries>();
   const tensors: TensorResult[] = [];
   names.forEach((name, i) => {
     const meta = metas.get(name)!;
-    const { result, series: s } = tensorResultFromStream(pass.snapshot.tensors[i], meta, fromOptions);
+    const { result, series: s } = tensorResultFromStream(snapshot.tensors[i], meta, fromOptions);
     series.set(name, s);
     tensors.push(withGeometryAndSketch(reader, options, meta, kept, result, sketchReport?.tensor));
   });
   const totalNumel = names.reduce((s, name) => s + metas.get(name)!.numel, 0);
   const totalOut = tensorResultFromStream(
-    pass.snapshot.total,
+    snapshot.total,
     { name: "total", shape: [totalNumel], numel: totalNumel },
     fromOptions,
   );
   series.set("total", totalOut.series);
   const totalResult: TensorResult = {
     ...totalOut.result,
-    ...(sketchReport
-      ? {
-          sketch: await withMeasuredError(
-            reader,
-            options,
-            sketchReport.total,
-            names,
-            totalOut.series,
-            kept,
-            fromOptions,
-          ),
-        }
-      : {}),
+    ...(sketchReport ? { sketch: sketchReport.total } : {}),
   };
   return {
     result: {
@@ -579,7 +652,7 @@ async function analyzeStreaming(
         steps: n,
         tensors: names.length,
         problems,
-        excludedSteps: { nonfinite: nonFinite.length, corrupt: pass.corrupt.length },
+        excludedSteps: { nonfinite: nonFinite.length, corrupt: corrupt.length },
       },
       options: {
         predictors: [...predictors],
@@ -598,6 +671,34 @@ async function analyzeStreaming(
     series,
     stepIndices: kept.map((p) => info.steps[p]),
   };
+}
+
+/**
+ * The streaming plan for an analysis fed step by step (serve's live mode): the options resolved as
+ * `analyzeWithSeries` resolves them, with a window fixed up front — `options.window`, else the default window of a
+ * long run (DEFAULT_WINDOW.max) — since the state cannot change its window later.
+ */
+export function planIncremental(reader: TraceReader, options: AnalyzeOptions): StreamingPlan {
+  validate(options);
+  const { eps = DEFAULT_ANALYZE_OPTIONS.eps, include, exclude, sketch } = options;
+  const info = reader.info;
+  const predictors = options.predictors ?? defaultPredictorsFor(reader, sketch !== undefined);
+  const names = selectTensors(
+    info.tensors.map((t) => t.name),
+    { include, exclude },
+  );
+  // The plan travels with checkpoints (structured clone): no progress callback in it.
+  const { onProgress: _, ...plain } = options;
+  return planStreaming(reader, plain, {
+    predictors,
+    eps,
+    names,
+    window: options.window ?? DEFAULT_WINDOW.max,
+    modeOptions: {
+      mode: options.mode ?? "auto",
+      exactMaxSteps: options.exactMaxSteps ?? DEFAULT_EXACT_MAX_STEPS,
+    },
+  });
 }
 
 /** The problem entry for steps excluded for NaN/Inf values (the first ten step numbers). */

@@ -10,9 +10,13 @@ export {
   DEFAULT_EPS,
   DEFAULT_WINDOW,
   defaultWindow,
+  resolveMode,
+  type StreamingCheckpoint,
+  streamingOutput,
   type TraceSource,
 } from "./analyze.ts";
 export type { TensorSeries } from "./fromGram.ts";
+export { IncrementalAnalysis } from "./incremental.ts";
 export { accumulateGrams, sumGrams } from "./gramPass.ts";
 export { matrixGeometry } from "./matrixGeometry.ts";
 export { type RangeGeometryOptions, rangeGeometry } from "./rangeGeometry.ts";

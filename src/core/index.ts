@@ -8,7 +8,14 @@ export {
   type RegretBoundOptions,
   regretBound,
 } from "./bounds.ts";
-export { type DecimatedSeries, decimateMinMax } from "./decimate.ts";
+export {
+  bucketMeans,
+  bucketStart,
+  type DecimatedSeries,
+  decimateMinMax,
+  decimateMinMaxMany,
+  decimationBuckets,
+} from "./decimate.ts";
 export {
   CorruptDataError,
   type CorruptionSite,

@@ -115,6 +115,10 @@ class Series {
   toArray(): Float64Array {
     return this.data.slice(0, this.length);
   }
+  /** A copy of entries [from, to) (clamped to the length). */
+  slice(from: number, to: number): Float64Array {
+    return this.data.slice(Math.max(0, from), Math.min(to, this.length));
+  }
 }
 
 class PredictorRecord {
@@ -760,6 +764,29 @@ export class LiveAccumulator {
    * asked for, or when the WebAssembly memory would not hold the window). */
   get kernel(): "js" | "wasm" {
     return this.useWasm ? "wasm" : "js";
+  }
+
+  /** ‖g_t‖² and ‖g_t − m_t‖² per predictor of track `index` (as in `recentGram`) for the accepted steps [from, to)
+   * only (buffered WebAssembly steps processed first): what a caller following a growing run needs after each batch of steps, at a cost independent of the steps
+   * before `from` (`snapshot` copies every series). */
+  seriesRange(
+    index: number,
+    from: number,
+    to: number,
+  ): { gradNormSq: Float64Array; error: Record<string, Float64Array> } {
+    this.flush();
+    const track = index === this.tensorTracks.length ? this.totalTrack : this.tensorTracks[index];
+    if (track === undefined) {
+      throw new GradtraceError(
+        "E_ARG",
+        `LiveAccumulator.seriesRange: track ${index} does not exist (0..${this.tensorTracks.length})`,
+      );
+    }
+    const error: Record<string, Float64Array> = {};
+    this.ids.forEach((id, i) => {
+      error[id] = track.records[i].error.slice(from, to);
+    });
+    return { gradNormSq: track.gradNormSq.slice(from, to), error };
   }
 
   snapshot(): LiveSnapshot {

@@ -267,6 +267,35 @@ export class StreamingState {
     return this.live.steps;
   }
 
+  /** Window length and stride (steps) of the windowed r*(ε). */
+  get window(): { size: number; stride: number } {
+    return { size: this.size, stride: this.stride };
+  }
+
+  /** Number of windows closed so far. */
+  get windowCount(): number {
+    return this.starts.length;
+  }
+
+  /** The windows closed since the first `from` ones (for a caller following a growing run): their starts (accepted
+   * steps) and, per track (tensors, then the total), r*(ε) per ε (in the constructor's order) per window. */
+  closedWindows(from: number): { starts: number[]; predictableRank: number[][][] } {
+    return {
+      starts: this.starts.slice(from),
+      predictableRank: this.ranks.map((perEps) => perEps.map((r) => r.slice(from))),
+    };
+  }
+
+  /** Per-step ‖g_t‖² and ‖g_t − m_t‖² of one track for the accepted steps [from, to) only (see
+   * LiveAccumulator.seriesRange). */
+  seriesRange(
+    track: number,
+    from: number,
+    to: number,
+  ): { gradNormSq: Float64Array; error: Record<string, Float64Array> } {
+    return this.live.seriesRange(track, from, to);
+  }
+
   /** One step: every tensor's gradient by name (and the momentum buffers when a momentum predictor is on).
    * Returns false when the step was skipped for NaN/Inf values (it then counts nowhere). */
   observe(
