@@ -11,8 +11,10 @@ import { writeJsonAtomic } from "../../io/index.ts";
 import {
   ACTIVATION_NAMES,
   type ActivationName,
+  BULK_NORMALISE_NAMES,
   DEFAULT_SPIKED_CONFIG,
   DEFAULT_SWEEP_OPTIONS,
+  DEPENDENT_READINGS,
   parseSweep,
   resolveConfig,
   runSpiked,
@@ -30,7 +32,10 @@ import { parseInteger, parseList, parseNumberList } from "../parse.ts";
 
 /** The flags: SpikedConfig's fields (categorical ones as lists, which make a sweep), the sweep's options, and the
  * outputs. Typed from the library so a renamed or retyped field cannot drift. */
-type LabSpikedFlags = Omit<SpikedConfig, "activation" | "scaling" | "weights" | "analyzeSteps"> &
+type LabSpikedFlags = Omit<
+  SpikedConfig,
+  "activation" | "scaling" | "weights" | "analyzeSteps" | "stopOnDivergence"
+> &
   Required<Pick<SweepOptions, "seeds" | "jobs">> & {
     activation: ActivationName[];
     scaling: SpikedConfig["scaling"][];
@@ -93,6 +98,10 @@ export function flagsToConfig(f: LabSpikedFlags): Partial<SpikedConfig> {
     activation: f.activation[0],
     scaling: f.scaling[0],
     weights: f.weights[0],
+    dependentReading: f.dependentReading,
+    bulkNormalise: f.bulkNormalise,
+    testSamples: f.testSamples,
+    noiseDraws: f.noiseDraws,
     seed: f.seed,
     data: f.data,
     basis: f.basis,
@@ -256,6 +265,30 @@ export function registerLabCommand(program: Command): void {
       "independent or dependent (W_S + n^(−1/4)·1qᵀ)",
       oneOf("--weights", ["independent", "dependent"] as const),
       [D.weights],
+    )
+    .option(
+      "--dependent-reading <r>",
+      "reading of dependent W: renormalised (rows to unit norm), unnormalised, or scaled (shift / √d)",
+      single("--dependent-reading", DEPENDENT_READINGS),
+      D.dependentReading,
+    )
+    .option(
+      "--bulk-normalise <how>",
+      "bulk eigenvalues k^(−α): mean1 (rescaled to mean 1) or none (as written)",
+      single("--bulk-normalise", BULK_NORMALISE_NAMES),
+      D.bulkNormalise,
+    )
+    .option(
+      "--test-samples <n>",
+      "held-out samples (same distribution); their loss is reported at each analyzed step",
+      parseInteger("--test-samples", { min: 0 }),
+      D.testSamples,
+    )
+    .option(
+      "--noise-draws <k>",
+      "noise draws averaged for input noise's effective regulariser gradient in the analysis",
+      parseInteger("--noise-draws", { min: 1 }),
+      D.noiseDraws,
     )
     .option("--seed <s>", "seed of every random stream", parseInteger("--seed", { min: 0 }), D.seed)
     .option(
