@@ -19,7 +19,7 @@ import {
   type LowRankVerdict,
   regulariserChanges,
 } from "./judge.ts";
-import { REG_LEVELS, REGULARISERS, WEIGHTS_SERIES } from "./plan.ts";
+import { REG_LEVELS, REGULARISERS, scaledSize, WEIGHTS_SERIES } from "./plan.ts";
 import {
   firstStep,
   type GroupName,
@@ -399,10 +399,10 @@ function nScalingTable(rec: LowRankRecords): string {
   const rows = (keyValues(g, "nu") as number[]).flatMap((nu) =>
     ns.map((n) => {
       const runs = select(g, { n, nu });
-      const r0 = runs[0];
+      const { d, m } = scaledSize(rec.plan.size, n);
       return [
         String(nu),
-        `${n} × ${r0 ? "" : ""}${Math.round((n * rec.plan.size.d) / rec.plan.size.n)} × ${Math.round((n * rec.plan.size.m) / rec.plan.size.n)}`,
+        `${n} × ${d} × ${m}`,
         logCell(runs, (s) => s.errNorm / s.s1Norm),
         cell(runs, (s) => s.errNorm),
         cell(runs, (s) => s.s1Norm),
@@ -757,7 +757,7 @@ export function renderMarkdown(
   L.push("");
   if (rec.groups.mnist.runs.length > 0) {
     L.push(
-      `## MNIST with an added spike (n ${p.size.n} digits, d 784, parity targets ±1, ReLU, NTK; ${p.mnist.seeds} seeds)`,
+      `## MNIST with an added spike (n ${p.size.n} digits, d 784, parity targets ±1, ReLU, NTK; ${p.mnist.seeds} seed${p.mnist.seeds === 1 ? "" : "s"})`,
     );
     L.push("");
     L.push(mnistTable(rec));
