@@ -1,7 +1,7 @@
 /** @file The low-rank-gradients reproduction end to end on its "smoke" budget (toy sizes, seconds): run → judge →
  * render writes every file; the verdicts are a function of the written records alone (re-judging the JSON, or
  * `--records`, gives the same verdicts); the regulariser strengths hit their calibration targets where the
- * regulariser is linear in λ; the CSVs hold one row per run and analysed step. */
+ * regulariser is linear in λ; the CSVs hold one row per run and analyzed step. */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -58,7 +58,7 @@ describe("reproduce low-rank-gradients --budget smoke", () => {
     expect(readFileSync(again.reportPath, "utf8")).toContain("re-rendered from its records");
   });
 
-  it("one CSV row per run and analysed step", () => {
+  it("one CSV row per run and analyzed step", () => {
     for (const [name, group] of Object.entries(result.records.groups) as [
       GroupName,
       LowRankRecords["groups"][GroupName],

@@ -388,7 +388,7 @@ function sum(a: Mat, b: Mat | null): Mat {
 
 /** Input noise is not a term of L, but training on X + N minimises E_N L(X + N) = L(X) + (an implicit regulariser);
  * the gradient of that regulariser is E_N[∇L_data(X + N)] − ∇L_data(X), estimated here from `noiseDraws` draws of a
- * stream of its own (so analysing never changes the training trajectory) and added to the explicit regularisers'
+ * stream of its own (so analyzing never changes the training trajectory) and added to the explicit regularisers'
  * gradient: the analysis decomposes the clean data gradient plus this G_reg. */
 function addNoiseEffect(
   clean: LossGradient,

@@ -429,7 +429,7 @@ export function rankChanges(r: RunRecord): { overall: number; jump: number; outl
   };
 }
 
-/** A "phase transition": the stable rank changes ×2 overall and ×1.5 between two consecutive analysed steps. */
+/** A "phase transition": the stable rank changes ×2 overall and ×1.5 between two consecutive analyzed steps. */
 export const TRANSITION = { overall: 2, jump: 1.5 };
 
 function trainingClaim(rec: LowRankRecords): LowRankVerdict {
@@ -452,7 +452,7 @@ function trainingClaim(rec: LowRankRecords): LowRankVerdict {
   return claimFrom(
     "During training the gradient rank undergoes a phase transition",
     `in every seed, the stable rank ‖G‖_F²/σ1² changes by more than ×${TRANSITION.overall} over ${rec.plan.training.steps} full-batch ` +
-      `GD steps and by more than ×${TRANSITION.jump} between two consecutive analysed steps (ReLU, NTK, α 0, lr "auto")`,
+      `GD steps and by more than ×${TRANSITION.jump} between two consecutive analyzed steps (ReLU, NTK, α 0, lr "auto")`,
     cases,
   );
 }
@@ -463,7 +463,7 @@ export type GenAxis = keyof typeof GEN_BASE;
 
 export interface GenPoint {
   readonly run: RunRecord;
-  /** Mean |cos(v1, X_Bᵀr)|, mean |cos(v1, q)| and mean log(‖S2‖/‖S1‖) over the analysed steps before the last. */
+  /** Mean |cos(v1, X_Bᵀr)|, mean |cos(v1, q)| and mean log(‖S2‖/‖S1‖) over the analyzed steps before the last. */
   readonly alignResidue: number;
   readonly alignSpike: number;
   readonly balance: number;
@@ -564,7 +564,7 @@ function generalisationClaim(rec: LowRankRecords, resamples: number): LowRankVer
   return claimFrom(
     "Gradient alignment with the data manifold improves generalisation",
     `on the teacher task (held-out set of ${g.testSamples}), the Spearman correlation between the gradient's alignment with the bulk ` +
-      `data-residue during training (mean |cos(v1, X_Bᵀr)| over the analysed steps before the last) and the held-out loss after ` +
+      `data-residue during training (mean |cos(v1, X_Bᵀr)| over the analyzed steps before the last) and the held-out loss after ` +
       `${g.steps} GD steps (relative to the zero predictor) is negative with a 95% bootstrap interval (${resamples} resamples of runs) below 0; ` +
       `sweeps of ν, activation, weight decay and scaling around ReLU, ν 1/8, NTK, ${g.seeds} seeds each`,
     cases,

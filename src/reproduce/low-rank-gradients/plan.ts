@@ -196,7 +196,7 @@ export function scaledSize(size: ProblemSize, n: number): ProblemSize {
   return { n, d: Math.round((n * size.d) / size.n), m: Math.round((n * size.m) / size.n) };
 }
 
-/** Analysed steps of a training run: 0, quarters, and the last step. */
+/** Analyzed steps of a training run: 0, quarters, and the last step. */
 export function quarterSteps(steps: number): number[] {
   return [...new Set([0, Math.round(steps / 4), Math.round(steps / 2), Math.round((3 * steps) / 4), steps])];
 }

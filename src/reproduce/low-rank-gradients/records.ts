@@ -1,5 +1,5 @@
 /** @file The records of the low-rank-gradients reproduction: what `run` measures and `judge` / `render` read. Each
- * run keeps the few numbers per analysed step that the verdicts and tables use, rounded to 6 significant digits
+ * run keeps the few numbers per analyzed step that the verdicts and tables use, rounded to 6 significant digits
  * when recorded, so the records written to data/records.json are exactly what was judged (re-judging the file gives
  * the same verdicts). */
 import type { SpikedResult, StepRecord } from "../../lab/index.ts";
@@ -17,7 +17,7 @@ export type GroupName =
   | "training"
   | "mnist";
 
-/** One analysed step, compacted. */
+/** One analyzed step, compacted. */
 export interface StepSummary {
   readonly step: number;
   readonly dataLoss: number;

@@ -280,7 +280,7 @@ const STEP_FIELDS: (keyof StepSummary)[] = [
   "muMean",
 ];
 
-/** One row per (run, analysed step): key fields, seed, then the step's numbers (σ1..σ3, the cosines, the rest). */
+/** One row per (run, analyzed step): key fields, seed, then the step's numbers (σ1..σ3, the cosines, the rest). */
 export function groupCsv(rec: LowRankRecords, name: GroupName): string {
   const group = rec.groups[name];
   const keys = [...new Set(group.runs.flatMap((r) => Object.keys(r.key)))];
@@ -715,7 +715,7 @@ export function renderMarkdown(
   L.push(
     "G includes the regulariser's gradient: G = G_data + λ∇R = S1ᴳ + S2ᴳ + Eᴳ, with λ∇R split along X_Bᵀr (into S1ᴳ), q (into " +
       "S2ᴳ) and the rest (into Eᴳ). Input noise is not a term of the loss; its λ∇R is the effective one, E_N[∇L_data(X + N)] − " +
-      `∇L_data(X), estimated from ${p.regularisers.noiseDraws} noise draws at each analysed step. Strengths were chosen on seed 0 ` +
+      `∇L_data(X), estimated from ${p.regularisers.noiseDraws} noise draws at each analyzed step. Strengths were chosen on seed 0 ` +
       "at initialisation so that ‖λ∇R‖_F/‖G_data‖_F ≈ 0.1 (below), 1 (near) and 10 (above); the measured ratios are in the " +
       "table. Changes are paired by seed against λ = 0 at the same step: at initialisation G_data is the same, so they are " +
       "the direct effect of λ∇R; after training they also contain the change of the trajectory (the data-only columns).",
@@ -740,7 +740,7 @@ export function renderMarkdown(
   L.push(
     "Targets y = tanh(⟨u1,x⟩) + ⟨u2,x⟩⟨u3,x⟩ with random unit u_k (independent of q), held-out rows from the same distribution. " +
       "One-factor sweeps around ReLU, ν 1/8, NTK, no regulariser. Held-out error = held-out loss after training / held-out loss " +
-      "of the zero predictor. Alignment = mean over the analysed steps before the last.",
+      "of the zero predictor. Alignment = mean over the analyzed steps before the last.",
   );
   L.push("");
   L.push(fig("generalisation"));
@@ -768,7 +768,7 @@ export function renderMarkdown(
   L.push(
     "`data/low-rank-gradients.json` holds the records every table, figure and verdict above is computed from " +
       "(`judgeLowRankGradients(records)` in src/reproduce/low-rank-gradients/judge.ts recomputes the verdicts); " +
-      "`data/low-rank-gradients-<experiment>.csv` has one row per run and analysed step.",
+      "`data/low-rank-gradients-<experiment>.csv` has one row per run and analyzed step.",
   );
   L.push("");
   return `${L.join("\n")}\n`;

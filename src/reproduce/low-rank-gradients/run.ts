@@ -8,7 +8,7 @@
  * - fig2: the five activations at ν 1/8 for each α and bulk normalisation (Figure 2).
  * - scaling: mean-field against NTK across ν (balance of S1 and S2).
  * - regularisers: weight decay, input noise and the Jacobian penalty at three strengths (‖λ∇R‖_F below, near and
- *   above ‖G_data‖_F at initialisation, calibrated on seed 0), plus λ = 0, for independent and dependent W, analysed
+ *   above ‖G_data‖_F at initialisation, calibrated on seed 0), plus λ = 0, for independent and dependent W, analyzed
  *   at initialisation and along gradient descent.
  * - generalisation: teacher task with held-out data; one-factor sweeps of ν, activation, weight decay and scaling
  *   around a shared base (ReLU, ν 1/8, NTK); alignment during training and held-out loss after it.
@@ -48,7 +48,7 @@ export interface RunOptions {
   onProgress?: (event: ReproduceProgress) => void;
 }
 
-/** ‖G_reg‖_F/‖G_data‖_F of a run's first analysed step. */
+/** ‖G_reg‖_F/‖G_data‖_F of a run's first analyzed step. */
 function ratioAtInit(r: SpikedResult): number {
   return r.records[0].regFrobeniusNorm / r.records[0].dataFrobeniusNorm;
 }
