@@ -32,10 +32,7 @@ import { parseInteger, parseList, parseNumberList } from "../parse.ts";
 
 /** The flags: SpikedConfig's fields (categorical ones as lists, which make a sweep), the sweep's options, and the
  * outputs. Typed from the library so a renamed or retyped field cannot drift. */
-type LabSpikedFlags = Omit<
-  SpikedConfig,
-  "activation" | "scaling" | "weights" | "analyzeSteps" | "stopOnDivergence"
-> &
+type LabSpikedFlags = Omit<SpikedConfig, "activation" | "scaling" | "weights" | "analyzeSteps"> &
   Required<Pick<SweepOptions, "seeds" | "jobs">> & {
     activation: ActivationName[];
     scaling: SpikedConfig["scaling"][];
@@ -113,6 +110,7 @@ export function flagsToConfig(f: LabSpikedFlags): Partial<SpikedConfig> {
     weightDecay: f.weightDecay,
     inputNoise: f.inputNoise,
     jacobianPenalty: f.jacobianPenalty,
+    stopOnDivergence: f.stopOnDivergence,
     analyzeSteps: f.analyzeSteps ?? [],
     topK: f.topK,
     fullSpectrum: f.fullSpectrum,
@@ -344,6 +342,11 @@ export function registerLabCommand(program: Command): void {
       "λ_J (1/n)Σ‖∂f/∂x‖²",
       parseNumber("--jacobian-penalty", { min: 0 }),
       D.jacobianPenalty,
+    )
+    .option(
+      "--stop-on-divergence",
+      "end training where the loss blows up and report the steps analyzed so far (default: fail with E_NUMERIC)",
+      D.stopOnDivergence,
     )
     .option(
       "--analyze-steps <list>",
