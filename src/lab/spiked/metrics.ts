@@ -9,8 +9,8 @@
  * one more is kept as a candidate), its edge is β = σ_4 and its mean spacing δ = (σ_4 − σ_k)/(k − 4). The number of
  * outliers is the largest i ≤ 3 whose gap to the next value is wide, σ_i − σ_{i+1} > 6δ (0 when none is): the
  * leading i values stand apart from everything below them. Gaps between neighbouring bulk values near a random-matrix
- * edge are a few δ (the largest of the top three gaps of a 150×120 Gaussian matrix exceeded 5δ in 1 of 150 draws and
- * never 6δ), while a spike the theory counts is separated by many. Two outliers of nearly equal size (a small gap
+ * edge are a few δ (the largest of the top three gaps of a Gaussian matrix exceeded 6δ in 1 of 300 draws at 100×80,
+ * in none of 250 at 150×120 and 250×200), while a spike the theory counts is separated by many. Two outliers of nearly equal size (a small gap
  * σ_1 − σ_2 and a wide σ_2 − σ_3) count as two. */
 import {
   clampGramEigenvalues,
