@@ -50,15 +50,24 @@ const logCell = (runs: readonly RunRecord[], f: (s: StepSummary) => number, at =
     Math.exp,
   );
 
-/** Mean and the half-width of its 95% interval (0 for one seed), for error bars. */
-function meanAndHalf(
+/** Mean and sd over seeds, for error bars (the tables give 95% intervals; with 2–3 seeds their t-quantiles of 4–13
+ * would let the bars swamp the figure). */
+function meanAndSd(
   runs: readonly RunRecord[],
   f: (s: StepSummary) => number,
   at = firstStep,
 ): [number, number] {
   const mi = over(runs, f, at);
-  return [mi.mean, mi.n >= 2 ? mi.hi - mi.mean : 0];
+  return [mi.mean, mi.sd];
 }
+
+/** Short legend names of the Figure 1 series (the legend allots 150 px to a name). */
+const LEGEND: Record<string, string> = {
+  independent: "independent",
+  "dependent (renormalised)": "dep. renormalised",
+  "dependent (unnormalised)": "dep. unnormalised",
+  "dependent (shift/√d)": "dep. shift/√d",
+};
 
 function series(
   name: string,
@@ -67,7 +76,7 @@ function series(
   f: (s: StepSummary) => number,
   at = firstStep,
 ): ChartSeries {
-  const pts = xs.map((x) => meanAndHalf(runsAt(x), f, at));
+  const pts = xs.map((x) => meanAndSd(runsAt(x), f, at));
   return { name, x: xs, y: pts.map((p) => p[0]), yErr: pts.map((p) => p[1]) };
 }
 
@@ -82,25 +91,30 @@ function figures(rec: LowRankRecords): Record<string, string> {
     title,
     xLabel: "ν",
     logY,
-    series: WEIGHTS_SERIES.map((w) => series(w.label, nus, (nu) => select(g1, { series: w.label, nu }), f)),
+    series: WEIGHTS_SERIES.map((w) =>
+      series(LEGEND[w.label] ?? w.label, nus, (nu) => select(g1, { series: w.label, nu }), f),
+    ),
   });
-  out["fig1-outliers"] = chart("Figure 1: outliers above the bulk edge (α 0, NTK, ReLU, initialisation)", [
-    fig1Panel("outliers above the bulk edge", (s) => s.outliers),
-    fig1Panel("σ1/σ4", (s) => s.sv[0] / s.bulkEdge, true),
-    fig1Panel("σ2/σ4", (s) => s.sv[1] / s.bulkEdge),
-    {
-      ...fig1Panel(`(σ2 − σ3)/δ (outlier gap > ${OUTLIER_GAP})`, (s) => gap(s, 1), true),
-      referenceLines: [{ y: OUTLIER_GAP }],
-    },
-    fig1Panel("|cos(v1, X_Bᵀr)|", (s) => s.cosResidue[0]),
-    fig1Panel("X_Bᵀr in span{v1, v2}", (s) => inTopTwo(s.cosResidue)),
-    fig1Panel("q in span{v1, v2}", (s) => inTopTwo(s.cosSpike)),
-    fig1Panel("|cos(a∘μ, c)| (S1, S2 left factors)", (s) => s.cosLeftFactors),
-    fig1Panel("‖S2‖/‖S1‖", (s) => s.s2Norm / s.s1Norm, true),
-    fig1Panel("‖E‖/‖S1‖ (operator norm)", (s) => s.errNorm / s.s1Norm, true),
-    fig1Panel("σ1²/‖G‖_F²", (s) => 1 / s.stableRank),
-    fig1Panel("(σ1² + σ2²)/‖G‖_F²", (s) => s.top2Energy),
-  ]);
+  out["fig1-outliers"] = chart(
+    "Figure 1: outliers above the bulk edge (α 0, NTK, ReLU, initialisation; bars: sd over seeds)",
+    [
+      fig1Panel("outliers above the bulk edge", (s) => s.outliers),
+      fig1Panel("σ1/σ4", (s) => s.sv[0] / s.bulkEdge, true),
+      fig1Panel("σ2/σ4", (s) => s.sv[1] / s.bulkEdge),
+      {
+        ...fig1Panel(`(σ2 − σ3)/δ (outlier gap > ${OUTLIER_GAP})`, (s) => gap(s, 1), true),
+        referenceLines: [{ y: OUTLIER_GAP }],
+      },
+      fig1Panel("|cos(v1, X_Bᵀr)|", (s) => s.cosResidue[0]),
+      fig1Panel("X_Bᵀr in span{v1, v2}", (s) => inTopTwo(s.cosResidue)),
+      fig1Panel("q in span{v1, v2}", (s) => inTopTwo(s.cosSpike)),
+      fig1Panel("|cos(a∘μ, c)| (S1, S2 left factors)", (s) => s.cosLeftFactors),
+      fig1Panel("‖S2‖/‖S1‖", (s) => s.s2Norm / s.s1Norm, true),
+      fig1Panel("‖E‖/‖S1‖ (operator norm)", (s) => s.errNorm / s.s1Norm, true),
+      fig1Panel("σ1²/‖G‖_F²", (s) => 1 / s.stableRank),
+      fig1Panel("(σ1² + σ2²)/‖G‖_F²", (s) => s.top2Energy),
+    ],
+  );
   const gn = rec.groups.nScaling;
   const ns = (keyValues(gn, "n") as number[]).slice().sort((a, b) => a - b);
   const nsNus = keyValues(gn, "nu") as number[];
@@ -189,7 +203,7 @@ function figures(rec: LowRankRecords): Record<string, string> {
             name: `${weights} ${k}`,
             x,
             y: mis.map((m) => m.mean),
-            yErr: mis.map((m) => (m.n >= 2 ? m.hi - m.mean : 0)),
+            yErr: mis.map((m) => m.sd),
             dashed: weights === "dependent",
           });
         }
@@ -237,7 +251,7 @@ function figures(rec: LowRankRecords): Record<string, string> {
         name: `ν ${nu}`,
         x: steps,
         y: mis.map((m) => m.mean),
-        yErr: mis.map((m) => (m.n >= 2 ? m.hi - m.mean : 0)),
+        yErr: mis.map((m) => m.sd),
       };
     }),
   });
