@@ -16,6 +16,7 @@ export {
 export { PLANS as LOW_RANK_GRADIENTS_PLANS } from "./low-rank-gradients/plan.ts";
 export type { LowRankRecords } from "./low-rank-gradients/records.ts";
 export {
+  type LowRankGradientsOptions,
   type LowRankGradientsResult,
   reproduceLowRankGradients,
 } from "./low-rank-gradients/reproduce.ts";
