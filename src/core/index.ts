@@ -66,6 +66,16 @@ export {
 export { dot } from "./predictors/kernels.ts";
 export { createRng, deriveSeed, type Rng } from "./rng.ts";
 export {
+  type BootstrapOptions,
+  bootstrapInterval,
+  type MeanInterval,
+  meanInterval,
+  pearson,
+  ranks,
+  spearman,
+  studentTQuantile,
+} from "./stats.ts";
+export {
   type CreateSketchOptions,
   createSketch,
   FrequentDirections,

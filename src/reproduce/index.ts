@@ -9,12 +9,16 @@ export {
   runDemo,
 } from "./demo/demo.ts";
 export {
-  type ClaimVerdict,
-  type ReproduceBudget as LowRankGradientsBudget,
-  type ReproduceOptions as LowRankGradientsOptions,
-  type ReproduceResult as LowRankGradientsResult,
+  judgeLowRankGradients,
+  type LowRankVerdict,
+  verdictFromCases,
+} from "./low-rank-gradients/judge.ts";
+export { PLANS as LOW_RANK_GRADIENTS_PLANS } from "./low-rank-gradients/plan.ts";
+export type { LowRankRecords } from "./low-rank-gradients/records.ts";
+export {
+  type LowRankGradientsOptions,
+  type LowRankGradientsResult,
   reproduceLowRankGradients,
-  type Verdict,
 } from "./low-rank-gradients/reproduce.ts";
 export {
   REPRODUCE_BUDGETS,
@@ -26,11 +30,11 @@ export {
   reproducePredictableManifolds,
 } from "./predictable-manifolds/reproduce.ts";
 export {
-  type ClaimVerdict as SharedClaimVerdict,
+  type ClaimVerdict,
   REPRODUCE_BUDGET_NAMES,
   type ReproduceBudget,
   type ReproduceOptions,
   type ReproduceProgress,
   type ReproduceResult,
-  type Verdict as SharedVerdict,
+  type Verdict,
 } from "./types.ts";

@@ -3,7 +3,12 @@
 import type { Command } from "commander";
 import { GradtraceError } from "../../core/index.ts";
 import { DEFAULT_JOBS } from "../../lab/index.ts";
-import { reproduceLowRankGradients, reproducePredictableManifolds } from "../../reproduce/index.ts";
+import {
+  REPRODUCE_BUDGET_NAMES,
+  type ReproduceBudget,
+  reproduceLowRankGradients,
+  reproducePredictableManifolds,
+} from "../../reproduce/index.ts";
 import { parseInteger } from "../parse.ts";
 import { progressBar } from "../progress.ts";
 
@@ -13,6 +18,7 @@ interface ReproduceFlags {
   out: string;
   budget: string;
   jobs: number;
+  records?: string;
 }
 
 export function registerReproduceCommand(program: Command): void {
@@ -27,7 +33,7 @@ export function registerReproduceCommand(program: Command): void {
     .option("--out <dir>", "report folder", "docs/reproductions")
     .option(
       "--budget <budget>",
-      "quick (default, minutes on 2 cores) or full (the papers' grid); predictable-manifolds also has smoke",
+      "smoke (seconds, a pipeline check), quick (default, minutes on 2 cores) or full (the papers' grid)",
       "quick",
     )
     .option(
@@ -36,18 +42,39 @@ export function registerReproduceCommand(program: Command): void {
       parseInteger("--jobs", { min: 1 }),
       DEFAULT_JOBS,
     )
+    .option(
+      "--records <file>",
+      "low-rank-gradients: judge and render the records of an earlier run (data/low-rank-gradients.json) without running",
+    )
     .action(async (experiment: string, flags: ReproduceFlags) => {
       if (experiment === "low-rank-gradients") {
-        if (flags.budget !== "quick" && flags.budget !== "full") {
-          throw new GradtraceError("E_ARG", `--budget: "${flags.budget}" is not quick or full`);
+        if (!(REPRODUCE_BUDGET_NAMES as readonly string[]).includes(flags.budget)) {
+          throw new GradtraceError(
+            "E_ARG",
+            `--budget: "${flags.budget}" is not one of ${REPRODUCE_BUDGET_NAMES.join(", ")}`,
+          );
         }
-        const r = await reproduceLowRankGradients({
-          outDir: flags.out,
-          budget: flags.budget,
-          jobs: flags.jobs,
-          onProgress: (m) => process.stderr.write(`${m}\n`),
-        });
-        process.stdout.write(`wrote ${r.reportPath}\n`);
+        const bar = progressBar("reproduce");
+        try {
+          const r = await reproduceLowRankGradients({
+            outDir: flags.out,
+            budget: flags.budget as ReproduceBudget,
+            jobs: flags.jobs,
+            records: flags.records,
+            // A bar on a terminal; one line per event otherwise (logs of long background runs).
+            onProgress: (p) =>
+              process.stderr.isTTY
+                ? bar.update(p.done, p.total, { run: `${p.phase}: ${p.message}` })
+                : process.stderr.write(`${p.phase} ${p.done}/${p.total} ${p.message}\n`),
+          });
+          bar.stop();
+          for (const v of r.verdicts) process.stdout.write(`${v.verdict.padEnd(19)}  ${v.claim}\n`);
+          process.stdout.write(
+            `wrote ${r.reportPath} (${r.files.length} files, ${Math.round(r.seconds)} s)\n`,
+          );
+        } finally {
+          bar.stop();
+        }
         return;
       }
       if (experiment === "predictable-manifolds") {
