@@ -8,6 +8,8 @@
 
 import type { GramKernel, Mat } from "../core/index.ts";
 import {
+  BOUND_STATEMENTS,
+  classRegretBound,
   createSketch,
   DEFAULT_FD_ROWS,
   DEFAULT_PREDICTORS,
@@ -81,6 +83,12 @@ export interface AnalyzeOptions {
   /** Rows ℓ of the streaming mode's Frequent Directions sketches over time (default 16); larger ℓ tightens the
    * whole-run spectra's bounds (r*(ε) is certified up to ℓ) at O(ℓ·p) work per step. */
   readonly fdRows?: number;
+  /** Leave the first B steps out of every sum (κ, P_T, r*, windows, intervals, bounds); predictors still see them
+   * as history. Default 0: the paper's sums over t = 0..T, which include the unpredictable t = 0 term ‖g_0‖². */
+  readonly burnIn?: number;
+  /** Whether every logged g_t is the exact (full-batch) gradient ∇f(x_t), as the nonconvex bound requires; leave
+   * undefined when unknown (the bound is then "unverified"); false for minibatch traces. */
+  readonly exactGradient?: boolean;
 }
 
 /** Options of `analyzeWithSeries`: those of `analyze`, and what else to return. */
@@ -135,6 +143,7 @@ export const DEFAULT_ANALYZE_OPTIONS = Object.freeze({
   mode: "auto",
   exactMaxSteps: DEFAULT_EXACT_MAX_STEPS,
   fdRows: DEFAULT_FD_ROWS,
+  burnIn: 0,
 } as const satisfies Partial<AnalyzeOptions>);
 
 function validate(options: AnalyzeOptions): void {
@@ -155,6 +164,9 @@ function validate(options: AnalyzeOptions): void {
   const f = options.fdRows;
   if (f !== undefined && !(Number.isInteger(f) && f >= 1)) {
     throw new GradtraceError("E_ARG", `fdRows ${f}: expected an integer ≥ 1`);
+  }
+  if (options.burnIn !== undefined && !(Number.isInteger(options.burnIn) && options.burnIn >= 0)) {
+    throw new GradtraceError("E_ARG", `burn-in ${options.burnIn}: expected an integer ≥ 0`);
   }
 }
 
@@ -186,16 +198,23 @@ export async function analyzeWithSeries(
     seed = DEFAULT_ANALYZE_OPTIONS.seed,
     memoryBytes = DEFAULT_ANALYZE_OPTIONS.memoryBytes,
     onProgress,
+    burnIn = DEFAULT_ANALYZE_OPTIONS.burnIn,
   } = options;
   const info = reader.info;
   const n = info.steps.length;
   if (n === 0) throw new GradtraceError("E_FORMAT", `${info.path}: the trace holds no readable step`);
+  if (burnIn > 0 && burnIn > n - 2) {
+    throw new GradtraceError(
+      "E_ARG",
+      `burn-in ${burnIn}: ${info.path} has ${n} steps; at most ${Math.max(0, n - 2)} can be left out (two must remain)`,
+    );
+  }
   const predictors = options.predictors ?? defaultPredictorsFor(reader, sketch !== undefined);
   const names = selectTensors(
     info.tensors.map((t) => t.name),
     { include, exclude },
   );
-  const window = options.window ?? defaultWindow(n);
+  const window = options.window ?? defaultWindow(n - burnIn);
   const metas = new Map(info.tensors.map((t) => [t.name, t]));
   const problems = info.problems.map((p) => p.message);
   const mode = resolveMode(n, options);
@@ -204,6 +223,12 @@ export async function analyzeWithSeries(
     exactMaxSteps: options.exactMaxSteps ?? DEFAULT_EXACT_MAX_STEPS,
   };
   if (mode === "streaming") {
+    if (burnIn > 0) {
+      throw new GradtraceError(
+        "E_UNSUPPORTED",
+        `${info.path}: a burn-in needs the exact mode (this run of ${n} steps streams, and the streaming mode's whole-run spectra are sketched from t = 0): pass mode "exact" (--mode exact) or a larger exactMaxSteps`,
+      );
+    }
     if (options.gram) {
       throw new GradtraceError(
         "E_UNSUPPORTED",
@@ -285,7 +310,13 @@ export async function analyzeWithSeries(
     }
   }
   const kept = info.steps.map((_, i) => i).filter((i) => !nonFinite.includes(i));
-  const fromGramOptions = { predictors: [...predictors], eps: [...eps], window, bootstrap, seed };
+  if (burnIn > kept.length - 2) {
+    throw new GradtraceError(
+      "E_ARG",
+      `burn-in ${burnIn}: only ${kept.length} steps of ${info.path} have finite gradients; at most ${Math.max(0, kept.length - 2)} can be left out`,
+    );
+  }
+  const fromGramOptions = { predictors: [...predictors], eps: [...eps], window, bootstrap, seed, burnIn };
   // The momentum-matched predictor needs the logged optimizer buffer (exact mode only; in sketched mode it would
   // need the buffer's sketch too, which no logger writes yet).
   const wantsMomentum = predictors.some((p) => p.startsWith("momentum"));
@@ -323,7 +354,7 @@ export async function analyzeWithSeries(
     const report = { ...sketchReport, ...(measuredError ? { measuredError } : {}) };
     totalResult = { ...totalResult, sketch: report };
   }
-  const bounds = boundsFor(totalResult);
+  const bounds = boundsFor(totalResult, totalOut.series, burnIn, options.exactGradient);
   return {
     result: {
       schemaVersion: SCHEMA_VERSION,
@@ -336,11 +367,12 @@ export async function analyzeWithSeries(
         bootstrap,
         ...(sketch ? { sketch } : {}),
         ...modeOptions,
+        ...(burnIn > 0 ? { burnIn } : {}),
       },
       tensors,
       total: totalResult,
       bounds,
-      summary: summarize(totalResult, tensors, eps),
+      summary: summarize(totalResult, tensors, eps, burnIn),
     },
     series,
     stepIndices: kept.map((p) => info.steps[p]),
@@ -455,7 +487,7 @@ async function analyzeStreaming(
       },
       tensors,
       total: totalResult,
-      bounds: boundsFor(totalResult),
+      bounds: boundsFor(totalResult, totalOut.series, 0, options.exactGradient),
       summary: summarize(totalResult, tensors, eps),
     },
     series,
@@ -547,7 +579,8 @@ async function measureSketchError(
     sketchedTotal,
     Array.from({ length: sketchedTotal.rows - m }, (_, i) => m + i),
   );
-  const o = { ...opts, bootstrap: false };
+  // The check compares sketched with exact κ on the first steps only; a burn-in would leave nothing to compare.
+  const o = { ...opts, bootstrap: false, burnIn: 0 };
   const meta = { name: "check", shape: [], numel: 0 };
   const a = tensorResultFromGram(exact, meta, o).result.kappa;
   const b = tensorResultFromGram(head, meta, o).result.kappa;
@@ -556,25 +589,62 @@ async function measureSketchError(
   return out;
 }
 
-function boundsFor(total: TensorResult): BoundsReport {
+function boundsFor(
+  total: TensorResult,
+  series: TensorSeries,
+  burnIn: number,
+  exactGradient: boolean | undefined,
+): BoundsReport {
   const regret: Record<string, number> = {};
   const nonconvexPathTerm: Record<string, number> = {};
   const assumptions = new Set<string>();
+  const note = (list: readonly { statement: string; verified?: boolean }[]) => {
+    for (const a of list)
+      assumptions.add(
+        `${a.statement} (${a.verified === undefined ? "unverified" : a.verified ? "verified" : "violated"})`,
+      );
+  };
+  const terms = Math.max(1, total.steps - burnIn);
   for (const [id, p] of Object.entries(total.pathLength)) {
     // D = 1 and η = 1: the report gives the measured-path-length factors; the user scales by their D and η.
     const r = regretBound(p, { diameter: 1, gradNormSq: total.gradNormSq });
     regret[id] = r.regret;
-    const nc = nonconvexBound({ pathLength: p, steps: Math.max(1, total.steps), stepSize: 1 });
+    const nc = nonconvexBound({ pathLength: p, steps: terms, stepSize: 1, exactGradient });
     nonconvexPathTerm[id] = nc.pathTerm;
-    for (const a of [...r.assumptions, ...nc.assumptions])
-      assumptions.add(
-        `${a.statement} (${a.verified === undefined ? "unverified" : a.verified ? "verified" : "violated"})`,
-      );
+    note([...r.assumptions, ...nc.assumptions]);
+  }
+  // The class form over every analysed predictor: E² is the largest per-step error of any of them inside the sums.
+  const ids = Object.keys(total.pathLength).filter((id) => Number.isFinite(total.pathLength[id]));
+  let regretClass: BoundsReport["regretClass"];
+  if (ids.length > 0) {
+    let maxErrorSq = 0;
+    for (const id of ids) {
+      const e = series.error[id];
+      for (let t = burnIn; t < e.length; t++) if (e[t] > maxErrorSq) maxErrorSq = e[t];
+    }
+    const c = classRegretBound({
+      pathLengths: Object.fromEntries(ids.map((id) => [id, total.pathLength[id]])),
+      maxErrorSq,
+      diameter: 1,
+      gradNormSq: total.gradNormSq,
+    });
+    regretClass = {
+      predictors: ids,
+      best: c.best,
+      bestPathLength: c.bestPathLength,
+      maxErrorSq,
+      selectionTerm: c.selectionTerm,
+      regret: c.regret,
+    };
+    note(c.assumptions);
   }
   return {
     regret,
     regretWorstCase: Math.sqrt(total.gradNormSq),
+    ...(regretClass ? { regretClass } : {}),
     nonconvexPathTerm,
+    ...(exactGradient !== undefined ? { exactGradient } : {}),
+    statements: [BOUND_STATEMENTS.regret, BOUND_STATEMENTS.regretClass, BOUND_STATEMENTS.nonconvex],
     assumptions: [...assumptions],
   };
 }

@@ -14,6 +14,7 @@ export {
 export type { TensorSeries } from "./fromGram.ts";
 export { accumulateGrams, sumGrams } from "./gramPass.ts";
 export { compilePattern, selectTensors } from "./select.ts";
+export { INITIAL_TERM_DOMINANCE, initialTermDominates, initialTermShare } from "./summary.ts";
 export type * from "./types.ts";
 export type {
   AnalysisResult,

@@ -1,6 +1,14 @@
 /** @file Public API of the core layer: the only module other layers import. */
 export { blockBootstrapRatioCI } from "./bootstrap.ts";
-export { nonconvexBound, regretBound } from "./bounds.ts";
+export {
+  type Assumption,
+  BOUND_STATEMENTS,
+  type ClassRegretBound,
+  classRegretBound,
+  EXACT_GRADIENT_ASSUMPTION,
+  nonconvexBound,
+  regretBound,
+} from "./bounds.ts";
 export { type DecimatedSeries, decimateMinMax } from "./decimate.ts";
 export { type ErrorCode, exitCodeFor, GradtraceError } from "./errors.ts";
 export { fmtNum, formatTick } from "./format.ts";
