@@ -37,11 +37,14 @@ export { dot } from "./predictors/kernels.ts";
 export { createRng, deriveSeed, type Rng } from "./rng.ts";
 export {
   createSketch,
+  energyFractionBound,
   FrequentDirections,
   parseSketchSpec,
+  ratioRelativeBound,
   SKETCH_KINDS,
   type Sketch,
   type SketchKind,
+  sumOfSquaresBound,
 } from "./sketch/index.ts";
 export {
   clampGramEigenvalues,
@@ -49,6 +52,7 @@ export {
   type FdSpectrumInput,
   fdRankBounds,
   fdSpectrumSummary,
+  participationRatio,
   predictableRank,
   type SpectrumBound,
   type SpectrumSummary,

@@ -17,20 +17,20 @@ export {
   type Verdict,
 } from "./low-rank-gradients/reproduce.ts";
 export {
-  REPRODUCE_BUDGETS,
-  REPRODUCE_PREDICTORS,
-  type ReproduceBudget as PredictableManifoldsBudget,
-  type ReproduceOptions as PredictableManifoldsOptions,
-  type ReproduceProgress as PredictableManifoldsProgress,
-  type ReproduceResult as PredictableManifoldsResult,
+  PREDICTABLE_MANIFOLDS_BUDGETS,
+  PREDICTABLE_MANIFOLDS_PREDICTORS,
+} from "./predictable-manifolds/budget.ts";
+export { judge as judgePredictableManifolds } from "./predictable-manifolds/judge.ts";
+export type { RunFailure, RunRecord } from "./predictable-manifolds/records.ts";
+export {
+  type PredictableManifoldsOptions,
+  type PredictableManifoldsResult,
   reproducePredictableManifolds,
 } from "./predictable-manifolds/reproduce.ts";
 export {
-  type ClaimVerdict as SharedClaimVerdict,
   REPRODUCE_BUDGET_NAMES,
   type ReproduceBudget,
   type ReproduceOptions,
   type ReproduceProgress,
   type ReproduceResult,
-  type Verdict as SharedVerdict,
 } from "./types.ts";

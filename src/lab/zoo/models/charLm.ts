@@ -7,6 +7,7 @@ import type { HostBatch, ZooModel } from "../model.ts";
 import { crossEntropyWithAccuracy, layerNorm, linear } from "../ops.ts";
 import type { ParamSpec } from "../params.ts";
 import {
+  causalMask,
   type TransformerShape,
   transformerBlockSpecs,
   transformerBlocks,
@@ -15,13 +16,6 @@ import {
 
 const CONTEXT = 32;
 const SHAPE: TransformerShape = { dim: 48, heads: 4, layers: 2, mlpDim: 128 };
-
-/** 0 on and below the diagonal, −1e9 above: added to attention logits so position t sees only positions ≤ t. */
-function causalMask(t: number): Float32Array {
-  const mask = new Float32Array(t * t);
-  for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) mask[i * t + j] = -1e9;
-  return mask;
-}
 
 export function createCharLmModel(): ZooModel {
   const corpus = loadCharCorpus();
