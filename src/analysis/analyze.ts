@@ -613,7 +613,7 @@ function boundsFor(
     nonconvexPathTerm[id] = nc.pathTerm;
     note([...r.assumptions, ...nc.assumptions]);
   }
-  // The class form over every analysed predictor: E² is the largest per-step error of any of them inside the sums.
+  // The class form over every analyzed predictor: E² is the largest per-step error of any of them inside the sums.
   const ids = Object.keys(total.pathLength).filter((id) => Number.isFinite(total.pathLength[id]));
   let regretClass: BoundsReport["regretClass"];
   if (ids.length > 0) {

@@ -112,7 +112,7 @@ export interface BoundsReport {
   readonly regret: Record<string, number>;
   /** Worst-case D·sqrt(Σ‖g‖²); ratio regret/worst = sqrt(κ). */
   readonly regretWorstCase: number;
-  /** Theorem (i) for the class of all analysed predictors: D·√(P*_T + 2E²·ln|M|) with D = 1 (see BOUND_STATEMENTS). */
+  /** Theorem (i) for the class of all analyzed predictors: D·√(P*_T + 2E²·ln|M|) with D = 1 (see BOUND_STATEMENTS). */
   readonly regretClass?: {
     readonly predictors: string[];
     /** The predictor with the smallest P_T in hindsight and that P*_T. */

@@ -61,7 +61,7 @@ export interface BoundsRecord {
   /** D·√P_T(m), D = 1 (tuned step), per predictor, and the worst case D·√Σ‖g‖². */
   readonly regret: Record<string, number>;
   readonly regretWorstCase: number;
-  /** Theorem (i) over the class of all analysed predictors: D·√(P*_T + 2E²·ln|M|). */
+  /** Theorem (i) over the class of all analyzed predictors: D·√(P*_T + 2E²·ln|M|). */
   readonly regretClass?: {
     readonly best: string;
     readonly bestPathLength: number;

@@ -205,7 +205,7 @@ function renderMarkdown({
   L.push("", "![r*(ε) against T](predictable-manifolds-rank.svg)", "");
   L.push("## Sketched vs exact", "");
   L.push(
-    `Each trace was analysed twice: exactly, and through a sparse JL sketch (${SKETCH}: 8 random ±1/√8 entries per column, O(8p) per ` +
+    `Each trace was analyzed twice: exactly, and through a sparse JL sketch (${SKETCH}: 8 random ±1/√8 entries per column, O(8p) per ` +
       "step; an independent seeded sketch per tensor, summed for the model). κ bound: 2ε/(1−ε) with ε the sketch's stated bound on the " +
       "inner products of the T + 1 gradients at 95 % (fixed-coefficient predictors); the fitted predictors (ar2, lowrank4w16) have no " +
       "bound. r* bracket: [r_lo, r_hi] at 95 % per side (sketchBounds.ts); the upper side is the informative one.",
