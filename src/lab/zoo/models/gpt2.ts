@@ -9,12 +9,13 @@
 import { numpy as np } from "@jax-js/jax";
 import type { Rng } from "../../../core/index.ts";
 import { loadByteCorpus, sampleTokenWindows } from "../data/text.ts";
-import type { HostBatch, ZooModel } from "../model.ts";
+import type { ZooModel } from "../model.ts";
 import { crossEntropyWithAccuracy, layerNorm, linear } from "../ops.ts";
 import type { ParamSpec } from "../params.ts";
 import {
   causalMask,
   GPT2_NAMING,
+  languageModelBatch,
   type TransformerShape,
   transformerBlockSpecs,
   transformerBlocks,
@@ -41,16 +42,6 @@ export function createGpt2Model(): ZooModel {
     { name: "ln_f.weight", shape: [dim], init: { kind: "constant", value: 1 } },
     { name: "ln_f.bias", shape: [dim], init: { kind: "constant", value: 0 } },
   ];
-  const toBatch = (
-    { inputs, targets }: { inputs: Float32Array; targets: Float32Array },
-    size: number,
-  ): HostBatch => ({
-    arrays: [
-      { data: inputs, shape: [size, context, vocab] },
-      { data: targets, shape: [size * context, vocab] },
-      { data: mask, shape: [context, context] },
-    ],
-  });
   return {
     name: "gpt2",
     description: `GPT-2 architecture, byte-level (vocab ${vocab}), context ${context}, ${SHAPE.layers} pre-LN blocks, dim ${dim}, ${SHAPE.heads} heads, GELU MLP ${SHAPE.mlpDim}, tied embeddings, on the commander README`,
@@ -77,7 +68,8 @@ export function createGpt2Model(): ZooModel {
       const logits = linear(layerNorm(h, p["ln_f.weight"], p["ln_f.bias"]).reshape([b * t, dim]), wte);
       return crossEntropyWithAccuracy(logits, targets);
     },
-    sampleBatch: (rng: Rng, size: number) => toBatch(sampleTokenWindows(corpus, rng, size, context), size),
+    sampleBatch: (rng: Rng, size: number) =>
+      languageModelBatch(sampleTokenWindows(corpus, rng, size, context), size, context, vocab, mask),
     gemmFlopsPerStep(batch) {
       const tokens = batch * context;
       const forward = 2 * tokens * vocab * dim * 2 + transformerForwardFlops(SHAPE, tokens, context);

@@ -2,6 +2,7 @@
  * and the forward pass. Two naming schemes: timm style ("blocks.{i}.ln1", "blocks.{i}.mlp.fc1", used by vit and
  * charlm) and GPT-2 style ("h{i}.ln_1", "h{i}.mlp.fc", used by gpt2), and two initialisations (see BlockInit). */
 import { nn, type numpy as np } from "@jax-js/jax";
+import type { HostBatch } from "../model.ts";
 import { layerNorm, linear, selfAttention } from "../ops.ts";
 import type { ParamSpec } from "../params.ts";
 
@@ -17,6 +18,24 @@ export function causalMask(t: number): Float32Array {
   const mask = new Float32Array(t * t);
   for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) mask[i * t + j] = -1e9;
   return mask;
+}
+
+/** A language-model batch as the LMs' loss functions take it: one-hot inputs [size, context, vocab], one-hot
+ * next-token targets [size·context, vocab] and the additive causal mask [context, context]. */
+export function languageModelBatch(
+  { inputs, targets }: { inputs: Float32Array; targets: Float32Array },
+  size: number,
+  context: number,
+  vocab: number,
+  mask: Float32Array,
+): HostBatch {
+  return {
+    arrays: [
+      { data: inputs, shape: [size, context, vocab] },
+      { data: targets, shape: [size * context, vocab] },
+      { data: mask, shape: [context, context] },
+    ],
+  };
 }
 
 /** Names of one block's tensors: `${block(i)}.${ln1}.weight`, `${block(i)}.attn.qkv.weight`, … */
