@@ -1,17 +1,14 @@
 /** @file The run phase of the predictable-manifolds reproduction: train one zoo model × optimizer × seed, log its
  * full gradient trace, analyze it exactly and through a random sketch, and reduce everything the judge needs to a
- * `RunRecord` (the trace is then deleted). `runGrid` runs a whole budget, in this process (jobs = 1) or on a few
- * child processes (runWorker.ts), with progress events. Wall times are recorded per run. */
-import { type ChildProcess, fork } from "node:child_process";
+ * `RunRecord` (the trace is then deleted). `runGrid` runs a whole budget, in this thread (jobs = 1) or on the
+ * project's worker pool (src/parallel, task module runTask.ts), with progress events. Wall times are recorded per
+ * run. Results do not depend on where a run ran: each is seeded on its own. */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { analyze, analyzeWithSeries } from "../../analysis/index.ts";
 import {
   clampGramEigenvalues,
-  type ErrorCode,
   GradtraceError,
   incrementGram,
   type Mat,
@@ -20,7 +17,14 @@ import {
   spectrumSummary,
   symmetricEigen,
 } from "../../core/index.ts";
-import { createZooModel, isFullBatch, parameterCount, runZooTraining } from "../../lab/index.ts";
+import {
+  createZooModel,
+  DEFAULT_JOBS,
+  isFullBatch,
+  parameterCount,
+  runZooTraining,
+} from "../../lab/index.ts";
+import { createPool, siblingModule } from "../../parallel/index.ts";
 import { openTrace } from "../../trace/index.ts";
 import type { ReproduceProgress } from "../types.ts";
 import {
@@ -214,94 +218,52 @@ export function planRuns(spec: BudgetSpec): RunPlan[] {
 }
 
 export interface RunGridOptions extends RunOptions {
-  /** Child processes (default 2); 1 runs everything in this process. */
+  /** Worker threads (default 2); 1 runs everything in this thread. */
   readonly jobs?: number;
   readonly onProgress?: (event: ReproduceProgress) => void;
 }
-
-export interface WorkerRequest {
-  readonly id: number;
-  readonly plan: RunPlan;
-  readonly options: RunOptions;
-}
-export type WorkerReply =
-  | { readonly id: number; readonly outcome: RunRecord | RunFailure }
-  | { readonly id: number; readonly error: { readonly code: ErrorCode | null; readonly message: string } };
 
 const label = (p: RunPlan) => `${p.model}/${p.optimizer}/seed ${p.seed}`;
 
 /** Runs every plan; results in plan order. */
 export async function runGrid(
   plans: readonly RunPlan[],
-  { jobs = 2, onProgress, ...options }: RunGridOptions = {},
+  { jobs = DEFAULT_JOBS, onProgress, ...options }: RunGridOptions = {},
 ): Promise<(RunRecord | RunFailure)[]> {
-  const out: (RunRecord | RunFailure)[] = new Array(plans.length);
   const total = plans.length;
   let done = 0;
   const report = (message: string) =>
     onProgress?.({ experiment: EXPERIMENT, phase: "train+analyze", done, total, message });
-  const workers = Math.max(1, Math.min(jobs, plans.length));
-  if (workers === 1) {
-    for (let i = 0; i < plans.length; i++) {
-      report(label(plans[i]));
-      out[i] = await runOne(plans[i], options);
+  const threads = Math.max(1, Math.min(jobs, plans.length));
+  if (threads === 1) {
+    const out: (RunRecord | RunFailure)[] = [];
+    for (const plan of plans) {
+      report(label(plan));
+      out.push(await runOne(plan, options));
       done++;
     }
     report("done");
     return out;
   }
-  // Child processes rather than worker threads: the tsx loader is honoured by a forked Node (`--import`), not by
-  // worker threads; each child keeps its jax-js runtime and compiled steps for the runs it is given.
-  const require = createRequire(import.meta.url);
-  const loader = pathToFileURL(require.resolve("tsx")).href;
-  const script = fileURLToPath(new URL("./runWorker.ts", import.meta.url));
-  const children: ChildProcess[] = [];
-  let next = 0;
+  // Each worker keeps its jax-js runtime and compiled steps for the runs it is given.
+  const pool = createPool<typeof import("./runTask.ts")>({
+    module: siblingModule(import.meta.url, "runTask"),
+    threads,
+  });
   try {
-    await new Promise<void>((resolve, reject) => {
-      let failed = false;
-      const feed = (child: ChildProcess) => {
-        if (failed) return;
-        if (next >= plans.length) {
-          child.disconnect();
-          return;
-        }
-        const id = next++;
-        report(label(plans[id]));
-        child.send({ id, plan: plans[id], options } satisfies WorkerRequest);
-      };
-      for (let w = 0; w < workers; w++) {
-        const child = fork(script, [], {
-          execArgv: ["--import", loader],
-          stdio: ["ignore", "ignore", "inherit", "ipc"],
-        });
-        children.push(child);
-        child.on("message", (msg: WorkerReply) => {
-          if ("error" in msg) {
-            failed = true;
-            const message = `${label(plans[msg.id])}: ${msg.error.message}`;
-            // A GradtraceError keeps its code across the process boundary; anything else is an internal error.
-            reject(msg.error.code ? new GradtraceError(msg.error.code, message) : new Error(message));
-            return;
-          }
-          out[msg.id] = msg.outcome;
-          done++;
-          if (done === total) resolve();
-          else feed(child);
-        });
-        child.on("exit", (code) => {
-          if (code !== 0 && done < total && !failed) {
-            failed = true;
-            reject(new Error(`reproduce ${EXPERIMENT}: a run worker exited with code ${code}`));
-          }
-        });
-        feed(child);
-      }
-    });
+    const out = await Promise.all(
+      plans.map(async (plan) => {
+        const outcome = await pool.run("runPlan", [plan, options]);
+        done++;
+        report(`${label(plan)} finished`);
+        return outcome;
+      }),
+    );
+    report("done");
+    return out;
   } finally {
-    for (const c of children) if (c.connected) c.disconnect();
-    for (const c of children) if (c.exitCode === null) c.kill();
+    // On a failure, the queued runs are dropped and the running ones stopped.
+    pool.cancelPending();
+    await pool.close();
   }
-  report("done");
-  return out;
 }
