@@ -12,6 +12,8 @@
 
 import type { GramKernel, Mat } from "../core/index.ts";
 import {
+  BOUND_STATEMENTS,
+  classRegretBound,
   createSketch,
   DEFAULT_FD_ROWS,
   DEFAULT_PREDICTORS,
@@ -107,6 +109,12 @@ export interface AnalyzeOptions {
   /** Corrupt data (a record or payload failing its checksum) is an error (E_CHECKSUM) instead of an excluded,
    * reported step (`--strict`). */
   readonly strict?: boolean;
+  /** Leave the first B steps out of every sum (κ, P_T, r*, windows, intervals, bounds); predictors still see them
+   * as history. Default 0: the paper's sums over t = 0..T, which include the unpredictable t = 0 term ‖g_0‖². */
+  readonly burnIn?: number;
+  /** Whether every logged g_t is the exact (full-batch) gradient ∇f(x_t), as the nonconvex bound requires; leave
+   * undefined when unknown (the bound is then "unverified"); false for minibatch traces. */
+  readonly exactGradient?: boolean;
 }
 
 /** Options of `analyzeWithSeries`: those of `analyze`, and what else to return. */
@@ -166,6 +174,7 @@ export const DEFAULT_ANALYZE_OPTIONS = Object.freeze({
   exactMaxSteps: DEFAULT_EXACT_MAX_STEPS,
   fdRows: DEFAULT_FD_ROWS,
   strict: false,
+  burnIn: 0,
 } as const satisfies Partial<AnalyzeOptions>);
 
 /** Payload bytes of the given tensors over all steps (decides whether worker threads pay off). */
@@ -197,6 +206,9 @@ function validate(options: AnalyzeOptions): void {
   const f = options.fdRows;
   if (f !== undefined && !(Number.isInteger(f) && f >= 1)) {
     throw new GradtraceError("E_ARG", `fdRows ${f}: expected an integer ≥ 1`);
+  }
+  if (options.burnIn !== undefined && !(Number.isInteger(options.burnIn) && options.burnIn >= 0)) {
+    throw new GradtraceError("E_ARG", `burn-in ${options.burnIn}: expected an integer ≥ 0`);
   }
 }
 
@@ -245,17 +257,24 @@ async function analyzeReader(
     memoryBytes = DEFAULT_ANALYZE_OPTIONS.memoryBytes,
     onProgress,
     strict = DEFAULT_ANALYZE_OPTIONS.strict,
+    burnIn = DEFAULT_ANALYZE_OPTIONS.burnIn,
   } = options;
   const info = reader.info;
   if (strict) refuseCorruption(info.problems, "analyze");
   const n = info.steps.length;
   if (n === 0) throw new GradtraceError("E_FORMAT", `${info.path}: the trace holds no readable step`);
+  if (burnIn > 0 && burnIn > n - 2) {
+    throw new GradtraceError(
+      "E_ARG",
+      `burn-in ${burnIn}: ${info.path} has ${n} steps; at most ${Math.max(0, n - 2)} can be left out (two must remain)`,
+    );
+  }
   const predictors = options.predictors ?? defaultPredictorsFor(reader, sketch !== undefined);
   const names = selectTensors(
     info.tensors.map((t) => t.name),
     { include, exclude },
   );
-  const window = options.window ?? defaultWindow(n);
+  const window = options.window ?? defaultWindow(n - burnIn);
   const metas = tensorMetas(info);
   const problems: AnalysisProblem[] = [...info.problems];
   const mode = resolveMode(n, options);
@@ -264,6 +283,12 @@ async function analyzeReader(
     exactMaxSteps: options.exactMaxSteps ?? DEFAULT_EXACT_MAX_STEPS,
   };
   if (mode === "streaming") {
+    if (burnIn > 0) {
+      throw new GradtraceError(
+        "E_UNSUPPORTED",
+        `${info.path}: a burn-in needs the exact mode (this run of ${n} steps streams, and the streaming mode's whole-run spectra are sketched from t = 0): pass mode "exact" (--mode exact) or a larger exactMaxSteps`,
+      );
+    }
     if (options.gram) {
       throw new GradtraceError(
         "E_UNSUPPORTED",
@@ -366,7 +391,13 @@ async function analyzeReader(
     total = dropIndices(total, excluded);
   }
   const kept = info.steps.map((_, i) => i).filter((i) => !excluded.includes(i));
-  const fromGramOptions = { predictors: [...predictors], eps: [...eps], window, bootstrap, seed };
+  if (burnIn > kept.length - 2) {
+    throw new GradtraceError(
+      "E_ARG",
+      `burn-in ${burnIn}: only ${kept.length} steps of ${info.path} are analyzed (finite, intact gradients); at most ${Math.max(0, kept.length - 2)} can be left out`,
+    );
+  }
+  const fromGramOptions = { predictors: [...predictors], eps: [...eps], window, bootstrap, seed, burnIn };
   // The momentum-matched predictor needs the logged optimizer buffer: full, or sketched with the gradients' own sketch
   // (a logged-sketch trace). `--sketch` cannot provide it (the buffers would need the same analysis-time sketch).
   const wantsMomentum = predictors.some((p) => p.startsWith("momentum"));
@@ -427,7 +458,7 @@ async function analyzeReader(
     const bounds = report.kind !== "fd" ? sketchBounds(total, totalResult, report.k, report.confidence) : {};
     totalResult = { ...totalResult, sketch: { ...report, ...bounds } };
   }
-  const bounds = boundsFor(totalResult);
+  const bounds = boundsFor(totalResult, totalOut.series, burnIn, options.exactGradient);
   return {
     result: {
       schemaVersion: SCHEMA_VERSION,
@@ -447,11 +478,12 @@ async function analyzeReader(
         bootstrap,
         ...(sketch ? { sketch } : {}),
         ...modeOptions,
+        ...(burnIn > 0 ? { burnIn } : {}),
       },
       tensors,
       total: totalResult,
       bounds,
-      summary: summarize(totalResult, tensors, eps),
+      summary: summarize(totalResult, tensors, eps, burnIn),
     },
     series,
     stepIndices: kept.map((p) => info.steps[p]),
@@ -665,7 +697,7 @@ export function streamingOutput(reader: TraceReader, checkpoint: StreamingCheckp
       },
       tensors,
       total: totalResult,
-      bounds: boundsFor(totalResult),
+      bounds: boundsFor(totalResult, totalOut.series, 0, options.exactGradient),
       summary: summarize(totalResult, tensors, eps),
     },
     series,
@@ -848,7 +880,8 @@ async function measureSketchError(
     (await accumulateGrams(reader, { tensors: names, stepPositions: positions })).grams.values(),
   )!;
   const meta = { name: "check", shape: [], numel: 0 };
-  const a = tensorResultFromGram(exact, meta, { ...opts, bootstrap: false }).result.kappa;
+  // The check compares sketched with exact κ on the first steps only; a burn-in would leave nothing to compare.
+  const a = tensorResultFromGram(exact, meta, { ...opts, bootstrap: false, burnIn: 0 }).result.kappa;
   const den = sum(sketched.gradNormSq, 0, m);
   const out: Record<string, number> = {};
   for (const id of Object.keys(a)) {
@@ -858,25 +891,62 @@ async function measureSketchError(
   return out;
 }
 
-function boundsFor(total: TensorResult): BoundsReport {
+function boundsFor(
+  total: TensorResult,
+  series: TensorSeries,
+  burnIn: number,
+  exactGradient: boolean | undefined,
+): BoundsReport {
   const regret: Record<string, number> = {};
   const nonconvexPathTerm: Record<string, number> = {};
   const assumptions = new Set<string>();
+  const note = (list: readonly { statement: string; verified?: boolean }[]) => {
+    for (const a of list)
+      assumptions.add(
+        `${a.statement} (${a.verified === undefined ? "unverified" : a.verified ? "verified" : "violated"})`,
+      );
+  };
+  const terms = Math.max(1, total.steps - burnIn);
   for (const [id, p] of Object.entries(total.pathLength)) {
     // D = 1 and η = 1: the report gives the measured-path-length factors; the user scales by their D and η.
     const r = regretBound(p, { diameter: 1, gradNormSq: total.gradNormSq });
     regret[id] = r.regret;
-    const nc = nonconvexBound({ pathLength: p, steps: Math.max(1, total.steps), stepSize: 1 });
+    const nc = nonconvexBound({ pathLength: p, steps: terms, stepSize: 1, exactGradient });
     nonconvexPathTerm[id] = nc.pathTerm;
-    for (const a of [...r.assumptions, ...nc.assumptions])
-      assumptions.add(
-        `${a.statement} (${a.verified === undefined ? "unverified" : a.verified ? "verified" : "violated"})`,
-      );
+    note([...r.assumptions, ...nc.assumptions]);
+  }
+  // The class form over every analyzed predictor: E² is the largest per-step error of any of them inside the sums.
+  const ids = Object.keys(total.pathLength).filter((id) => Number.isFinite(total.pathLength[id]));
+  let regretClass: BoundsReport["regretClass"];
+  if (ids.length > 0) {
+    let maxErrorSq = 0;
+    for (const id of ids) {
+      const e = series.error[id];
+      for (let t = burnIn; t < e.length; t++) if (e[t] > maxErrorSq) maxErrorSq = e[t];
+    }
+    const c = classRegretBound({
+      pathLengths: Object.fromEntries(ids.map((id) => [id, total.pathLength[id]])),
+      maxErrorSq,
+      diameter: 1,
+      gradNormSq: total.gradNormSq,
+    });
+    regretClass = {
+      predictors: ids,
+      best: c.best,
+      bestPathLength: c.bestPathLength,
+      maxErrorSq,
+      selectionTerm: c.selectionTerm,
+      regret: c.regret,
+    };
+    note(c.assumptions);
   }
   return {
     regret,
     regretWorstCase: Math.sqrt(total.gradNormSq),
+    ...(regretClass ? { regretClass } : {}),
     nonconvexPathTerm,
+    ...(exactGradient !== undefined ? { exactGradient } : {}),
+    statements: [BOUND_STATEMENTS.regret, BOUND_STATEMENTS.regretClass, BOUND_STATEMENTS.nonconvex],
     assumptions: [...assumptions],
   };
 }

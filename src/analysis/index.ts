@@ -22,6 +22,7 @@ export { matrixGeometry } from "./matrixGeometry.ts";
 export { type RangeGeometryOptions, rangeGeometry } from "./rangeGeometry.ts";
 export { compilePattern, selectTensors } from "./select.ts";
 export { sketchBounds } from "./sketchBounds.ts";
+export { INITIAL_TERM_DOMINANCE, initialTermDominates, initialTermShare } from "./summary.ts";
 export type * from "./types.ts";
 export type {
   AnalysisResult,

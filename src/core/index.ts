@@ -1,6 +1,11 @@
 /** @file Public API of the core layer: the only module other layers import. */
 export { blockBootstrapRatioCI } from "./bootstrap.ts";
 export {
+  type Assumption,
+  BOUND_STATEMENTS,
+  type ClassRegretBound,
+  classRegretBound,
+  EXACT_GRADIENT_ASSUMPTION,
   type NonconvexBound,
   type NonconvexBoundOptions,
   nonconvexBound,
@@ -78,6 +83,7 @@ export {
 export {
   type CreateSketchOptions,
   createSketch,
+  energyFractionBound,
   FrequentDirections,
   HashingSketch,
   parseSketchSpec,
@@ -97,6 +103,7 @@ export {
   type FdSpectrumInput,
   fdRankBounds,
   fdSpectrumSummary,
+  participationRatio,
   predictableRank,
   type SpectrumBound,
   type SpectrumSummary,

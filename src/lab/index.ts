@@ -30,7 +30,13 @@ export {
 } from "./spiked/index.ts";
 export { markdownTable, sweepRows } from "./spiked/tables.ts";
 export { OPTIMIZER_NAMES, type OptimizerName } from "./zoo/optimizers.ts";
-export { createZooModel, parameterCount, ZOO_MODEL_NAMES, type ZooModelName } from "./zoo/registry.ts";
+export {
+  createZooModel,
+  isFullBatch,
+  parameterCount,
+  ZOO_MODEL_NAMES,
+  type ZooModelName,
+} from "./zoo/registry.ts";
 export { runZooTraining, type ZooRunOptions, type ZooRunSummary } from "./zoo/run.ts";
 export type { ScheduleKind } from "./zoo/schedule.ts";
 export { createTraceLogger, TRACE_FILE } from "./zoo/traceLogger.ts";

@@ -21,12 +21,14 @@ export {
   reproduceLowRankGradients,
 } from "./low-rank-gradients/reproduce.ts";
 export {
-  REPRODUCE_BUDGETS,
-  REPRODUCE_PREDICTORS,
-  type ReproduceBudget as PredictableManifoldsBudget,
-  type ReproduceOptions as PredictableManifoldsOptions,
-  type ReproduceProgress as PredictableManifoldsProgress,
-  type ReproduceResult as PredictableManifoldsResult,
+  PREDICTABLE_MANIFOLDS_BUDGETS,
+  PREDICTABLE_MANIFOLDS_PREDICTORS,
+} from "./predictable-manifolds/budget.ts";
+export { judge as judgePredictableManifolds } from "./predictable-manifolds/judge.ts";
+export type { RunFailure, RunRecord } from "./predictable-manifolds/records.ts";
+export {
+  type PredictableManifoldsOptions,
+  type PredictableManifoldsResult,
   reproducePredictableManifolds,
 } from "./predictable-manifolds/reproduce.ts";
 export {

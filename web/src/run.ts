@@ -331,6 +331,13 @@ export function runPage(
             value: (t) => t.kappa[p] ?? null,
           }),
         ),
+        {
+          key: "oracleKappa:4",
+          label: "κ oracle4",
+          title:
+            "κ of the best rank-4 predictor of the increments in hindsight (Eckart–Young oracle, Theorem iii; at rank 0 it equals κ last)",
+          value: (t) => t.oracleKappa?.[4] ?? null,
+        },
         ...s.options.eps.map(
           (e): Column<TensorSummary> => ({
             key: `rank:${e}`,

@@ -33,18 +33,20 @@ export function registerReproduceCommand(program: Command): void {
     .option("--out <dir>", "report folder", "docs/reproductions")
     .option(
       "--budget <budget>",
-      "smoke (seconds, a pipeline check), quick (default, minutes on 2 cores) or full (the papers' grid)",
+      "smoke (seconds, a pipeline check), quick (default, minutes on 2 cores) or full (the papers' grid; " +
+        "predictable-manifolds: 8 models × 3 optimizers × 3 seeds, 300–400 steps, hours on 2 cores)",
       "quick",
     )
     .option(
       "--jobs <n>",
-      "worker threads for the spiked-lab sweeps",
+      "worker threads (spiked-lab sweeps; predictable-manifolds training runs)",
       parseInteger("--jobs", { min: 1 }),
       DEFAULT_JOBS,
     )
     .option(
       "--records <file>",
-      "low-rank-gradients: judge and render the records of an earlier run (data/low-rank-gradients.json) without running",
+      "judge and render the records of an earlier run (its JSON records file) again instead of training; keeps " +
+        "that run's budget and wall time",
     )
     .action(async (experiment: string, flags: ReproduceFlags) => {
       if (experiment === "low-rank-gradients") {
@@ -86,11 +88,20 @@ export function registerReproduceCommand(program: Command): void {
           const r = await reproducePredictableManifolds({
             outDir: flags.out,
             budget: flags.budget as "smoke" | "quick" | "full",
-            onProgress: (p) =>
-              bar.update(p.done, p.total, { run: `${p.phase} ${p.model}/${p.optimizer}/seed ${p.seed}` }),
+            jobs: flags.jobs,
+            records: flags.records,
+            onProgress: (p) => {
+              bar.update(p.done, p.total, { run: `${p.phase} ${p.message}` });
+              // Without a terminal (a log file, CI) one line per event instead of the bar.
+              if (!process.stderr.isTTY)
+                process.stderr.write(
+                  `${new Date().toISOString()} [${p.done}/${p.total}] ${p.phase} ${p.message}\n`,
+                );
+            },
           });
           bar.stop();
-          process.stdout.write(`wrote ${r.files.markdown}\n`);
+          for (const v of r.verdicts) process.stdout.write(`${v.verdict}: ${v.claim}\n`);
+          process.stdout.write(`wrote ${r.reportPath}\n`);
         } finally {
           bar.stop();
         }
