@@ -1,6 +1,11 @@
 /** @file Public API of the core layer: the only module other layers import. */
 export { blockBootstrapRatioCI, defaultBlockLength } from "./bootstrap.ts";
 export {
+  type Assumption,
+  BOUND_STATEMENTS,
+  type ClassRegretBound,
+  classRegretBound,
+  EXACT_GRADIENT_ASSUMPTION,
   type NonconvexBound,
   type NonconvexBoundOptions,
   nonconvexBound,
@@ -8,7 +13,14 @@ export {
   type RegretBoundOptions,
   regretBound,
 } from "./bounds.ts";
-export { type DecimatedSeries, decimateMinMax } from "./decimate.ts";
+export {
+  bucketMeans,
+  bucketStart,
+  type DecimatedSeries,
+  decimateMinMax,
+  decimateMinMaxMany,
+  decimationBuckets,
+} from "./decimate.ts";
 export {
   CorruptDataError,
   type CorruptionSite,
@@ -36,7 +48,6 @@ export {
   type LiveTensorSpec,
 } from "./live.ts";
 export { type Mat, mat, type Vec } from "./matrix.ts";
-export { type MeanInterval, meanInterval } from "./meanInterval.ts";
 export { cosineSeries, meanFinite, pathLengthsFromGram, windowedKappa } from "./pathLength.ts";
 export {
   DEFAULT_PREDICTORS,
@@ -61,8 +72,19 @@ export { cssColor, interpolate as interpolateColor, type Rgb } from "./colormap.
 export { dot } from "./predictors/kernels.ts";
 export { createRng, deriveSeed, type Rng } from "./rng.ts";
 export {
+  type BootstrapOptions,
+  bootstrapInterval,
+  type MeanInterval,
+  meanInterval,
+  pearson,
+  ranks,
+  spearman,
+  studentTQuantile,
+} from "./stats.ts";
+export {
   type CreateSketchOptions,
   createSketch,
+  energyFractionBound,
   FrequentDirections,
   HashingSketch,
   parseSketchSpec,
@@ -82,6 +104,7 @@ export {
   type FdSpectrumInput,
   fdRankBounds,
   fdSpectrumSummary,
+  participationRatio,
   predictableRank,
   type SpectrumBound,
   type SpectrumSummary,

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { meanInterval } from "../../src/core/index.ts";
 import { createZooModel, galoreStateSize, train } from "../../src/lab/index.ts";
-import { galoreAdviceBudget } from "../../src/reproduce/galore-advice/budget.ts";
+import { galoreAdviceBudget } from "../../src/reproduce/galore-advice/plan.ts";
 import { judgeGaloreAdvice, pairedDifference } from "../../src/reproduce/galore-advice/judge.ts";
 import type { ModelRecords } from "../../src/reproduce/galore-advice/run.ts";
 import { reproduceGaloreAdvice } from "../../src/reproduce/index.ts";

@@ -4,6 +4,8 @@ import type { Command } from "commander";
 import { GradtraceError } from "../../core/index.ts";
 import { DEFAULT_JOBS } from "../../lab/index.ts";
 import {
+  REPRODUCE_BUDGET_NAMES,
+  type ReproduceBudget,
   reproduceGaloreAdvice,
   reproduceLowRankGradients,
   reproducePredictableManifolds,
@@ -17,6 +19,7 @@ interface ReproduceFlags {
   out: string;
   budget: string;
   jobs: number;
+  records?: string;
 }
 
 export function registerReproduceCommand(program: Command): void {
@@ -32,32 +35,43 @@ export function registerReproduceCommand(program: Command): void {
     .option("--out <dir>", "report folder", "docs/reproductions")
     .option(
       "--budget <budget>",
-      "quick (default, minutes on 2 cores) or full (the papers' grid); predictable-manifolds and galore-advice also have smoke",
+      "smoke (seconds, a pipeline check), quick (default, minutes on 2 cores) or full (the papers' grid; " +
+        "predictable-manifolds: 8 models × 3 optimizers × 3 seeds, 300–400 steps, hours on 2 cores)",
       "quick",
     )
     .option(
       "--jobs <n>",
-      "worker threads for the spiked-lab sweeps",
+      "worker threads (spiked-lab sweeps; predictable-manifolds training runs)",
       parseInteger("--jobs", { min: 1 }),
       DEFAULT_JOBS,
     )
+    .option(
+      "--records <file>",
+      "judge and render the records of an earlier run (its JSON records file) again instead of training; keeps " +
+        "that run's budget and wall time",
+    )
     .action(async (experiment: string, flags: ReproduceFlags) => {
       if (experiment === "galore-advice") {
-        if (!["smoke", "quick", "full"].includes(flags.budget)) {
-          throw new GradtraceError("E_ARG", `--budget: "${flags.budget}" is not smoke, quick or full`);
+        if (!(REPRODUCE_BUDGET_NAMES as readonly string[]).includes(flags.budget)) {
+          throw new GradtraceError(
+            "E_ARG",
+            `--budget: "${flags.budget}" is not one of ${REPRODUCE_BUDGET_NAMES.join(", ")}`,
+          );
         }
         const bar = progressBar("reproduce");
         try {
           const r = await reproduceGaloreAdvice({
             outDir: flags.out,
-            budget: flags.budget as "smoke" | "quick" | "full",
+            budget: flags.budget as ReproduceBudget,
+            ...(flags.records ? { records: flags.records } : {}),
             onProgress: (p) => {
               bar.update(p.done, p.total, { info: p.message });
               if (!process.stderr.isTTY && p.total > 0)
-                process.stderr.write(`[${p.done}/${p.total}] ${p.message}\n`);
+                process.stderr.write(`${new Date().toISOString()} [${p.done}/${p.total}] ${p.message}\n`);
             },
           });
           bar.stop();
+          for (const v of r.verdicts) process.stdout.write(`${v.verdict}: ${v.claim}\n`);
           process.stdout.write(`wrote ${r.reportPath}\n`);
         } finally {
           bar.stop();
@@ -65,16 +79,33 @@ export function registerReproduceCommand(program: Command): void {
         return;
       }
       if (experiment === "low-rank-gradients") {
-        if (flags.budget !== "quick" && flags.budget !== "full") {
-          throw new GradtraceError("E_ARG", `--budget: "${flags.budget}" is not quick or full`);
+        if (!(REPRODUCE_BUDGET_NAMES as readonly string[]).includes(flags.budget)) {
+          throw new GradtraceError(
+            "E_ARG",
+            `--budget: "${flags.budget}" is not one of ${REPRODUCE_BUDGET_NAMES.join(", ")}`,
+          );
         }
-        const r = await reproduceLowRankGradients({
-          outDir: flags.out,
-          budget: flags.budget,
-          jobs: flags.jobs,
-          onProgress: (m) => process.stderr.write(`${m}\n`),
-        });
-        process.stdout.write(`wrote ${r.reportPath}\n`);
+        const bar = progressBar("reproduce");
+        try {
+          const r = await reproduceLowRankGradients({
+            outDir: flags.out,
+            budget: flags.budget as ReproduceBudget,
+            jobs: flags.jobs,
+            records: flags.records,
+            // A bar on a terminal; one line per event otherwise (logs of long background runs).
+            onProgress: (p) =>
+              process.stderr.isTTY
+                ? bar.update(p.done, p.total, { run: `${p.phase}: ${p.message}` })
+                : process.stderr.write(`${p.phase} ${p.done}/${p.total} ${p.message}\n`),
+          });
+          bar.stop();
+          for (const v of r.verdicts) process.stdout.write(`${v.verdict.padEnd(19)}  ${v.claim}\n`);
+          process.stdout.write(
+            `wrote ${r.reportPath} (${r.files.length} files, ${Math.round(r.seconds)} s)\n`,
+          );
+        } finally {
+          bar.stop();
+        }
         return;
       }
       if (experiment === "predictable-manifolds") {
@@ -86,11 +117,20 @@ export function registerReproduceCommand(program: Command): void {
           const r = await reproducePredictableManifolds({
             outDir: flags.out,
             budget: flags.budget as "smoke" | "quick" | "full",
-            onProgress: (p) =>
-              bar.update(p.done, p.total, { run: `${p.phase} ${p.model}/${p.optimizer}/seed ${p.seed}` }),
+            jobs: flags.jobs,
+            records: flags.records,
+            onProgress: (p) => {
+              bar.update(p.done, p.total, { run: `${p.phase} ${p.message}` });
+              // Without a terminal (a log file, CI) one line per event instead of the bar.
+              if (!process.stderr.isTTY)
+                process.stderr.write(
+                  `${new Date().toISOString()} [${p.done}/${p.total}] ${p.phase} ${p.message}\n`,
+                );
+            },
           });
           bar.stop();
-          process.stdout.write(`wrote ${r.files.markdown}\n`);
+          for (const v of r.verdicts) process.stdout.write(`${v.verdict}: ${v.claim}\n`);
+          process.stdout.write(`wrote ${r.reportPath}\n`);
         } finally {
           bar.stop();
         }

@@ -4,7 +4,7 @@
 import { fmtNum } from "../../core/index.ts";
 import { type ChartSeries, renderSvgChart } from "../../report/index.ts";
 import type { ClaimVerdict, ReproduceBudget } from "../types.ts";
-import type { GaloreAdviceBudget } from "./budget.ts";
+import type { GaloreAdviceBudget } from "./plan.ts";
 import { armSummary } from "./judge.ts";
 import { ARMS, type Arm, type ModelRecords } from "./run.ts";
 

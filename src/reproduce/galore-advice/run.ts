@@ -16,7 +16,7 @@ import {
   type ProjectedSetting,
   train,
 } from "../../lab/index.ts";
-import type { GaloreAdviceBudget } from "./budget.ts";
+import type { GaloreAdviceBudget } from "./plan.ts";
 
 export const ARMS = ["adam", "uniform", "advice"] as const;
 export type Arm = (typeof ARMS)[number];

@@ -1,4 +1,4 @@
-/** @file The budgets of `gradtrace reproduce galore-advice`: which zoo models, how many seeds and steps, the pilot
+/** @file The plan (budgets) of `gradtrace reproduce galore-advice`: which zoo models, how many seeds and steps, the pilot
  * run the advice is computed from, and the advice's grid. "smoke" runs inside `npm test`; "quick" takes tens of
  * minutes on 2 shared cores; "full" is the longer run the verdict should rest on. */
 import { ZOO_MODEL_NAMES } from "../../lab/index.ts";
