@@ -10,7 +10,7 @@
 import type { OptimizerName } from "../../lab/index.ts";
 import { fmtNum } from "../../core/index.ts";
 import type { ClaimVerdict, Verdict } from "../types.ts";
-import { EPS, type ModelCategory, SKETCH, TRACKERS } from "./plan.ts";
+import { EPS, type ModelCategory, SKETCH, TRACKERS } from "./budget.ts";
 import type { RunRecord } from "./records.ts";
 
 export interface Interval {

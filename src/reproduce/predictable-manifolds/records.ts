@@ -2,7 +2,7 @@
  * number a verdict needs, so judging never touches a trace), one `RunFailure` per diverged run. Plain JSON data:
  * the report's `predictable-manifolds.json` holds them verbatim. */
 import type { OptimizerName } from "../../lab/index.ts";
-import type { ModelCategory } from "./plan.ts";
+import type { ModelCategory } from "./budget.ts";
 
 export interface RunRecord {
   readonly model: string;

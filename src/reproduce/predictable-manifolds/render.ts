@@ -6,7 +6,7 @@ import { BOUND_STATEMENTS, fmtNum } from "../../core/index.ts";
 import { writeFileAtomic } from "../../io/index.ts";
 import { type ChartPanel, renderSvgChart } from "../../report/index.ts";
 import type { ClaimVerdict, ReproduceBudget } from "../types.ts";
-import { type BudgetSpec, EPS, PREDICTABLE_MANIFOLDS_PREDICTORS, SKETCH, TRACKERS } from "./plan.ts";
+import { type BudgetSpec, EPS, PREDICTABLE_MANIFOLDS_PREDICTORS, SKETCH, TRACKERS } from "./budget.ts";
 import { type CellSummary, cellName, ciText, DOMINANCE, NEAR_ONE } from "./judge.ts";
 import type { RunFailure, RunRecord } from "./records.ts";
 import { EXPERIMENT } from "./run.ts";

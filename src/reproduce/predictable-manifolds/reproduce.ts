@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { GradtraceError } from "../../core/index.ts";
 import type { ReproduceBudget, ReproduceOptions, ReproduceResult } from "../types.ts";
-import { PREDICTABLE_MANIFOLDS_BUDGETS } from "./plan.ts";
+import { PREDICTABLE_MANIFOLDS_BUDGETS } from "./budget.ts";
 import { type CellSummary, judge } from "./judge.ts";
 import type { RunFailure, RunRecord } from "./records.ts";
 import { renderReport } from "./render.ts";

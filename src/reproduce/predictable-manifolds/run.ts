@@ -34,7 +34,7 @@ import {
   PREDICTABLE_MANIFOLDS_PREDICTORS,
   SKETCH,
   TRACKERS,
-} from "./plan.ts";
+} from "./budget.ts";
 import type { RunFailure, RunPlan, RunRecord } from "./records.ts";
 import { sketchKappaBound, sketchRankBracket } from "./sketchBounds.ts";
 
