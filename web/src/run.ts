@@ -4,6 +4,7 @@
  * higher resolution). In live mode the page applies each incremental `live` event to the headline (steps seen, last
  * ‖g‖ and running κ of the whole model and of the selected tensor) at once, and refetches what changed when the
  * server announces a new result version, keeping the heatmap's viewport and the selection. */
+import { advicePanel } from "./advise.ts";
 import {
   api,
   type HeatmapMetric,
@@ -95,7 +96,7 @@ export function runPage(
   const heatHost = el("section", "heatmap-host");
   const tensorHost = el("section", "tensor");
   const tableHost = el("div");
-  root.append(head, controls, heatHost, tensorHost, tableHost);
+  root.append(head, controls, heatHost, tensorHost, tableHost, advicePanel(runId));
   const heatmap = new Heatmap(heatHost, tooltip);
   let tensorTable: DataTable<TensorSummary> | null = null;
   const charts = new Map<string, Chart>();
