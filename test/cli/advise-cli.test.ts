@@ -4,30 +4,13 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { advise } from "../../src/analysis/index.ts";
-import { main } from "../../src/cli/main.ts";
 import { createRng, mat, matmul, rangeSketchOmega } from "../../src/core/index.ts";
 import { createGtraceWriter } from "../../src/trace/index.ts";
+import { runCli } from "./run.ts";
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((s) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((s) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    return { code: await main(["node", "gradtrace", ...args]), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = runCli;
 
 describe("gradtrace advise (CLI) on the demo trace", () => {
   let dir: string;
@@ -93,7 +76,7 @@ describe("gradtrace advise (CLI) on the demo trace", () => {
     fs.writeFileSync(json, "{}");
     const exists = await run("advise", demo, "--json", json);
     expect(exists.code).toBe(4);
-    expect(exists.err).toMatch(/--json: .*exists\.json already exists/);
+    expect(exists.err).toMatch(/--json: .*exists\.json already exists \(pass --force/);
     const bad = await run("advise", demo, "--target", "1.5");
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--target: "1\.5" must be a number in \(0, 1\]/);

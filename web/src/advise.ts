@@ -4,20 +4,10 @@
  * [0, 1], cells reaching the target marked ✓ and the advice outlined — with the memory comparison, the caveat and the
  * galore-torch snippet. Grids are at most a few dozen cells, so each is a plain table of coloured cells: every number
  * is in the DOM (title and data-energy), which is what the browser test reads back. */
+import { el } from "./dom.ts";
 import { fmtNum } from "../../src/core/format.ts";
 import { type AdviseResponse, api, type TensorAdvice } from "./api.ts";
 import { cssColor } from "./colormap.ts";
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  cls?: string,
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 function grid(t: TensorAdvice, target: number): HTMLElement {
   const fig = el("figure", "advise-tensor");

@@ -1,11 +1,10 @@
 /** @file `gradtrace advise <trace...>`: flags mapped onto AdviseOptions, a progress bar, the terminal table (advice
  * per tensor, memory against full Adam and a uniform setting, the caveat, the galore-torch snippet) and the JSON /
  * HTML outputs. Parsing and printing only: the work is advise(). */
-import * as fs from "node:fs";
 import type { Command } from "commander";
 import { type AdviseOptions, advise, DEFAULT_ADVISE_OPTIONS } from "../../analysis/index.ts";
 import { GradtraceError } from "../../core/index.ts";
-import { writeFileAtomic } from "../../io/index.ts";
+import { refuseExisting, writeFileAtomic, writeJsonAtomic } from "../../io/index.ts";
 import { renderAdviseHtml, renderAdviseTable } from "../../report/index.ts";
 import { parseInteger, parseList, parseNumberList } from "../parse.ts";
 import { progressBar } from "../progress.ts";
@@ -136,14 +135,9 @@ Examples:
 }
 
 async function runAdvise(traces: string[], flags: AdviseFlags): Promise<void> {
-  for (const [flag, file] of [
-    ["--json", flags.json],
-    ["--html", flags.html],
-  ] as const) {
-    if (file && fs.existsSync(file) && !flags.force) {
-      throw new GradtraceError("E_EXISTS", `${flag}: ${file} already exists (use --force to overwrite)`);
-    }
-  }
+  // Refuse existing outputs before minutes of SVDs.
+  if (flags.json) refuseExisting(flags.json, flags.force, "--json");
+  if (flags.html) refuseExisting(flags.html, flags.force, "--html");
   const bar = progressBar("advise", { enabled: !flags.quiet && process.stderr.isTTY === true });
   try {
     const result = await advise(traces, {
@@ -160,11 +154,7 @@ async function runAdvise(traces: string[], flags: AdviseFlags): Promise<void> {
       onProgress: (p) => bar.update(p.done, p.total, { info: p.tensor }),
     });
     bar.stop();
-    if (flags.json)
-      writeFileAtomic(flags.json, `${JSON.stringify(result, null, 1)}\n`, {
-        force: flags.force,
-        what: "--json",
-      });
+    if (flags.json) writeJsonAtomic(flags.json, result, { force: flags.force, what: "--json" });
     if (flags.html)
       writeFileAtomic(flags.html, renderAdviseHtml(result), { force: flags.force, what: "--html" });
     if (!flags.quiet) {

@@ -15,6 +15,10 @@ import { progressBar } from "../progress.ts";
 
 const EXPERIMENTS = ["galore-advice", "low-rank-gradients", "predictable-manifolds"] as const;
 
+function isBudget(value: string): value is ReproduceBudget {
+  return (REPRODUCE_BUDGET_NAMES as readonly string[]).includes(value);
+}
+
 interface ReproduceFlags {
   out: string;
   budget: string;
@@ -51,18 +55,19 @@ export function registerReproduceCommand(program: Command): void {
         "that run's budget and wall time",
     )
     .action(async (experiment: string, flags: ReproduceFlags) => {
+      if ((EXPERIMENTS as readonly string[]).includes(experiment) && !isBudget(flags.budget)) {
+        throw new GradtraceError(
+          "E_ARG",
+          `--budget: "${flags.budget}" is not one of ${REPRODUCE_BUDGET_NAMES.join(", ")}`,
+        );
+      }
+      const budget = flags.budget as ReproduceBudget;
       if (experiment === "galore-advice") {
-        if (!(REPRODUCE_BUDGET_NAMES as readonly string[]).includes(flags.budget)) {
-          throw new GradtraceError(
-            "E_ARG",
-            `--budget: "${flags.budget}" is not one of ${REPRODUCE_BUDGET_NAMES.join(", ")}`,
-          );
-        }
         const bar = progressBar("reproduce");
         try {
           const r = await reproduceGaloreAdvice({
             outDir: flags.out,
-            budget: flags.budget as ReproduceBudget,
+            budget,
             ...(flags.records ? { records: flags.records } : {}),
             onProgress: (p) => {
               bar.update(p.done, p.total, { info: p.message });
@@ -79,17 +84,11 @@ export function registerReproduceCommand(program: Command): void {
         return;
       }
       if (experiment === "low-rank-gradients") {
-        if (!(REPRODUCE_BUDGET_NAMES as readonly string[]).includes(flags.budget)) {
-          throw new GradtraceError(
-            "E_ARG",
-            `--budget: "${flags.budget}" is not one of ${REPRODUCE_BUDGET_NAMES.join(", ")}`,
-          );
-        }
         const bar = progressBar("reproduce");
         try {
           const r = await reproduceLowRankGradients({
             outDir: flags.out,
-            budget: flags.budget as ReproduceBudget,
+            budget,
             jobs: flags.jobs,
             records: flags.records,
             // A bar on a terminal; one line per event otherwise (logs of long background runs).
@@ -109,14 +108,11 @@ export function registerReproduceCommand(program: Command): void {
         return;
       }
       if (experiment === "predictable-manifolds") {
-        if (!["smoke", "quick", "full"].includes(flags.budget)) {
-          throw new GradtraceError("E_ARG", `--budget: "${flags.budget}" is not smoke, quick or full`);
-        }
         const bar = progressBar("reproduce");
         try {
           const r = await reproducePredictableManifolds({
             outDir: flags.out,
-            budget: flags.budget as "smoke" | "quick" | "full",
+            budget,
             jobs: flags.jobs,
             records: flags.records,
             onProgress: (p) => {
