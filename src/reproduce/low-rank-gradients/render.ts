@@ -26,6 +26,7 @@ import {
   keyValues,
   type LowRankRecords,
   lastStep,
+  type RunGroup,
   type RunRecord,
   type StepSummary,
   select,
@@ -49,17 +50,18 @@ const logCell = (runs: readonly RunRecord[], f: (s: StepSummary) => number, at =
     over(runs, (s) => Math.log(f(s)), at),
     Math.exp,
   );
-
-/** Mean and sd over seeds, for error bars (the tables give 95% intervals; with 2–3 seeds their t-quantiles of 4–13
- * would let the bars swamp the figure). */
-function meanAndSd(
-  runs: readonly RunRecord[],
-  f: (s: StepSummary) => number,
-  at = firstStep,
-): [number, number] {
-  const mi = over(runs, f, at);
-  return [mi.mean, mi.sd];
-}
+/** Outlier counts of the runs, one per seed ("3/3/2"). */
+const outlierCounts = (runs: readonly RunRecord[], at = firstStep) =>
+  runs.map((r) => at(r).outliers).join("/");
+/** A group's values of a numeric key, ascending. */
+const sortedNumbers = (group: RunGroup, field: string) =>
+  (keyValues(group, field) as number[]).slice().sort((a, b) => a - b);
+/** Means over seeds as the points of a series and sds as its error bars (the tables give 95% intervals; with 2–3
+ * seeds their t-quantiles of 4–13 would let the bars swamp the figure). */
+const meanSdBars = (mis: readonly { mean: number; sd: number }[]) => ({
+  y: mis.map((m) => m.mean),
+  yErr: mis.map((m) => m.sd),
+});
 
 /** Short legend names of the Figure 1 series (the legend allots 150 px to a name). */
 const LEGEND: Record<string, string> = {
@@ -76,8 +78,7 @@ function series(
   f: (s: StepSummary) => number,
   at = firstStep,
 ): ChartSeries {
-  const pts = xs.map((x) => meanAndSd(runsAt(x), f, at));
-  return { name, x: xs, y: pts.map((p) => p[0]), yErr: pts.map((p) => p[1]) };
+  return { name, x: xs, ...meanSdBars(xs.map((x) => over(runsAt(x), f, at))) };
 }
 
 const chart = (title: string, panels: ChartPanel[], columns = 4) =>
@@ -86,7 +87,7 @@ const chart = (title: string, panels: ChartPanel[], columns = 4) =>
 function figures(rec: LowRankRecords): Record<string, string> {
   const out: Record<string, string> = {};
   const g1 = rec.groups.fig1;
-  const nus = (keyValues(g1, "nu") as number[]).slice().sort((a, b) => a - b);
+  const nus = sortedNumbers(g1, "nu");
   const fig1Panel = (title: string, f: (s: StepSummary) => number, logY = false): ChartPanel => ({
     title,
     xLabel: "ν",
@@ -116,7 +117,7 @@ function figures(rec: LowRankRecords): Record<string, string> {
     ],
   );
   const gn = rec.groups.nScaling;
-  const ns = (keyValues(gn, "n") as number[]).slice().sort((a, b) => a - b);
+  const ns = sortedNumbers(gn, "n");
   const nsNus = keyValues(gn, "nu") as number[];
   const nPanel = (title: string, f: (s: StepSummary) => number, logY = true): ChartPanel => ({
     title,
@@ -166,7 +167,7 @@ function figures(rec: LowRankRecords): Record<string, string> {
     fig2Panel("‖S2‖/‖S1‖", (s) => s.s2Norm / s.s1Norm, true),
   ]);
   const gs = rec.groups.scaling;
-  const sNus = (keyValues(gs, "nu") as number[]).slice().sort((a, b) => a - b);
+  const sNus = sortedNumbers(gs, "nu");
   const sPanel = (title: string, f: (s: StepSummary) => number, logY = false): ChartPanel => ({
     title,
     xLabel: "ν",
@@ -199,13 +200,7 @@ function figures(rec: LowRankRecords): Record<string, string> {
           ["S2ᴳ", (p: (typeof pts)[number]) => p.d2],
         ] as const) {
           const mis = pts.map((p) => meanInterval(pick(p)));
-          ser.push({
-            name: `${weights} ${k}`,
-            x,
-            y: mis.map((m) => m.mean),
-            yErr: mis.map((m) => m.sd),
-            dashed: weights === "dependent",
-          });
+          ser.push({ name: `${weights} ${k}`, x, ...meanSdBars(mis), dashed: weights === "dependent" });
         }
       }
       regPanels.push({
@@ -247,12 +242,7 @@ function figures(rec: LowRankRecords): Record<string, string> {
     series: tNus.map((nu) => {
       const runs = select(gt, { nu }).filter((r) => r.steps.length === steps.length);
       const mis = steps.map((_, i) => meanInterval(runs.map((r) => f(r.steps[i]))));
-      return {
-        name: `ν ${nu}`,
-        x: steps,
-        y: mis.map((m) => m.mean),
-        yErr: mis.map((m) => m.sd),
-      };
+      return { name: `ν ${nu}`, x: steps, ...meanSdBars(mis) };
     }),
   });
   out["training-rank"] = chart("Gradient rank during training (ReLU, NTK, α 0, lr auto, full batch)", [
@@ -364,14 +354,14 @@ function verdictSection(verdicts: readonly LowRankVerdict[]): string[] {
 
 function fig1Table(rec: LowRankRecords): string {
   const g = rec.groups.fig1;
-  const nus = (keyValues(g, "nu") as number[]).slice().sort((a, b) => a - b);
+  const nus = sortedNumbers(g, "nu");
   const rows = WEIGHTS_SERIES.flatMap((w) =>
     nus.map((nu) => {
       const runs = select(g, { series: w.label, nu });
       return [
         w.label,
         String(nu),
-        runs.map((r) => firstStep(r).outliers).join("/"),
+        outlierCounts(runs),
         logCell(runs, (s) => s.sv[0] / s.bulkEdge),
         logCell(runs, (s) => s.sv[1] / s.bulkEdge),
         logCell(runs, (s) => gap(s, 0)),
@@ -409,7 +399,7 @@ function fig1Table(rec: LowRankRecords): string {
 
 function nScalingTable(rec: LowRankRecords): string {
   const g = rec.groups.nScaling;
-  const ns = (keyValues(g, "n") as number[]).slice().sort((a, b) => a - b);
+  const ns = sortedNumbers(g, "n");
   const rows = (keyValues(g, "nu") as number[]).flatMap((nu) =>
     ns.map((n) => {
       const runs = select(g, { n, nu });
@@ -421,7 +411,7 @@ function nScalingTable(rec: LowRankRecords): string {
         cell(runs, (s) => s.errNorm),
         cell(runs, (s) => s.s1Norm),
         cell(runs, (s) => 1 - s.top2Energy),
-        runs.map((r) => firstStep(r).outliers).join("/"),
+        outlierCounts(runs),
       ];
     }),
   );
@@ -448,7 +438,7 @@ function fig2Table(rec: LowRankRecords): string {
         cell(runs, (s) => s.s1Norm),
         cell(runs, (s) => s.errNorm),
         cell(runs, (s) => s.muMean),
-        runs.map((r) => firstStep(r).outliers).join("/"),
+        outlierCounts(runs),
       ];
     });
   return markdownTable(
@@ -469,7 +459,7 @@ function fig2Table(rec: LowRankRecords): string {
 
 function scalingTable(rec: LowRankRecords): string {
   const g = rec.groups.scaling;
-  const nus = (keyValues(g, "nu") as number[]).slice().sort((a, b) => a - b);
+  const nus = sortedNumbers(g, "nu");
   return markdownTable(
     ["ν", "‖S2‖/‖S1‖ NTK", "‖S2‖/‖S1‖ MF", "outliers NTK", "outliers MF", "σ1 NTK", "σ1 MF"],
     nus.map((nu) => {
@@ -479,8 +469,8 @@ function scalingTable(rec: LowRankRecords): string {
         String(nu),
         logCell(a, (s) => s.s2Norm / s.s1Norm),
         logCell(b, (s) => s.s2Norm / s.s1Norm),
-        a.map((r) => firstStep(r).outliers).join("/"),
-        b.map((r) => firstStep(r).outliers).join("/"),
+        outlierCounts(a),
+        outlierCounts(b),
         cell(a, (s) => s.sv[0]),
         cell(b, (s) => s.sv[0]),
       ];
@@ -586,7 +576,7 @@ function trainingTable(rec: LowRankRecords): string {
         cell(ok, (s) => s.dataLoss, at),
         cell(ok, (s) => s.stableRank, at),
         cell(ok, (s) => s.effectiveRank ?? Number.NaN, at),
-        ok.map((r) => at(r).outliers).join("/"),
+        outlierCounts(ok, at),
         cell(ok, (s) => s.cosResidue[0], at),
         cell(ok, (s) => s.cosSpike[0], at),
         logCell(ok, (s) => s.s2Norm / s.s1Norm, at),
@@ -628,7 +618,7 @@ function mnistTable(rec: LowRankRecords): string {
       const runs = select(g, { nu });
       return [
         String(nu),
-        runs.map((r) => firstStep(r).outliers).join("/"),
+        outlierCounts(runs),
         logCell(runs, (s) => s.sv[0] / s.bulkEdge),
         logCell(runs, (s) => s.sv[1] / s.bulkEdge),
         logCell(runs, (s) => gap(s, 1)),
