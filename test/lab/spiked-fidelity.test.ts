@@ -9,22 +9,14 @@ import { type Mat, mat } from "../../src/core/matrix.ts";
 import { createRng, deriveSeed } from "../../src/core/rng.ts";
 import { resolveActivation } from "../../src/lab/spiked/activations.ts";
 import { generateSpikedData, powerLawSpectrum, STREAM, teacherLink } from "../../src/lab/spiked/data.ts";
-import {
-  decomposeGradient,
-  denseComponents,
-  includeRegulariser,
-} from "../../src/lab/spiked/decomposition.ts";
+import { denseComponents, includeRegulariser } from "../../src/lab/spiked/decomposition.ts";
 import { autoLearningRate, runSpiked } from "../../src/lab/spiked/experiment.ts";
 import { float64Gemm } from "../../src/lab/spiked/gemm.ts";
 import { spectrumOutliers } from "../../src/lab/spiked/metrics.ts";
 import { initNetwork, lossAndGradient, predict } from "../../src/lab/spiked/model.ts";
+import { maxAbs, maxAbsDiff } from "../core/linalgTestUtils.ts";
+import { decomposeFloat64 } from "./spikedTestUtils.ts";
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-const maxAbs = (a: ArrayLike<number>) => maxAbsDiff(a, new Float64Array(a.length));
 const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((s, x) => s + x * x, 0));
 
 /** Σ θ_i u_i v_iᵀ + N, N with i.i.d. N(0, 1/d) entries (bulk edge ≈ 1 + √(m/d)), u_i, v_i orthonormal. */
@@ -104,17 +96,7 @@ describe("the regulariser's gradient inside G", () => {
   const m = 30;
   const data = generateSpikedData({ n, d, nu: 0.35, alpha: 5 / 9, seed: 6 });
   const decOf = (g: ReturnType<typeof lossAndGradient>, net: ReturnType<typeof initNetwork>) =>
-    decomposeGradient({
-      xBulk: data.xBulk,
-      q: data.q,
-      z: data.z,
-      zeta: data.zeta,
-      residual: g.residual,
-      dsigma: g.dsigma,
-      a: net.a,
-      gamma: net.gamma,
-      gemm: float64Gemm,
-    });
+    decomposeFloat64(data, g, net);
 
   it.each([
     ["weight decay", { weightDecay: 0.3 }],

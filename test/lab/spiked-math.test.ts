@@ -13,21 +13,12 @@ import {
   resolveActivation,
 } from "../../src/lab/spiked/activations.ts";
 import { applyHaarRotation, generateSpikedData, powerLawSpectrum } from "../../src/lab/spiked/data.ts";
-import { decomposeGradient, denseComponents } from "../../src/lab/spiked/decomposition.ts";
+import { denseComponents } from "../../src/lab/spiked/decomposition.ts";
 import { createJaxGemm, float64Gemm } from "../../src/lab/spiked/gemm.ts";
 import { rankTwoSingularValues } from "../../src/lab/spiked/metrics.ts";
 import { initNetwork, lossAndGradient, type Network } from "../../src/lab/spiked/model.ts";
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
+import { maxAbs, maxAbsDiff } from "../core/linalgTestUtils.ts";
+import { decomposeFloat64 } from "./spikedTestUtils.ts";
 
 describe("activations", () => {
   it("erf matches reference values to 1e-14", () => {
@@ -77,17 +68,7 @@ describe("activations", () => {
     ] as const) {
       const act = resolveActivation(name);
       const g = lossAndGradient({ x: data.x, y: data.y, net, activation: act, gemm: float64Gemm });
-      const dec = decomposeGradient({
-        xBulk: data.xBulk,
-        q: data.q,
-        z: data.z,
-        zeta: data.zeta,
-        residual: g.residual,
-        dsigma: g.dsigma,
-        a: net.a,
-        gamma: net.gamma,
-        gemm: float64Gemm,
-      });
+      const dec = decomposeFloat64(data, g, net);
       // Standard error of the mean over n·m correlated draws: bound with n draws per unit (sd(σ') ≤ 1/2).
       const mean = dec.mu.reduce((s, v) => s + v, 0) / m;
       expect(Math.abs(mean - closed)).toBeLessThan(4 * (0.5 / Math.sqrt(n * m)) + 4e-4);
@@ -275,17 +256,7 @@ describe("decomposition S1 + S2 + E = G_data", () => {
     }
     const act = resolveActivation(c.act);
     const g = lossAndGradient({ x, y: data.y, net, activation: act, gemm: float64Gemm, weightDecay: 0.1 });
-    const dec = decomposeGradient({
-      xBulk: xb,
-      q: data.q,
-      z: data.z,
-      zeta: data.zeta,
-      residual: g.residual,
-      dsigma: g.dsigma,
-      a: net.a,
-      gamma: net.gamma,
-      gemm: float64Gemm,
-    });
+    const dec = decomposeFloat64(data, g, net, xb);
     const { s1, s2 } = denseComponents(dec);
     const sum = Float64Array.from(s1.data, (v, t) => v + s2.data[t] + dec.e.data[t]);
     expect(maxAbsDiff(sum, g.dataGrad.data)).toBeLessThan(1e-10 * maxAbs(g.dataGrad.data));

@@ -1,0 +1,28 @@
+/** @file Setup shared by the spiked-lab tests (test-only code): the float64 decomposition of a gradient of the
+ * lab's model on its spiked data, as the experiment computes it, so each test states only what it varies. */
+import type { Mat } from "../../src/core/matrix.ts";
+import type { SpikedData } from "../../src/lab/spiked/data.ts";
+import { type Decomposition, decomposeGradient } from "../../src/lab/spiked/decomposition.ts";
+import { float64Gemm } from "../../src/lab/spiked/gemm.ts";
+import type { Network } from "../../src/lab/spiked/model.ts";
+
+/** S1 + S2 + E of the gradient `g` of network `net` on `data`, in float64; `xBulk` replaces the data's bulk (the
+ * noisy bulk X_B + N of the input-noise checks). */
+export function decomposeFloat64(
+  data: SpikedData,
+  g: { readonly residual: Float64Array; readonly dsigma: Mat },
+  net: Network,
+  xBulk: Mat = data.xBulk,
+): Decomposition {
+  return decomposeGradient({
+    xBulk,
+    q: data.q,
+    z: data.z,
+    zeta: data.zeta,
+    residual: g.residual,
+    dsigma: g.dsigma,
+    a: net.a,
+    gamma: net.gamma,
+    gemm: float64Gemm,
+  });
+}
