@@ -81,6 +81,29 @@ export abstract class LinearSketch implements Sketch {
 }
 
 /**
+ * Walks the slice [offset, offset + length) of the columns of S through the fixed blocks of `blockSize` columns that
+ * each sketch generates (or caches) S in: `visit(b, first, from, count)` gets block b, the piece's first column within
+ * that block, its start in the slice and its length. One call per block touched, so the sketches' per-column loops
+ * stay inside `visit`.
+ */
+export function forEachBlock(
+  offset: number,
+  length: number,
+  blockSize: number,
+  visit: (b: number, first: number, from: number, count: number) => void,
+): void {
+  let j = 0;
+  while (j < length) {
+    const col = offset + j;
+    const b = Math.floor(col / blockSize);
+    const first = col - b * blockSize;
+    const count = Math.min(blockSize - first, length - j);
+    visit(b, first, j, count);
+    j += count;
+  }
+}
+
+/**
  * 32-bit hash of a column index under a per-sketch base (the base comes from `deriveSeed`, so all randomness is
  * still rooted in rng.ts). MurmurHash3's finaliser (fmix32) after a golden-ratio multiply: ~2.5 ns per call
  * against ~8–35 ns for `deriveSeed(base, j)` (rest-parameter call), measured on the dev machine; the hashing

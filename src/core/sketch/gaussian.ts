@@ -15,6 +15,7 @@ import {
   checkAccumulate,
   checkSketchShape,
   DEFAULT_CACHE_BYTES,
+  forEachBlock,
   LinearSketch,
 } from "./common.ts";
 
@@ -62,12 +63,7 @@ export class GaussianSketch extends LinearSketch {
   accumulate(x: Vec, offset: number, out: Float64Array): void {
     checkAccumulate("jl", this.k, this.dim, x, offset, out);
     const k = this.k;
-    let j = 0;
-    while (j < x.length) {
-      const col = offset + j;
-      const b = Math.floor(col / JL_BLOCK_COLUMNS);
-      const first = col - b * JL_BLOCK_COLUMNS;
-      const count = Math.min(JL_BLOCK_COLUMNS - first, x.length - j);
+    forEachBlock(offset, x.length, JL_BLOCK_COLUMNS, (b, first, j, count) => {
       const block = this.blocks.get(b);
       for (let c = 0; c < count; c++) {
         const xc = x[j + c];
@@ -75,7 +71,6 @@ export class GaussianSketch extends LinearSketch {
         const base = (first + c) * k;
         for (let i = 0; i < k; i++) out[i] += xc * block[base + i];
       }
-      j += count;
-    }
+    });
   }
 }

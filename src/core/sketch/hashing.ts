@@ -45,6 +45,7 @@ import {
   checkAccumulate,
   checkSketchShape,
   DEFAULT_CACHE_BYTES,
+  forEachBlock,
   hashIndex,
   LinearSketch,
   sharedCacheFreeBytes,
@@ -203,20 +204,15 @@ export class HashingSketch extends LinearSketch {
       this.accumulateWasm(x, offset, out, scale);
       return;
     }
-    const n = x.length;
-    let j = 0;
-    while (j < n) {
-      const col = offset + j;
-      const b = Math.floor(col / TABLE_BLOCK_COLUMNS);
-      const blockStart = b * TABLE_BLOCK_COLUMNS;
-      const count = Math.min(blockStart + TABLE_BLOCK_COLUMNS - col, n - j);
+    forEachBlock(offset, x.length, TABLE_BLOCK_COLUMNS, (b, first, j, count) => {
       const table = this.tableFor(b);
       if (table !== null && s === 8) {
-        scatterByColumn8(x, j, count, table, (col - blockStart) * 8, out, scale);
+        scatterByColumn8(x, j, count, table, first * 8, out, scale);
       } else if (table !== null) {
         const cols = table.length / s;
-        for (let q = 0; q < s; q++) scatter(x, j, count, table, q * cols + (col - blockStart), out, scale);
+        for (let q = 0; q < s; q++) scatter(x, j, count, table, q * cols + first, out, scale);
       } else {
+        const col = offset + j;
         for (let q = 0; q < s; q++) {
           for (let c = 0; c < count; c += HASH_CHUNK) {
             const chunk = Math.min(HASH_CHUNK, count - c);
@@ -225,8 +221,7 @@ export class HashingSketch extends LinearSketch {
           }
         }
       }
-      j += count;
-    }
+    });
   }
   /** out += S x on the wasm path: x in chunks into module memory, every row block scattered by the SIMD-hashing
    * kernel; the float32 CountSketch skips the multiply by scale = 1 as the reference does. */
@@ -430,7 +425,8 @@ function scatterScaledF64(
 
 /** Sparse JL with s = 8 from a column-major table: out[row] ±= scale·x[from + c] for the 8 entries of each column,
  * entries[at + 8c …]. Each output row belongs to one row block and still receives its terms in column order, and
- * ±1·(scale·x) is bit-identical to (±1·scale)·x, so the result equals the block-by-block kernels' bit for bit. */
+ * ±1·(scale·x) is bit-identical to (±1·scale)·x, so the result equals the block-by-block kernels' bit for bit. The
+ * float32 and float64 copies below are deliberate twins, one input type per kernel (see `scatter`). */
 function scatterByColumn8(
   x: Vec,
   from: number,

@@ -34,6 +34,7 @@ import {
   checkAccumulate,
   checkSketchShape,
   DEFAULT_CACHE_BYTES,
+  forEachBlock,
   LinearSketch,
 } from "./common.ts";
 
@@ -269,18 +270,12 @@ export class SrhtSketch extends LinearSketch {
   accumulate(x: Vec, offset: number, out: Float64Array): void {
     checkAccumulate("srht", this.k, this.dim, x, offset, out);
     const n = this.blockSize;
-    let j = 0;
-    while (j < x.length) {
-      const col = offset + j;
-      const b = Math.floor(col / n);
-      const first = col - b * n;
-      const count = Math.min(n - first, x.length - j);
+    forEachBlock(offset, x.length, n, (b, first, j, count) => {
       const block = this.blocks.get(b);
       // Direct formula when cheaper than a full transform (≈4 ops per entry for the parity against n·log n).
       if (4 * count * this.k < n * this.log2Block) this.accumulateDirect(x, j, first, count, block, out);
       else this.accumulateFwht(x, j, first, count, block, out);
-      j += count;
-    }
+    });
   }
 
   private accumulateFwht(
