@@ -16,9 +16,9 @@ import { applyHaarRotation, generateSpikedData, powerLawSpectrum } from "../../s
 import { denseComponents } from "../../src/lab/spiked/decomposition.ts";
 import { createJaxGemm, float64Gemm } from "../../src/lab/spiked/gemm.ts";
 import { rankTwoSingularValues } from "../../src/lab/spiked/metrics.ts";
-import { initNetwork, lossAndGradient, type Network } from "../../src/lab/spiked/model.ts";
+import { initNetwork, type Network } from "../../src/lab/spiked/model.ts";
 import { maxAbs, maxAbsDiff } from "../core/linalgTestUtils.ts";
-import { decomposeFloat64 } from "./spikedTestUtils.ts";
+import { decomposeFloat64, gradientFloat64 } from "./spikedTestUtils.ts";
 
 describe("activations", () => {
   it("erf matches reference values to 1e-14", () => {
@@ -67,7 +67,7 @@ describe("activations", () => {
       ["sigmoid", 0.2066],
     ] as const) {
       const act = resolveActivation(name);
-      const g = lossAndGradient({ x: data.x, y: data.y, net, activation: act, gemm: float64Gemm });
+      const g = gradientFloat64(data, net, act);
       const dec = decomposeFloat64(data, g, net);
       // Standard error of the mean over n·m correlated draws: bound with n draws per unit (sd(σ') ≤ 1/2).
       const mean = dec.mu.reduce((s, v) => s + v, 0) / m;
@@ -148,7 +148,7 @@ function lossAt(
   act: ReturnType<typeof resolveActivation>,
   reg: { weightDecay?: number; jacobianPenalty?: number },
 ): number {
-  return lossAndGradient({ x, y, net: { ...base, w }, activation: act, gemm: float64Gemm, ...reg }).loss;
+  return gradientFloat64({ x, y }, { ...base, w }, act, reg).loss;
 }
 
 describe("loss gradient by finite differences", () => {
@@ -167,14 +167,7 @@ describe("loss gradient by finite differences", () => {
         const data = generateSpikedData({ n, d, nu: 0.2, seed: 11 });
         const net = initNetwork({ m, d, seed: 11, scaling: "ntk" });
         const act = resolveActivation(actName);
-        const got = lossAndGradient({
-          x: data.x,
-          y: data.y,
-          net,
-          activation: act,
-          gemm: float64Gemm,
-          ...reg,
-        });
+        const got = gradientFloat64(data, net, act, reg);
         const h = 1e-6;
         const fd = new Float64Array(m * d);
         for (let t = 0; t < m * d; t++) {
@@ -196,14 +189,7 @@ describe("loss gradient by finite differences", () => {
     const net = initNetwork({ m: 7, d: 5, seed: 2 });
     const act = resolveActivation("tanh");
     const lambda = 0.9;
-    const got = lossAndGradient({
-      x: data.x,
-      y: data.y,
-      net,
-      activation: act,
-      gemm: float64Gemm,
-      jacobianPenalty: lambda,
-    });
+    const got = gradientFloat64(data, net, act, { jacobianPenalty: lambda });
     const f = (x: Float64Array): number => {
       let s = 0;
       for (let j = 0; j < 7; j++) {
@@ -255,7 +241,7 @@ describe("decomposition S1 + S2 + E = G_data", () => {
       for (let k = 0; k < d; k++) x.data[i * d + k] = xb.data[i * d + k] + data.zeta * data.z[i] * data.q[k];
     }
     const act = resolveActivation(c.act);
-    const g = lossAndGradient({ x, y: data.y, net, activation: act, gemm: float64Gemm, weightDecay: 0.1 });
+    const g = gradientFloat64({ x, y: data.y }, net, act, { weightDecay: 0.1 });
     const dec = decomposeFloat64(data, g, net, xb);
     const { s1, s2 } = denseComponents(dec);
     const sum = Float64Array.from(s1.data, (v, t) => v + s2.data[t] + dec.e.data[t]);
