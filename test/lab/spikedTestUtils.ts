@@ -4,7 +4,11 @@
 import type { Mat } from "../../src/core/matrix.ts";
 import { type Activation, type ActivationName, resolveActivation } from "../../src/lab/spiked/activations.ts";
 import type { SpikedData } from "../../src/lab/spiked/data.ts";
-import { type Decomposition, decomposeGradient } from "../../src/lab/spiked/decomposition.ts";
+import {
+  type Decomposition,
+  decomposeGradient,
+  decompositionInput,
+} from "../../src/lab/spiked/decomposition.ts";
 import { float64Gemm } from "../../src/lab/spiked/gemm.ts";
 import { type LossGradient, lossAndGradient, type Network } from "../../src/lab/spiked/model.ts";
 
@@ -34,15 +38,5 @@ export function decomposeFloat64(
   net: Network,
   xBulk: Mat = data.xBulk,
 ): Decomposition {
-  return decomposeGradient({
-    xBulk,
-    q: data.q,
-    z: data.z,
-    zeta: data.zeta,
-    residual: g.residual,
-    dsigma: g.dsigma,
-    a: net.a,
-    gamma: net.gamma,
-    gemm: float64Gemm,
-  });
+  return decomposeGradient({ ...decompositionInput(data, g, net, float64Gemm), xBulk });
 }
