@@ -58,9 +58,17 @@ export function checkApply(kind: SketchKind, dim: number, x: Vec): void {
 export abstract class LinearSketch implements Sketch {
   abstract readonly kind: SketchKind;
   abstract readonly guarantee: SketchGuarantee;
-  abstract readonly k: number;
-  abstract readonly seed: number;
-  abstract readonly dim: number;
+
+  /** Checks k and dim (errors name `kind`). Subclasses must not redeclare k, dim or seed: a field declared there
+   * would be re-initialised to undefined after this constructor. */
+  protected constructor(
+    kind: SketchKind,
+    readonly k: number,
+    readonly dim: number,
+    readonly seed: number,
+  ) {
+    checkSketchShape(kind, k, dim);
+  }
 
   abstract accumulate(x: Vec, offset: number, out: Float64Array): void;
 

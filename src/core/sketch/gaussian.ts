@@ -10,14 +10,7 @@
 
 import type { Vec } from "../matrix.ts";
 import { createRng, deriveSeed } from "../rng.ts";
-import {
-  BlockCache,
-  checkAccumulate,
-  checkSketchShape,
-  DEFAULT_CACHE_BYTES,
-  forEachBlock,
-  LinearSketch,
-} from "./common.ts";
+import { BlockCache, checkAccumulate, DEFAULT_CACHE_BYTES, forEachBlock, LinearSketch } from "./common.ts";
 
 /** Columns per generated block of S. */
 export const JL_BLOCK_COLUMNS = 1024;
@@ -35,17 +28,10 @@ export interface GaussianSketchOptions {
 export class GaussianSketch extends LinearSketch {
   readonly kind = "jl" as const;
   readonly guarantee = "proven" as const;
-  readonly k: number;
-  readonly seed: number;
-  readonly dim: number;
   private readonly blocks: BlockCache<Float32Array>;
 
   constructor({ k, dim, seed = 0, cacheBytes = DEFAULT_CACHE_BYTES }: GaussianSketchOptions) {
-    super();
-    checkSketchShape("jl", k, dim);
-    this.k = k;
-    this.dim = dim;
-    this.seed = seed;
+    super("jl", k, dim, seed);
     this.blocks = new BlockCache(cacheBytes, (b) => this.generateBlock(b));
   }
 

@@ -43,7 +43,6 @@ import { f32View, f64View, resolveKernels, WasmMemory, wasm } from "../wasm/modu
 import {
   BlockCache,
   checkAccumulate,
-  checkSketchShape,
   DEFAULT_CACHE_BYTES,
   forEachBlock,
   hashIndex,
@@ -95,9 +94,6 @@ const REFUSED = 2;
 export class HashingSketch extends LinearSketch {
   readonly kind: "countsketch" | "sparsejl";
   readonly guarantee = "variance-matched" as const;
-  readonly k: number;
-  readonly seed: number;
-  readonly dim: number;
   readonly s: number;
   private readonly rowsPerBlock: number;
   private readonly bases: Uint32Array;
@@ -113,9 +109,8 @@ export class HashingSketch extends LinearSketch {
   private wasmOut = 0;
 
   constructor({ k, dim, seed = 0, s = 1, cacheBytes = DEFAULT_CACHE_BYTES, kernel }: HashingSketchOptions) {
-    super();
     const kind = s === 1 ? "countsketch" : "sparsejl";
-    checkSketchShape(kind, k, dim);
+    super(kind, k, dim, seed);
     if (!Number.isInteger(s) || s < 1 || k % s !== 0) {
       throw new GradtraceError(
         "E_ARG",
@@ -123,9 +118,6 @@ export class HashingSketch extends LinearSketch {
       );
     }
     this.kind = kind;
-    this.k = k;
-    this.dim = dim;
-    this.seed = seed;
     this.s = s;
     this.rowsPerBlock = k / s;
     this.bases = Uint32Array.from({ length: s }, (_, q) => deriveSeed(seed, HASH_STREAM_TAG, q));
