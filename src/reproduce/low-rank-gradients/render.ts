@@ -352,49 +352,48 @@ function verdictSection(verdicts: readonly LowRankVerdict[]): string[] {
   return L;
 }
 
+/** A table column: its header and its cell over the seeds' runs. */
+type Column = readonly [header: string, cell: (runs: readonly RunRecord[]) => string];
+
+/** The outlier and alignment columns the Figure 1 and MNIST tables share. */
+const SPIKE_COLUMNS = {
+  sigma1: ["σ1/σ4", (runs) => logCell(runs, (s) => s.sv[0] / s.bulkEdge)],
+  sigma2: ["σ2/σ4", (runs) => logCell(runs, (s) => s.sv[1] / s.bulkEdge)],
+  gap12: ["(σ1−σ2)/δ", (runs) => logCell(runs, (s) => gap(s, 0))],
+  gap23: ["(σ2−σ3)/δ", (runs) => logCell(runs, (s) => gap(s, 1))],
+  cosResidue: ["|cos(v1, X_Bᵀr)|", (runs) => cell(runs, (s) => s.cosResidue[0])],
+  residueInSpan: ["X_Bᵀr in span{v1,v2}", (runs) => cell(runs, (s) => inTopTwo(s.cosResidue))],
+  spikeInSpan: ["q in span{v1,v2}", (runs) => cell(runs, (s) => inTopTwo(s.cosSpike))],
+  cosLeftFactors: ["|cos(a∘μ, c)|", (runs) => cell(runs, (s) => s.cosLeftFactors)],
+  balance: ["‖S2‖/‖S1‖", (runs) => logCell(runs, (s) => s.s2Norm / s.s1Norm)],
+  errRatio: ["‖E‖/‖S1‖", (runs) => logCell(runs, (s) => s.errNorm / s.s1Norm)],
+  top2Energy: ["(σ1²+σ2²)/‖G‖_F²", (runs) => cell(runs, (s) => s.top2Energy)],
+} satisfies Record<string, Column>;
+
 function fig1Table(rec: LowRankRecords): string {
   const g = rec.groups.fig1;
   const nus = sortedNumbers(g, "nu");
+  const c = SPIKE_COLUMNS;
+  const columns: Column[] = [
+    c.sigma1,
+    c.sigma2,
+    c.gap12,
+    c.gap23,
+    c.cosResidue,
+    c.residueInSpan,
+    c.spikeInSpan,
+    c.cosLeftFactors,
+    c.balance,
+    c.errRatio,
+    c.top2Energy,
+  ];
   const rows = WEIGHTS_SERIES.flatMap((w) =>
     nus.map((nu) => {
       const runs = select(g, { series: w.label, nu });
-      return [
-        w.label,
-        String(nu),
-        outlierCounts(runs),
-        logCell(runs, (s) => s.sv[0] / s.bulkEdge),
-        logCell(runs, (s) => s.sv[1] / s.bulkEdge),
-        logCell(runs, (s) => gap(s, 0)),
-        logCell(runs, (s) => gap(s, 1)),
-        cell(runs, (s) => s.cosResidue[0]),
-        cell(runs, (s) => inTopTwo(s.cosResidue)),
-        cell(runs, (s) => inTopTwo(s.cosSpike)),
-        cell(runs, (s) => s.cosLeftFactors),
-        logCell(runs, (s) => s.s2Norm / s.s1Norm),
-        logCell(runs, (s) => s.errNorm / s.s1Norm),
-        cell(runs, (s) => s.top2Energy),
-      ];
+      return [w.label, String(nu), outlierCounts(runs), ...columns.map(([, f]) => f(runs))];
     }),
   );
-  return markdownTable(
-    [
-      "W",
-      "ν",
-      "outliers (per seed)",
-      "σ1/σ4",
-      "σ2/σ4",
-      "(σ1−σ2)/δ",
-      "(σ2−σ3)/δ",
-      "|cos(v1, X_Bᵀr)|",
-      "X_Bᵀr in span{v1,v2}",
-      "q in span{v1,v2}",
-      "|cos(a∘μ, c)|",
-      "‖S2‖/‖S1‖",
-      "‖E‖/‖S1‖",
-      "(σ1²+σ2²)/‖G‖_F²",
-    ],
-    rows,
-  );
+  return markdownTable(["W", "ν", "outliers (per seed)", ...columns.map(([h]) => h)], rows);
 }
 
 function nScalingTable(rec: LowRankRecords): string {
@@ -601,33 +600,22 @@ function trainingTable(rec: LowRankRecords): string {
 
 function mnistTable(rec: LowRankRecords): string {
   const g = rec.groups.mnist;
+  const c = SPIKE_COLUMNS;
+  const columns: Column[] = [
+    c.sigma1,
+    c.sigma2,
+    c.gap23,
+    c.cosResidue,
+    c.residueInSpan,
+    c.spikeInSpan,
+    c.balance,
+    c.errRatio,
+  ];
   return markdownTable(
-    [
-      "ν",
-      "outliers",
-      "σ1/σ4",
-      "σ2/σ4",
-      "(σ2−σ3)/δ",
-      "|cos(v1, X_Bᵀr)|",
-      "X_Bᵀr in span{v1,v2}",
-      "q in span{v1,v2}",
-      "‖S2‖/‖S1‖",
-      "‖E‖/‖S1‖",
-    ],
+    ["ν", "outliers", ...columns.map(([h]) => h)],
     (keyValues(g, "nu") as number[]).map((nu) => {
       const runs = select(g, { nu });
-      return [
-        String(nu),
-        outlierCounts(runs),
-        logCell(runs, (s) => s.sv[0] / s.bulkEdge),
-        logCell(runs, (s) => s.sv[1] / s.bulkEdge),
-        logCell(runs, (s) => gap(s, 1)),
-        cell(runs, (s) => s.cosResidue[0]),
-        cell(runs, (s) => inTopTwo(s.cosResidue)),
-        cell(runs, (s) => inTopTwo(s.cosSpike)),
-        logCell(runs, (s) => s.s2Norm / s.s1Norm),
-        logCell(runs, (s) => s.errNorm / s.s1Norm),
-      ];
+      return [String(nu), outlierCounts(runs), ...columns.map(([, f]) => f(runs))];
     }),
   );
 }
