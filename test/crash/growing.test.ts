@@ -34,12 +34,12 @@ it("refreshing while another process appends: whole records only, values as writ
   );
   const r = openTrace(file);
   let read = 0;
-  let refreshes = 0;
+  /** Refreshes that found new steps: the reader really followed a file being written. */
+  let growths = 0;
   try {
     const until = Date.now() + 3000;
     while (Date.now() < until || read < 5) {
-      r.refresh!();
-      refreshes++;
+      if (r.refresh!() > 0) growths++;
       for (const p of r.info.problems) {
         expect(p.kind, p.message).toBe("truncated-record");
       }
@@ -60,5 +60,7 @@ it("refreshing while another process appends: whole records only, values as writ
     r.close();
   }
   expect(read).toBeGreaterThanOrEqual(5);
-  expect(refreshes).toBeGreaterThan(read);
+  // Not "more refreshes than steps": how many records one refresh finds depends on the machine's load (a loaded
+  // reader falls behind the writer); what matters is that it saw the file grow many times, mid-write.
+  expect(growths).toBeGreaterThanOrEqual(5);
 }, 60_000);
