@@ -10,7 +10,8 @@ export type ErrorCode =
   | "E_NOT_FOUND" // a file, tensor, run or step that does not exist
   | "E_EXISTS" // refusing to overwrite an existing output
   | "E_NUMERIC" // NaN/Inf or a numerical failure (non-convergence)
-  | "E_UNSUPPORTED"; // a valid input that this version does not handle
+  | "E_UNSUPPORTED" // a valid input that this version does not handle
+  | "E_QUEUE"; // the job queue (Redis) cannot be reached, lost the run, or a job failed for a reason that is not its data
 
 export class GradtraceError extends Error {
   readonly code: ErrorCode;

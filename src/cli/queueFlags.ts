@@ -1,0 +1,44 @@
+/** @file The `--queue` flag of the commands that can run their independent jobs on a Redis queue (`lab spiked
+ * --sweep`, `reproduce`, `analyze`), and the progress it shows: a bar on a terminal (done / total, running and queued
+ * jobs), and the queue's notices (reconnections, jobs added again) on stderr. */
+import type { Command } from "commander";
+import type { QueueOptions, QueueStatus } from "../parallel/index.ts";
+import { parseRedisUrl } from "../parallel/index.ts";
+import { progressBar } from "./progress.ts";
+
+export const QUEUE_FLAG_HELP =
+  "run the independent jobs on the Redis queue at redis://[:PASSWORD@]HOST:PORT served by `gradtrace worker` " +
+  "processes (password also from GRADTRACE_REDIS_PASSWORD); inputs and outputs must be on storage every worker " +
+  "sees at the same path (docs/distributed.md)";
+
+/** The flag's parser: refuses a malformed URL while the flags are parsed. */
+export function queueUrl(value: string): string {
+  parseRedisUrl(value);
+  return value;
+}
+
+export function addQueueOption(command: Command, help = QUEUE_FLAG_HELP): Command {
+  return command.option("--queue <url>", help, queueUrl);
+}
+
+/** Queue options for the `--queue` URL with a progress bar labelled `label` (stopped by the returned `stop`). */
+export function queueOptions(
+  url: string,
+  label: string,
+  { quiet = false }: { quiet?: boolean } = {},
+): { queue: QueueOptions; stop: () => void } {
+  const bar = progressBar(label, { enabled: !quiet && process.stderr.isTTY === true });
+  const target = parseRedisUrl(url);
+  if (!quiet) process.stderr.write(`${label}: jobs go to the queue at ${target.display}\n`);
+  return {
+    queue: {
+      url,
+      onStatus: (s: QueueStatus) =>
+        bar.update(s.done, s.total, { queue: `${s.running} running, ${s.queued} queued${s.failed ? `, ${s.failed} failed` : ""}` }),
+      log: (m) => {
+        if (!quiet) process.stderr.write(`${m}\n`);
+      },
+    },
+    stop: () => bar.stop(),
+  };
+}
