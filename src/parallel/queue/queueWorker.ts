@@ -102,7 +102,15 @@ export function startQueueWorker({
     name: id,
     autorun: false,
   });
-  worker.on("error", (err) => log(`queue ${redis.display}: ${err.message}`));
+  // Connection errors repeat at every reconnection attempt: say each new one once.
+  let lastError = "";
+  worker.on("error", (err) => {
+    if (err.message !== lastError) log(`queue ${redis.display}: ${err.message} (reconnecting)`);
+    lastError = err.message;
+  });
+  worker.on("resumed", () => {
+    lastError = "";
+  });
   worker.on("stalled", (jobId) => log(`job ${jobId}: stalled (its worker stopped renewing the lock); queued again`));
   const ready = (async () => {
     await results.connect();
@@ -116,9 +124,16 @@ export function startQueueWorker({
     ready,
     close(force = false) {
       closing ??= (async () => {
-        await worker.close(force).catch(() => {});
+        // A graceful close waits for the running jobs; with Redis gone it could wait for ever, so it is bounded.
+        let timer: NodeJS.Timeout | undefined;
+        const limit = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, force ? 2000 : lockDurationMs + 5000);
+        });
+        await Promise.race([worker.close(force).catch(() => {}), limit]);
+        clearTimeout(timer);
         await pool.close();
         results.disconnect();
+        await worker.disconnect().catch(() => {});
       })();
       return closing;
     },

@@ -64,6 +64,13 @@ interface Entry {
   readonly waiters: { resolve: (v: unknown) => void; reject: (e: unknown) => void }[];
 }
 
+/** `p`, or nothing after `ms` (closing must not wait for a Redis that is gone). */
+async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 /** The job id of `task` with `data`: the same job, the same id, on every machine. */
 export function jobId(task: string, data: JobData): string {
   return createHash("sha256").update(JSON.stringify([task, data])).digest("hex").slice(0, 40);
@@ -108,7 +115,7 @@ export function openQueueRun(options: QueueOptions): QueueRun {
     }
   });
   redis.on("close", () => {
-    if (connected) log(`${where}: connection lost (${lastError || "closed"}); reconnecting`);
+    if (connected && !closed) log(`${where}: connection lost (${lastError || "closed"}); reconnecting`);
     connected = false;
     downSince ??= Date.now();
   });
@@ -127,8 +134,15 @@ export function openQueueRun(options: QueueOptions): QueueRun {
     changed();
   }
 
+  let onFatal: (err: GradtraceError) => void = () => {};
+  const fatalSignal = new Promise<never>((_, reject) => {
+    onFatal = reject;
+  });
+  fatalSignal.catch(() => {});
+
   function failAll(err: GradtraceError): void {
     fatal ??= err;
+    onFatal(fatal);
     for (const e of entries.values()) if (e.state !== "done" && e.state !== "failed") settle(e, "failed", fatal);
   }
 
@@ -208,20 +222,21 @@ export function openQueueRun(options: QueueOptions): QueueRun {
     );
   }
 
+  /** Fails the run when Redis has been unreachable for too long (commands wait through reconnections for ever). */
+  function watchdog(): void {
+    if (!connected && downSince !== null && Date.now() - downSince > reconnectTimeoutMs) {
+      failAll(
+        new GradtraceError(
+          "E_QUEUE",
+          `${where} has not answered for ${Math.round(reconnectTimeoutMs / 1000)} s (${lastError || "connection lost"}): the run is abandoned — run it again once Redis is back`,
+        ),
+      );
+    }
+  }
+
   let polling = false;
   async function poll(): Promise<void> {
-    if (polling || closed || !queue) return;
-    if (!connected) {
-      if (downSince !== null && Date.now() - downSince > reconnectTimeoutMs) {
-        failAll(
-          new GradtraceError(
-            "E_QUEUE",
-            `${where} has not answered for ${Math.round(reconnectTimeoutMs / 1000)} s (${lastError || "connection lost"}): the run is abandoned — run it again once Redis is back`,
-          ),
-        );
-      }
-      return;
-    }
+    if (polling || closed || !queue || !connected) return;
     polling = true;
     try {
       const open = [...entries.values()].filter((e) => !e.busy && (e.state === "queued" || e.state === "running"));
@@ -278,6 +293,11 @@ export function openQueueRun(options: QueueOptions): QueueRun {
       } finally {
         clearTimeout(timeout);
       }
+      // From here on, a lost connection is bounded by the watchdog (commands themselves wait through reconnections).
+      timer = setInterval(() => {
+        watchdog();
+        void poll();
+      }, pollMs);
       queue = new Queue(QUEUE_NAME, { connection, prefix: KEY_PREFIX });
       queue.on("error", (err) => {
         lastError = err.message;
@@ -286,7 +306,7 @@ export function openQueueRun(options: QueueOptions): QueueRun {
       events.on("error", (err) => {
         lastError = err.message;
       });
-      await events.waitUntilReady();
+      await Promise.race([events.waitUntilReady(), fatalSignal]);
       events.on("active", ({ jobId: id }) => {
         const e = entries.get(id);
         if (e && e.state === "queued") {
@@ -309,7 +329,6 @@ export function openQueueRun(options: QueueOptions): QueueRun {
         const e = entries.get(id);
         if (e) void checkFailed(e).catch(() => {});
       });
-      timer = setInterval(() => void poll(), pollMs);
     })();
     return started;
   };
@@ -332,6 +351,7 @@ export function openQueueRun(options: QueueOptions): QueueRun {
       });
       await ready();
       if (fatal) throw fatal;
+      if (closed) throw new GradtraceError("E_QUEUE", `${where}: the run is closed`);
       const data: JobData = { protocol: QUEUE_PROTOCOL, version: PACKAGE_VERSION, args: [...args] };
       const id = jobId(task, data);
       let e = entries.get(id);
@@ -351,20 +371,20 @@ export function openQueueRun(options: QueueOptions): QueueRun {
     status: counts,
     async cancelPending() {
       const cancelled = new GradtraceError("E_QUEUE", "cancelled: another job of the run failed");
-      await Promise.all(
-        [...entries.values()]
-          .filter((e) => e.state === "queued")
-          .map(async (e) => {
-            settle(e, "failed", cancelled);
-            await (await queue?.getJob(e.id))?.remove().catch(() => {});
-          }),
-      ).catch(() => {});
+      const waiting = [...entries.values()].filter((e) => e.state === "queued");
+      for (const e of waiting) settle(e, "failed", cancelled);
+      // Removing them needs Redis; with Redis gone they simply expire with the queue's data.
+      if (connected && queue) {
+        const remove = Promise.all(waiting.map(async (e) => (await queue!.getJob(e.id))?.remove())).catch(() => {});
+        await bounded(remove, 5000);
+      }
     },
     async close() {
       closed = true;
       if (timer) clearInterval(timer);
-      await events?.close().catch(() => {});
-      await queue?.close().catch(() => {});
+      await bounded(Promise.all([events?.close(), queue?.close()]).catch(() => {}), 2000);
+      events?.disconnect().catch(() => {});
+      queue?.disconnect().catch(() => {});
       redis.disconnect();
     },
   };
