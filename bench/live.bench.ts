@@ -62,16 +62,20 @@ function liveSeconds(
   tensorSizes: number[],
   predictors: readonly string[],
   window: number,
+  kernel: "js" | "wasm",
 ): number {
   const acc = new LiveAccumulator({
     tensors: tensorSizes.map((numel, k) => ({ name: `t${k}`, numel })),
     predictors,
     window,
+    kernel,
   });
   const start = performance.now();
   for (const step of trace) acc.observe(step);
+  // The snapshot is timed too: the wasm kernel processes buffered steps there.
+  const snap = acc.snapshot();
   const seconds = (performance.now() - start) / 1000;
-  if (!Number.isFinite(acc.snapshot().total.kappa.zero)) throw new Error("live.bench: κ(zero) not finite");
+  if (!Number.isFinite(snap.total.kappa.zero)) throw new Error("live.bench: κ(zero) not finite");
   return seconds;
 }
 
@@ -87,23 +91,32 @@ export async function run(): Promise<BenchRow[]> {
   const warm = trace.slice(0, Math.min(8, steps));
   referenceSeconds(warm);
   const referenceRuns: number[] = [referenceSeconds(trace).seconds];
-  const configs: { label: string; predictors: readonly string[]; window: number }[] = [
-    { label: "cheap set (zero, last, ema×3, linear), window 2", predictors: CHEAP, window: 2 },
-    { label: "cheap set, window 32 (default)", predictors: CHEAP, window: 32 },
-    { label: "default set (+ar2, lowrank4w16), window 16", predictors: DEFAULT_PREDICTORS, window: 16 },
-    { label: "default set, window 32 (default)", predictors: DEFAULT_PREDICTORS, window: 32 },
-  ];
+  const configs: { label: string; predictors: readonly string[]; window: number; kernel: "js" | "wasm" }[] =
+    [];
+  for (const kernel of ["js", "wasm"] as const) {
+    configs.push(
+      { label: "cheap set (zero, last, ema×3, linear), window 2", predictors: CHEAP, window: 2, kernel },
+      { label: "cheap set, window 32 (default)", predictors: CHEAP, window: 32, kernel },
+      {
+        label: "default set (+ar2, lowrank4w16), window 16",
+        predictors: DEFAULT_PREDICTORS,
+        window: 16,
+        kernel,
+      },
+      { label: "default set, window 32 (default)", predictors: DEFAULT_PREDICTORS, window: 32, kernel },
+    );
+  }
   const liveRows: BenchRow[] = [];
   // The machine is shared: each configuration runs `rounds` times, each run between two reference passes, and the
   // row keeps the fastest run with the faster of its two neighbouring references (the least disturbed pair).
   const rounds = quick ? 3 : 2;
   for (const c of configs) {
-    liveSeconds(warm, tensorSizes, c.predictors, c.window);
+    liveSeconds(warm, tensorSizes, c.predictors, c.window, c.kernel);
     let seconds = Number.POSITIVE_INFINITY;
     let ratio = 0;
     for (let r = 0; r < rounds; r++) {
       const before = referenceRuns[referenceRuns.length - 1];
-      const s = liveSeconds(trace, tensorSizes, c.predictors, c.window);
+      const s = liveSeconds(trace, tensorSizes, c.predictors, c.window, c.kernel);
       const after = referenceSeconds(trace).seconds;
       referenceRuns.push(after);
       seconds = Math.min(seconds, s);
@@ -111,7 +124,7 @@ export async function run(): Promise<BenchRow[]> {
     }
     const gbs = bytes / seconds / 1e9;
     liveRows.push({
-      name: `LiveAccumulator ${c.label}`,
+      name: `LiveAccumulator ${c.label}, ${c.kernel} kernel`,
       value: gbs,
       unit: "GB/s",
       ratio,

@@ -96,23 +96,43 @@ export async function run(): Promise<BenchRow[]> {
       note: `extrapolated ×${p / sub} from a ${sub}-coordinate slice; S would need ${((4 * k * p) / 2 ** 30).toFixed(1)} GiB`,
     });
   }
+  sketchRow("countsketch, wasm kernel (default; SIMD hash, no table)", {
+    kind: "countsketch",
+    k,
+    dim: p,
+    kernel: "wasm",
+  });
   sketchRow(
-    "countsketch (default: cached table)",
-    { kind: "countsketch", k, dim: p },
+    "countsketch, js kernel, cached table",
+    { kind: "countsketch", k, dim: p, kernel: "js" },
     `table ${(4 * p) / 2 ** 20} MiB`,
   );
-  sketchRow("countsketch (hash on the fly)", { kind: "countsketch", k, dim: p, cacheBytes: 0 });
-  sketchRow("sparsejl s=8 (default: table up to 64 MiB)", { kind: "sparsejl", k, dim: p });
-  sketchRow("sparsejl s=8 (hash on the fly)", { kind: "sparsejl", k, dim: p, cacheBytes: 0 });
-  sketchRow("srht (blocks of 4096)", { kind: "srht", k, dim: p });
+  sketchRow("countsketch, js kernel, hash on the fly", {
+    kind: "countsketch",
+    k,
+    dim: p,
+    cacheBytes: 0,
+    kernel: "js",
+  });
+  sketchRow("sparsejl s=8, wasm kernel (default)", { kind: "sparsejl", k, dim: p, kernel: "wasm" });
+  sketchRow("sparsejl s=8, js kernel, table up to 64 MiB", { kind: "sparsejl", k, dim: p, kernel: "js" });
+  sketchRow("sparsejl s=8, js kernel, hash on the fly", {
+    kind: "sparsejl",
+    k,
+    dim: p,
+    cacheBytes: 0,
+    kernel: "js",
+  });
+  sketchRow("srht (blocks of 4096), wasm transform (default)", { kind: "srht", k, dim: p, kernel: "wasm" });
+  sketchRow("srht (blocks of 4096), js transform", { kind: "srht", k, dim: p, kernel: "js" });
 
   // Sparse JL's whole table at p = 10^7 would take 320 MB; compare the two paths on a 10^6 slice instead.
   {
     const sub = Math.min(p, 1_000_000);
     const slice = g.subarray(0, sub);
     const out = new Float64Array(k);
-    const hashed = createSketch({ kind: "sparsejl", k, dim: sub, cacheBytes: 0 });
-    const tabled = createSketch({ kind: "sparsejl", k, dim: sub, cacheBytes: 32 * sub });
+    const hashed = createSketch({ kind: "sparsejl", k, dim: sub, cacheBytes: 0, kernel: "js" });
+    const tabled = createSketch({ kind: "sparsejl", k, dim: sub, cacheBytes: 32 * sub, kernel: "js" });
     let hashMs = Number.POSITIVE_INFINITY;
     let tableMs = Number.POSITIVE_INFINITY;
     for (let r = 0; r < rounds; r++) {
@@ -127,7 +147,7 @@ export async function run(): Promise<BenchRow[]> {
     }
     sink += out[0];
     rows.push({
-      name: `sketch: sparsejl s=8 cached table vs hash, p=${sub}`,
+      name: `sketch: sparsejl s=8 cached table vs hash (js kernel), p=${sub}`,
       value: tableMs,
       unit: "ms/step",
       ratio: tableMs / hashMs,

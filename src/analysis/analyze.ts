@@ -36,6 +36,7 @@ import { momentumCrossGrams } from "./momentumPass.ts";
 import { selectTensors } from "./select.ts";
 import { sketchGrams } from "./sketchPass.ts";
 import { streamSteps } from "./streamPass.ts";
+import { runnerFor } from "./taskRunner.ts";
 import { summarize } from "./summary.ts";
 import {
   type AnalysisMode,
@@ -71,7 +72,8 @@ export interface AnalyzeOptions {
   /** Sub-sample of steps (from the start) on which sketched κ is checked against exact κ (default 32; 0 = off). */
   readonly sketchCheckSteps?: number;
   readonly onProgress?: (p: GramPassProgress) => void;
-  /** Kernel of the exact pass's Gram products (see GramPassOptions.kernel); default "js". */
+  /** Kernel of the exact pass's Gram products (see GramPassOptions.kernel); default "wasm" (GRADTRACE_KERNELS=js:
+   * "js"). */
   readonly gramKernel?: GramKernel;
   /** "exact": the T×T Gram path; "streaming": one pass over time (memory independent of T); "auto" (default): exact
    * when the trace has at most `exactMaxSteps` steps, streaming beyond. */
@@ -85,6 +87,9 @@ export interface AnalyzeOptions {
   /** How a trace given by path is opened (forced layout, temporary directory, checksum policy); unused when the
    * caller passes a reader. */
   readonly open?: OpenTraceOptions;
+  /** Threads of the exact and sketched passes (default one per core, at most 8; 1 = this thread only). Traces under
+   * 64 MiB of payload always run on this thread. The results do not depend on it, bit for bit. */
+  readonly threads?: number;
 }
 
 /** Options of `analyzeWithSeries`: those of `analyze`, and what else to return. */
@@ -139,13 +144,24 @@ export const DEFAULT_ANALYZE_OPTIONS = Object.freeze({
   memoryBytes: DEFAULT_MEMORY_BYTES,
   matrixGeometry: true,
   sketchCheckSteps: 32,
-  gramKernel: "js",
+  gramKernel: "wasm",
   mode: "auto",
   exactMaxSteps: DEFAULT_EXACT_MAX_STEPS,
   fdRows: DEFAULT_FD_ROWS,
 } as const satisfies Partial<AnalyzeOptions>);
 
+/** Payload bytes of the given tensors over all steps (decides whether worker threads pay off). */
+function payloadBytes(reader: TraceReader, names: readonly string[]): number {
+  const size: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2 };
+  const byName = new Map(reader.info.tensors.map((t) => [t.name, t]));
+  const perStep = names.reduce((s, n) => s + byName.get(n)!.numel * (size[byName.get(n)!.dtype] ?? 4), 0);
+  return perStep * reader.info.steps.length;
+}
+
 function validate(options: AnalyzeOptions): void {
+  if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
+    throw new GradtraceError("E_ARG", `threads ${options.threads}: expected an integer ≥ 1`);
+  }
   for (const e of options.eps ?? []) {
     if (!(e > 0 && e < 1)) throw new GradtraceError("E_ARG", `eps ${e}: expected a number in (0, 1)`);
   }
@@ -275,19 +291,30 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
     };
   } else if (sketch) {
     const { kind, k } = parseSketchSpec(sketch);
-    const pass = sketchGrams(reader, { tensors: names, kind, k, seed, onProgress });
+    const runner = runnerFor(reader, payloadBytes(reader, names), options.threads);
+    let pass: Awaited<ReturnType<typeof sketchGrams>>;
+    try {
+      pass = await sketchGrams(reader, { tensors: names, kind, k, seed, onProgress, runner });
+    } finally {
+      await runner.close();
+    }
     grams = pass.grams;
     total = pass.total;
     nonFinite = pass.nonFiniteSteps;
     // Report the user's base seed (each tensor's sketch is seeded from it with deriveSeed).
     sketchReport = randomSketchReport(pass.sketches.values().next().value!, n, seed);
   } else {
-    const pass = await accumulateGrams(reader, {
-      tensors: names,
-      memoryBytes,
-      onProgress,
-      kernel: options.gramKernel ?? DEFAULT_ANALYZE_OPTIONS.gramKernel,
-    });
+    const kernel = options.gramKernel ?? DEFAULT_ANALYZE_OPTIONS.gramKernel;
+    // The jax kernel runs on this thread (its WebAssembly runtime is per process); wasm and js split the tensors'
+    // coordinates over worker threads when the trace is large (results identical to one thread).
+    const runner =
+      kernel === "jax" ? undefined : runnerFor(reader, payloadBytes(reader, names), options.threads);
+    let pass: Awaited<ReturnType<typeof accumulateGrams>>;
+    try {
+      pass = await accumulateGrams(reader, { tensors: names, memoryBytes, onProgress, kernel, runner });
+    } finally {
+      await runner?.close();
+    }
     grams = pass.grams;
     nonFinite = pass.nonFiniteSteps;
     total = sumGrams(grams.values())!;

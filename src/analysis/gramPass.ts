@@ -1,9 +1,16 @@
 /** @file The exact mode's one coordinate-blocked pass over a stored trace: for each tensor and each block of its
  * coordinates, read that slice from every step and hand it to a sink — by default a GramAccumulator (K += B·Bᵀ),
  * or a Frequent Directions sketch of the rows of G (see fdSink.ts). Memory is O(T² + block·T) whatever the
- * parameter count, so a trace larger than RAM is analyzed exactly. */
-import { GramAccumulator, type GramKernel, type Mat, mat } from "../core/index.ts";
+ * parameter count, so a trace larger than RAM is analyzed exactly.
+ *
+ * The default Gram (kernels wasm and js) runs as tasks (blockTasks.ts): each tensor's coordinates are cut into
+ * ranges of a fixed size, each range's Gram is computed from zero — on this thread or on worker threads — and the
+ * ranges' Grams are added in range order, so the result does not depend on the number of threads (bit for bit).
+ * Custom sinks and the jax kernel read block by block on this thread. */
+import { GramAccumulator, type GramKernel, type Mat, mat, resolveKernels } from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
+import { type GramTask, gramTaskBytes, zeroIfNonFinite } from "./blockTasks.ts";
+import { inProcessRunner, runInOrder, type TaskRunner } from "./taskRunner.ts";
 
 export interface GramPassProgress {
   readonly phase: "gram" | "sketch" | "matrix" | "stream";
@@ -21,12 +28,15 @@ export interface GramPassOptions {
   /** Budget for the block buffer in bytes; the block width is derived from it. */
   readonly memoryBytes?: number;
   readonly onProgress?: (p: GramPassProgress) => void;
-  /** "js": float64 products (default, exact to float64 rounding). "jax": float32 block products on @jax-js/jax,
+  /** "wasm" (default unless GRADTRACE_KERNELS=js) and "js": float64 products (exact to float64 rounding; the wasm
+   * kernel is the WebAssembly SIMD one, js the reference). "jax": float32 block products on @jax-js/jax,
    * float64 accumulation — several times faster, relative error ~1e-7·√width per entry: fine for spectra, but κ of
    * very predictable sequences subtracts nearly equal entries of K and loses that much more. */
   readonly kernel?: GramKernel;
   /** Consumer of the blocks (default: a GramAccumulator with `kernel`); one sink per tensor. */
   readonly sink?: (n: number) => Promise<BlockSink>;
+  /** Runs the default Gram's tasks (default: this thread). See taskRunner.ts. */
+  readonly runner?: TaskRunner;
 }
 
 /** What the pass feeds: blocks of n rows × width columns (row t = a coordinate slice of g_t), then one n×n result. */
@@ -52,6 +62,34 @@ export function blockWidthFor(steps: number, memoryBytes: number): number {
 /** Default budget of the exact pass's block buffer: 256 MiB. */
 export const DEFAULT_MEMORY_BYTES = 256 * 2 ** 20;
 
+/** Coordinates per Gram task (at least one block): large enough that adding a task's n × n Gram is negligible
+ * next to computing it (n²·2¹⁷ flops against n² additions), small enough to share a tensor between threads. */
+export const TASK_COORDINATES = 1 << 17;
+
+/** The exact pass's tasks, in the order their Grams are added: per tensor, consecutive coordinate ranges. */
+export function planGramTasks(
+  tensors: readonly { name: string; numel: number }[],
+  positions: readonly number[],
+  width: number,
+  kernel: "js" | "wasm",
+): GramTask[] {
+  const span = width * Math.max(1, Math.ceil(TASK_COORDINATES / width));
+  const tasks: GramTask[] = [];
+  for (const t of tensors) {
+    for (let off = 0; off < t.numel; off += span) {
+      tasks.push({
+        tensor: t.name,
+        offset: off,
+        count: Math.min(span, t.numel - off),
+        width,
+        positions,
+        kernel,
+      });
+    }
+  }
+  return tasks;
+}
+
 export async function accumulateGrams(
   reader: TraceReader,
   {
@@ -59,11 +97,23 @@ export async function accumulateGrams(
     stepPositions,
     memoryBytes = DEFAULT_MEMORY_BYTES,
     onProgress,
-    kernel = "js",
-    sink = (n) => GramAccumulator.create({ n, kernel }),
+    kernel,
+    sink,
+    runner,
   }: GramPassOptions,
 ): Promise<GramPassResult> {
   const positions = stepPositions ?? reader.info.steps.map((_, i) => i);
+  if (sink === undefined && kernel !== "jax") {
+    return taskedGrams(reader, {
+      tensors,
+      positions,
+      width: blockWidthFor(positions.length, memoryBytes),
+      kernel: resolveKernels(kernel, "accumulateGrams"),
+      onProgress,
+      runner: runner ?? inProcessRunner(reader),
+    });
+  }
+  sink ??= (n) => GramAccumulator.create({ n, kernel });
   const n = positions.length;
   const infoByName = new Map(reader.info.tensors.map((t) => [t.name, t]));
   const totalBytes = tensors.reduce((s, name) => {
@@ -86,20 +136,64 @@ export async function accumulateGrams(
       const block = buffer.subarray(0, n * w);
       for (let i = 0; i < n; i++) {
         reader.readSlice(positions[i], name, off, w, block, i * w);
-        // NaN/Inf policy: a step with any non-finite entry is excluded from every metric (reported, never summed).
-        for (let j = i * w, end = j + w; j < end; j++) {
-          if (!Number.isFinite(block[j])) {
-            bad.add(i);
-            block.fill(0, i * w, end);
-            break;
-          }
-        }
+        if (zeroIfNonFinite(block, i, w)) bad.add(i);
       }
       acc.addBlock(block, w);
       bytes += n * w * elemBytes;
       onProgress?.({ phase: "gram", done: bytes, total: totalBytes, bytes });
     }
     grams.set(name, acc.gram);
+  }
+  const nonFiniteSteps = [...bad].sort((a, b) => a - b);
+  if (nonFiniteSteps.length > 0) {
+    for (const [name, k] of grams) grams.set(name, dropIndices(k, nonFiniteSteps));
+  }
+  return { grams, nonFiniteSteps: nonFiniteSteps.map((i) => positions[i]) };
+}
+
+/** The default Gram pass as tasks (see the file note): per tensor, the ranges' Grams added in range order. */
+async function taskedGrams(
+  reader: TraceReader,
+  options: {
+    tensors: readonly string[];
+    positions: readonly number[];
+    width: number;
+    kernel: "js" | "wasm";
+    onProgress?: (p: GramPassProgress) => void;
+    runner: TaskRunner;
+  },
+): Promise<GramPassResult> {
+  const { tensors, positions, width, kernel, onProgress, runner } = options;
+  const n = positions.length;
+  const infoByName = new Map(reader.info.tensors.map((t) => [t.name, t]));
+  const tasks = planGramTasks(
+    tensors.map((name) => infoByName.get(name)!),
+    positions,
+    width,
+    kernel,
+  );
+  const totalBytes = tasks.reduce((s, t) => s + gramTaskBytes(reader, t), 0);
+  const sums = new Map(tensors.map((name) => [name, new Float64Array(n * n)]));
+  const bad = new Set<number>();
+  let bytes = 0;
+  await runInOrder(
+    tasks.length,
+    (i) => tasks[i],
+    (task) => runner.gram(task),
+    (result, task) => {
+      const k = sums.get(task.tensor)!;
+      const lower = result.lower;
+      for (let i = 0; i < k.length; i++) k[i] += lower[i];
+      for (const i of result.nonFinite) bad.add(i);
+      bytes += gramTaskBytes(reader, task);
+      onProgress?.({ phase: "gram", done: bytes, total: totalBytes, bytes });
+    },
+    2 * runner.threads,
+  );
+  const grams = new Map<string, Mat>();
+  for (const [name, k] of sums) {
+    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) k[j * n + i] = k[i * n + j];
+    grams.set(name, mat(n, n, k));
   }
   const nonFiniteSteps = [...bad].sort((a, b) => a - b);
   if (nonFiniteSteps.length > 0) {

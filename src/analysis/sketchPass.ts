@@ -1,11 +1,15 @@
 /** @file The sketched mode's streaming pass: every step's tensors are read once and sketched to k numbers each
  * (independent seeded sketches per tensor, so the sum of the tensors' sketches is a sketch of the whole-model
- * vector by the block matrix [S_1 … S_m]); the metrics then run on the k×T sketches exactly as on full vectors. */
+ * vector by the block matrix [S_1 … S_m]); the metrics then run on the k×T sketches exactly as on full vectors.
+ * Steps are sketched in tasks of consecutive steps (blockTasks.ts) on this thread or on worker threads: each step's
+ * sketch is the same sequence of additions wherever it runs, so the result does not depend on the thread count. */
 
 import type { Mat } from "../core/index.ts";
 import { createSketch, deriveSeed, GramAccumulator, type Sketch, type SketchKind } from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
+import type { SketchTask } from "./blockTasks.ts";
 import type { GramPassProgress } from "./gramPass.ts";
+import { inProcessRunner, runInOrder, type TaskRunner } from "./taskRunner.ts";
 
 export interface SketchPassOptions {
   readonly tensors: readonly string[];
@@ -13,6 +17,8 @@ export interface SketchPassOptions {
   readonly k: number;
   readonly seed?: number;
   readonly onProgress?: (p: GramPassProgress) => void;
+  /** Runs the sketching tasks (default: this thread). */
+  readonly runner?: TaskRunner;
 }
 
 export interface SketchPassResult {
@@ -23,10 +29,15 @@ export interface SketchPassResult {
   readonly nonFiniteSteps: number[];
 }
 
-export function sketchGrams(
+/** Steps per task: a few tasks per thread so the threads finish together. */
+function stepsPerTask(n: number, threads: number): number {
+  return threads <= 1 ? n : Math.max(1, Math.ceil(n / (4 * threads)));
+}
+
+export async function sketchGrams(
   reader: TraceReader,
-  { tensors, kind, k, seed = 0, onProgress }: SketchPassOptions,
-): SketchPassResult {
+  { tensors, kind, k, seed = 0, onProgress, runner }: SketchPassOptions,
+): Promise<SketchPassResult> {
   const n = reader.info.steps.length;
   const infoByName = new Map(reader.info.tensors.map((t) => [t.name, t]));
   const sketches = new Map<string, Sketch>();
@@ -36,39 +47,51 @@ export function sketchGrams(
       createSketch({ kind, k, seed: deriveSeed(seed, i), dim: infoByName.get(name)!.numel }),
     );
   });
+  const run = runner ?? inProcessRunner(reader);
   // Row t of each buffer is the sketch of g_t: n × k, the layout GramAccumulator.addBlock expects.
   const perTensor = new Map(tensors.map((name) => [name, new Float64Array(n * k)]));
   const total = new Float64Array(n * k);
   const bad: number[] = [];
   const bytesPerStep = tensors.reduce((s, name) => s + infoByName.get(name)!.numel * 4, 0);
-  for (let pos = 0; pos < n; pos++) {
-    let finite = true;
-    for (const name of tensors) {
-      const x = reader.readTensor(pos, name);
-      const row = perTensor.get(name)!.subarray(pos * k, (pos + 1) * k);
-      sketches.get(name)!.accumulate(x, 0, row);
-      // Every coordinate lands in some output row with a non-zero weight, so a NaN/Inf anywhere in x makes the
-      // sketched row non-finite: checking k numbers replaces a pass over all p.
-      for (let j = 0; j < k; j++) {
-        if (!Number.isFinite(row[j])) {
-          finite = false;
-          break;
+  const per = stepsPerTask(n, run.threads);
+  const taskCount = Math.ceil(n / per);
+  await runInOrder<SketchTask, { rows: Float64Array }>(
+    taskCount,
+    (i) => ({ tensors, kind, k, seed, from: i * per, to: Math.min(n, (i + 1) * per) }),
+    (task) => run.sketch(task),
+    ({ rows }, task) => {
+      for (let pos = task.from; pos < task.to; pos++) {
+        let finite = true;
+        tensors.forEach((name, i) => {
+          const at = ((pos - task.from) * tensors.length + i) * k;
+          const row = rows.subarray(at, at + k);
+          perTensor.get(name)!.set(row, pos * k);
+          // Every coordinate lands in some output row with a non-zero weight, so a NaN/Inf anywhere in x makes the
+          // sketched row non-finite: checking k numbers replaces a pass over all p.
+          for (let j = 0; j < k; j++) {
+            if (!Number.isFinite(row[j])) {
+              finite = false;
+              break;
+            }
+          }
+          if (finite) for (let j = 0; j < k; j++) total[pos * k + j] += row[j];
+        });
+        if (!finite) {
+          bad.push(pos);
+          for (const buf of perTensor.values()) buf.fill(0, pos * k, (pos + 1) * k);
+          total.fill(0, pos * k, (pos + 1) * k);
         }
+        onProgress?.({ phase: "sketch", done: pos + 1, total: n, bytes: (pos + 1) * bytesPerStep });
       }
-      if (!finite) break;
-      for (let j = 0; j < k; j++) total[pos * k + j] += row[j];
-    }
-    if (!finite) {
-      bad.push(pos);
-      for (const buf of perTensor.values()) buf.fill(0, pos * k, (pos + 1) * k);
-      total.fill(0, pos * k, (pos + 1) * k);
-    }
-    onProgress?.({ phase: "sketch", done: pos + 1, total: n, bytes: (pos + 1) * bytesPerStep });
-  }
+    },
+    2 * run.threads,
+  );
   const gramOf = (rows: Float64Array): Mat => {
     const acc = new GramAccumulator(n);
     acc.addBlock(rows, k);
-    return acc.gram;
+    const g = acc.gram;
+    acc.dispose();
+    return g;
   };
   const grams = new Map<string, Mat>();
   for (const [name, rows] of perTensor) grams.set(name, gramOf(rows));

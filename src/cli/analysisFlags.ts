@@ -24,6 +24,7 @@ export type SharedAnalysisOptions = Pick<
   | "mode"
   | "exactMaxSteps"
   | "fdRows"
+  | "threads"
 >;
 
 /** The parsed flags (commander's camel-cased names): the options themselves, plus the `--tensors` alias. */
@@ -69,6 +70,12 @@ export function addAnalysisOptions(command: Command): Command {
       parseInteger("--window", { min: 2 }),
     )
     .option(
+      "--threads <n>",
+      "worker threads of the exact and sketched passes (default one per core, at most 8; traces under 64 MiB run " +
+        "on one; the results are the same for any number)",
+      parseInteger("--threads", { min: 1 }),
+    )
+    .option(
       "--no-bootstrap",
       `skip the block-bootstrap confidence intervals for κ (default: ${DEFAULT_ANALYZE_OPTIONS.bootstrap ? "computed" : "skipped"})`,
     )
@@ -106,6 +113,7 @@ export function sharedAnalysisOptions(flags: AnalysisFlags): SharedAnalysisOptio
     ...(flags.exclude ? { exclude: flags.exclude } : {}),
     ...(flags.sketch ? { sketch: flags.sketch } : {}),
     ...(flags.window ? { window: flags.window } : {}),
+    ...(flags.threads ? { threads: flags.threads } : {}),
     ...(flags.bootstrap === DEFAULT_ANALYZE_OPTIONS.bootstrap ? {} : { bootstrap: flags.bootstrap }),
     ...(flags.mode ? { mode: flags.mode } : {}),
     ...(flags.exactMaxSteps ? { exactMaxSteps: flags.exactMaxSteps } : {}),

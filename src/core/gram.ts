@@ -1,8 +1,13 @@
 /** @file Streaming Gram matrix K = Σ_blocks B·Bᵀ of n vectors (steps) seen one coordinate block at a time: the hot
  * loop of the exact mode (spec "How to compute it": K = Σ_b G_bᵀG_b, memory O(n² + n·width), independent of p).
  *
- * Two kernels behind one class:
- * - "js" (default, the exact reference): a hand-written float64 symmetric rank-k update. Hand-written because no
+ * Three kernels behind one class:
+ * - "wasm" (default; GRADTRACE_KERNELS=js or `kernel: "js"` selects the reference): the same symmetric rank-k
+ *   update in WebAssembly SIMD (wasm/assembly/gram.ts via src/core/wasm/gram.ts): float32 or float64 blocks,
+ *   products and sums in float64 (f64x2), 4 × 2 register tiles over a float64 panel. It also flags the rows that
+ *   held NaN/±Inf (`nonFiniteRows`), which the exact pass uses instead of scanning every value in JavaScript.
+ *   Error: float64 sums in a different order, |K_wasm − K_js|_st ≤ 2·p·u₆₄·Σ_c |g_s,c||g_t,c| (u₆₄ = 2⁻⁵³).
+ * - "js" (the exact reference): a hand-written float64 symmetric rank-k update. Hand-written because no
  *   maintained JS BLAS provides a SYRK on typed arrays; ml-matrix multiplies arrays-of-arrays one dot product at a
  *   time. The block is copied column-chunk by column-chunk (KC columns, converting float32 → float64 on the way)
  *   into a zero-padded panel that stays in L2, and the lower triangle of K is computed in 4×4 register tiles: each
@@ -21,17 +26,20 @@
  *
  * Non-finite values are not checked in the hot loop: they propagate into K, and symmetricEigen rejects them.
  *
- * Create with `new GramAccumulator(n)` (js) or `await GramAccumulator.create({ n, kernel })` (either; jax needs an
- * async WASM initialisation, done once per process). */
+ * Create with `new GramAccumulator(n, { kernel })` (wasm or js) or `await GramAccumulator.create({ n, kernel })`
+ * (any; jax needs an async initialisation, done once per process). */
 import { GradtraceError } from "./errors.ts";
 import { type Mat, mat, type Vec } from "./matrix.ts";
+import { WasmGram } from "./wasm/gram.ts";
+import { resolveKernels } from "./wasm/module.ts";
 
-export type GramKernel = "js" | "jax";
+export type GramKernel = "js" | "wasm" | "jax";
 
 export interface GramAccumulatorOptions {
   /** Number of vectors (steps): K is n×n. */
   n: number;
-  /** "js": exact float64 kernel (default). "jax": float32 block products via @jax-js/jax WASM, float64 accumulation. */
+  /** "wasm" (default unless GRADTRACE_KERNELS=js): float64 SIMD kernel. "js": the float64 reference. "jax": float32
+   * block products via @jax-js/jax WASM, float64 accumulation. */
   kernel?: GramKernel;
 }
 
@@ -46,12 +54,17 @@ export type BlockProduct = (block: Float32Array, n: number, width: number) => Fl
 export class GramAccumulator {
   readonly n: number;
   readonly kernel: GramKernel;
-  /** Lower triangle (and diagonal) of K, row-major n×n; the upper part is filled only by `gram`. */
+  /** Lower triangle (and diagonal) of K, row-major n×n; the upper part is filled only by `gram` (js and jax). */
   private readonly lower: Float64Array;
   private readonly blockProduct: BlockProduct | null;
+  /** The wasm kernel's state (K lives in WebAssembly memory), or null for js / jax. */
+  private readonly wasmGram: WasmGram | null;
   private columnsSeen = 0;
 
-  constructor(n: number, { blockProduct = null }: { blockProduct?: BlockProduct | null } = {}) {
+  constructor(
+    n: number,
+    { blockProduct = null, kernel }: { blockProduct?: BlockProduct | null; kernel?: "js" | "wasm" } = {},
+  ) {
     if (!Number.isInteger(n) || n < 1) {
       throw new GradtraceError(
         "E_ARG",
@@ -59,13 +72,15 @@ export class GramAccumulator {
       );
     }
     this.n = n;
-    this.kernel = blockProduct ? "jax" : "js";
-    this.lower = new Float64Array(n * n);
     this.blockProduct = blockProduct;
+    this.kernel = blockProduct ? "jax" : resolveKernels(kernel, "GramAccumulator");
+    this.wasmGram = this.kernel === "wasm" ? new WasmGram(n) : null;
+    this.lower = new Float64Array(this.wasmGram ? 0 : n * n);
   }
 
-  static async create({ n, kernel = "js" }: GramAccumulatorOptions): Promise<GramAccumulator> {
-    if (kernel === "js") return new GramAccumulator(n);
+  static async create({ n, kernel }: GramAccumulatorOptions): Promise<GramAccumulator> {
+    if (kernel === undefined || kernel === "js" || kernel === "wasm")
+      return new GramAccumulator(n, { kernel });
     if (kernel !== "jax")
       throw new GradtraceError("E_ARG", `GramAccumulator.create: unknown kernel "${kernel}"`);
     let blockProduct: BlockProduct;
@@ -108,7 +123,9 @@ export class GramAccumulator {
       );
     }
     if (width === 0) return;
-    if (this.blockProduct) {
+    if (this.wasmGram) {
+      this.wasmGram.addBlock(block, width);
+    } else if (this.blockProduct) {
       const b32 = block instanceof Float32Array ? block : Float32Array.from(block);
       const prod = this.blockProduct(b32, n, width);
       const k = this.lower;
@@ -122,13 +139,52 @@ export class GramAccumulator {
     this.columnsSeen += width;
   }
 
+  /** For the wasm kernel: a view of n × width elements in WebAssembly memory to fill (row t = a coordinate slice
+   * of vector t) and then add with `addStaged` — the block is read straight into place, no copy. Valid until the
+   * next WebAssembly allocation: fill it and call addStaged with nothing in between. Null for the other kernels. */
+  stage(width: number, type: "f32"): Float32Array | null;
+  stage(width: number, type: "f64"): Float64Array | null;
+  stage(width: number, type: "f32" | "f64"): Float32Array | Float64Array | null {
+    if (!this.wasmGram) return null;
+    checkWidth(width);
+    return type === "f32" ? this.wasmGram.stage(width, "f32") : this.wasmGram.stage(width, "f64");
+  }
+
+  /** K += B·Bᵀ for the block just written into `stage(width, type)`. */
+  addStaged(width: number, type: "f32" | "f64"): void {
+    if (!this.wasmGram)
+      throw new GradtraceError("E_ARG", "GramAccumulator.addStaged: only the wasm kernel stages blocks");
+    checkWidth(width);
+    this.wasmGram.addStaged(width, type);
+    this.columnsSeen += width;
+  }
+
+  /** Vectors in which the wasm kernel met NaN or ±Inf (their rows and columns of K are then meaningless); null for
+   * the other kernels, which do not look. */
+  nonFiniteRows(): number[] | null {
+    return this.wasmGram ? this.wasmGram.nonFiniteRows() : null;
+  }
+
+  /** Frees the wasm kernel's memory now (otherwise when the accumulator is garbage-collected); `gram` still works
+   * on a js or jax accumulator, not on a disposed wasm one. */
+  dispose(): void {
+    this.wasmGram?.dispose();
+  }
+
   /** The full symmetric n×n Gram matrix (a fresh copy). */
   get gram(): Mat {
     const n = this.n;
-    const out = mat(n, n, Float64Array.from(this.lower));
+    const out = mat(n, n, this.wasmGram ? new Float64Array(n * n) : Float64Array.from(this.lower));
+    if (this.wasmGram) this.wasmGram.readLower(out.data);
     const k = out.data;
     for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) k[j * n + i] = k[i * n + j];
     return out;
+  }
+}
+
+function checkWidth(width: number): void {
+  if (!Number.isInteger(width) || width < 0) {
+    throw new GradtraceError("E_ARG", `GramAccumulator: width must be a non-negative integer, got ${width}`);
   }
 }
 

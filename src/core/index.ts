@@ -56,6 +56,7 @@ export {
   type CreateSketchOptions,
   createSketch,
   FrequentDirections,
+  HashingSketch,
   parseSketchSpec,
   SKETCH_KINDS,
   type Sketch,
@@ -83,4 +84,6 @@ export {
   type StreamingTrack,
 } from "./streaming.ts";
 export { staleProjectorEnergy, topLeftSubspace } from "./subspace.ts";
+export { halfToFloatWasm } from "./wasm/convert.ts";
+export { type KernelFamily, requestedKernels, resolveKernels } from "./wasm/module.ts";
 export { windowedPredictableRank } from "./windowedRank.ts";

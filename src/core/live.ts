@@ -26,7 +26,7 @@ import { GradtraceError } from "./errors.ts";
 import { type Mat, mat, type Vec } from "./matrix.ts";
 import { kappaReport } from "./pathLength.ts";
 import { emaBetaOf } from "./predictors/basic.ts";
-import { EmaBank } from "./predictors/emaBank.ts";
+import { EmaBank, EmaScalars } from "./predictors/emaBank.ts";
 import { GramRing } from "./predictors/gramRing.ts";
 import { compareWithPrediction } from "./predictors/kernels.ts";
 import { laggedTerms } from "./predictors/lagged.ts";
@@ -38,6 +38,8 @@ import type {
   LiveStepTerms,
   PredictorDefinition,
 } from "./predictors/types.ts";
+import { WASM_LIVE_MAX_BYTES, WasmLiveTensor } from "./wasm/live.ts";
+import { resolveKernels } from "./wasm/module.ts";
 
 export interface LiveTensorSpec {
   name: string;
@@ -50,6 +52,12 @@ export interface LiveAccumulatorOptions {
   predictors?: readonly string[];
   /** Number of most recent steps whose vectors are kept and whose exact Gram is reported (≥ 1). */
   window?: number;
+  /** "wasm" (default unless GRADTRACE_KERNELS=js): the fused WebAssembly update for float32 gradients; "js": the
+   * plain-JavaScript reference. */
+  kernel?: "js" | "wasm";
+  /** wasm kernel: steps buffered before one fused pass processes them (default 8; `snapshot()` processes what is
+   * buffered). Costs `batch` more float32 copies of each tensor; 1 processes every step as it comes. */
+  batch?: number;
 }
 
 export type LiveEvaluationMode = "window-gram" | "vector" | "sum" | "concatenated";
@@ -296,12 +304,16 @@ function isAllFinite(v: Vec): boolean {
 }
 
 class TensorTrack extends Track {
-  /** Ring of the last `window` gradients: ring[t % window] holds g_t. */
+  /** Ring of the last `window` gradients: ring[t % window] holds g_t (JavaScript path). */
   private ring: Vec[] = [];
   readonly vectorStates: (LivePredictorState | null)[];
   /** All EMA predictors of this tensor, updated together in one pass (see emaBank.ts). */
-  private readonly emaIndices: number[];
-  private readonly emaBank: EmaBank | null;
+  readonly emaIndices: number[];
+  private emaBank: EmaBank | null;
+  /** The EMAs' scalar state (the bank's own on the JavaScript path). */
+  emaScalars: EmaScalars;
+  /** The WebAssembly path's vectors (ring and EMA states), or null on the JavaScript path. */
+  wasm: WasmLiveTensor | null = null;
 
   constructor(
     name: string,
@@ -309,19 +321,27 @@ class TensorTrack extends Track {
     window: number,
     definitions: readonly PredictorDefinition[],
     useWindowGram: readonly boolean[],
+    wasmBatch: number,
   ) {
     super(name, numel, window, definitions, useWindowGram);
     this.row = new Float64Array(window + 1);
     this.emaIndices = definitions.flatMap((d, i) =>
       emaBetaOf(d) !== undefined && !useWindowGram[i] ? [i] : [],
     );
-    this.emaBank =
-      this.emaIndices.length > 0
-        ? new EmaBank(
-            this.emaIndices.map((i) => emaBetaOf(definitions[i])!),
-            numel,
-          )
-        : null;
+    const betas = this.emaIndices.map((i) => emaBetaOf(definitions[i])!);
+    if (wasmBatch > 0) {
+      this.emaBank = null;
+      this.emaScalars = new EmaScalars(betas);
+      this.wasm = new WasmLiveTensor(
+        numel,
+        window,
+        wasmBatch,
+        betas.map((b) => 1 - b),
+      );
+    } else {
+      this.emaBank = new EmaBank(betas, numel);
+      this.emaScalars = this.emaBank.scalars;
+    }
     this.vectorStates = definitions.map((d, i) =>
       useWindowGram[i] || this.emaIndices.includes(i) ? null : d.live!(numel),
     );
@@ -350,15 +370,40 @@ class TensorTrack extends Track {
     this.ring[t % this.window].set(g);
   }
 
-  stepVectors(g: Vec, extras: LiveStepExtras | undefined, terms: (LiveStepTerms | null)[]): void {
-    const ktt = this.gradNormSq.get(this.gradNormSq.length - 1);
-    if (this.emaBank) {
-      const results = this.emaBank.step(g, ktt);
-      this.emaIndices.forEach((i, j) => {
-        terms[i] = results[j];
-        this.records[i].record(ktt, results[j]);
-      });
+  /** Moves the tensor from the WebAssembly path to the JavaScript one after step t − 1 (nothing buffered): the
+   * kept vectors and the EMA states are copied out. */
+  moveToJs(t: number): void {
+    const w = this.wasm;
+    if (w === null) return;
+    const kept = Math.min(this.window, t);
+    if (kept > 0) {
+      this.ring = Array.from({ length: this.window }, () => new Float32Array(this.numel));
+      for (let s = t - kept; s < t; s++) this.ring[s % this.window].set(w.vector(s));
     }
+    const states = this.emaIndices.map((_, a) => w.emaState(a));
+    this.emaBank = EmaBank.fromState(this.emaScalars, states, this.numel);
+    this.emaScalars = this.emaBank.scalars;
+    w.dispose();
+    this.wasm = null;
+  }
+
+  /** The EMA terms of the step just committed (JavaScript path). */
+  stepEmas(g: Vec, ktt: number, terms: (LiveStepTerms | null)[]): void {
+    if (this.emaBank === null || this.emaIndices.length === 0) return;
+    const results = this.emaBank.step(g, ktt);
+    this.emaIndices.forEach((i, j) => {
+      terms[i] = results[j];
+      this.records[i].record(ktt, results[j]);
+    });
+  }
+
+  /** The other vector-mode predictors (momentum, user live states, long lags): both paths, at observe time. */
+  stepVectors(
+    g: Vec,
+    ktt: number,
+    extras: LiveStepExtras | undefined,
+    terms: (LiveStepTerms | null)[],
+  ): void {
     this.vectorStates.forEach((state, i) => {
       if (state === null) return;
       let result: LiveStepTerms;
@@ -371,6 +416,12 @@ class TensorTrack extends Track {
       this.records[i].record(ktt, result);
     });
   }
+}
+
+/** A step accepted on the WebAssembly path and not yet processed: its index and each tensor's ‖g‖². */
+interface PendingStep {
+  readonly t: number;
+  readonly norms: Float64Array;
 }
 
 export class LiveAccumulator {
@@ -387,10 +438,24 @@ export class LiveAccumulator {
   private accepted = 0;
   private calls = 0;
   private readonly skipped: number[] = [];
+  /** WebAssembly path: steps accepted but not yet processed (at most `batch`), and the buffers flush fills. */
+  private useWasm: boolean;
+  private pending: PendingStep[] = [];
+  private readonly flushRows: Float64Array[][];
+  private readonly flushErrors: Float64Array[];
 
-  constructor({ tensors, predictors = DEFAULT_PREDICTORS, window = 32 }: LiveAccumulatorOptions) {
+  constructor({
+    tensors,
+    predictors = DEFAULT_PREDICTORS,
+    window = 32,
+    kernel,
+    batch = 8,
+  }: LiveAccumulatorOptions) {
     if (!(Number.isInteger(window) && window >= 1)) {
       throw new GradtraceError("E_ARG", `LiveAccumulator: window must be an integer ≥ 1, got ${window}`);
+    }
+    if (!(Number.isInteger(batch) && batch >= 1)) {
+      throw new GradtraceError("E_ARG", `LiveAccumulator: batch must be an integer ≥ 1, got ${batch}`);
     }
     if (tensors.length === 0) throw new GradtraceError("E_ARG", "LiveAccumulator: no tensors given");
     const names = new Set<string>();
@@ -428,9 +493,31 @@ export class LiveAccumulator {
       this.useWindowGram[i] ? "window-gram" : d.coordinatewise ? "sum" : "concatenated",
     );
     this.needsMomentum = this.definitions.some((d) => d.requiresMomentum === true);
-    this.tensorTracks = tensors.map(
-      (t) => new TensorTrack(t.name, t.numel, window, this.definitions, this.useWindowGram),
+    const emaCount = this.definitions.filter(
+      (d, i) => emaBetaOf(d) !== undefined && !this.useWindowGram[i],
+    ).length;
+    const wasmBytes = tensors.reduce(
+      (s, t) => s + WasmLiveTensor.bytesFor(t.numel, window, batch, emaCount),
+      0,
     );
+    this.useWasm =
+      resolveKernels(kernel, "LiveAccumulator") === "wasm" &&
+      (kernel === "wasm" || wasmBytes <= WASM_LIVE_MAX_BYTES);
+    this.tensorTracks = tensors.map(
+      (t) =>
+        new TensorTrack(
+          t.name,
+          t.numel,
+          window,
+          this.definitions,
+          this.useWindowGram,
+          this.useWasm ? batch : 0,
+        ),
+    );
+    this.flushRows = this.useWasm
+      ? this.tensorTracks.map(() => Array.from({ length: batch }, () => new Float64Array(window + 1)))
+      : [];
+    this.flushErrors = this.useWasm ? this.tensorTracks.map(() => new Float64Array(batch * emaCount)) : [];
     const totalNumel = tensors.reduce((s, t) => s + t.numel, 0);
     this.totalTrack = new Track("total", totalNumel, window, this.definitions, this.useWindowGram);
     this.totalStates = this.definitions.map((d, i) =>
@@ -457,9 +544,6 @@ export class LiveAccumulator {
         );
       }
     }
-    // Phase 1: read-only — every tensor's window row, and the NaN/Inf check, before any state changes.
-    const rows: Float64Array[] = [];
-    let finite = true;
     for (const track of this.tensorTracks) {
       const g = grads[track.name];
       if (g === undefined) {
@@ -474,48 +558,67 @@ export class LiveAccumulator {
           `LiveAccumulator.observe: step ${call} tensor "${track.name}" has ${g.length} elements, expected ${track.numel}`,
         );
       }
-      const kept = track.keptBefore(t);
-      // Entries past kept.length are still zero (kept only grows); GramRing.setRow ignores d > t anyway.
-      const row = track.row;
-      windowDots(g, kept, row);
-      if (!Number.isFinite(row[0])) finite = false;
-      rows.push(row);
-      if (this.needsMomentum) {
-        const b = extras?.momentum?.[track.name];
-        if (b === undefined) {
-          throw new GradtraceError(
-            "E_ARG",
-            `LiveAccumulator.observe: step ${call} lacks extras.momentum["${track.name}"] (a momentum predictor is on)`,
-          );
-        }
-        if (!isAllFinite(b)) finite = false;
+      if (this.needsMomentum && extras?.momentum?.[track.name] === undefined) {
+        throw new GradtraceError(
+          "E_ARG",
+          `LiveAccumulator.observe: step ${call} lacks extras.momentum["${track.name}"] (a momentum predictor is on)`,
+        );
       }
+      // The WebAssembly ring holds float32: a float64 gradient moves every tensor to the JavaScript path, which
+      // keeps float64 copies (nothing is rounded).
+      if (this.useWasm && !(g instanceof Float32Array)) this.moveToJs();
     }
+    // Phase 1: read-only for the metrics — ‖g‖² (and on the JavaScript path the window row) of every tensor, and
+    // the NaN/Inf check, before any state changes. (The WebAssembly path copies g into a ring slot that no kept
+    // step uses.)
+    const norms = new Float64Array(this.tensorTracks.length);
+    let finite = true;
+    this.tensorTracks.forEach((track, k) => {
+      const g = grads[track.name];
+      if (track.wasm !== null) {
+        norms[k] = track.wasm.ingest(t, g as Float32Array);
+      } else {
+        // Entries past kept.length are still zero (kept only grows); GramRing.setRow ignores d > t anyway.
+        windowDots(g, track.keptBefore(t), track.row);
+        norms[k] = track.row[0];
+      }
+      if (!Number.isFinite(norms[k])) finite = false;
+      if (this.needsMomentum && !isAllFinite(extras!.momentum![track.name])) finite = false;
+    });
     if (!finite) {
       this.skipped.push(call);
       return false;
     }
-    // Phase 2: commit.
-    const totalRow = new Float64Array(rows[0].length);
+    // Phase 2: commit. On the WebAssembly path the window rows, the window-gram predictors and the EMAs wait for
+    // the batch's fused pass (`flush`); the other vector-mode predictors run now, while g is at hand.
+    let totalNorm = 0;
+    for (let k = 0; k < norms.length; k++) totalNorm += norms[k];
+    const totalRow = this.useWasm ? null : new Float64Array(this.tensorTracks[0].row.length);
     const sums: LiveStepTerms[] = this.ids.map(() => ({ error: 0, cross: 0, normSq: 0 }));
     const terms: (LiveStepTerms | null)[] = this.ids.map(() => null);
+    const evaluated: boolean[] = this.ids.map(() => false);
     this.tensorTracks.forEach((track, k) => {
       const g = grads[track.name];
-      const row = rows[k];
-      for (let d = 0; d < row.length; d++) totalRow[d] += row[d];
-      track.commitRow(t, row);
-      track.store(t, g);
+      if (totalRow !== null) {
+        const row = track.row;
+        for (let d = 0; d < row.length; d++) totalRow[d] += row[d];
+        track.commitRow(t, row);
+        track.store(t, g);
+        track.stepEmas(g, norms[k], terms);
+      }
       const momentum = extras?.momentum?.[track.name];
-      track.stepVectors(g, momentum ? { momentum } : undefined, terms);
+      track.stepVectors(g, norms[k], momentum ? { momentum } : undefined, terms);
       terms.forEach((r, i) => {
         if (r === null) return;
+        evaluated[i] = true;
         sums[i].error += r.error;
         sums[i].cross += r.cross;
         sums[i].normSq += r.normSq;
+        terms[i] = null;
       });
     });
     const total = this.totalTrack;
-    total.commitRow(t, totalRow);
+    if (totalRow !== null) total.commitRow(t, totalRow);
     const concatenatedNeeded = this.totalStates.some((s) => s !== null);
     if (concatenatedNeeded) {
       this.concatenated ??= new Float64Array(total.numel);
@@ -526,8 +629,9 @@ export class LiveAccumulator {
       }
     }
     this.totalMode.forEach((mode, i) => {
-      if (mode === "sum") total.records[i].record(totalRow[0], sums[i]);
-      else if (mode === "concatenated") {
+      if (mode === "sum") {
+        if (evaluated[i]) total.records[i].record(totalNorm, sums[i]);
+      } else if (mode === "concatenated") {
         const state = this.totalStates[i]!;
         const g = this.concatenated!;
         let result: LiveStepTerms;
@@ -536,18 +640,23 @@ export class LiveAccumulator {
           result = compareWithPrediction(g, state.predict());
           state.observe(g);
         }
-        total.records[i].record(totalRow[0], result);
+        total.records[i].record(totalNorm, result);
       }
     });
     this.accepted++;
+    if (this.useWasm) {
+      this.pending.push({ t, norms });
+      if (this.pending.length === this.tensorTracks[0].wasm!.batch) this.flush();
+    }
     return true;
   }
 
   /** Exact Gram of the last `size` accepted steps (oldest first) of track `index` — tensors in the order given to the
    * constructor, then the total at index `tensors.length` — read from the window ring without copying the
    * per-step series (what a caller needs at every window boundary; `snapshot` is the end-of-run view).
-   * size ≤ min(window, steps). */
+   * size ≤ min(window, steps). Processes the steps the WebAssembly path has buffered first. */
   recentGram(index: number, size: number): Mat {
+    this.flush();
     const track = index === this.tensorTracks.length ? this.totalTrack : this.tensorTracks[index];
     if (track === undefined) {
       throw new GradtraceError(
@@ -573,7 +682,67 @@ export class LiveAccumulator {
     return out;
   }
 
+  /** WebAssembly path: runs the fused pass over the buffered steps, then commits them in order exactly as the
+   * JavaScript path commits one step (window rows, window-gram predictors, EMAs, the total's row and sums). */
+  private flush(): void {
+    const pending = this.pending;
+    if (pending.length === 0) return;
+    this.pending = [];
+    const t0 = pending[0].t;
+    const count = pending.length;
+    const emaInit = !this.tensorTracks[0].emaScalars.started;
+    this.tensorTracks.forEach((track, k) => {
+      track.wasm!.flush(t0, count, emaInit, this.flushRows[k], this.flushErrors[k]);
+    });
+    const total = this.totalTrack;
+    const width = this.tensorTracks[0].row.length;
+    for (let s = 0; s < count; s++) {
+      const t = t0 + s;
+      const totalRow = new Float64Array(width);
+      const emaSums = new Map<number, LiveStepTerms>();
+      this.tensorTracks.forEach((track, k) => {
+        const row = this.flushRows[k][s];
+        const ktt = pending[s].norms[k];
+        row[0] = ktt;
+        for (let d = 0; d < width; d++) totalRow[d] += row[d];
+        track.commitRow(t, row);
+        if (track.emaIndices.length === 0) return;
+        const results =
+          emaInit && s === 0
+            ? track.emaScalars.start(ktt)
+            : track.emaScalars.terms(this.flushErrors[k], ktt, s * track.emaIndices.length);
+        track.emaIndices.forEach((i, j) => {
+          track.records[i].record(ktt, results[j]);
+          const sum = emaSums.get(i) ?? { error: 0, cross: 0, normSq: 0 };
+          sum.error += results[j].error;
+          sum.cross += results[j].cross;
+          sum.normSq += results[j].normSq;
+          emaSums.set(i, sum);
+        });
+      });
+      total.commitRow(t, totalRow);
+      for (const [i, sum] of emaSums) total.records[i].record(totalRow[0], sum);
+    }
+    for (const rows of this.flushRows) for (const row of rows) row.fill(0);
+  }
+
+  /** Leaves the WebAssembly path for good (a float64 gradient arrived): processes what is buffered, then copies
+   * every tensor's kept vectors and EMA states into the JavaScript path's arrays. */
+  private moveToJs(): void {
+    if (!this.useWasm) return;
+    this.flush();
+    for (const track of this.tensorTracks) track.moveToJs(this.accepted);
+    this.useWasm = false;
+  }
+
+  /** Which implementation runs the per-step vector work now: "wasm" or "js" (after a float64 gradient, or when
+   * asked for, or when the WebAssembly memory would not hold the window). */
+  get kernel(): "js" | "wasm" {
+    return this.useWasm ? "wasm" : "js";
+  }
+
   snapshot(): LiveSnapshot {
+    this.flush();
     const modes: LiveSnapshot["modes"] = {};
     this.ids.forEach((id, i) => {
       modes[id] = { tensor: this.useWindowGram[i] ? "window-gram" : "vector", total: this.totalMode[i] };

@@ -3,7 +3,7 @@
  * be exact on every special value (subnormals, ±0, ±inf, NaN) and no maintained npm package covers BF16 and F16
  * decoding into preallocated float64 buffers without extra copies. */
 
-import { GradtraceError } from "../core/index.ts";
+import { GradtraceError, halfToFloatWasm } from "../core/index.ts";
 import type { DType } from "./types.ts";
 
 export const DTYPES: readonly DType[] = ["F64", "F32", "F16", "BF16"];
@@ -149,6 +149,8 @@ export function decodeInto(
           for (let i = 0; i < count; i++) u[i] = dv.getUint16(i * 2, littleEndian);
           return u;
         })();
+  // The WebAssembly SIMD conversion unless GRADTRACE_KERNELS=js (the code below is its reference).
+  if (halfToFloatWasm(bits, dtype === "F16" ? "f16" : "bf16", out, outOffset)) return;
   if (dtype === "F16") {
     const table = getF16Table();
     for (let i = 0; i < count; i++) out[outOffset + i] = table[bits[i]];

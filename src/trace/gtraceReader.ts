@@ -156,7 +156,7 @@ export class GtraceReader implements TraceReader {
     name: string,
     offset: number,
     count: number,
-    out: Float64Array,
+    out: Float64Array | Float32Array,
     outOffset = 0,
   ): void {
     this.checkOpen("readSlice");

@@ -291,7 +291,7 @@ export class LocatedReader implements TraceReader {
     name: string,
     offset: number,
     count: number,
-    out: Float64Array,
+    out: Float64Array | Float32Array,
     outOffset = 0,
   ): void {
     this.checkOpen("readSlice");

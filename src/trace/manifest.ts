@@ -159,7 +159,7 @@ class ManifestReader implements TraceReader {
     name: string,
     offset: number,
     count: number,
-    out: Float64Array,
+    out: Float64Array | Float32Array,
     outOffset = 0,
   ): void {
     checkSliceArgs(

@@ -55,14 +55,15 @@ export interface TraceReader {
   readonly info: TraceInfo;
   /**
    * Copies elements [offset, offset + count) of tensor `name` (flattened, C order) at step position `stepPos` into
-   * `out` starting at `outOffset`, converting to float64. Random access: cost proportional to `count`.
+   * `out` starting at `outOffset`, converting to out's type (float32 out of float64 data rounds; float32 data into a
+   * Float32Array is read straight into place). Random access: cost proportional to `count`.
    */
   readSlice(
     stepPos: number,
     name: string,
     offset: number,
     count: number,
-    out: Float64Array,
+    out: Float64Array | Float32Array,
     outOffset?: number,
   ): void;
   /** Whole tensor at one step position, as a new Float32Array (for streaming / live / sketch paths). */

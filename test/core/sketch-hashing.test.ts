@@ -44,12 +44,22 @@ describe("hashing sketch kernels", () => {
   ];
 
   it.each(cases)(
-    "k=$k s=$s: table and on-the-fly hash give bit-identical sketches for any slicing",
+    "k=$k s=$s: table, on-the-fly hash and the wasm kernel give bit-identical sketches for any slicing",
     ({ k, s }) => {
-      const tabled = new HashingSketch({ k, dim, s, seed: 7, cacheBytes: 2 ** 30 });
-      const hashed = new HashingSketch({ k, dim, s, seed: 7, cacheBytes: 0 });
+      const tabled = new HashingSketch({ k, dim, s, seed: 7, cacheBytes: 2 ** 30, kernel: "js" });
+      const hashed = new HashingSketch({ k, dim, s, seed: 7, cacheBytes: 0, kernel: "js" });
       // Room for one table block only: the others are refused by the cache and hashed.
-      const partial = new HashingSketch({ k, dim, s, seed: 7, cacheBytes: 4 * s * TABLE_BLOCK_COLUMNS });
+      const partial = new HashingSketch({
+        k,
+        dim,
+        s,
+        seed: 7,
+        cacheBytes: 4 * s * TABLE_BLOCK_COLUMNS,
+        kernel: "js",
+      });
+      // The SIMD-hashing WebAssembly kernel (slices of any length: not multiples of its 4 lanes).
+      const simd = new HashingSketch({ k, dim, s, seed: 7, kernel: "wasm" });
+      expect(simd.kernel).toBe("wasm");
       fc.assert(
         fc.property(
           fc.boolean(),
@@ -57,7 +67,7 @@ describe("hashing sketch kernels", () => {
           (float32, cutsRaw) => {
             const x = randomInput(cutsRaw.length + (float32 ? 100 : 0), dim, float32);
             const cuts = [0, ...cutsRaw.sort((a, b) => a - b), dim];
-            const outs = [tabled, hashed, partial].map((sketch) => {
+            const outs = [tabled, hashed, partial, simd].map((sketch) => {
               const out = new Float64Array(k);
               for (let i = 0; i + 1 < cuts.length; i++)
                 sketch.accumulate(x.subarray(cuts[i], cuts[i + 1]), cuts[i], out);
@@ -65,6 +75,7 @@ describe("hashing sketch kernels", () => {
             });
             expect(outs[1]).toEqual(outs[0]);
             expect(outs[2]).toEqual(outs[0]);
+            expect(outs[3]).toEqual(outs[0]);
           },
         ),
         { numRuns: 6, seed: 11 },
@@ -92,14 +103,20 @@ describe("hashing sketch kernels", () => {
     const k = 64;
     const before = sharedCacheFreeBytes();
     const budget = 4 * TABLE_BLOCK_COLUMNS; // one CountSketch table block
-    const sketch = new HashingSketch({ k, dim: 3 * TABLE_BLOCK_COLUMNS, seed: 1, cacheBytes: budget });
+    const sketch = new HashingSketch({
+      k,
+      dim: 3 * TABLE_BLOCK_COLUMNS,
+      seed: 1,
+      cacheBytes: budget,
+      kernel: "js",
+    });
     const x = randomInput(1, 3 * TABLE_BLOCK_COLUMNS, true);
     const first = sketch.apply(x);
     expect(before - sharedCacheFreeBytes()).toBe(budget);
     const second = sketch.apply(x); // the refused blocks are hashed, not generated and offered again
     expect(before - sharedCacheFreeBytes()).toBe(budget);
     expect(Array.from(second)).toEqual(Array.from(first));
-    new HashingSketch({ k, dim: 3 * TABLE_BLOCK_COLUMNS, seed: 1, cacheBytes: 0 }).apply(x);
+    new HashingSketch({ k, dim: 3 * TABLE_BLOCK_COLUMNS, seed: 1, cacheBytes: 0, kernel: "js" }).apply(x);
     expect(before - sharedCacheFreeBytes()).toBe(budget);
   });
 });

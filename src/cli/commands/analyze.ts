@@ -27,7 +27,7 @@ type AnalyzeFlags = AnalysisFlags &
     quiet: boolean;
   };
 
-const GRAM_KERNELS = ["js", "jax"] as const satisfies readonly NonNullable<AnalyzeOptions["gramKernel"]>[];
+const GRAM_KERNELS = ["wasm", "js", "jax"] as const satisfies readonly NonNullable<AnalyzeOptions["gramKernel"]>[];
 
 const FORMATS: TraceFormat[] = ["safetensors-dir", "npz-dir", "npy-dir", "gtrace", "manifest"];
 
@@ -66,7 +66,7 @@ export function registerAnalyzeCommand(program: Command): void {
     )
     .option(
       "--gram-kernel <kernel>",
-      `exact pass products: js (float64) or jax (float32 blocks on @jax-js/jax WASM: faster, ~1e-7·√block relative error per entry); default ${DEFAULT_ANALYZE_OPTIONS.gramKernel}`,
+      `exact pass products: wasm (float64, WebAssembly SIMD), js (float64, the plain-JavaScript reference; GRADTRACE_KERNELS=js selects it for every kernel) or jax (float32 blocks on @jax-js/jax: ~1e-7·√block relative error per entry); default ${DEFAULT_ANALYZE_OPTIONS.gramKernel}`,
       (v: string) => {
         if (!(GRAM_KERNELS as readonly string[]).includes(v))
           throw new GradtraceError("E_ARG", `--gram-kernel: "${v}" is not one of ${GRAM_KERNELS.join(", ")}`);

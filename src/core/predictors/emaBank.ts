@@ -17,16 +17,50 @@
 import type { Vec } from "../matrix.ts";
 import type { LiveStepTerms } from "./types.ts";
 
+/** The scalar side of a bank of EMAs (the part both the JavaScript bank below and the WebAssembly live path in
+ * src/core/wasm/live.ts need): β, ‖m_t‖² carried by its recursion, and the first-step flag; it turns the summed
+ * errors of a step into the three terms. */
+export class EmaScalars {
+  readonly betas: readonly number[];
+  /** ‖m_t‖² per EMA for the next step. */
+  readonly normSq: Float64Array;
+  started = false;
+
+  constructor(betas: readonly number[]) {
+    this.betas = [...betas];
+    this.normSq = new Float64Array(betas.length);
+  }
+
+  /** Step 0 (m_0 = 0): every error is ‖g_0‖²; afterwards m_1 = g_0, so ‖m_1‖² = ‖g_0‖². */
+  start(gradNormSq: number): LiveStepTerms[] {
+    this.normSq.fill(gradNormSq);
+    this.started = true;
+    return this.betas.map(() => ({ error: gradNormSq, cross: 0, normSq: 0 }));
+  }
+
+  /** The terms of a later step from errors[j] = ‖g_t − m_t‖² (‖g_t‖² = gradNormSq); advances ‖m‖². */
+  terms(errors: ArrayLike<number>, gradNormSq: number, at = 0): LiveStepTerms[] {
+    const out: LiveStepTerms[] = [];
+    for (let j = 0; j < this.betas.length; j++) {
+      const beta = this.betas[j];
+      const normSq = this.normSq[j];
+      const error = errors[at + j];
+      const cross = (gradNormSq + normSq - error) / 2;
+      out.push({ error, cross, normSq });
+      this.normSq[j] = beta * beta * normSq + 2 * beta * (1 - beta) * cross + (1 - beta) ** 2 * gradNormSq;
+    }
+    return out;
+  }
+}
+
 export class EmaBank {
   /** Groups of up to three EMAs: interleaved states, their 1 − β, and the index of their first EMA. */
   private readonly groups: { states: Float64Array; alphas: Float64Array; first: number }[];
-  private readonly betas: number[];
-  private readonly normSq: Float64Array;
+  readonly scalars: EmaScalars;
   private readonly errors: Float64Array;
-  private started = false;
 
   constructor(betas: readonly number[], dim: number) {
-    this.betas = [...betas];
+    this.scalars = new EmaScalars(betas);
     this.groups = [];
     for (let first = 0; first < betas.length; first += 3) {
       const size = Math.min(3, betas.length - first);
@@ -36,34 +70,37 @@ export class EmaBank {
         first,
       });
     }
-    this.normSq = new Float64Array(betas.length);
     this.errors = new Float64Array(betas.length);
+  }
+
+  /** A bank continuing from a given state: the scalars' values and each EMA's vector m (used when the live
+   * accumulator moves a tensor from the WebAssembly path to this one). */
+  static fromState(scalars: EmaScalars, states: readonly Float64Array[], dim: number): EmaBank {
+    const bank = new EmaBank(scalars.betas, dim);
+    bank.scalars.normSq.set(scalars.normSq);
+    bank.scalars.started = scalars.started;
+    for (const { states: dst, alphas, first } of bank.groups) {
+      const size = alphas.length;
+      for (let a = 0; a < size; a++) {
+        const m = states[first + a];
+        for (let i = 0, k = a; i < dim; i++, k += size) dst[k] = m[i];
+      }
+    }
+    return bank;
   }
 
   /** Compares every EMA's m_t with g_t (‖g_t‖² = gradNormSq) and updates it; terms in the order of `betas`. */
   step(g: Vec, gradNormSq: number): LiveStepTerms[] {
-    const count = this.betas.length;
-    if (!this.started) {
+    if (!this.scalars.started) {
       for (const { states, alphas } of this.groups) fillInterleaved(states, g, alphas.length);
-      this.normSq.fill(gradNormSq);
-      this.started = true;
-      return this.betas.map(() => ({ error: gradNormSq, cross: 0, normSq: 0 }));
+      return this.scalars.start(gradNormSq);
     }
     for (const { states, alphas, first } of this.groups) {
       if (alphas.length === 3) pass3(g, states, alphas, this.errors, first);
       else if (alphas.length === 2) pass2(g, states, alphas, this.errors, first);
       else this.errors[first] = pass1(g, states, alphas[0]);
     }
-    const out: LiveStepTerms[] = [];
-    for (let j = 0; j < count; j++) {
-      const beta = this.betas[j];
-      const normSq = this.normSq[j];
-      const error = this.errors[j];
-      const cross = (gradNormSq + normSq - error) / 2;
-      out.push({ error, cross, normSq });
-      this.normSq[j] = beta * beta * normSq + 2 * beta * (1 - beta) * cross + (1 - beta) ** 2 * gradNormSq;
-    }
-    return out;
+    return this.scalars.terms(this.errors, gradNormSq);
   }
 }
 

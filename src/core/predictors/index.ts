@@ -1,7 +1,7 @@
 /** @file Public surface of the predictor bank. */
 export { ArState, arLagged, solveSpd } from "./ar.ts";
 export { emaBetaOf, emaPredictor, lastPredictor, linearPredictor, zeroPredictor } from "./basic.ts";
-export { EmaBank } from "./emaBank.ts";
+export { EmaBank, EmaScalars } from "./emaBank.ts";
 export { GramRing, matReader } from "./gramRing.ts";
 export { laggedGram, laggedLive, laggedTerms } from "./lagged.ts";
 export { LOWRANK_RELATIVE_TOLERANCE, lowrankCoefficients, lowrankLagged } from "./lowrank.ts";

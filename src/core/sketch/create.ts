@@ -19,18 +19,21 @@ export interface CreateSketchOptions {
    * shared by all sketches of the process): Gaussian blocks for jl, packed (row, sign) tables for countsketch /
    * sparsejl (≈2× faster than hashing, see hashing.ts). 0 regenerates / hashes every time. */
   readonly cacheBytes?: number;
+  /** countsketch, sparsejl, srht: "wasm" (default unless GRADTRACE_KERNELS=js) or "js" kernels; both give the same
+   * sketch bit for bit. */
+  readonly kernel?: "js" | "wasm";
 }
 
-export function createSketch({ kind, k, seed = 0, dim, s, cacheBytes }: CreateSketchOptions): Sketch {
+export function createSketch({ kind, k, seed = 0, dim, s, cacheBytes, kernel }: CreateSketchOptions): Sketch {
   switch (kind) {
     case "jl":
       return new GaussianSketch({ k, dim, seed, cacheBytes });
     case "countsketch":
-      return new HashingSketch({ k, dim, seed, s: 1, cacheBytes });
+      return new HashingSketch({ k, dim, seed, s: 1, cacheBytes, kernel });
     case "sparsejl":
-      return new HashingSketch({ k, dim, seed, s: s ?? sparsityFor(k), cacheBytes });
+      return new HashingSketch({ k, dim, seed, s: s ?? sparsityFor(k), cacheBytes, kernel });
     case "srht":
-      return new SrhtSketch({ k, dim, seed, cacheBytes });
+      return new SrhtSketch({ k, dim, seed, cacheBytes, kernel });
     default:
       throw new GradtraceError(
         "E_ARG",

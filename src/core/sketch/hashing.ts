@@ -26,6 +26,12 @@
  * row into positive and negative sums (no sign multiply; ~10–20% faster but it changes the rounding, so the
  * sketches would no longer be bit-identical to the previous ones).
  *
+ * WebAssembly path (default unless GRADTRACE_KERNELS=js or `kernel: "js"`): wasm/assembly/sketch.ts hashes four
+ * columns at once with i32x4 multiplies (the same hash) and scatters them, so it needs no table at all; x is copied
+ * into the module's memory in chunks. Every output row receives the same terms in the same order as here, so the
+ * sketches are bit-identical to this file's kernels (tested). It serves row blocks of m < 2²² rows (where the
+ * float64 bucket arithmetic below is exact); larger blocks stay in JavaScript.
+ *
  * Unbiasedness and variance (fully random hash): ‖Sx‖² − ‖x‖² = (1/s) Σ_q Σ_{i≠j} σ_qi σ_qj x_i x_j [h_q(i) = h_q(j)]
  * has mean 0 and, per block, variance 2(‖x‖⁴ − ‖x‖₄⁴)/(k/s); averaging s independent blocks divides by s, so
  * Var‖Sx‖² = 2(‖x‖⁴ − ‖x‖₄⁴)/k ≤ the Gaussian 2‖x‖⁴/k for every s. */
@@ -33,6 +39,7 @@
 import { GradtraceError } from "../errors.ts";
 import type { Vec } from "../matrix.ts";
 import { deriveSeed } from "../rng.ts";
+import { f32View, f64View, resolveKernels, WasmMemory, wasm } from "../wasm/module.ts";
 import {
   BlockCache,
   checkAccumulate,
@@ -59,9 +66,14 @@ export interface HashingSketchOptions {
   /** Nonzeros per column: 1 is CountSketch. Must divide k. */
   readonly s?: number;
   /** Bytes of (row, sign) tables this sketch may keep (4·s bytes per column, within the process-wide pool of
-   * common.ts). Default DEFAULT_CACHE_BYTES (64 MiB); 0 always hashes on the fly. */
+   * common.ts). Default DEFAULT_CACHE_BYTES (64 MiB); 0 always hashes on the fly. Unused by the wasm kernel. */
   readonly cacheBytes?: number;
+  /** "wasm" (default unless GRADTRACE_KERNELS=js) or "js" (the reference). */
+  readonly kernel?: "js" | "wasm";
 }
+
+/** Columns the wasm path copies into module memory at a time (512 KiB of float64). */
+const WASM_CHUNK = 1 << 16;
 
 /** Bucket in [0, m) from the high 31 bits of a hash (multiply-shift, uniform up to 2^-31); the sign uses the low bit. */
 export function bucketOf(h: number, m: number): number {
@@ -94,8 +106,12 @@ export class HashingSketch extends LinearSketch {
   private readonly tables: BlockCache<Int32Array> | null;
   private readonly tableState: Uint8Array;
   private readonly scratch = new Int32Array(HASH_CHUNK);
+  /** The wasm kernel's buffers (x chunk, then out), or null on the JavaScript path. */
+  private readonly wasmMem: WasmMemory | null = null;
+  private wasmX = 0;
+  private wasmOut = 0;
 
-  constructor({ k, dim, seed = 0, s = 1, cacheBytes = DEFAULT_CACHE_BYTES }: HashingSketchOptions) {
+  constructor({ k, dim, seed = 0, s = 1, cacheBytes = DEFAULT_CACHE_BYTES, kernel }: HashingSketchOptions) {
     super();
     const kind = s === 1 ? "countsketch" : "sparsejl";
     checkSketchShape(kind, k, dim);
@@ -112,9 +128,21 @@ export class HashingSketch extends LinearSketch {
     this.s = s;
     this.rowsPerBlock = k / s;
     this.bases = Uint32Array.from({ length: s }, (_, q) => deriveSeed(seed, HASH_STREAM_TAG, q));
+    const useWasm = resolveKernels(kernel, `createSketch(${kind})`) === "wasm" && this.rowsPerBlock < 2 ** 22;
     const blockCount = Math.ceil(dim / TABLE_BLOCK_COLUMNS);
-    this.tableState = new Uint8Array(blockCount);
-    this.tables = cacheBytes > 0 ? new BlockCache(cacheBytes, (b) => this.generateTable(b)) : null;
+    this.tableState = new Uint8Array(useWasm ? 0 : blockCount);
+    this.tables =
+      cacheBytes > 0 && !useWasm ? new BlockCache(cacheBytes, (b) => this.generateTable(b)) : null;
+    if (useWasm) {
+      this.wasmMem = new WasmMemory(this);
+      this.wasmX = this.wasmMem.alloc(8 * Math.min(WASM_CHUNK, dim));
+      this.wasmOut = this.wasmMem.alloc(8 * k);
+    }
+  }
+
+  /** Which implementation `accumulate` runs. */
+  get kernel(): "js" | "wasm" {
+    return this.wasmMem ? "wasm" : "js";
   }
 
   /** Writes the encoded (row, sign) of columns [from, from + count) in row block q to dst[at …]. Power-of-two row
@@ -171,6 +199,10 @@ export class HashingSketch extends LinearSketch {
     checkAccumulate(this.kind, this.k, this.dim, x, offset, out);
     const { s } = this;
     const scale = 1 / Math.sqrt(s);
+    if (this.wasmMem) {
+      this.accumulateWasm(x, offset, out, scale);
+      return;
+    }
     const n = x.length;
     let j = 0;
     while (j < n) {
@@ -195,6 +227,74 @@ export class HashingSketch extends LinearSketch {
       }
       j += count;
     }
+  }
+  /** out += S x on the wasm path: x in chunks into module memory, every row block scattered by the SIMD-hashing
+   * kernel; the float32 CountSketch skips the multiply by scale = 1 as the reference does. */
+  private accumulateWasm(x: Vec, offset: number, out: Float64Array, scale: number): void {
+    const f32 = x instanceof Float32Array;
+    this.scatterChunks(offset, x.length, out, scale, f32, (view, from) => {
+      view.set(x.subarray(from, from + view.length));
+    });
+  }
+
+  /**
+   * out += S[:, offset : offset + count]·x where the caller writes x itself, chunk by chunk, into the kernel's input
+   * buffer: `fill(view, from)` must put x[from … from + view.length) into `view` (a float32 view of WebAssembly
+   * memory, valid during that call only; no other WebAssembly allocation may happen in it). Saves the copy when x
+   * comes from a file (a trace reader reads float32 data straight into the view). Same result as `accumulate` of
+   * the same x as a Float32Array, bit for bit. Returns false (and does nothing) on the JavaScript path.
+   */
+  accumulateFilled(
+    offset: number,
+    count: number,
+    out: Float64Array,
+    fill: (view: Float32Array, from: number) => void,
+  ): boolean {
+    if (!this.wasmMem) return false;
+    checkAccumulate(this.kind, this.k, this.dim, { length: count } as Vec, offset, out);
+    this.scatterChunks(offset, count, out, 1 / Math.sqrt(this.s), true, (view, from) =>
+      fill(view as Float32Array, from),
+    );
+    return true;
+  }
+
+  private scatterChunks(
+    offset: number,
+    count: number,
+    out: Float64Array,
+    scale: number,
+    f32: boolean,
+    fill: (view: Float32Array | Float64Array, from: number) => void,
+  ): void {
+    const w = wasm();
+    const m = this.rowsPerBlock;
+    const shift = (m & (m - 1)) === 0 ? 31 - Math.log2(m) : -1;
+    f64View(this.wasmOut, this.k).set(out);
+    for (let j = 0; j < count; j += WASM_CHUNK) {
+      const n = Math.min(WASM_CHUNK, count - j);
+      fill(f32 ? f32View(this.wasmX, n) : f64View(this.wasmX, n), j);
+      // Column indices enter the hash modulo 2³² (Math.imul's ToInt32), as a wasm i32.
+      const col0 = (offset + j) | 0;
+      for (let q = 0; q < this.s; q++) {
+        if (f32) {
+          w.hashScatterF32(
+            this.wasmX,
+            n,
+            col0,
+            this.bases[q],
+            q * m,
+            m,
+            shift,
+            this.wasmOut,
+            scale,
+            scale === 1 ? 0 : 1,
+          );
+        } else {
+          w.hashScatterF64(this.wasmX, n, col0, this.bases[q], q * m, m, shift, this.wasmOut, scale);
+        }
+      }
+    }
+    out.set(f64View(this.wasmOut, this.k));
   }
 }
 

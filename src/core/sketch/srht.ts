@@ -28,6 +28,7 @@
 import { GradtraceError } from "../errors.ts";
 import type { Vec } from "../matrix.ts";
 import { createRng, deriveSeed } from "../rng.ts";
+import { f64View, resolveKernels, WasmMemory, wasm } from "../wasm/module.ts";
 import {
   BlockCache,
   checkAccumulate,
@@ -191,6 +192,9 @@ export interface SrhtSketchOptions {
   /** Bytes of per-block signs / rows / output signs to keep (default 64 MiB: all blocks for p up to ~4·10^7 at
    * k = 512, 6.6 KB per 4096 coordinates); beyond that a block is regenerated (~20% of its transform cost). */
   readonly cacheBytes?: number;
+  /** "wasm" (default unless GRADTRACE_KERNELS=js): the transform runs in WebAssembly SIMD on a buffer in module
+   * memory (wasm/assembly/sketch.ts, same additions in the same order: bit-identical); "js": `fwht` above. */
+  readonly kernel?: "js" | "wasm";
 }
 
 export class SrhtSketch extends LinearSketch {
@@ -203,8 +207,11 @@ export class SrhtSketch extends LinearSketch {
   private readonly log2Block: number;
   private readonly blocks: BlockCache<SrhtBlock>;
   private readonly scratch: Float64Array;
+  /** wasm path: the transform buffer (blockSize float64) in module memory, else null. */
+  private readonly wasmMem: WasmMemory | null = null;
+  private wasmScratch = 0;
 
-  constructor({ k, dim, seed = 0, blockSize, cacheBytes = DEFAULT_CACHE_BYTES }: SrhtSketchOptions) {
+  constructor({ k, dim, seed = 0, blockSize, cacheBytes = DEFAULT_CACHE_BYTES, kernel }: SrhtSketchOptions) {
     super();
     checkSketchShape("srht", k, dim);
     const n = blockSize ?? Math.max(MIN_BLOCK, 2 ** Math.ceil(Math.log2(k)));
@@ -219,8 +226,19 @@ export class SrhtSketch extends LinearSketch {
     this.seed = seed;
     this.blockSize = n;
     this.log2Block = Math.log2(n);
-    this.scratch = new Float64Array(n);
     this.blocks = new BlockCache(cacheBytes, (b) => this.generateBlock(b));
+    if (resolveKernels(kernel, "createSketch(srht)") === "wasm") {
+      this.scratch = new Float64Array(0);
+      this.wasmMem = new WasmMemory(this);
+      this.wasmScratch = this.wasmMem.alloc(8 * n);
+    } else {
+      this.scratch = new Float64Array(n);
+    }
+  }
+
+  /** Which implementation runs the transform. */
+  get kernel(): "js" | "wasm" {
+    return this.wasmMem ? "wasm" : "js";
   }
 
   private generateBlock(b: number): SrhtBlock {
@@ -273,12 +291,14 @@ export class SrhtSketch extends LinearSketch {
     blk: SrhtBlock,
     out: Float64Array,
   ) {
-    const a = this.scratch;
+    // The wasm buffer's view is taken after every allocation of this call (the block above), so it stays attached.
+    const a = this.wasmMem ? f64View(this.wasmScratch, this.blockSize) : this.scratch;
     if (count < this.blockSize) a.fill(0);
     const { negative, rows } = blk;
     if (x instanceof Float32Array) applySignsF32(x, from, first, count, negative, a);
     else applySignsF64(x, from, first, count, negative, a);
-    fwht(a);
+    if (this.wasmMem) wasm().fwht(this.wasmScratch, this.blockSize);
+    else fwht(a);
     const { rowScale } = blk;
     for (let i = 0; i < this.k; i++) out[i] += rowScale[i] * a[rows[i]];
   }

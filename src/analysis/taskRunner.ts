@@ -1,0 +1,103 @@
+/** @file Who runs the block passes' tasks (blockTasks.ts): this thread, one task after another, or a pool of worker
+ * threads that open the trace themselves. Either way the pass gets every task's result in task order, so its sums
+ * are the same whatever runs them. */
+import * as os from "node:os";
+import { createPool, siblingModule } from "../parallel/index.ts";
+import type { TraceReader } from "../trace/index.ts";
+import {
+  type GramTask,
+  type GramTaskResult,
+  runGramTask,
+  runSketchTask,
+  type SketchTask,
+  type SketchTaskResult,
+  type TraceHandle,
+} from "./blockTasks.ts";
+
+export interface TaskRunner {
+  /** Threads working on tasks (1: this thread). */
+  readonly threads: number;
+  gram(task: GramTask): Promise<GramTaskResult>;
+  sketch(task: SketchTask): Promise<SketchTaskResult>;
+  close(): Promise<void>;
+}
+
+/** Runs tasks on this thread, on the caller's reader. */
+export function inProcessRunner(reader: TraceReader): TaskRunner {
+  return {
+    threads: 1,
+    gram: async (task) => runGramTask(reader, task),
+    sketch: async (task) => runSketchTask(reader, task),
+    close: async () => {},
+  };
+}
+
+/** Threads a pass uses by default: every core the process may use (at most 8: the passes are memory-bound beyond). */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(8, os.availableParallelism()));
+}
+
+/** Payload below which a pass stays on this thread: starting workers (each loads the kernels and opens the trace)
+ * costs more than it saves on small traces. */
+export const PARALLEL_MIN_BYTES = 64 * 2 ** 20;
+
+/** Runs tasks on `threads` worker threads (src/parallel), each opening the trace `reader` was opened from. The
+ * caller must `close()` it. */
+export function workerRunner(reader: TraceReader, threads: number): TaskRunner {
+  const handle: TraceHandle = {
+    path: reader.info.path,
+    format: reader.info.format,
+    steps: [...reader.info.steps],
+  };
+  const pool = createPool<typeof import("./blockWorker.ts")>({
+    module: siblingModule(import.meta.url, "blockWorker"),
+    threads,
+  });
+  return {
+    threads,
+    gram: (task) => pool.run("gramTask", [handle, task]),
+    sketch: (task) => pool.run("sketchTask", [handle, task]),
+    close: () => pool.close(),
+  };
+}
+
+/** The runner for a pass over `bytes` of payload with `threads` requested (default `defaultThreads()`): this thread
+ * when one is asked for or the pass is small, else worker threads. */
+export function runnerFor(reader: TraceReader, bytes: number, threads = defaultThreads()): TaskRunner {
+  if (threads <= 1 || bytes < PARALLEL_MIN_BYTES) return inProcessRunner(reader);
+  return workerRunner(reader, threads);
+}
+
+/**
+ * Runs `count` tasks (made by `make(i)`) on `runner`, at most `ahead` beyond the oldest unconsumed one, and hands
+ * each result to `consume` in task order (results that finish early wait, so memory stays bounded).
+ */
+export async function runInOrder<T, R>(
+  count: number,
+  make: (i: number) => T,
+  run: (task: T) => Promise<R>,
+  consume: (result: R, task: T, i: number) => void,
+  ahead: number,
+): Promise<void> {
+  const started = new Map<number, { task: T; result: Promise<R> }>();
+  let next = 0;
+  const launch = (upTo: number) => {
+    for (; next < Math.min(count, upTo); next++) {
+      const task = make(next);
+      const result = run(task);
+      // Rejections are observed when the result is consumed; avoid an unhandled-rejection warning meanwhile.
+      result.catch(() => {});
+      started.set(next, { task, result });
+    }
+  };
+  try {
+    for (let i = 0; i < count; i++) {
+      launch(i + Math.max(1, ahead));
+      const entry = started.get(i)!;
+      consume(await entry.result, entry.task, i);
+      started.delete(i);
+    }
+  } finally {
+    await Promise.allSettled([...started.values()].map((e) => e.result));
+  }
+}
