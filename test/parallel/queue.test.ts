@@ -8,7 +8,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GradtraceError } from "../../src/core/index.ts";
 import { runMany, type SpikedResult } from "../../src/lab/index.ts";
 import { openQueueRun, queueTaskName } from "../../src/parallel/index.ts";
-import { REDIS_PASSWORD, startRedis, startWorker, type TestRedis, type TestWorker } from "./redis.ts";
+import {
+  HAVE_REDIS,
+  NO_REDIS_MESSAGE,
+  REDIS_PASSWORD,
+  redisKeys,
+  startRedis,
+  startWorker,
+  type TestRedis,
+  type TestWorker,
+} from "./redis.ts";
+
+if (!HAVE_REDIS) console.warn(NO_REDIS_MESSAGE);
 
 /** Small configurations (about half a second each here), distinct seeds and spikes. */
 const CONFIGS = Array.from({ length: 6 }, (_, i) => ({ n: 100, d: 60, m: 50, steps: 5, nu: 0.05 * i, seed: i }));
@@ -18,7 +29,7 @@ function numbers(results: readonly SpikedResult[]) {
   return results.map(({ seconds: _, ...rest }) => rest);
 }
 
-describe("the Redis queue with two gradtrace workers", () => {
+describe.skipIf(!HAVE_REDIS)("the Redis queue with two gradtrace workers", () => {
   let redis: TestRedis;
   const workers: TestWorker[] = [];
   let local: SpikedResult[];
@@ -26,7 +37,7 @@ describe("the Redis queue with two gradtrace workers", () => {
   beforeAll(async () => {
     redis = await startRedis();
     workers.push(await startWorker(redis.url), await startWorker(redis.url));
-    local = await runMany(CONFIGS, { jobs: 1 });
+    local = await runMany(CONFIGS, { jobs: 2 }); // the local worker pool
   });
 
   afterAll(async () => {
@@ -49,6 +60,12 @@ describe("the Redis queue with two gradtrace workers", () => {
     expect(survivor.log()).toMatch(new RegExp(`${killedJob}: done`));
     expect(victim.log()).not.toMatch(new RegExp(`${killedJob}: done`));
     expect(statuses.at(-1)).toBe(`${CONFIGS.length}/${CONFIGS.length}`);
+    // Nothing computed twice into the output: each job completed once (the killed attempt never stored a result),
+    // the run never counted more jobs than configurations, and every stored result was collected and deleted.
+    const completions = workers.map((w) => w.log().match(/runConfig \w+: done/g)?.length ?? 0);
+    expect(completions.reduce((a, b) => a + b, 0)).toBe(CONFIGS.length);
+    expect(statuses.every((s) => Number(s.split("/")[1]) <= CONFIGS.length)).toBe(true);
+    expect(await redisKeys(redis.url, "gradtrace:result:*")).toEqual([]);
     workers[0] = await startWorker(redis.url);
   });
 

@@ -7,9 +7,30 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { Redis } from "ioredis";
 import { BIN, requireBuilt } from "../dist.ts";
 
 export const REDIS_PASSWORD = "test-pw-7f3a9c";
+
+/** Where Debian puts redis-server (CI installs it through .ci/run); PATH is searched when it is not there. */
+const REDIS_SERVER = fs.existsSync("/usr/bin/redis-server") ? "/usr/bin/redis-server" : "redis-server";
+
+/** Whether a redis-server can be started here; the queue tests are skipped, saying why, when not. */
+export const HAVE_REDIS = !spawnSync(REDIS_SERVER, ["--version"]).error;
+export const NO_REDIS_MESSAGE =
+  "redis-server is not installed: the Redis queue tests are skipped (CI installs it through .ci/run: apt-get install redis-server)";
+
+/** Stops a child started with `detached: true` and everything in its process group (SIGKILL unless said). */
+async function killGroup(child: ChildProcess, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+  await exited;
+}
 
 /** A port nothing listens on right now (the system's choice for port 0). */
 async function freePort(): Promise<number> {
@@ -46,17 +67,15 @@ export interface TestRedis {
 }
 
 export async function startRedis(): Promise<TestRedis> {
-  if (spawnSync("redis-server", ["--version"]).error) {
-    throw new Error("redis-server is not installed (CI installs it through .ci/run: apt-get install redis-server)");
-  }
+  if (!HAVE_REDIS) throw new Error(NO_REDIS_MESSAGE);
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-redis-"));
   let child: ChildProcess | null = null;
   const start = async () => {
     child = spawn(
-      "redis-server",
+      REDIS_SERVER,
       ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--requirepass", REDIS_PASSWORD],
-      { stdio: "ignore" },
+      { stdio: "ignore", detached: true },
     );
     const deadline = Date.now() + 10_000;
     while (!(await accepts(port))) {
@@ -67,10 +86,7 @@ export async function startRedis(): Promise<TestRedis> {
   const stop = async () => {
     const c = child;
     child = null;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise((r) => c.once("exit", r));
-    c.kill("SIGTERM");
-    await exited;
+    if (c) await killGroup(c, "SIGTERM");
   };
   await start();
   return {
@@ -100,13 +116,12 @@ export async function startWorker(url: string, extra: readonly string[] = []): P
   const child = spawn(
     process.execPath,
     [BIN, "worker", "--redis", url, "--lock-duration", "1000", "--stalled-interval", "500", ...extra],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    { stdio: ["ignore", "ignore", "pipe"], detached: true },
   );
   let log = "";
   child.stderr!.on("data", (c: Buffer) => {
     log += c.toString();
   });
-  const exited = new Promise((r) => child.once("exit", r));
   const waitFor = async (pattern: RegExp, timeoutMs = 20_000) => {
     const deadline = Date.now() + timeoutMs;
     while (!pattern.test(log)) {
@@ -119,10 +134,7 @@ export async function startWorker(url: string, extra: readonly string[] = []): P
     child,
     log: () => log,
     waitFor,
-    async kill(signal = "SIGKILL") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
-    },
+    kill: (signal = "SIGKILL") => killGroup(child, signal),
   };
   try {
     await waitFor(/taking jobs/);
@@ -131,4 +143,15 @@ export async function startWorker(url: string, extra: readonly string[] = []): P
     throw err;
   }
   return w;
+}
+
+/** The keys matching `pattern` in the Redis at `url` (to check what a run left behind). */
+export async function redisKeys(url: string, pattern: string): Promise<string[]> {
+  const client = new Redis(url, { lazyConnect: true });
+  try {
+    await client.connect();
+    return (await client.keys(pattern)).sort();
+  } finally {
+    client.disconnect();
+  }
 }
