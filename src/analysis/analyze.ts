@@ -20,6 +20,7 @@ import {
   resolvePredictor,
   type Sketch,
 } from "../core/index.ts";
+import type { QueueOptions } from "../parallel/index.ts";
 import { type OpenTraceOptions, openTrace, type TensorInfo, type TraceReader } from "../trace/index.ts";
 import { FdGramSink } from "./fdSink.ts";
 import { type TensorSeries, tensorResultFromGram } from "./fromGram.ts";
@@ -36,7 +37,7 @@ import { momentumCrossGrams } from "./momentumPass.ts";
 import { selectTensors } from "./select.ts";
 import { sketchGrams } from "./sketchPass.ts";
 import { streamSteps } from "./streamPass.ts";
-import { runnerFor } from "./taskRunner.ts";
+import { queueRunner, runnerFor, type TaskRunner } from "./taskRunner.ts";
 import { summarize } from "./summary.ts";
 import {
   type AnalysisMode,
@@ -90,6 +91,11 @@ export interface AnalyzeOptions {
   /** Threads of the exact and sketched passes (default one per core, at most 8; 1 = this thread only). Traces under
    * 64 MiB of payload always run on this thread. The results do not depend on it, bit for bit. */
   readonly threads?: number;
+  /** Run the exact pass's coordinate ranges (or the sketched pass's step ranges) as jobs on this Redis queue, served
+   * by `gradtrace worker` processes that read the trace at the same absolute path (shared storage;
+   * docs/distributed.md). The ranges' Grams are added in the same order as on threads: the numbers are identical.
+   * The streaming mode, Frequent Directions sketches and the jax kernel run on one machine and refuse it. */
+  readonly queue?: QueueOptions;
 }
 
 /** Options of `analyzeWithSeries`: those of `analyze`, and what else to return. */
@@ -182,6 +188,33 @@ function validate(options: AnalyzeOptions): void {
   }
 }
 
+/** Who runs a block pass: the queue when one is given, else this thread or worker threads by size. */
+function passRunner(reader: TraceReader, names: readonly string[], options: AnalyzeOptions): TaskRunner {
+  if (options.queue) return queueRunner(reader, options.queue);
+  return runnerFor(reader, payloadBytes(reader, names), options.threads);
+}
+
+/** E_UNSUPPORTED for the analyses that cannot run on the queue, before any work: the streaming mode (its state
+ * runs through the steps in order — predictors and windows carry from one step to the next, so step ranges cannot
+ * be computed apart and merged into the same numbers), Frequent Directions sketches (one sequential sketch per
+ * tensor) and the jax kernel. */
+function refuseQueue(file: string, mode: AnalysisMode, options: AnalyzeOptions): void {
+  const why =
+    mode === "streaming"
+      ? "the streaming mode runs through the steps in order on one machine (its predictor and window states carry from step to step)"
+      : options.sketch?.startsWith("fd:")
+        ? "Frequent Directions sketches (--sketch fd:…) are built in one sequential pass on one machine"
+        : (options.gramKernel ?? DEFAULT_ANALYZE_OPTIONS.gramKernel) === "jax" && options.sketch === undefined
+          ? "the jax Gram kernel runs on this machine only (use --gram-kernel wasm or js)"
+          : null;
+  if (why !== null) {
+    throw new GradtraceError(
+      "E_UNSUPPORTED",
+      `${file}: --queue: ${why}; analyze without --queue${mode === "streaming" ? ", or in exact mode (--mode exact) if the Gram fits in memory" : ""}`,
+    );
+  }
+}
+
 /** The mode that runs: the requested one, or for "auto" exact up to `exactMaxSteps` steps. */
 export function resolveMode(
   steps: number,
@@ -240,6 +273,7 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
     mode: options.mode ?? ("auto" as const),
     exactMaxSteps: options.exactMaxSteps ?? DEFAULT_EXACT_MAX_STEPS,
   };
+  if (options.queue) refuseQueue(info.path, mode, options);
   if (mode === "streaming") {
     if (options.gram) {
       throw new GradtraceError(
@@ -291,7 +325,7 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
     };
   } else if (sketch) {
     const { kind, k } = parseSketchSpec(sketch);
-    const runner = runnerFor(reader, payloadBytes(reader, names), options.threads);
+    const runner = passRunner(reader, names, options);
     let pass: Awaited<ReturnType<typeof sketchGrams>>;
     try {
       pass = await sketchGrams(reader, { tensors: names, kind, k, seed, onProgress, runner });
@@ -307,8 +341,7 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
     const kernel = options.gramKernel ?? DEFAULT_ANALYZE_OPTIONS.gramKernel;
     // The jax kernel runs on this thread (its WebAssembly runtime is per process); wasm and js split the tensors'
     // coordinates over worker threads when the trace is large (results identical to one thread).
-    const runner =
-      kernel === "jax" ? undefined : runnerFor(reader, payloadBytes(reader, names), options.threads);
+    const runner = kernel === "jax" ? undefined : passRunner(reader, names, options);
     let pass: Awaited<ReturnType<typeof accumulateGrams>>;
     try {
       pass = await accumulateGrams(reader, { tensors: names, memoryBytes, onProgress, kernel, runner });

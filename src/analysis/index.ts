@@ -14,6 +14,7 @@ export {
 } from "./analyze.ts";
 export type { TensorSeries } from "./fromGram.ts";
 export { accumulateGrams, sumGrams } from "./gramPass.ts";
+export { BLOCK_QUEUE_TASKS } from "./queueTasks.ts";
 export { compilePattern, selectTensors } from "./select.ts";
 export type * from "./types.ts";
 export type {

@@ -1,6 +1,6 @@
 /** @file The `--queue` flag of the commands that can run their independent jobs on a Redis queue (`lab spiked
- * --sweep`, `reproduce`, `analyze`), and the progress it shows: a bar on a terminal (done / total, running and queued
- * jobs), and the queue's notices (reconnections, jobs added again) on stderr. */
+ * --sweep`, `reproduce low-rank-gradients`, `analyze`), and the progress it shows: a bar on a terminal (done /
+ * total, running and queued jobs), and the queue's notices (reconnections, jobs added again) on stderr. */
 import type { Command } from "commander";
 import type { QueueOptions, QueueStatus } from "../parallel/index.ts";
 import { parseRedisUrl } from "../parallel/index.ts";
@@ -21,24 +21,39 @@ export function addQueueOption(command: Command, help = QUEUE_FLAG_HELP): Comman
   return command.option("--queue <url>", help, queueUrl);
 }
 
-/** Queue options for the `--queue` URL with a progress bar labelled `label` (stopped by the returned `stop`). */
+/** "2 running, 5 queued[, 1 failed]": the bar's text for a run's job counts. */
+export function queueStatusText(s: QueueStatus): string {
+  return `${s.running} running, ${s.queued} queued${s.failed ? `, ${s.failed} failed` : ""}`;
+}
+
+/** Queue options for the `--queue` URL that print the queue's notices on stderr (unless quiet) and hand the job
+ * counts to `onStatus`. */
+export function queueRunOptions(
+  url: string,
+  label: string,
+  { quiet = false, onStatus }: { quiet?: boolean; onStatus?: (s: QueueStatus) => void } = {},
+): QueueOptions {
+  const target = parseRedisUrl(url);
+  if (!quiet) process.stderr.write(`${label}: jobs go to the queue at ${target.display}\n`);
+  return {
+    url,
+    ...(onStatus ? { onStatus } : {}),
+    log: (m) => {
+      if (!quiet) process.stderr.write(`${m}\n`);
+    },
+  };
+}
+
+/** Queue options for the `--queue` URL with a progress bar of jobs labelled `label` (stopped by `stop`). */
 export function queueOptions(
   url: string,
   label: string,
   { quiet = false }: { quiet?: boolean } = {},
 ): { queue: QueueOptions; stop: () => void } {
   const bar = progressBar(label, { enabled: !quiet && process.stderr.isTTY === true });
-  const target = parseRedisUrl(url);
-  if (!quiet) process.stderr.write(`${label}: jobs go to the queue at ${target.display}\n`);
-  return {
-    queue: {
-      url,
-      onStatus: (s: QueueStatus) =>
-        bar.update(s.done, s.total, { queue: `${s.running} running, ${s.queued} queued${s.failed ? `, ${s.failed} failed` : ""}` }),
-      log: (m) => {
-        if (!quiet) process.stderr.write(`${m}\n`);
-      },
-    },
-    stop: () => bar.stop(),
-  };
+  const queue = queueRunOptions(url, label, {
+    quiet,
+    onStatus: (s) => bar.update(s.done, s.total, { queue: queueStatusText(s) }),
+  });
+  return { queue, stop: () => bar.stop() };
 }

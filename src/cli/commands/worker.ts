@@ -3,6 +3,7 @@
  * threads, until interrupted (Ctrl-C / SIGTERM: finish the running jobs, then exit; a second signal stops at once,
  * and the queue gives the interrupted jobs to another worker). */
 import type { Command } from "commander";
+import { BLOCK_QUEUE_TASKS } from "../../analysis/index.ts";
 import { GradtraceError } from "../../core/index.ts";
 import { SPIKED_QUEUE_TASKS } from "../../lab/index.ts";
 import {
@@ -15,7 +16,7 @@ import {
 import { parseInteger } from "../parse.ts";
 
 /** Every task a queue worker runs. */
-export const WORKER_TASKS: readonly QueueTask[] = [...SPIKED_QUEUE_TASKS];
+export const WORKER_TASKS: readonly QueueTask[] = [...SPIKED_QUEUE_TASKS, ...BLOCK_QUEUE_TASKS];
 
 interface WorkerFlags {
   redis: string;

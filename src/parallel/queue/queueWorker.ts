@@ -85,7 +85,12 @@ export function startQueueWorker({
     } catch (err) {
       const code = err instanceof GradtraceError ? err.code : null;
       const message = err instanceof Error ? err.message : String(err);
-      const reason = code ? `${code}: ${message}` : `${where}: ${message}`;
+      // The worker is named in every failure: a missing input on one machine is its storage, not the data.
+      const hint =
+        code === "E_NOT_FOUND"
+          ? ` on worker ${id} (every worker must see the inputs at the same path: is the shared storage mounted on ${os.hostname()}?)`
+          : ` on worker ${id}`;
+      const reason = code ? `${code}: ${message}${hint}` : `${where}: ${message}`;
       log(`${job.name} ${job.id}: failed: ${reason}`);
       if (code !== null && FINAL_CODES.has(code)) throw new UnrecoverableError(reason);
       throw new Error(reason);
