@@ -1,7 +1,6 @@
 /** @file The `--queue` flag of the commands that can run their independent jobs on a Redis queue (`lab spiked
  * --sweep`, `reproduce low-rank-gradients`, `analyze`), and the progress it shows: a bar on a terminal (done /
  * total, running and queued jobs), and the queue's notices (reconnections, jobs added again) on stderr. */
-import type { Command } from "commander";
 import type { QueueOptions, QueueStatus } from "../parallel/index.ts";
 import { parseRedisUrl } from "../parallel/index.ts";
 import { progressBar } from "./progress.ts";
@@ -15,10 +14,6 @@ export const QUEUE_FLAG_HELP =
 export function queueUrl(value: string): string {
   parseRedisUrl(value);
   return value;
-}
-
-export function addQueueOption(command: Command, help = QUEUE_FLAG_HELP): Command {
-  return command.option("--queue <url>", help, queueUrl);
 }
 
 /** "2 running, 5 queued[, 1 failed]": the bar's text for a run's job counts. */

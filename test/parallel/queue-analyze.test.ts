@@ -1,4 +1,4 @@
-/** @file analyze and the spiked sweep on the Redis queue, on a real redis-server with two `gradtrace worker`
+/** @file analyze, the spiked sweep and reproduce low-rank-gradients (opt-in) on the Redis queue, on a real redis-server with two `gradtrace worker`
  * processes, compared with local runs bit for bit: the exact pass's per-tensor Grams (coordinate ranges' Grams added
  * in range order, two ranges for the large tensor, a NaN step) and the sketched pass's, the analysis JSON written by
  * the CLI, and a `lab spiked --sweep` output. A job naming a trace the workers cannot read fails after its bounded
@@ -10,11 +10,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyze, analyzeWithSeries } from "../../src/analysis/index.ts";
 import { TASK_COORDINATES } from "../../src/analysis/gramPass.ts";
 import { main } from "../../src/cli/main.ts";
+import { reproduceLowRankGradients } from "../../src/reproduce/index.ts";
 import { GradtraceError } from "../../src/core/index.ts";
 import { createRng } from "../../src/core/rng.ts";
 import { openQueueRun, queueTaskName } from "../../src/parallel/index.ts";
 import { createGtraceWriter } from "../../src/trace/index.ts";
-import { HAVE_REDIS, NO_REDIS_MESSAGE, startRedis, startWorker, type TestRedis, type TestWorker } from "./redis.ts";
+import {
+  HAVE_REDIS,
+  NO_REDIS_MESSAGE,
+  startRedis,
+  startWorker,
+  type TestRedis,
+  type TestWorker,
+} from "./redis.ts";
 
 if (!HAVE_REDIS) console.warn(NO_REDIS_MESSAGE);
 
@@ -64,7 +72,8 @@ describe.skipIf(!HAVE_REDIS)("analyze and lab spiked --sweep on the Redis queue"
       const options = { gram: true, bootstrap: false, ...(sketch ? { sketch } : {}) } as const;
       const local = await analyzeWithSeries(trace, { ...options, threads: 1 });
       const queued = await analyzeWithSeries(trace, { ...options, queue: { url: redis.url, pollMs: 200 } });
-      for (const [name, k] of local.gram!.tensors) expect(bits(queued.gram!.tensors.get(name)!.data), name).toEqual(bits(k.data));
+      for (const [name, k] of local.gram!.tensors)
+        expect(bits(queued.gram!.tensors.get(name)!.data), name).toEqual(bits(k.data));
       expect(bits(queued.gram!.total.data)).toEqual(bits(local.gram!.total.data));
       expect(JSON.stringify(queued.result)).toBe(JSON.stringify(local.result));
       expect(queued.stepIndices).toEqual([0, 1, 2, 4, 5, 6]); // the NaN step is reported and left out, as locally
@@ -76,12 +85,35 @@ describe.skipIf(!HAVE_REDIS)("analyze and lab spiked --sweep on the Redis queue"
   it("`gradtrace analyze --queue` writes the same JSON as a local run; the streaming mode refuses --queue", async () => {
     const local = path.join(dir, "local.json");
     const queued = path.join(dir, "queued.json");
-    expect(await main(["node", "gradtrace", "analyze", trace, "--threads", "1", "--json", local, "--quiet"])).toBe(0);
-    expect(await main(["node", "gradtrace", "analyze", trace, "--queue", redis.url, "--json", queued, "--quiet"])).toBe(0);
+    expect(
+      await main(["node", "gradtrace", "analyze", trace, "--threads", "1", "--json", local, "--quiet"]),
+    ).toBe(0);
+    expect(
+      await main(["node", "gradtrace", "analyze", trace, "--queue", redis.url, "--json", queued, "--quiet"]),
+    ).toBe(0);
     expect(fs.readFileSync(queued, "utf8")).toBe(fs.readFileSync(local, "utf8"));
-    const err = await analyze(trace, { mode: "streaming", queue: { url: redis.url } }).catch((e: unknown) => e);
+    const err = await analyze(trace, { mode: "streaming", queue: { url: redis.url } }).catch(
+      (e: unknown) => e,
+    );
     expect((err as GradtraceError).code).toBe("E_UNSUPPORTED");
-    expect((err as Error).message).toMatch(/run\.gtrace: --queue: the streaming mode runs through the steps in order/);
+    expect((err as Error).message).toMatch(
+      /run\.gtrace: --queue: the streaming mode runs through the steps in order/,
+    );
+    // The zoo reproduction trains on this machine: refused (E_UNSUPPORTED, exit 1) before any work.
+    const out = path.join(dir, "pm");
+    expect(
+      await main([
+        "node",
+        "gradtrace",
+        "reproduce",
+        "predictable-manifolds",
+        "--queue",
+        redis.url,
+        "--out",
+        out,
+      ]),
+    ).toBe(1);
+    expect(fs.existsSync(out)).toBe(false);
   });
 
   it("a job whose trace the workers cannot read fails after its bounded attempts, naming the path and the worker", async () => {
@@ -90,34 +122,80 @@ describe.skipIf(!HAVE_REDIS)("analyze and lab spiked --sweep on the Redis queue"
     try {
       const name = queueTaskName(new URL("../../src/analysis/blockWorker.ts", import.meta.url), "gramTask");
       const task = { tensor: "mat", offset: 0, count: 143, width: 143, positions: [0, 1], kernel: "js" };
-      const err = await run.submit(name, [{ path: missing, format: "gtrace", steps: [0, 1] }, task]).catch((e: unknown) => e);
+      const err = await run
+        .submit(name, [{ path: missing, format: "gtrace", steps: [0, 1] }, task])
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(GradtraceError);
       expect((err as GradtraceError).code).toBe("E_NOT_FOUND");
       const message = (err as Error).message;
       expect(message).toContain(missing);
-      expect(message).toMatch(new RegExp(`on worker ${os.hostname()}:\\d+ \\(every worker must see the inputs at the same path`));
+      expect(message).toMatch(
+        new RegExp(`on worker ${os.hostname()}:\\d+ \\(every worker must see the inputs at the same path`),
+      );
       expect(message).toMatch(/failed after 3 attempts\)$/);
       // A relative path is refused at once by the task's validator (a worker runs in another directory).
-      const relative = await run.submit(name, [{ path: "run.gtrace", format: "gtrace", steps: [0, 1] }, task]).catch((e: unknown) => e);
+      const relative = await run
+        .submit(name, [{ path: "run.gtrace", format: "gtrace", steps: [0, 1] }, task])
+        .catch((e: unknown) => e);
       expect((relative as GradtraceError).code).toBe("E_ARG");
-      expect((relative as Error).message).toMatch(/the trace path must be absolute.*failed after 1 attempt\)$/s);
+      expect((relative as Error).message).toMatch(
+        /the trace path must be absolute.*failed after 1 attempt\)$/s,
+      );
     } finally {
       await run.close();
     }
   });
 
   it("`gradtrace lab spiked --sweep … --queue` writes the local pool's numbers", async () => {
-    const argv = ["node", "gradtrace", "lab", "spiked", "--n", "40", "--d", "30", "--m", "36", "--steps", "3"];
+    const argv = [
+      "node",
+      "gradtrace",
+      "lab",
+      "spiked",
+      "--n",
+      "40",
+      "--d",
+      "30",
+      "--m",
+      "36",
+      "--steps",
+      "3",
+    ];
     const sweep = ["--sweep", "nu=0:0.1:0.3", "--quiet"];
     const localDir = path.join(dir, "sweep-local");
     const queuedDir = path.join(dir, "sweep-queued");
     expect(await main([...argv, ...sweep, "--jobs", "2", "--out", localDir])).toBe(0);
     expect(await main([...argv, ...sweep, "--queue", redis.url, "--out", queuedDir])).toBe(0);
     const runs = (d: string) =>
-      (JSON.parse(fs.readFileSync(path.join(d, "sweep-nu.json"), "utf8")) as { runs: { seconds?: number }[] }).runs.map(
-        ({ seconds: _, ...rest }) => rest,
-      );
+      (
+        JSON.parse(fs.readFileSync(path.join(d, "sweep-nu.json"), "utf8")) as { runs: { seconds?: number }[] }
+      ).runs.map(({ seconds: _, ...rest }) => rest);
     expect(runs(queuedDir)).toHaveLength(4);
     expect(runs(queuedDir)).toEqual(runs(localDir));
   });
+
+  // The whole reproduction (about a hundred configurations, twice): ~1 min here, so opt-in.
+  it.runIf(process.env.GRADTRACE_TEST_QUEUE_REPRODUCE === "1")(
+    "`reproduce low-rank-gradients` on the queue writes the local run's data and verdicts (opt-in: GRADTRACE_TEST_QUEUE_REPRODUCE=1)",
+    async () => {
+      const size = { n: 30, d: 20, m: 24 };
+      const local = await reproduceLowRankGradients({ outDir: path.join(dir, "repro-local"), size, jobs: 2 });
+      const queued = await reproduceLowRankGradients({
+        outDir: path.join(dir, "repro-queued"),
+        size,
+        queue: { url: redis.url, pollMs: 200 },
+      });
+      expect(queued.verdicts).toEqual(local.verdicts);
+      /** A data file without its wall times and the paths of the files written (the fields that differ). */
+      const data = (root: string, file: string) =>
+        JSON.stringify(JSON.parse(fs.readFileSync(path.join(root, "data", file), "utf8")), (k, v) =>
+          k === "seconds" || k === "files" ? undefined : v,
+        );
+      const files = fs.readdirSync(path.join(dir, "repro-local", "data")).filter((f) => f.endsWith(".json"));
+      expect(files.length).toBeGreaterThan(5);
+      for (const f of files)
+        expect(data(path.join(dir, "repro-queued"), f), f).toBe(data(path.join(dir, "repro-local"), f));
+    },
+    300_000,
+  );
 });

@@ -6,6 +6,7 @@ import { DEFAULT_JOBS } from "../../lab/index.ts";
 import { reproduceLowRankGradients, reproducePredictableManifolds } from "../../reproduce/index.ts";
 import { parseInteger } from "../parse.ts";
 import { progressBar } from "../progress.ts";
+import { QUEUE_FLAG_HELP, queueOptions, queueUrl } from "../queueFlags.ts";
 
 const EXPERIMENTS = ["low-rank-gradients", "predictable-manifolds"] as const;
 
@@ -13,6 +14,7 @@ interface ReproduceFlags {
   out: string;
   budget: string;
   jobs: number;
+  queue?: string;
 }
 
 export function registerReproduceCommand(program: Command): void {
@@ -36,21 +38,34 @@ export function registerReproduceCommand(program: Command): void {
       parseInteger("--jobs", { min: 1 }),
       DEFAULT_JOBS,
     )
+    .option(
+      "--queue <url>",
+      `${QUEUE_FLAG_HELP}; low-rank-gradients only: every spiked-lab configuration becomes a job (--jobs is then unused); the report's numbers equal a local run's`,
+      queueUrl,
+    )
     .action(async (experiment: string, flags: ReproduceFlags) => {
       if (experiment === "low-rank-gradients") {
         if (flags.budget !== "quick" && flags.budget !== "full") {
           throw new GradtraceError("E_ARG", `--budget: "${flags.budget}" is not quick or full`);
         }
+        const queued = flags.queue ? queueOptions(flags.queue, "reproduce") : null;
         const r = await reproduceLowRankGradients({
           outDir: flags.out,
           budget: flags.budget,
           jobs: flags.jobs,
+          ...(queued ? { queue: queued.queue } : {}),
           onProgress: (m) => process.stderr.write(`${m}\n`),
-        });
+        }).finally(() => queued?.stop());
         process.stdout.write(`wrote ${r.reportPath}\n`);
         return;
       }
       if (experiment === "predictable-manifolds") {
+        if (flags.queue) {
+          throw new GradtraceError(
+            "E_UNSUPPORTED",
+            "--queue: predictable-manifolds trains its zoo models on this machine (the queue runs the spiked-lab configurations of low-rank-gradients)",
+          );
+        }
         if (!["smoke", "quick", "full"].includes(flags.budget)) {
           throw new GradtraceError("E_ARG", `--budget: "${flags.budget}" is not smoke, quick or full`);
         }

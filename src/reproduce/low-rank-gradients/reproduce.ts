@@ -17,6 +17,7 @@ import {
   type SweepResult,
   sweepRows,
 } from "../../lab/index.ts";
+import type { QueueOptions } from "../../parallel/index.ts";
 import { renderSvgChart } from "../../report/index.ts";
 
 export type ReproduceBudget = "quick" | "full";
@@ -26,8 +27,11 @@ export interface ReproduceOptions {
   outDir?: string;
   budget?: ReproduceBudget;
   onProgress?: (message: string) => void;
-  /** Worker processes (default 2). */
+  /** Worker threads (default 2). */
   jobs?: number;
+  /** Run every configuration as a job on this Redis queue (`gradtrace worker` processes) instead of local threads;
+   * the numbers are the same (each configuration is seeded on its own). */
+  queue?: QueueOptions;
   /** Problem size (default the paper's n 750, d 1000, m 1250; smaller only for tests). */
   size?: { n: number; d: number; m: number };
 }
@@ -106,6 +110,7 @@ export async function reproduceLowRankGradients({
   budget = "quick",
   onProgress,
   jobs = 2,
+  queue,
   size = PAPER_SIZE,
 }: ReproduceOptions = {}): Promise<ReproduceResult> {
   const plan = PLANS[budget];
@@ -126,6 +131,7 @@ export async function reproduceLowRankGradients({
     progress(`${name}: starting`);
     const r = await runSweep({
       jobs,
+      queue,
       onProgress: progress,
       seeds: plan.seeds,
       ...opts,
@@ -247,6 +253,7 @@ export async function reproduceLowRankGradients({
   }));
   const train: SpikedResult[] = await runMany(trainConfigs, {
     jobs,
+    queue,
     onDone: (d, t) => progress(`training runs: ${d}/${t}`),
   });
   const trainJson = join(dataDir, "training.json");
@@ -303,7 +310,7 @@ export async function reproduceLowRankGradients({
         nu,
         activation: "relu" as const,
       })),
-      { jobs },
+      { jobs, queue },
     );
   }
 
