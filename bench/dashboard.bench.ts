@@ -69,7 +69,14 @@ export function bigResult(): AnalysisResult {
   return {
     schemaVersion: 1,
     mode: "exact",
-    trace: { path: "bench", format: "gtrace", steps: 4 * WINDOWS + 4, tensors: TENSORS, problems: [] },
+    trace: {
+      path: "bench",
+      format: "gtrace",
+      steps: 4 * WINDOWS + 4,
+      tensors: TENSORS,
+      problems: [],
+      excludedSteps: { nonfinite: 0, corrupt: 0 },
+    },
     options: { predictors: ["ema0.9"], eps: [0.1], window: 8, bootstrap: false },
     tensors,
     total: { ...tensor(0), name: "total" },

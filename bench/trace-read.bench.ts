@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { createGtraceWriter, openTrace, type TraceReader, writeSafetensors } from "../src/trace/index.ts";
+import { bestOf } from "./timing.ts";
 import type { BenchRow } from "./types.ts";
 
 const TENSORS = [
@@ -19,16 +20,6 @@ const TENSORS = [
   { name: "head.bias", shape: [1000] },
 ];
 const SLICE = 1 << 16;
-
-function bestOf(passes: number, fn: () => void): number {
-  let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < passes; i++) {
-    const t0 = performance.now();
-    fn();
-    best = Math.min(best, (performance.now() - t0) / 1000);
-  }
-  return best;
-}
 
 function readSyncAll(files: readonly string[]): number {
   const buf = new Uint8Array(8 << 20);

@@ -4,24 +4,18 @@
     log_gradients(grads, step, "runs/exp1", loss=float(loss))
 
 Leaves are named by their path in the tree ("dense1.kernel"); writers come from pytorch_logger.py (same directory).
+For sketched logging of large runs use gradtrace_log.jax_logger.JaxGradientLogger (python/ in this repository).
 """
+import os
+import sys
+
 import numpy as np
 
 from pytorch_logger import save_step
 
-
-def flatten_tree(tree, prefix=""):
-    """{dotted.path: leaf} for nested dicts / lists / tuples (also what Flax/Haiku param trees are)."""
-    if isinstance(tree, dict):
-        items = sorted(tree.items(), key=lambda kv: str(kv[0]))
-    elif isinstance(tree, (list, tuple)):
-        items = list(enumerate(tree))
-    else:
-        return {prefix: tree}
-    out = {}
-    for key, sub in items:
-        out.update(flatten_tree(sub, f"{prefix}.{key}" if prefix else str(key)))
-    return out
+# The pytree naming is shared with the sketching JAX logger of python/gradtrace_log (numpy only as well).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from gradtrace_log.jax_logger import flatten_tree  # noqa: E402
 
 
 def log_gradients(grads, step, out_dir, fmt="safetensors", loss=None, lr=None):

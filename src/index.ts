@@ -13,10 +13,12 @@ export {
   type AnalyzeWithSeriesOptions,
   analyze,
   analyzeWithSeries,
+  type AnalysisProblem,
   type BoundsReport,
   DEFAULT_ANALYZE_OPTIONS,
   DEFAULT_EPS,
   type MatrixGeometry,
+  type MatrixGeometryError,
   type SketchReport,
   type SpectrumSummary,
   type TensorResult,
@@ -26,6 +28,8 @@ export {
 } from "./analysis/index.ts";
 // Core: errors, the predictor registry, live accumulation, sketches and the bound calculators.
 export {
+  CorruptDataError,
+  type CorruptionSite,
   createSketch,
   type CreateSketchOptions,
   DEFAULT_PREDICTORS,
@@ -53,6 +57,7 @@ export {
   type PredictionTerms,
   type PredictorDefinition,
   type PredictorFamily,
+  rangeSketchOmega,
   type RegretBound,
   type RegretBoundOptions,
   registerPredictor,
@@ -61,6 +66,8 @@ export {
   resolvePredictor,
   type Sketch,
   type SketchKind,
+  type SketchSeeding,
+  tensorSketchSeed,
   type Vec,
 } from "./core/index.ts";
 // Atomic, refuse-to-overwrite file writing (what every gradtrace output goes through).
@@ -97,16 +104,22 @@ export { type RunningServer, type ServeOptions, startServer } from "./serve/inde
 // Traces: opening any layout, the readers' contract, the writers, conversion.
 export {
   type ConvertOptions,
+  type ConvertResult,
   convertTrace,
   createGtraceWriter,
   type DType,
+  type GtraceResumeInfo,
   type GtraceTensorSpec,
+  type GtraceWriter,
   type GtraceWriterOptions,
   locateTrace,
   type NpyTensor,
   type OpenTraceOptions,
   openTrace,
+  type RangeSketchInfo,
+  type RangeSketchTensor,
   type SafetensorsTensor,
+  type SketchInfo,
   type StepExtras,
   type TensorInfo,
   type TraceFormat,

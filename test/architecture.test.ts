@@ -70,7 +70,11 @@ const crossing = edges.filter((e) => layerOf(e.from) !== layerOf(e.to));
 
 describe("src/ layering", () => {
   test("every top-level folder is a known layer with an index.ts", () => {
-    const layers = new Set(sourceFiles().filter((f) => f !== FRONT_DOOR).map(layerOf));
+    const layers = new Set(
+      sourceFiles()
+        .filter((f) => f !== FRONT_DOOR)
+        .map(layerOf),
+    );
     expect([...layers].sort()).toEqual(Object.keys(ALLOWED).sort());
     for (const layer of layers) expect(fs.existsSync(path.join(SRC, layer, "index.ts")), layer).toBe(true);
   });

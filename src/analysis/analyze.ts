@@ -5,7 +5,10 @@
  * - streaming (beyond): one pass over time through a StreamingState (work O(T·window·p), memory independent of T):
  *   κ of every predictor exactly, windowed r*(ε) from each window's own Gram, whole-run spectra from Frequent
  *   Directions sketches with their deterministic bounds.
- * Either mode can run on random sketches of each step (k numbers per tensor), reporting the sketch's error bound. */
+ * Either mode can run on random sketches of each step (k numbers per tensor), reporting the sketch's error bound.
+ * Steps whose gradients hold NaN/Inf, and steps whose data fails its checksum, are excluded from every metric and
+ * reported in `trace.problems` under distinct kinds (`nonfinite`, `corrupt-record`); `strict` makes corruption an
+ * error. */
 
 import type { GramKernel, Mat } from "../core/index.ts";
 import {
@@ -21,7 +24,14 @@ import {
   type Sketch,
 } from "../core/index.ts";
 import type { QueueOptions } from "../parallel/index.ts";
-import { type OpenTraceOptions, openTrace, type TensorInfo, type TraceReader } from "../trace/index.ts";
+import {
+  type OpenTraceOptions,
+  openTrace,
+  refuseCorruption,
+  type TensorInfo,
+  type TraceReader,
+} from "../trace/index.ts";
+import { type CorruptStep, corruptionProblems, corruptStepOf } from "./corruption.ts";
 import { FdGramSink } from "./fdSink.ts";
 import { type TensorSeries, tensorResultFromGram } from "./fromGram.ts";
 import { tensorResultFromStream } from "./fromStream.ts";
@@ -34,13 +44,16 @@ import {
 } from "./gramPass.ts";
 import { matrixGeometry } from "./matrixGeometry.ts";
 import { momentumCrossGrams } from "./momentumPass.ts";
+import { rangeGeometry } from "./rangeGeometry.ts";
 import { selectTensors } from "./select.ts";
+import { sketchBounds } from "./sketchBounds.ts";
 import { sketchGrams } from "./sketchPass.ts";
 import { streamSteps } from "./streamPass.ts";
 import { queueRunner, runnerFor, type TaskRunner } from "./taskRunner.ts";
 import { summarize } from "./summary.ts";
 import {
   type AnalysisMode,
+  type AnalysisProblem,
   type AnalysisResult,
   type BoundsReport,
   SCHEMA_VERSION,
@@ -96,6 +109,9 @@ export interface AnalyzeOptions {
    * docs/distributed.md). The ranges' Grams are added in the same order as on threads: the numbers are identical.
    * The streaming mode, Frequent Directions sketches and the jax kernel run on one machine and refuse it. */
   readonly queue?: QueueOptions;
+  /** Corrupt data (a record or payload failing its checksum) is an error (E_CHECKSUM) instead of an excluded,
+   * reported step (`--strict`). */
+  readonly strict?: boolean;
 }
 
 /** Options of `analyzeWithSeries`: those of `analyze`, and what else to return. */
@@ -120,8 +136,8 @@ export interface AnalysisOutput {
   /** Per-step series keyed by tensor name (and "total"). */
   readonly series: Map<string, TensorSeries>;
   /** The logged step number of each analyzed step: position i of every series (and row i of the Gram) is step
-   * `stepIndices[i]` of the trace. Steps with NaN/Inf gradients are not analyzed, nor are unreadable ones, so this
-   * is not 0…T−1 in general. */
+   * `stepIndices[i]` of the trace. Steps with NaN/Inf gradients are not analyzed, nor are unreadable ones or those
+   * whose data fails its checksum, so this is not 0…T−1 in general. */
   readonly stepIndices: number[];
   /** The Gram matrices, when asked for (`gram: true`). */
   readonly gram?: AnalysisGram;
@@ -154,6 +170,7 @@ export const DEFAULT_ANALYZE_OPTIONS = Object.freeze({
   mode: "auto",
   exactMaxSteps: DEFAULT_EXACT_MAX_STEPS,
   fdRows: DEFAULT_FD_ROWS,
+  strict: false,
 } as const satisfies Partial<AnalyzeOptions>);
 
 /** Payload bytes of the given tensors over all steps (decides whether worker threads pay off). */
@@ -246,7 +263,10 @@ export async function analyzeWithSeries(
   return analyzeReader(source, options);
 }
 
-async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOptions): Promise<AnalysisOutput> {
+async function analyzeReader(
+  reader: TraceReader,
+  options: AnalyzeWithSeriesOptions,
+): Promise<AnalysisOutput> {
   const {
     eps = DEFAULT_ANALYZE_OPTIONS.eps,
     include,
@@ -256,8 +276,10 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
     seed = DEFAULT_ANALYZE_OPTIONS.seed,
     memoryBytes = DEFAULT_ANALYZE_OPTIONS.memoryBytes,
     onProgress,
+    strict = DEFAULT_ANALYZE_OPTIONS.strict,
   } = options;
   const info = reader.info;
+  if (strict) refuseCorruption(info.problems, "analyze");
   const n = info.steps.length;
   if (n === 0) throw new GradtraceError("E_FORMAT", `${info.path}: the trace holds no readable step`);
   const predictors = options.predictors ?? defaultPredictorsFor(reader, sketch !== undefined);
@@ -266,8 +288,8 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
     { include, exclude },
   );
   const window = options.window ?? defaultWindow(n);
-  const metas = new Map(info.tensors.map((t) => [t.name, t]));
-  const problems = info.problems.map((p) => p.message);
+  const metas = tensorMetas(info);
+  const problems: AnalysisProblem[] = [...info.problems];
   const mode = resolveMode(n, options);
   const modeOptions = {
     mode: options.mode ?? ("auto" as const),
@@ -294,6 +316,7 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
   let grams: Map<string, Mat>;
   let total: Mat;
   let nonFinite: number[];
+  let corrupt: CorruptStep[];
   let sketchReport: SketchReport | undefined;
   const fdRows = sketch?.startsWith("fd:") ? parseFdSpec(sketch) : null;
   if (fdRows !== null) {
@@ -303,6 +326,7 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
       tensors: names,
       memoryBytes,
       onProgress,
+      strict,
       sink: async (rows) => {
         const s = new FdGramSink(rows, fdRows);
         sinks.push(s);
@@ -311,6 +335,7 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
     });
     grams = pass.grams;
     nonFinite = pass.nonFiniteSteps;
+    corrupt = pass.corrupt;
     total = sumGrams(grams.values())!;
     // ‖K − K̃‖₂ ≤ ΣΔ (per-tensor errors add up in the sum); stated relative to the mean ‖g_t‖².
     const delta = sinks.reduce((acc, s) => acc + s.shrinkage, 0);
@@ -328,14 +353,15 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
     const runner = passRunner(reader, names, options);
     let pass: Awaited<ReturnType<typeof sketchGrams>>;
     try {
-      pass = await sketchGrams(reader, { tensors: names, kind, k, seed, onProgress, runner });
+      pass = await sketchGrams(reader, { tensors: names, kind, k, seed, onProgress, runner, strict });
     } finally {
       await runner.close();
     }
     grams = pass.grams;
     total = pass.total;
     nonFinite = pass.nonFiniteSteps;
-    // Report the user's base seed (each tensor's sketch is seeded from it with deriveSeed).
+    corrupt = pass.corrupt;
+    // Report the user's base seed (each tensor's sketch is seeded from it and its name: tensorSketchSeed).
     sketchReport = randomSketchReport(pass.sketches.values().next().value!, n, seed);
   } else {
     const kernel = options.gramKernel ?? DEFAULT_ANALYZE_OPTIONS.gramKernel;
@@ -344,12 +370,20 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
     const runner = kernel === "jax" ? undefined : passRunner(reader, names, options);
     let pass: Awaited<ReturnType<typeof accumulateGrams>>;
     try {
-      pass = await accumulateGrams(reader, { tensors: names, memoryBytes, onProgress, kernel, runner });
+      pass = await accumulateGrams(reader, {
+        tensors: names,
+        memoryBytes,
+        onProgress,
+        kernel,
+        runner,
+        strict,
+      });
     } finally {
       await runner?.close();
     }
     grams = pass.grams;
     nonFinite = pass.nonFiniteSteps;
+    corrupt = pass.corrupt;
     total = sumGrams(grams.values())!;
     if (info.sketch) {
       // The run logged sketches (k numbers per tensor per step): the exact pass ran on them; state the bound.
@@ -357,18 +391,17 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
       sketchReport = randomSketchReport(createSketch({ kind, k, seed: sketchSeed, dim: 1 }), n);
     }
   }
-  if (nonFinite.length > 0) {
-    problems.push(nonFiniteProblem(nonFinite, info.steps));
-    if (sketch && fdRows === null) {
-      // The streamed sketch pass keeps every row; the block pass (exact and fd) has already dropped them.
-      for (const [name, k] of grams) grams.set(name, dropIndices(k, nonFinite));
-      total = dropIndices(total, nonFinite);
-    }
+  if (nonFinite.length > 0) problems.push(nonFiniteProblem(nonFinite, info.steps));
+  const excluded = [...nonFinite, ...corrupt.map((c) => c.position)].sort((a, b) => a - b);
+  if (excluded.length > 0 && sketch && fdRows === null) {
+    // The streamed sketch pass keeps every row; the block pass (exact and fd) has already dropped them.
+    for (const [name, k] of grams) grams.set(name, dropIndices(k, excluded));
+    total = dropIndices(total, excluded);
   }
-  const kept = info.steps.map((_, i) => i).filter((i) => !nonFinite.includes(i));
+  const kept = info.steps.map((_, i) => i).filter((i) => !excluded.includes(i));
   const fromGramOptions = { predictors: [...predictors], eps: [...eps], window, bootstrap, seed };
-  // The momentum-matched predictor needs the logged optimizer buffer (exact mode only; in sketched mode it would
-  // need the buffer's sketch too, which no logger writes yet).
+  // The momentum-matched predictor needs the logged optimizer buffer: full, or sketched with the gradients' own sketch
+  // (a logged-sketch trace). `--sketch` cannot provide it (the buffers would need the same analysis-time sketch).
   const wantsMomentum = predictors.some((p) => p.startsWith("momentum"));
   if (wantsMomentum && sketch) {
     throw new GradtraceError(
@@ -376,7 +409,24 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
       "the momentum predictor is not available with --sketch (exact mode only)",
     );
   }
-  const momentum = wantsMomentum ? momentumCrossGrams(reader, names, kept) : null;
+  let momentum: ReturnType<typeof momentumCrossGrams> | null = null;
+  while (wantsMomentum && momentum === null) {
+    try {
+      momentum = momentumCrossGrams(reader, names, kept);
+    } catch (err) {
+      // A momentum buffer failing its checksum: exclude that step too (its neighbours' cross terms change, so
+      // the pass runs again on the remaining steps).
+      const step = (err as { step?: unknown }).step;
+      const at = kept.findIndex((p) => info.steps[p] === step);
+      if (at < 0) throw err;
+      corrupt.push(corruptStepOf(err, kept[at], strict));
+      for (const [name, k] of grams) grams.set(name, dropIndices(k, [at]));
+      total = dropIndices(total, [at]);
+      kept.splice(at, 1);
+    }
+  }
+  requireSteps(info.path, kept.length, nonFinite.length, corrupt.length);
+  problems.push(...corruptionProblems(corrupt));
   const series = new Map<string, TensorSeries>();
   const tensors: TensorResult[] = [];
   for (const name of names) {
@@ -384,7 +434,7 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
     const extras = momentum ? { momentum: momentum.perTensor.get(name)! } : {};
     const { result, series: s } = tensorResultFromGram(grams.get(name)!, meta, fromGramOptions, extras);
     series.set(name, s);
-    tensors.push(withGeometryAndSketch(reader, options, meta, kept, result, sketchReport));
+    tensors.push(withGeometryAndSketch(reader, options, meta, kept, result, sketchReport, grams.get(name)));
   }
   const totalNumel = names.reduce((s, name) => s + metas.get(name)!.numel, 0);
   const totalOut = tensorResultFromGram(
@@ -396,12 +446,17 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
   series.set("total", totalOut.series);
   let totalResult: TensorResult = totalOut.result;
   if (sketchReport) {
-    const check = options.sketchCheckSteps ?? DEFAULT_ANALYZE_OPTIONS.sketchCheckSteps;
+    // Exact values exist only when the sketch was taken here (`--sketch`); a logged-sketch trace has none.
+    const check = sketch ? (options.sketchCheckSteps ?? DEFAULT_ANALYZE_OPTIONS.sketchCheckSteps) : 0;
     const measuredError =
       check > 1
         ? await measureSketchError(reader, names, total, kept.slice(0, check), fromGramOptions)
         : undefined;
-    const report = { ...sketchReport, ...(measuredError ? { measuredError } : {}) };
+    const bounds =
+      sketchReport.kind !== "fd"
+        ? sketchBounds(total, totalResult, sketchReport.k, sketchReport.confidence)
+        : {};
+    const report = { ...sketchReport, ...bounds, ...(measuredError ? { measuredError } : {}) };
     totalResult = { ...totalResult, sketch: report };
   }
   const bounds = boundsFor(totalResult);
@@ -409,7 +464,14 @@ async function analyzeReader(reader: TraceReader, options: AnalyzeWithSeriesOpti
     result: {
       schemaVersion: SCHEMA_VERSION,
       mode: "exact",
-      trace: { path: info.path, format: info.format, steps: kept.length, tensors: names.length, problems },
+      trace: {
+        path: info.path,
+        format: info.format,
+        steps: kept.length,
+        tensors: names.length,
+        problems,
+        excludedSteps: { nonfinite: nonFinite.length, corrupt: corrupt.length },
+      },
       options: {
         predictors: [...predictors],
         eps: [...eps],
@@ -438,7 +500,7 @@ async function analyzeStreaming(
     eps: readonly number[];
     names: readonly string[];
     window: number;
-    problems: string[];
+    problems: AnalysisProblem[];
     modeOptions: { mode: "auto" | AnalysisMode; exactMaxSteps: number };
   },
 ): Promise<AnalysisOutput> {
@@ -459,7 +521,7 @@ async function analyzeStreaming(
     );
   }
   const parsed = sketch ? parseSketchSpec(sketch) : null;
-  const metas = new Map(info.tensors.map((t) => [t.name, t]));
+  const metas = tensorMetas(info);
   const specs = names.map((name) => ({ name, numel: parsed ? parsed.k : metas.get(name)!.numel }));
   const f64 = !parsed && names.some((name) => metas.get(name)!.dtype === "F64");
   const needed = estimateStreamingBytes({
@@ -486,13 +548,14 @@ async function analyzeStreaming(
     sketch: parsed ? { kind: parsed.kind, k: parsed.k, seed } : undefined,
     momentum: predictors.some((p) => p.startsWith("momentum")),
     onProgress,
+    strict: options.strict ?? DEFAULT_ANALYZE_OPTIONS.strict,
   });
   const nonFinite = pass.nonFiniteSteps;
-  if (nonFinite.length > 0) {
-    problems.push(nonFiniteProblem(nonFinite, info.steps));
-  }
-  const skip = new Set(nonFinite);
+  if (nonFinite.length > 0) problems.push(nonFiniteProblem(nonFinite, info.steps));
+  const skip = new Set([...nonFinite, ...pass.corrupt.map((c) => c.position)]);
   const kept = info.steps.map((_, i) => i).filter((i) => !skip.has(i));
+  requireSteps(info.path, kept.length, nonFinite.length, pass.corrupt.length);
+  problems.push(...corruptionProblems(pass.corrupt));
   const n = kept.length;
   let sketchReport: SketchReport | undefined;
   if (parsed) sketchReport = randomSketchReport(pass.sketches.values().next().value!, n, seed);
@@ -524,7 +587,14 @@ async function analyzeStreaming(
     result: {
       schemaVersion: SCHEMA_VERSION,
       mode: "streaming",
-      trace: { path: info.path, format: info.format, steps: n, tensors: names.length, problems },
+      trace: {
+        path: info.path,
+        format: info.format,
+        steps: n,
+        tensors: names.length,
+        problems,
+        excludedSteps: { nonfinite: nonFinite.length, corrupt: pass.corrupt.length },
+      },
       options: {
         predictors: [...predictors],
         eps: [...eps],
@@ -544,16 +614,43 @@ async function analyzeStreaming(
   };
 }
 
-/** The problems line for steps excluded for NaN/Inf values (the first ten step numbers). */
-function nonFiniteProblem(nonFinite: readonly number[], steps: readonly number[]): string {
+/** The problem entry for steps excluded for NaN/Inf values (the first ten step numbers). */
+function nonFiniteProblem(nonFinite: readonly number[], steps: readonly number[]): AnalysisProblem {
   const shown = nonFinite
     .slice(0, 10)
     .map((p) => steps[p])
     .join(", ");
-  return `${nonFinite.length} step(s) with NaN/Inf gradients were excluded: ${shown}${nonFinite.length > 10 ? ", …" : ""}`;
+  return {
+    kind: "nonfinite",
+    step: steps[nonFinite[0]],
+    message: `${nonFinite.length} step(s) with NaN/Inf gradients were excluded: ${shown}${nonFinite.length > 10 ? ", …" : ""}`,
+  };
 }
 
-/** A tensor's result with its matrix geometry (full, unsketched traces only) and the sketch report, if any. */
+/** No step left after the exclusions: an error saying why (corruption, or NaN/Inf everywhere). */
+function requireSteps(path: string, kept: number, nonFinite: number, corrupt: number): void {
+  if (kept > 0) return;
+  throw new GradtraceError(
+    corrupt > 0 ? "E_CHECKSUM" : "E_NUMERIC",
+    `${path}: no step is left to analyze (${nonFinite} step(s) with NaN/Inf gradients, ${corrupt} with corrupt data excluded)`,
+  );
+}
+
+/** Tensor descriptions by name. A logged-sketch trace stores k numbers per tensor; results report the tensor's own
+ * size when the trace header knows it (sketch.originalNumel). */
+function tensorMetas(info: TraceReader["info"]): Map<string, TensorInfo> {
+  const original = info.sketch?.originalNumel;
+  return new Map(
+    info.tensors.map((t) => [
+      t.name,
+      original?.[t.name] !== undefined ? { ...t, numel: original[t.name] } : t,
+    ]),
+  );
+}
+
+/** A tensor's result with its matrix geometry — exact from full gradients, otherwise estimated from the range
+ * sketches the trace logged (rangeGeometry) — and the sketch report, with its bounds when the tensor's sketched Gram
+ * is at hand (exact mode). */
 function withGeometryAndSketch(
   reader: TraceReader,
   options: AnalyzeOptions,
@@ -561,17 +658,20 @@ function withGeometryAndSketch(
   kept: readonly number[],
   result: TensorResult,
   sketchReport: SketchReport | undefined,
+  gram?: Mat,
 ): TensorResult {
+  const want = options.matrixGeometry ?? DEFAULT_ANALYZE_OPTIONS.matrixGeometry;
   const geometry =
-    (options.matrixGeometry ?? DEFAULT_ANALYZE_OPTIONS.matrixGeometry) &&
-    !options.sketch &&
-    !reader.info.sketch
-      ? matrixGeometry(reader, meta, kept)
-      : null;
+    (want && !options.sketch && !reader.info.sketch ? matrixGeometry(reader, meta, kept) : null) ??
+    (want ? rangeGeometry(reader, meta.name, kept) : null);
+  const sketch =
+    sketchReport && gram && sketchReport.kind !== "fd"
+      ? { ...sketchReport, ...sketchBounds(gram, result, sketchReport.k, sketchReport.confidence) }
+      : sketchReport;
   return {
     ...result,
     ...(geometry ? { matrix: geometry } : {}),
-    ...(sketchReport ? { sketch: sketchReport } : {}),
+    ...(sketch ? { sketch } : {}),
   };
 }
 
@@ -604,11 +704,18 @@ function parseFdSpec(spec: string): number {
 function defaultPredictorsFor(reader: TraceReader, sketched: boolean): readonly string[] {
   const first = reader.info.tensors[0];
   const hasMomentum =
-    !sketched &&
-    first !== undefined &&
-    reader.info.steps.length > 0 &&
-    reader.readState?.(0, first.name, "momentum");
+    !sketched && first !== undefined && reader.info.steps.length > 0 && hasMomentumBuffer(reader, first.name);
   return hasMomentum ? [...DEFAULT_PREDICTORS, "momentum"] : DEFAULT_PREDICTORS;
+}
+
+/** Whether the first step logged a momentum buffer for `name` (one failing its checksum was logged all the same). */
+function hasMomentumBuffer(reader: TraceReader, name: string): boolean {
+  try {
+    return (reader.readState?.(0, name, "momentum") ?? null) !== null;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "E_CHECKSUM") return true;
+    throw err;
+  }
 }
 
 /** |κ_sketched − κ_exact| / κ_exact per predictor on the first kept steps (`positions`, whose rows lead the

@@ -1,7 +1,9 @@
 /** @file The exact mode's one coordinate-blocked pass over a stored trace: for each tensor and each block of its
  * coordinates, read that slice from every step and hand it to a sink — by default a GramAccumulator (K += B·Bᵀ),
  * or a Frequent Directions sketch of the rows of G (see fdSink.ts). Memory is O(T² + block·T) whatever the
- * parameter count, so a trace larger than RAM is analyzed exactly.
+ * parameter count, so a trace larger than RAM is analyzed exactly. A step whose data fails its checksum (found by
+ * the reader on its first block, before any of it is used) is fed as zeros and excluded at the end, like a NaN/Inf
+ * step, but reported as corruption.
  *
  * The default Gram (kernels wasm and js) runs as tasks (blockTasks.ts): each tensor's coordinates are cut into
  * ranges of a fixed size, each range's Gram is computed from zero — on this thread or on worker threads — and the
@@ -10,6 +12,7 @@
 import { GramAccumulator, type GramKernel, type Mat, mat, resolveKernels } from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
 import { type GramTask, gramTaskBytes, zeroIfNonFinite } from "./blockTasks.ts";
+import { type CorruptStep, corruptStepOf } from "./corruption.ts";
 import { inProcessRunner, runInOrder, type TaskRunner } from "./taskRunner.ts";
 
 export interface GramPassProgress {
@@ -37,6 +40,8 @@ export interface GramPassOptions {
   readonly sink?: (n: number) => Promise<BlockSink>;
   /** Runs the default Gram's tasks (default: this thread). See taskRunner.ts. */
   readonly runner?: TaskRunner;
+  /** Let a checksum failure end the pass instead of excluding the step. */
+  readonly strict?: boolean;
 }
 
 /** What the pass feeds: blocks of n rows × width columns (row t = a coordinate slice of g_t), then one n×n result. */
@@ -50,6 +55,8 @@ export interface GramPassResult {
   readonly grams: Map<string, Mat>;
   /** Step positions (indices into info.steps) whose gradients held NaN/Inf in some tensor: excluded everywhere. */
   readonly nonFiniteSteps: number[];
+  /** Step positions whose data failed a checksum (the first failing tensor of each): excluded everywhere. */
+  readonly corrupt: CorruptStep[];
 }
 
 const BYTES_PER_DTYPE: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2 };
@@ -72,6 +79,7 @@ export function planGramTasks(
   positions: readonly number[],
   width: number,
   kernel: "js" | "wasm",
+  strict = false,
 ): GramTask[] {
   const span = width * Math.max(1, Math.ceil(TASK_COORDINATES / width));
   const tasks: GramTask[] = [];
@@ -84,6 +92,7 @@ export function planGramTasks(
         width,
         positions,
         kernel,
+        strict,
       });
     }
   }
@@ -100,6 +109,7 @@ export async function accumulateGrams(
     kernel,
     sink,
     runner,
+    strict = false,
   }: GramPassOptions,
 ): Promise<GramPassResult> {
   const positions = stepPositions ?? reader.info.steps.map((_, i) => i);
@@ -111,6 +121,7 @@ export async function accumulateGrams(
       kernel: resolveKernels(kernel, "accumulateGrams"),
       onProgress,
       runner: runner ?? inProcessRunner(reader),
+      strict,
     });
   }
   sink ??= (n) => GramAccumulator.create({ n, kernel });
@@ -125,6 +136,8 @@ export async function accumulateGrams(
     n * Math.min(width, Math.max(...tensors.map((t) => infoByName.get(t)!.numel))),
   );
   const bad = new Set<number>();
+  /** By row: corrupt rows are not read again (a later tensor of that step would be read for nothing). */
+  const corrupt = new Map<number, CorruptStep>();
   const grams = new Map<string, Mat>();
   let bytes = 0;
   for (const name of tensors) {
@@ -135,7 +148,17 @@ export async function accumulateGrams(
       const w = Math.min(width, t.numel - off);
       const block = buffer.subarray(0, n * w);
       for (let i = 0; i < n; i++) {
-        reader.readSlice(positions[i], name, off, w, block, i * w);
+        if (corrupt.has(i)) {
+          block.fill(0, i * w, (i + 1) * w);
+          continue;
+        }
+        try {
+          reader.readSlice(positions[i], name, off, w, block, i * w);
+        } catch (err) {
+          corrupt.set(i, corruptStepOf(err, positions[i], strict));
+          block.fill(0, i * w, (i + 1) * w);
+          continue;
+        }
         if (zeroIfNonFinite(block, i, w)) bad.add(i);
       }
       acc.addBlock(block, w);
@@ -144,11 +167,27 @@ export async function accumulateGrams(
     }
     grams.set(name, acc.gram);
   }
-  const nonFiniteSteps = [...bad].sort((a, b) => a - b);
-  if (nonFiniteSteps.length > 0) {
-    for (const [name, k] of grams) grams.set(name, dropIndices(k, nonFiniteSteps));
+  return excludeSteps(grams, positions, bad, corrupt);
+}
+
+/** The pass's result once the excluded rows (NaN/Inf or corrupt) are dropped from every Gram. A step that is corrupt
+ * in one tensor and non-finite in another is reported once, as corrupt. */
+function excludeSteps(
+  grams: Map<string, Mat>,
+  positions: readonly number[],
+  bad: ReadonlySet<number>,
+  corrupt: ReadonlyMap<number, CorruptStep>,
+): GramPassResult {
+  const nonFiniteSteps = [...bad].filter((i) => !corrupt.has(i)).sort((a, b) => a - b);
+  const excluded = [...nonFiniteSteps, ...corrupt.keys()].sort((a, b) => a - b);
+  if (excluded.length > 0) {
+    for (const [name, k] of grams) grams.set(name, dropIndices(k, excluded));
   }
-  return { grams, nonFiniteSteps: nonFiniteSteps.map((i) => positions[i]) };
+  return {
+    grams,
+    nonFiniteSteps: nonFiniteSteps.map((i) => positions[i]),
+    corrupt: [...corrupt.entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c),
+  };
 }
 
 /** The default Gram pass as tasks (see the file note): per tensor, the ranges' Grams added in range order. */
@@ -161,9 +200,10 @@ async function taskedGrams(
     kernel: "js" | "wasm";
     onProgress?: (p: GramPassProgress) => void;
     runner: TaskRunner;
+    strict: boolean;
   },
 ): Promise<GramPassResult> {
-  const { tensors, positions, width, kernel, onProgress, runner } = options;
+  const { tensors, positions, width, kernel, onProgress, runner, strict } = options;
   const n = positions.length;
   const infoByName = new Map(reader.info.tensors.map((t) => [t.name, t]));
   const tasks = planGramTasks(
@@ -171,10 +211,13 @@ async function taskedGrams(
     positions,
     width,
     kernel,
+    strict,
   );
   const totalBytes = tasks.reduce((s, t) => s + gramTaskBytes(reader, t), 0);
   const sums = new Map(tensors.map((name) => [name, new Float64Array(n * n)]));
   const bad = new Set<number>();
+  // By row; the first task to meet a corrupt step names it (tasks are consumed in order, so this is deterministic).
+  const corrupt = new Map<number, CorruptStep>();
   let bytes = 0;
   await runInOrder(
     tasks.length,
@@ -185,6 +228,7 @@ async function taskedGrams(
       const lower = result.lower;
       for (let i = 0; i < k.length; i++) k[i] += lower[i];
       for (const i of result.nonFinite) bad.add(i);
+      for (const c of result.corrupt) if (!corrupt.has(c.row)) corrupt.set(c.row, c.step);
       bytes += gramTaskBytes(reader, task);
       onProgress?.({ phase: "gram", done: bytes, total: totalBytes, bytes });
     },
@@ -195,11 +239,7 @@ async function taskedGrams(
     for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) k[j * n + i] = k[i * n + j];
     grams.set(name, mat(n, n, k));
   }
-  const nonFiniteSteps = [...bad].sort((a, b) => a - b);
-  if (nonFiniteSteps.length > 0) {
-    for (const [name, k] of grams) grams.set(name, dropIndices(k, nonFiniteSteps));
-  }
-  return { grams, nonFiniteSteps: nonFiniteSteps.map((i) => positions[i]) };
+  return excludeSteps(grams, positions, bad, corrupt);
 }
 
 /** K with the rows and columns in `drop` (sorted) removed. */

@@ -15,11 +15,15 @@ export {
 export type { TensorSeries } from "./fromGram.ts";
 export { accumulateGrams, sumGrams } from "./gramPass.ts";
 export { BLOCK_QUEUE_TASKS } from "./queueTasks.ts";
+export { matrixGeometry } from "./matrixGeometry.ts";
+export { type RangeGeometryOptions, rangeGeometry } from "./rangeGeometry.ts";
 export { compilePattern, selectTensors } from "./select.ts";
+export { sketchBounds } from "./sketchBounds.ts";
 export type * from "./types.ts";
 export type {
   AnalysisResult,
   MatrixGeometry,
+  MatrixGeometryError,
   SketchReport,
   SpectrumSummary,
   TensorResult,

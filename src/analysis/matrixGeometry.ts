@@ -1,6 +1,8 @@
 /** @file Geometry of matrix-shaped gradients (the second paper's object): the spectrum of the per-step gradient
- * matrix ∇W ∈ R^{out×in} at sampled steps, and the stale-projector energy — the fraction of ‖g_{t+Δ}‖² that the
- * top-k left subspace of g_t still captures, i.e. what a GaLore-style optimizer loses between projector refreshes. */
+ * matrix ∇W ∈ R^{out×in} at sampled steps, the stale-projector energy — the fraction of ‖g_{t+Δ}‖² that the
+ * top-k left subspace of g_t still captures, i.e. what a GaLore-style optimizer loses between projector refreshes —
+ * and the drift between the top-k subspaces of g_t and g_{t+Δ}. Exact, from full gradients; rangeGeometry.ts
+ * estimates the same numbers from logged range sketches. */
 import {
   effectiveRank,
   gramSingularValues,
@@ -8,6 +10,7 @@ import {
   mat,
   stableRank,
   staleProjectorEnergy,
+  subspaceDrift,
   topLeftSubspace,
 } from "../core/index.ts";
 import type { TensorInfo, TraceReader } from "../trace/index.ts";
@@ -21,6 +24,9 @@ export interface MatrixGeometryOptions {
   /** Largest smaller side handled (the thin SVD costs min² · max). */
   readonly maxSide?: number;
   readonly top?: number;
+  /** Also the drift between the top-k subspaces of g_t and g_{t+Δ} (one more SVD per (t, Δ) pair: off by default in
+   * analyze, where the exact pass's cost matters; the range-sketch estimate always has it). */
+  readonly drift?: boolean;
 }
 
 /** Rows × cols view of a tensor: first axis = outputs, the rest flattened (conv kernels: out × in·kh·kw). */
@@ -38,15 +44,9 @@ export function deltasFor(n: number): number[] {
   return out;
 }
 
-export function matrixGeometry(
-  reader: TraceReader,
-  tensor: TensorInfo,
-  stepPositions: readonly number[],
-  { k = 4, samples = 8, maxSide = 1024, top = 10 }: MatrixGeometryOptions = {},
-): MatrixGeometry | null {
-  const shape = matrixShape(tensor);
-  if (!shape || Math.min(shape.rows, shape.cols) > maxSide) return null;
-  const n = stepPositions.length;
+/** The sampled steps t (indices into the kept steps) and refresh intervals Δ both geometry estimators use: up to
+ * `samples` starts spread evenly over the steps that still have t + max Δ inside the run, Δ = 1, 2, 4, … (at most 6). */
+export function geometrySchedule(n: number, samples: number): { at: number[]; deltas: number[] } | null {
   if (n < 2) return null;
   const deltas = deltasFor(n).slice(0, 6);
   const maxDelta = deltas[deltas.length - 1];
@@ -55,6 +55,20 @@ export function matrixGeometry(
   const at = Array.from({ length: count }, (_, i) =>
     count === 1 ? 0 : Math.round((i * lastStart) / (count - 1)),
   );
+  return { at, deltas };
+}
+
+export function matrixGeometry(
+  reader: TraceReader,
+  tensor: TensorInfo,
+  stepPositions: readonly number[],
+  { k = 4, samples = 8, maxSide = 1024, top = 10, drift: withDrift = false }: MatrixGeometryOptions = {},
+): MatrixGeometry | null {
+  const shape = matrixShape(tensor);
+  if (!shape || Math.min(shape.rows, shape.cols) > maxSide) return null;
+  const schedule = geometrySchedule(stepPositions.length, samples);
+  if (!schedule) return null;
+  const { at, deltas } = schedule;
   const load = (i: number): Mat =>
     mat(shape.rows, shape.cols, Float64Array.from(reader.readTensor(stepPositions[i], tensor.name)));
   const singularValues: number[][] = [];
@@ -62,6 +76,10 @@ export function matrixGeometry(
   const stabRank: number[] = [];
   const energySum = new Float64Array(deltas.length);
   const energyCount = new Float64Array(deltas.length);
+  const driftSum = new Float64Array(deltas.length);
+  const driftCount = new Float64Array(deltas.length);
+  // Top-k bases by step index: the drift needs the basis of every t + Δ, and those indices repeat across t.
+  const bases = new Map<number, Mat>();
   for (const t of at) {
     const g = load(t);
     // Full spectrum from the smaller Gram (cheap, absolute accuracy ~√ε·σ₁: plenty for ranks); the projector's
@@ -71,12 +89,28 @@ export function matrixGeometry(
     singularValues.push(Array.from(s.subarray(0, top)));
     effRank.push(effectiveRank(sigmaSq));
     stabRank.push(stableRank(sigmaSq));
-    const basis = topLeftSubspace(g, k, { seed: t });
+    const basis = bases.get(t) ?? topLeftSubspace(g, k, { seed: t });
+    bases.set(t, basis);
     deltas.forEach((d, j) => {
-      const e = staleProjectorEnergy(basis, load(t + d));
+      const later = load(t + d);
+      const e = staleProjectorEnergy(basis, later);
       if (Number.isFinite(e)) {
         energySum[j] += e;
         energyCount[j] += 1;
+      }
+      if (!withDrift) return;
+      let laterBasis = bases.get(t + d);
+      if (!laterBasis) {
+        laterBasis = topLeftSubspace(later, k, { seed: t + d });
+        bases.set(t + d, laterBasis);
+      }
+      const cosines = subspaceDrift(basis, laterBasis);
+      let overlap = 0;
+      for (const c of cosines) overlap += c * c;
+      const drift = 1 - overlap / basis.cols;
+      if (Number.isFinite(drift)) {
+        driftSum[j] += drift;
+        driftCount[j] += 1;
       }
     });
   }
@@ -88,5 +122,9 @@ export function matrixGeometry(
     effectiveRank: effRank,
     stableRank: stabRank,
     staleEnergy: { k, delta: deltas, energy: Array.from(energySum, (s, j) => s / energyCount[j]) },
+    ...(withDrift
+      ? { drift: { k, delta: deltas, value: Array.from(driftSum, (s, j) => s / driftCount[j]) } }
+      : {}),
+    source: "exact",
   };
 }

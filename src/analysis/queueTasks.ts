@@ -18,6 +18,10 @@ function integer(task: string, what: string, v: unknown, min: number): void {
   if (!(typeof v === "number" && Number.isInteger(v) && v >= min)) fail(task, `${what} must be an integer ≥ ${min}`);
 }
 
+function optionalBoolean(task: string, what: string, v: unknown): void {
+  if (v !== undefined && typeof v !== "boolean") fail(task, `${what} must be true or false`);
+}
+
 function integers(task: string, what: string, v: unknown): void {
   if (!Array.isArray(v)) fail(task, `${what} must be an array of integers`);
   v.forEach((x, i) => {
@@ -46,6 +50,7 @@ function validateGramTask(args: readonly unknown[]): void {
   integer(task, "width", t.width, 1);
   integers(task, "positions", t.positions);
   if (t.kernel !== "js" && t.kernel !== "wasm") fail(task, `kernel must be js or wasm, got ${JSON.stringify(t.kernel)}`);
+  optionalBoolean(task, "strict", t.strict);
 }
 
 function validateSketchTask(args: readonly unknown[]): void {
@@ -59,6 +64,7 @@ function validateSketchTask(args: readonly unknown[]): void {
   integer(task, "seed", t.seed, Number.MIN_SAFE_INTEGER);
   integer(task, "from", t.from, 0);
   integer(task, "to", t.to, 0);
+  optionalBoolean(task, "strict", t.strict);
 }
 
 export const BLOCK_QUEUE_TASKS: readonly QueueTask[] = [

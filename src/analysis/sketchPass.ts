@@ -1,13 +1,22 @@
 /** @file The sketched mode's streaming pass: every step's tensors are read once and sketched to k numbers each
  * (independent seeded sketches per tensor, so the sum of the tensors' sketches is a sketch of the whole-model
  * vector by the block matrix [S_1 … S_m]); the metrics then run on the k×T sketches exactly as on full vectors.
+ * Tensor `name` is sketched with seed tensorSketchSeed(seed, name), the scheme the loggers use, so `analyze --sketch`
+ * of a full trace reproduces what a logger with the same kind, k and seed would have written.
  * Steps are sketched in tasks of consecutive steps (blockTasks.ts) on this thread or on worker threads: each step's
  * sketch is the same sequence of additions wherever it runs, so the result does not depend on the thread count. */
 
 import type { Mat } from "../core/index.ts";
-import { createSketch, deriveSeed, GramAccumulator, type Sketch, type SketchKind } from "../core/index.ts";
+import {
+  createSketch,
+  GramAccumulator,
+  type Sketch,
+  type SketchKind,
+  tensorSketchSeed,
+} from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
-import type { SketchTask } from "./blockTasks.ts";
+import type { SketchTask, SketchTaskResult } from "./blockTasks.ts";
+import type { CorruptStep } from "./corruption.ts";
 import type { GramPassProgress } from "./gramPass.ts";
 import { inProcessRunner, runInOrder, type TaskRunner } from "./taskRunner.ts";
 
@@ -19,6 +28,8 @@ export interface SketchPassOptions {
   readonly onProgress?: (p: GramPassProgress) => void;
   /** Runs the sketching tasks (default: this thread). */
   readonly runner?: TaskRunner;
+  /** Let a checksum failure end the pass instead of excluding the step. */
+  readonly strict?: boolean;
 }
 
 export interface SketchPassResult {
@@ -26,7 +37,9 @@ export interface SketchPassResult {
   readonly grams: Map<string, Mat>;
   readonly total: Mat;
   readonly sketches: Map<string, Sketch>;
+  /** Rows (step positions) of the Grams to drop: NaN/Inf gradients, and data failing its checksum. */
   readonly nonFiniteSteps: number[];
+  readonly corrupt: CorruptStep[];
 }
 
 /** Steps per task: a few tasks per thread so the threads finish together. */
@@ -36,35 +49,39 @@ function stepsPerTask(n: number, threads: number): number {
 
 export async function sketchGrams(
   reader: TraceReader,
-  { tensors, kind, k, seed = 0, onProgress, runner }: SketchPassOptions,
+  { tensors, kind, k, seed = 0, onProgress, runner, strict = false }: SketchPassOptions,
 ): Promise<SketchPassResult> {
   const n = reader.info.steps.length;
   const infoByName = new Map(reader.info.tensors.map((t) => [t.name, t]));
   const sketches = new Map<string, Sketch>();
-  tensors.forEach((name, i) => {
+  for (const name of tensors) {
     sketches.set(
       name,
-      createSketch({ kind, k, seed: deriveSeed(seed, i), dim: infoByName.get(name)!.numel }),
+      createSketch({ kind, k, seed: tensorSketchSeed(seed, name), dim: infoByName.get(name)!.numel }),
     );
-  });
+  }
   const run = runner ?? inProcessRunner(reader);
   // Row t of each buffer is the sketch of g_t: n × k, the layout GramAccumulator.addBlock expects.
   const perTensor = new Map(tensors.map((name) => [name, new Float64Array(n * k)]));
   const total = new Float64Array(n * k);
   const bad: number[] = [];
+  const corrupt: CorruptStep[] = [];
   const bytesPerStep = tensors.reduce((s, name) => s + infoByName.get(name)!.numel * 4, 0);
   const per = stepsPerTask(n, run.threads);
   const taskCount = Math.ceil(n / per);
-  await runInOrder<SketchTask, { rows: Float64Array }>(
+  await runInOrder<SketchTask, SketchTaskResult>(
     taskCount,
-    (i) => ({ tensors, kind, k, seed, from: i * per, to: Math.min(n, (i + 1) * per) }),
+    (i) => ({ tensors, kind, k, seed, from: i * per, to: Math.min(n, (i + 1) * per), strict }),
     (task) => run.sketch(task),
-    ({ rows }, task) => {
+    (result, task) => {
+      const corruptRows = new Set(result.corrupt.map((c) => c.row));
+      for (const c of result.corrupt) corrupt.push(c.step);
       for (let pos = task.from; pos < task.to; pos++) {
+        // A corrupt step's rows are zero already; it is excluded and reported as corruption, not as NaN/Inf.
         let finite = true;
         tensors.forEach((name, i) => {
           const at = ((pos - task.from) * tensors.length + i) * k;
-          const row = rows.subarray(at, at + k);
+          const row = result.rows.subarray(at, at + k);
           perTensor.get(name)!.set(row, pos * k);
           // Every coordinate lands in some output row with a non-zero weight, so a NaN/Inf anywhere in x makes the
           // sketched row non-finite: checking k numbers replaces a pass over all p.
@@ -76,8 +93,8 @@ export async function sketchGrams(
           }
           if (finite) for (let j = 0; j < k; j++) total[pos * k + j] += row[j];
         });
-        if (!finite) {
-          bad.push(pos);
+        if (!finite || corruptRows.has(pos)) {
+          if (!corruptRows.has(pos)) bad.push(pos);
           for (const buf of perTensor.values()) buf.fill(0, pos * k, (pos + 1) * k);
           total.fill(0, pos * k, (pos + 1) * k);
         }
@@ -95,5 +112,5 @@ export async function sketchGrams(
   };
   const grams = new Map<string, Mat>();
   for (const [name, rows] of perTensor) grams.set(name, gramOf(rows));
-  return { grams, total: gramOf(total), sketches, nonFiniteSteps: bad };
+  return { grams, total: gramOf(total), sketches, nonFiniteSteps: bad, corrupt };
 }

@@ -76,8 +76,15 @@ export function summarize(
           .join(", ")}.`
       : "";
     const how = sk.confidence >= 1 ? "deterministically" : `with probability ${sk.confidence}`;
+    const bounded = Object.entries(sk.kappaBound ?? {}).filter(
+      ([id]) => id !== "zero" && (id === best || id === "last"),
+    );
+    const kappaBounds =
+      bounded.length > 0
+        ? ` κ is within ${bounded.map(([id, e]) => `±${fmtNum(100 * e, 2)}% (${id})`).join(", ")} of its exact value ${how}.`
+        : "";
     parts.push(
-      `These numbers come from a ${sk.kind} sketch (k = ${sk.k}): inner products are within ${fmtNum(sk.errorBound)} (relative) ${how}.${measured}`,
+      `These numbers come from a ${sk.kind} sketch (k = ${sk.k}): inner products are within ${fmtNum(sk.errorBound)} (relative) ${how}.${kappaBounds}${measured}`,
     );
   }
   return parts.join(" ");

@@ -4,7 +4,23 @@
 
 import type { SpectrumBound } from "../core/index.ts";
 
-export const SCHEMA_VERSION = 1;
+/** 2: `trace.problems` are objects with a `kind` (was: strings), so corruption is told apart from NaN/Inf. */
+export const SCHEMA_VERSION = 2;
+
+/** One thing found wrong with the trace and worked around (or, under `strict`, refused). `kind`:
+ * - `corrupt-record`: data failed its checksum (a gtrace record or payload, a zip member); the step was excluded;
+ * - `truncated-record`: the last record was incomplete (a run killed mid-write) and skipped;
+ * - `missing-step`: a gap in the logged steps;
+ * - `nonfinite`: steps whose gradients hold NaN/Inf (as logged, checksums intact) were excluded;
+ * - `other`. */
+export interface AnalysisProblem {
+  readonly kind: "truncated-record" | "missing-step" | "corrupt-record" | "nonfinite" | "other";
+  readonly message: string;
+  /** Step (as logged) concerned; for `nonfinite`, the first of the excluded steps. */
+  readonly step?: number;
+  readonly tensor?: string;
+  readonly file?: string;
+}
 
 /** κ and r*(ε) over sliding windows of `size` steps starting at `starts` (step positions). */
 export interface WindowedKappa {
@@ -85,6 +101,28 @@ export interface MatrixGeometry {
   readonly stableRank: number[];
   /** Stale-projector energy: fraction of ‖g_{t+Δ}‖² captured by the rank-k left projector of step t, averaged over t. */
   readonly staleEnergy: { k: number; delta: number[]; energy: number[] };
+  /** Subspace drift between the top-k left subspaces U_t and U_{t+Δ}: 1 − ‖U_tᵀU_{t+Δ}‖_F²/k (the mean squared sine
+   * of their principal angles; 0 = same subspace, 1 = orthogonal), averaged over t. */
+  readonly drift?: { k: number; delta: number[]; value: number[] };
+  /** Where the numbers come from: the full gradients ("exact") or the logged range sketches Y_t = G_t·Ω ("rangeSketch",
+   * randomized range finder). */
+  readonly source?: "exact" | "rangeSketch";
+  /** Range-sketch estimates only: the stated error (half-width) of every number above, same layout. */
+  readonly error?: MatrixGeometryError;
+}
+
+/** Error of range-sketch geometry: jackknife over the s columns of Ω (leave one out, rescaled), |bias| + 2·sd — an a
+ * posteriori estimate of the sketch's error with ≈95% coverage (measured against full-gradient runs in the tests), not
+ * a worst-case bound. */
+export interface MatrixGeometryError {
+  readonly method: "jackknife";
+  /** Columns of Ω. */
+  readonly s: number;
+  readonly singularValues: number[][];
+  readonly effectiveRank: number[];
+  readonly stableRank: number[];
+  readonly staleEnergy: number[];
+  readonly drift: number[];
 }
 
 export interface SketchReport {
@@ -96,6 +134,15 @@ export interface SketchReport {
   readonly confidence: number;
   /** Measured |sketched − exact| / exact of κ on a sub-sample where the exact value was computable. */
   readonly measuredError?: Record<string, number>;
+  /** Relative error bound of the path length P_T per predictor, at `confidence` (predictors with fixed coefficients
+   * only; analysis/sketchBounds.ts). The regret bound (∝ √P_T) and the nonconvex path term (∝ P_T) inherit it. */
+  readonly pathLengthBound?: Record<string, number>;
+  /** Relative error bound of κ per predictor, at `confidence` (fixed-coefficient predictors; 0 for zero). */
+  readonly kappaBound?: Record<string, number>;
+  /** Relative error bound of any one windowed κ of a fixed-coefficient predictor, at `confidence`. */
+  readonly windowKappaBound?: number;
+  /** Keyed by ε: r*(ε) of the exact increments is at least this, at `confidence`. */
+  readonly predictableRankLowerBound?: Record<string, number>;
 }
 
 export interface BoundsReport {
@@ -112,7 +159,16 @@ export interface AnalysisResult {
   readonly schemaVersion: number;
   /** Which path ran (chosen by AnalyzeOptions.mode; "auto" picks exact up to exactMaxSteps steps). */
   readonly mode: AnalysisMode;
-  readonly trace: { path: string; format: string; steps: number; tensors: number; problems: string[] };
+  readonly trace: {
+    path: string;
+    format: string;
+    steps: number;
+    tensors: number;
+    /** What was found wrong and worked around: corrupt data (excluded), truncated tail, gaps, NaN/Inf steps. */
+    problems: AnalysisProblem[];
+    /** Steps left out of every metric: with NaN/Inf gradients, and with data failing its checksum. */
+    excludedSteps: { nonfinite: number; corrupt: number };
+  };
   readonly options: {
     predictors: string[];
     eps: number[];

@@ -9,7 +9,13 @@ export {
   regretBound,
 } from "./bounds.ts";
 export { type DecimatedSeries, decimateMinMax } from "./decimate.ts";
-export { type ErrorCode, exitCodeFor, GradtraceError } from "./errors.ts";
+export {
+  CorruptDataError,
+  type CorruptionSite,
+  type ErrorCode,
+  exitCodeFor,
+  GradtraceError,
+} from "./errors.ts";
 export { fmtNum, formatTick } from "./format.ts";
 export { GramAccumulator, type GramKernel, incrementGram } from "./gram.ts";
 export {
@@ -58,9 +64,15 @@ export {
   FrequentDirections,
   HashingSketch,
   parseSketchSpec,
+  rangeSketchOmega,
+  ratioRelativeBound,
   SKETCH_KINDS,
   type Sketch,
   type SketchKind,
+  type SketchSeeding,
+  sketchSeedFor,
+  sumOfSquaresBound,
+  tensorSketchSeed,
 } from "./sketch/index.ts";
 export {
   clampGramEigenvalues,
@@ -83,7 +95,7 @@ export {
   StreamingState,
   type StreamingTrack,
 } from "./streaming.ts";
-export { staleProjectorEnergy, topLeftSubspace } from "./subspace.ts";
+export { staleProjectorEnergy, subspaceDrift, topLeftSubspace } from "./subspace.ts";
 export { halfToFloatWasm } from "./wasm/convert.ts";
 export { type KernelFamily, requestedKernels, resolveKernels } from "./wasm/module.ts";
 export { windowedPredictableRank } from "./windowedRank.ts";

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { GradtraceError } from "../core/index.ts";
-import { ioError } from "./files.ts";
+import { ioError, makeDir } from "./files.ts";
 
 export interface WriteFileOptions {
   /** Replace an existing target (default false: E_EXISTS). */
@@ -47,13 +47,8 @@ let tempCounter = 0;
 export function writeFileAtomic(target: string, content: FileContent, options: WriteFileOptions = {}): void {
   const { force = false, what = "write", mkdir = false } = options;
   const dir = path.dirname(path.resolve(target));
-  if (mkdir) {
-    try {
-      fs.mkdirSync(dir, { recursive: true });
-    } catch (err) {
-      throw ioError(err, dir, `${what}: creating the directory`);
-    }
-  } else if (!fs.existsSync(dir)) {
+  if (mkdir) makeDir(dir, what);
+  else if (!fs.existsSync(dir)) {
     throw new GradtraceError("E_NOT_FOUND", `${what}: directory ${dir} does not exist`);
   }
   refuseExisting(target, force, what);
@@ -71,8 +66,17 @@ export function writeFileAtomic(target: string, content: FileContent, options: W
     if (force) fs.renameSync(tmp, target);
     else placeWithoutClobber(tmp, target, what);
   } catch (err) {
-    if (fd !== null) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
+    // Clean up whatever we can; the error reported is the first one (e.g. ENOSPC), not a follow-up failure.
+    try {
+      if (fd !== null) fs.closeSync(fd);
+    } catch {
+      // closing may fail for the same reason the write did
+    }
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // a temp name starting with "." is all that can be left behind, never a partial file under the target name
+    }
     throw ioError(err, target, `${what}: atomic write`);
   }
 }

@@ -5,14 +5,40 @@
 import * as fs from "node:fs";
 import { GradtraceError } from "../core/index.ts";
 
-/** Turns a Node I/O error into a GradtraceError naming the file (ENOENT → E_NOT_FOUND). */
+/** Errno codes that mean "the system refused the I/O" (not "the file is malformed"), with the words users read. */
+const SYSTEM_REFUSALS: Readonly<Record<string, string>> = {
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+  EFBIG: "file too large for the file system",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  EIO: "input/output error",
+  EMFILE: "too many open files",
+  ENFILE: "too many open files in the system",
+};
+
+/** Turns a Node I/O error into a GradtraceError naming the file and the cause: ENOENT → E_NOT_FOUND; disk full,
+ * permissions, read-only file systems and device errors → E_IO (exit code 5); anything else → E_FORMAT. */
 export function ioError(err: unknown, file: string, what: string): GradtraceError {
   if (err instanceof GradtraceError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const message = err instanceof Error ? err.message : String(err);
   if (code === "ENOENT")
     return new GradtraceError("E_NOT_FOUND", `${file}: no such file (${what})`, { cause: err });
+  const refusal = code === undefined ? undefined : SYSTEM_REFUSALS[code];
+  if (refusal !== undefined)
+    return new GradtraceError("E_IO", `${file}: ${what} failed: ${refusal} (${code})`, { cause: err });
   return new GradtraceError("E_FORMAT", `${file}: ${what} failed: ${message}`, { cause: err });
+}
+
+/** `mkdir -p` whose failure is a GradtraceError naming the directory and the cause. */
+export function makeDir(dir: string, what: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw ioError(err, dir, `${what}: creating the directory`);
+  }
 }
 
 export function fileSize(file: string): number {

@@ -166,9 +166,20 @@ function staleFigure(result: AnalysisResult): string {
       mode: "line",
     })),
   };
+  const sketched = withMatrix.filter((t) => t.matrix!.source === "rangeSketch");
+  const errors = sketched.length
+    ? `<p>Estimated from the range sketches the run logged (s = ${sketched[0].matrix!.error!.s} columns; randomized
+range finder). Stated error of each point (jackknife over the sketch's columns plus the projector's perturbation term;
+an estimate, not a worst-case bound): ${sketched
+        .map(
+          (t) =>
+            `${escapeXml(t.name)} ${t.matrix!.staleEnergy.energy.map((e, j) => `${fmtNum(e)}±${fmtNum(t.matrix!.error!.staleEnergy[j])}`).join(", ")}`,
+        )
+        .join("; ")}.</p>`
+    : "";
   return `<h2>What a GaLore-style optimizer keeps</h2>${renderSvgChart({ panels: [panel], panelWidth: 920, panelHeight: 300 })}
 <p>For each matrix-shaped gradient, the top-k left singular subspace at step t is kept for Δ steps; the curve is the
-mean fraction of ‖g_{t+Δ}‖² it still captures.</p>`;
+mean fraction of ‖g_{t+Δ}‖² it still captures.</p>${errors}`;
 }
 
 function boundsHtml(result: AnalysisResult): string {
@@ -191,13 +202,21 @@ td:first-child,th:first-child{text-align:left}tr.total{font-weight:bold;border-t
 export function renderHtmlReport(result: AnalysisResult): string {
   const t = result.trace;
   const problems = t.problems.length
-    ? `<h3>Problems found in the trace</h3><ul>${t.problems.map((p) => `<li>${escapeXml(p)}</li>`).join("")}</ul>`
+    ? `<h3>Problems found in the trace</h3><ul>${t.problems.map((p) => `<li class="${p.kind}">${escapeXml(p.message)}</li>`).join("")}</ul>`
     : "";
   const sketch = result.total.sketch
     ? `<p>Sketched mode: ${escapeXml(result.total.sketch.kind)} with k = ${result.total.sketch.k}; every inner product is within ε = ${fmtNum(result.total.sketch.errorBound)} (relative) with probability ${result.total.sketch.confidence}.${
         result.total.sketch.measuredError
           ? ` Measured κ error on the first steps: ${Object.entries(result.total.sketch.measuredError)
               .map(([id, e]) => `${escapeXml(id)} ${fmtNum(e)}`)
+              .join(", ")}.`
+          : ""
+      }${
+        result.total.sketch.kappaBound
+          ? ` Relative error bounds of κ (whole model, probability ${result.total.sketch.confidence}): ${Object.entries(
+              result.total.sketch.kappaBound,
+            )
+              .map(([id, e]) => `${escapeXml(id)} ±${fmtNum(e)}`)
               .join(", ")}.`
           : ""
       }</p>`

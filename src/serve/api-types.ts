@@ -34,6 +34,9 @@ export interface RunListEntry {
   readonly predictableRank: Record<string, number> | null;
   readonly effectiveRank: number | null;
   readonly stableRank: number | null;
+  /** Steps excluded from the numbers because their data failed a checksum (corruption; 0 = none found, null = not
+   * analyzed yet). The page shows a badge when it is positive; `/summary`'s `trace.problems` name them. */
+  readonly corruptSteps: number | null;
   /** ISO time of the analysis behind the numbers. */
   readonly analyzedAt: string | null;
 }
@@ -174,6 +177,8 @@ export interface LiveStepsEvent {
   readonly error: Record<string, number[]>;
   /** κ over all steps so far, per predictor (null when undefined, e.g. all-zero gradients). */
   readonly kappa: Record<string, number | null>;
+  /** Steps (as logged) skipped since the previous event because their data failed a checksum. */
+  readonly corruptSteps: number[];
 }
 
 export interface ApiError {

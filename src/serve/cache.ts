@@ -13,8 +13,9 @@ import { writeFileAtomic } from "../io/index.ts";
 
 /** Bumped whenever the cached result's shape changes, so older files read as stale and are re-analyzed: 2 = the
  * per-window r*(ε) is part of the analysis result (`windows.predictableRank`), no longer a separate cached table;
- * 3 = `stepIndices` are the logged step numbers also when steps were dropped (they were positions then). */
-export const CACHE_VERSION = 3;
+ * 3 = `stepIndices` are the logged step numbers also when steps were dropped (they were positions then);
+ * 4 = problems are objects with a kind (schemaVersion 2) and the headline counts steps excluded as corrupt. */
+export const CACHE_VERSION = 4;
 export const CACHE_DIR_NAME = ".gradtrace-cache";
 /** Cache files are ours to replace; the directory appears on first write. */
 const CACHE_WRITE = { force: true, mkdir: true, what: "serve cache" } as const;
@@ -29,6 +30,8 @@ export interface Headline {
   readonly predictableRank: Record<string, number>;
   readonly effectiveRank: number | null;
   readonly stableRank: number | null;
+  /** Steps excluded because their data failed a checksum (the dashboard's corruption badge). */
+  readonly corruptSteps: number;
 }
 
 export interface CacheKey {
@@ -115,5 +118,6 @@ export function headlineOf(result: AnalysisResult): Headline {
     predictableRank: { ...t.predictableRank },
     effectiveRank: finiteOrNull(t.effectiveRank),
     stableRank: finiteOrNull(t.stableRank),
+    corruptSteps: result.trace.excludedSteps?.corrupt ?? 0,
   };
 }

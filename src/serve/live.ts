@@ -4,7 +4,13 @@
  * ‖g_t − m_t‖² per predictor) with the running κ — what the server pushes as an SSE `live` event within a poll
  * period of the append, long before the exact re-analysis (see store.ts and docs/dashboard.md "Live mode").
  * Memory: the accumulator's O(p · (predictors + window)) floats, never the whole trace. */
-import { DEFAULT_PREDICTORS, GradtraceError, LiveAccumulator, resolvePredictor } from "../core/index.ts";
+import {
+  CorruptDataError,
+  DEFAULT_PREDICTORS,
+  GradtraceError,
+  LiveAccumulator,
+  resolvePredictor,
+} from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
 import { openTrace } from "../trace/index.ts";
 import type { LiveStepsEvent } from "./api-types.ts";
@@ -26,11 +32,18 @@ export interface LiveRunOptions {
  * with a live form, and momentum only when the trace logged the buffer (`readState`). */
 function livePredictors(ids: readonly string[], reader: TraceReader): { ids: string[]; window: number } {
   const first = reader.info.tensors[0]?.name;
-  const hasMomentum =
-    reader.readState !== undefined &&
-    reader.info.steps.length > 0 &&
-    first !== undefined &&
-    reader.readState(0, first, "momentum") !== null;
+  let hasMomentum = false;
+  try {
+    hasMomentum =
+      reader.readState !== undefined &&
+      reader.info.steps.length > 0 &&
+      first !== undefined &&
+      reader.readState(0, first, "momentum") !== null;
+  } catch (err) {
+    // A buffer failing its checksum was logged all the same; that step is skipped below.
+    if (!(err instanceof CorruptDataError)) throw err;
+    hasMomentum = true;
+  }
   const out: string[] = [];
   let window = 2;
   for (const id of ids) {
@@ -59,6 +72,8 @@ export class LiveRun {
   private positions = 0;
   /** Logged step index of each accepted step. */
   private readonly acceptedSteps: number[] = [];
+  /** Steps skipped since the last update because their data failed a checksum. */
+  private corruptSince: number[] = [];
 
   constructor({ absPath, predictors = DEFAULT_PREDICTORS, open = openTrace, sliceMs = 20 }: LiveRunOptions) {
     const reader = open(absPath);
@@ -105,18 +120,25 @@ export class LiveRun {
       const pos = this.positions;
       const grads: Record<string, Float32Array> = {};
       const momentum: Record<string, Float32Array> = {};
-      for (const t of reader.info.tensors) {
-        grads[t.name] = reader.readTensor(pos, t.name);
-        if (this.useMomentum) {
-          const b = reader.readState!(pos, t.name, "momentum");
-          if (b === null) {
-            throw new GradtraceError(
-              "E_FORMAT",
-              `LiveRun: step ${reader.info.steps[pos]} of ${reader.info.path} lacks the momentum buffer of "${t.name}"`,
-            );
+      try {
+        for (const t of reader.info.tensors) {
+          grads[t.name] = reader.readTensor(pos, t.name);
+          if (this.useMomentum) {
+            const b = reader.readState!(pos, t.name, "momentum");
+            if (b === null) {
+              throw new GradtraceError(
+                "E_FORMAT",
+                `LiveRun: step ${reader.info.steps[pos]} of ${reader.info.path} lacks the momentum buffer of "${t.name}"`,
+              );
+            }
+            momentum[t.name] = b;
           }
-          momentum[t.name] = b;
         }
+      } catch (err) {
+        // Corrupt data is left out of the live numbers, as analyze() leaves it out of the exact ones.
+        if (!(err instanceof CorruptDataError)) throw err;
+        this.corruptSince.push(err.step);
+        continue;
       }
       this.accumulator ??= new LiveAccumulator({
         // Lengths as read (a sketched trace's vectors are shorter than the tensor's numel).
@@ -135,6 +157,8 @@ export class LiveRun {
     }
     const acc = this.accumulator;
     if (!acc || acc.steps === before) return null;
+    const corruptSteps = this.corruptSince;
+    this.corruptSince = [];
     const snap = acc.snapshot().total;
     const error: Record<string, number[]> = {};
     const kappa: Record<string, number | null> = {};
@@ -149,6 +173,7 @@ export class LiveRun {
       gradNorm: Array.from(snap.gradNormSqSeries.subarray(before), Math.sqrt),
       error,
       kappa,
+      corruptSteps,
     };
   }
 

@@ -90,8 +90,11 @@ export class RunResults {
           result,
         }),
       ) as CachedResult;
-      const problems = full.result.trace.problems.map((p) => this.o.redact(p));
-      (full.result.trace as { problems: string[] }).problems = problems;
+      full.result.trace.problems = full.result.trace.problems.map((p) => ({
+        ...p,
+        message: this.o.redact(p.message),
+        ...(p.file !== undefined ? { file: this.o.redact(p.file) } : {}),
+      }));
       try {
         this.o.cache.write(id, full, {
           cacheVersion: CACHE_VERSION,

@@ -60,6 +60,7 @@ export function runEntry(s: RunState): RunListEntry {
     predictableRank: h?.predictableRank ?? null,
     effectiveRank: h?.effectiveRank ?? null,
     stableRank: h?.stableRank ?? null,
+    corruptSteps: h?.corruptSteps ?? null,
     analyzedAt: s.analyzedAt,
   };
 }

@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import { Inflate } from "fflate";
 import { GradtraceError } from "../core/index.ts";
-import { readRegion } from "../io/index.ts";
+import { crc32, readRegion } from "../io/index.ts";
 import { decodeInto, dtypeSize } from "./dtype.ts";
 import { listEntries } from "./locate.ts";
 import { LocatedReader, type StepTable, type TensorLocation } from "./located.ts";
@@ -41,7 +41,7 @@ function parseMetaNumber(value: string | undefined, where: string): number | nul
   return n;
 }
 
-/** Reads a one-element array (loss / lr) through its location. */
+/** Reads a one-element array (loss / lr) through its location, checking the member's zip CRC-32 when it has one. */
 function readScalar(loc: TensorLocation, where: string): number {
   if (loc.numel !== 1)
     throw new GradtraceError("E_SHAPE", `${where}: must hold exactly one value, has ${loc.numel}`);
@@ -68,8 +68,23 @@ function readScalar(loc: TensorLocation, where: string): number {
     }
     if (all.byteLength < src.headerLength + size)
       throw new GradtraceError("E_TRUNCATED", `${where}: scalar member is short`);
+    if (crc32(all) !== src.crc32 >>> 0)
+      throw new GradtraceError(
+        "E_CHECKSUM",
+        `${where}: member fails its zip CRC-32 check; the data is corrupt`,
+      );
     bytes = all.slice(src.headerLength, src.headerLength + size);
   } else {
+    const sum = loc.checksum;
+    if (sum) {
+      if (sum.length > 1 << 16)
+        throw new GradtraceError("E_FORMAT", `${where}: scalar member is implausibly large`);
+      if (crc32(readRegion(loc.file, sum.offset, sum.length)) !== sum.crc32 >>> 0)
+        throw new GradtraceError(
+          "E_CHECKSUM",
+          `${where}: ${sum.what} fails its zip CRC-32 check; the data is corrupt`,
+        );
+    }
     bytes = readRegion(loc.file, loc.offset, size);
   }
   const out = new Float64Array(1);

@@ -171,6 +171,12 @@ export function encodeLittleEndian(
   dtype: DType,
 ): Uint8Array {
   const n = data.length;
+  // Same representation in memory and on disk: one copy of the bytes instead of a loop over elements.
+  if (
+    NATIVE_LITTLE_ENDIAN &&
+    ((dtype === "F32" && data instanceof Float32Array) || (dtype === "F64" && data instanceof Float64Array))
+  )
+    return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
   const out = new Uint8Array(n * dtypeSize(dtype));
   const dv = new DataView(out.buffer);
   if (data instanceof Uint16Array) {

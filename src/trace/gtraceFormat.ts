@@ -9,13 +9,22 @@
  *                                u32 crc32(entry payload) | u32 0
  *                                then the E payloads back to back, in table order (numel × dtype size bytes each).
  *
+ * Version 2 (written only by files that declare range sketches, so other files stay readable by version-1 readers)
+ * adds entry kind 2, the range sketch Y = G·Ω of a matrix-shaped tensor: rows × s values, sizes declared by the
+ * header's `rangeSketch` field. The header may also carry `sketch` (the run logged sketched gradients: every tensor
+ * holds k numbers; kind, k, seed and the seeding scheme) — an optional field that version-1 readers ignore.
+ *
  * The record checksum covers the fixed fields and the entry table, which holds each payload's checksum: the reader
  * indexes a file by reading 48 + 16·E bytes per record, and verifies payload checksums when it reads whole tensors. */
 
 import type { DType } from "./types.ts";
 
 export const GTRACE_MAGIC = "GTRACE";
+/** Version written when a file needs no version-2 feature; readers accept every version in GTRACE_VERSIONS. */
 export const GTRACE_VERSION = 1;
+/** Version of files that hold range-sketch entries (kind 2). */
+export const GTRACE_VERSION_RANGE = 2;
+export const GTRACE_VERSIONS: readonly number[] = [1, 2];
 export const FILE_HEADER_BYTES = 16;
 export const RECORD_MAGIC = 0x43455247; // "GREC" read as little-endian u32
 export const RECORD_HEADER_BYTES = 48;
@@ -30,6 +39,8 @@ export const MAX_HEADER_JSON = 64 << 20;
 export const DTYPE_CODES: Readonly<Record<DType, number>> = { F64: 1, F32: 2, F16: 3, BF16: 4 };
 export const DTYPE_BY_CODE: readonly (DType | undefined)[] = [undefined, "F64", "F32", "F16", "BF16"];
 
-/** Kinds of per-tensor payloads in a record: the gradient itself and optimizer states. */
-export const ENTRY_KINDS = { gradient: 0, momentum: 1 } as const;
-export type StateKind = Exclude<keyof typeof ENTRY_KINDS, "gradient">;
+/** Kinds of per-tensor payloads in a record: the gradient itself, optimizer states, and (version 2) the range sketch
+ * of a matrix-shaped tensor. */
+export const ENTRY_KINDS = { gradient: 0, momentum: 1, range: 2 } as const;
+/** Entry kinds with the tensor's own size, read through `readState`. */
+export type StateKind = "momentum";

@@ -1,6 +1,9 @@
 /** @file The generic reader behind every per-step-file layout (safetensors, npy, npz, raw manifest data): each layout
- * only has to say where each (step, tensor) lives — file, byte offset, dtype, endianness, memory order — and this
- * module validates consistency across steps and serves readSlice / readTensor by positioned reads.
+ * only has to say where each (step, tensor) lives — file, byte offset, dtype, endianness, memory order, and the
+ * checksum covering it where the layout stores one (zip CRC-32 of npz members) — and this module validates
+ * consistency across steps and serves readSlice / readTensor by positioned reads. A checksummed (step, tensor) is
+ * verified on its first access, before any byte is handed out, and the verdict kept; a failure is a
+ * `CorruptDataError` naming step and tensor, raised on every later access too.
  *
  * Bytes that cannot be addressed in place (deflated npz members; Fortran-ordered arrays, which must be handed out
  * in C order) are materialised lazily, on first access of that (step, tensor), into one raw cache file in a private
@@ -10,10 +13,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as zlib from "node:zlib";
 import { Inflate } from "fflate";
-import { GradtraceError } from "../core/index.ts";
-import { FdPool, ioError } from "../io/index.ts";
+import { CorruptDataError, GradtraceError } from "../core/index.ts";
+import { crc32, crc32OfRegion, FdPool, ioError } from "../io/index.ts";
 import { decodeInto, dtypeSize, NATIVE_LITTLE_ENDIAN } from "./dtype.ts";
 import { findMissingSteps } from "./steps.ts";
 import type {
@@ -36,6 +38,15 @@ export interface DeflatedSource {
   readonly crc32: number;
 }
 
+/** A stored checksum over a file region holding (at least) one tensor's bytes, e.g. a stored zip member. */
+export interface RegionChecksum {
+  readonly offset: number;
+  readonly length: number;
+  readonly crc32: number;
+  /** What the region is, for messages ("member w.npy"). */
+  readonly what: string;
+}
+
 export interface TensorLocation {
   readonly file: string;
   /** Byte offset of element 0 in `file` (unused while `deflated` is set). */
@@ -46,6 +57,8 @@ export interface TensorLocation {
   readonly shape: readonly number[];
   readonly numel: number;
   readonly deflated?: DeflatedSource;
+  /** Verified on first access (deflated members are checked against their own CRC while inflating). */
+  readonly checksum?: RegionChecksum;
 }
 
 export interface StepTable {
@@ -202,10 +215,12 @@ export class LocatedReader implements TraceReader {
   private readonly cache: MaterialCache;
   /** Locations rewritten after materialisation, keyed by `${stepPos}\u0000${name}`. */
   private readonly materialised = new Map<string, TensorLocation>();
+  /** Checksum verdicts of (step position, tensor), same keys; absent = not yet checked. */
+  private readonly verdicts = new Map<string, CorruptDataError | null>();
   private readonly rescan?: (lastStep: number) => StepTable[];
   /** Problems found at open other than missing steps (those are recomputed on refresh). */
   private readonly staticProblems: TraceProblem[];
-  private scratch = new Uint8Array(0);
+  private scratch: Uint8Array = new Uint8Array(0);
   private closed = false;
 
   constructor({
@@ -370,18 +385,47 @@ export class LocatedReader implements TraceReader {
     }
   }
 
-  /** Location of C-ordered, directly addressable bytes, materialising them first if needed. */
+  /** Location of C-ordered, directly addressable, verified bytes, materialising them first if needed. */
   private resolve(stepPos: number, name: string): TensorLocation {
     const key = `${stepPos}\u0000${name}`;
+    const verdict = this.verdicts.get(key);
+    if (verdict) throw verdict;
     const hit = this.materialised.get(key);
     if (hit) return hit;
     let loc = this.tables[stepPos].tensors.get(name)!;
+    const step = this.tables[stepPos].step;
+    if (loc.checksum && verdict === undefined) this.verify(key, loc, loc.checksum, step, name);
     if (!loc.deflated && !loc.fortranOrder) return loc;
-    const where = `${loc.file}: step ${this.tables[stepPos].step}, tensor ${name}`;
-    if (loc.deflated) loc = this.inflateMember(loc, loc.deflated, where);
+    const where = `${loc.file}: step ${step}, tensor ${name}`;
+    if (loc.deflated) {
+      try {
+        loc = this.inflateMember(loc, loc.deflated, where);
+      } catch (err) {
+        // A damaged member (bad deflate stream, wrong length, CRC mismatch) is corrupt data of this step.
+        if (!(err instanceof GradtraceError) || err.code === "E_IO" || err.code === "E_NOT_FOUND") throw err;
+        const corrupt = new CorruptDataError({ step, tensor: name, file: loc.file }, err.message);
+        this.verdicts.set(key, corrupt);
+        throw corrupt;
+      }
+      this.verdicts.set(key, null);
+    }
     if (loc.fortranOrder) loc = this.transposeFortran(loc, where);
     this.materialised.set(key, loc);
     return loc;
+  }
+
+  private verify(key: string, loc: TensorLocation, sum: RegionChecksum, step: number, name: string): void {
+    const { crc, scratch } = crc32OfRegion(this.pool, loc.file, sum.offset, sum.length, this.scratch);
+    this.scratch = scratch;
+    const verdict =
+      crc === sum.crc32 >>> 0
+        ? null
+        : new CorruptDataError(
+            { step, tensor: name, file: loc.file },
+            `${loc.file}: step ${step}, tensor ${name}: ${sum.what} fails its CRC-32 check; the data is corrupt`,
+          );
+    this.verdicts.set(key, verdict);
+    if (verdict) throw verdict;
   }
 
   private inflateMember(loc: TensorLocation, src: DeflatedSource, where: string): TensorLocation {
@@ -396,7 +440,7 @@ export class LocatedReader implements TraceReader {
           `${where}: member ${src.member} inflates beyond its declared ${src.uncompressedSize} bytes (zip bomb?); refusing`,
         );
       }
-      crc = zlib.crc32(chunk, crc);
+      crc = crc32(chunk, crc);
       // Drop the npy header that precedes the payload in the inflated stream.
       const skip = Math.max(0, Math.min(chunk.byteLength, src.headerLength - produced));
       if (skip < chunk.byteLength) this.cache.append(chunk.subarray(skip));

@@ -4,11 +4,12 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { GradtraceError, SKETCH_KINDS, type SketchKind } from "../core/index.ts";
+import { GradtraceError } from "../core/index.ts";
 import { fileSize, ioError } from "../io/index.ts";
 import { listSteps } from "./dirReaders.ts";
 import { dtypeSize, isDType, shapeNumel } from "./dtype.ts";
 import { checkSliceArgs, LocatedReader, type StepTable, type TensorLocation } from "./located.ts";
+import { parseSketchInfo } from "./sketchInfo.ts";
 import { findMissingSteps } from "./steps.ts";
 import type {
   OpenTraceOptions,
@@ -88,34 +89,8 @@ export function validateManifest(json: unknown, file: string): Manifest {
     });
     return v as (number | null)[];
   };
-  let sketch: SketchInfo | undefined;
-  if (json.sketch !== undefined) {
-    const s = json.sketch;
-    if (!isObj(s)) fail(file, "sketch", "must be an object { kind, k, seed }");
-    if (!(SKETCH_KINDS as readonly unknown[]).includes(s.kind))
-      fail(file, "sketch.kind", `must be one of ${SKETCH_KINDS.join(", ")}`);
-    if (!isNonNegInt(s.k) || s.k === 0) fail(file, "sketch.k", "must be a positive integer");
-    if (!isNonNegInt(s.seed)) fail(file, "sketch.seed", "must be a non-negative integer");
-    if (s.originalNumel !== undefined) {
-      const o = s.originalNumel;
-      if (!isObj(o) || !Object.values(o).every(isNonNegInt))
-        fail(file, "sketch.originalNumel", "must map tensor names to non-negative integers");
-    }
-    tensors.forEach((t, i) => {
-      if (t.numel !== s.k) {
-        throw new GradtraceError(
-          "E_SHAPE",
-          `${file}: tensors[${i}] (${t.name}) has ${t.numel} elements but sketch.k is ${s.k}`,
-        );
-      }
-    });
-    sketch = {
-      kind: s.kind as SketchKind,
-      k: s.k,
-      seed: s.seed,
-      ...(s.originalNumel ? { originalNumel: s.originalNumel as Record<string, number> } : {}),
-    };
-  }
+  const sketch: SketchInfo | undefined =
+    json.sketch !== undefined ? parseSketchInfo(json.sketch, tensors, file) : undefined;
   return {
     version: 1,
     steps: steps as number[],

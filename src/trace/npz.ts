@@ -247,7 +247,17 @@ export function readNpzMembers(file: string): NpzMember[] {
         fortranOrder: header.fortranOrder,
         shape: header.shape,
         numel: header.numel,
-        ...(deflated ? { deflated } : {}),
+        ...(deflated
+          ? { deflated }
+          : {
+              // The zip CRC-32 covers the stored member (npy header + payload): verified on first access.
+              checksum: {
+                offset: dataStart,
+                length: entry.compressedSize,
+                crc32: entry.crc32,
+                what: `member ${entry.name}`,
+              },
+            }),
       },
     });
   }

@@ -71,3 +71,10 @@ export function findMissingSteps(steps: readonly number[], file: string): TraceP
   }
   return problems;
 }
+
+/** Strict mode: damage a reader found while opening (a record skipped because it fails its checksum) is an error
+ * (E_CHECKSUM) naming it, instead of a reported problem. */
+export function refuseCorruption(problems: readonly TraceProblem[], what: string): void {
+  const bad = problems.find((p) => p.kind === "corrupt-record");
+  if (bad) throw new GradtraceError("E_CHECKSUM", `${what} (strict): ${bad.message}`);
+}

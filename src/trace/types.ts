@@ -22,14 +22,37 @@ export interface SketchInfo {
   readonly kind: "jl" | "countsketch" | "sparsejl" | "srht";
   readonly k: number;
   readonly seed: number;
+  /** How each tensor's sketch was seeded from `seed`: "name" → tensorSketchSeed(seed, name) (what the loggers write
+   * now), "position" → deriveSeed(seed, i) for the i-th tensor (traces that predate the field; the default). */
+  readonly seeding?: "name" | "position";
+  /** sparsejl only: nonzeros per column (default: the largest divisor of k that is ≤ 8). */
+  readonly s?: number;
   /** Original (unsketched) element count per tensor name, when known. */
   readonly originalNumel?: Readonly<Record<string, number>>;
+}
+
+/** A matrix-shaped tensor whose range sketch Y = G·Ω (rows × s) the trace holds (gtrace version 2). */
+export interface RangeSketchTensor {
+  readonly name: string;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** Range sketches of matrix-shaped gradients: Y_t = G_t·Ω with Ω (cols × s) i.i.d. N(0, 1/s), the same at every
+ * step (generation: docs/trace-format.md). */
+export interface RangeSketchInfo {
+  readonly s: number;
+  readonly seed: number;
+  readonly seeding: "name";
+  readonly tensors: readonly RangeSketchTensor[];
 }
 
 export interface TraceProblem {
   readonly kind: "truncated-record" | "missing-step" | "corrupt-record" | "nonfinite" | "other";
   /** Step index concerned, when there is one. */
   readonly step?: number;
+  /** Tensor concerned (e.g. the one whose checksum failed), when there is one. */
+  readonly tensor?: string;
   readonly file?: string;
   readonly message: string;
 }
@@ -45,18 +68,29 @@ export interface TraceInfo {
   readonly loss: readonly (number | null)[];
   readonly lr: readonly (number | null)[];
   readonly sketch?: SketchInfo;
+  /** Present when the trace holds range sketches of matrix-shaped tensors (read them with `readRangeSketch`). */
+  readonly rangeSketch?: RangeSketchInfo;
   /** Problems found and tolerated while opening (truncated last record, missing steps, ...). */
   readonly problems: readonly TraceProblem[];
   /** Total bytes of gradient payload (for progress / GB/s). */
   readonly payloadBytes: number;
 }
 
+/**
+ * Checksums: layouts that store them (gtrace payload CRCs, zip CRCs of npz members) are verified before any byte of
+ * a (step, tensor) is handed out — by whole reads every time, and by the first partial read of that (step, tensor),
+ * which checks the whole payload once and remembers the verdict. A payload that fails makes readSlice, readTensor
+ * and readState throw `CorruptDataError` (code E_CHECKSUM, with `step` and `tensor`), every time it is asked for;
+ * callers exclude that step (analysis, convert) or stop (`--strict`). Layouts without checksums (safetensors, npy,
+ * raw manifests) cannot detect corruption.
+ */
 export interface TraceReader {
   readonly info: TraceInfo;
   /**
    * Copies elements [offset, offset + count) of tensor `name` (flattened, C order) at step position `stepPos` into
    * `out` starting at `outOffset`, converting to out's type (float32 out of float64 data rounds; float32 data into a
-   * Float32Array is read straight into place). Random access: cost proportional to `count`.
+   * Float32Array is read straight into place). Random access: cost proportional to `count`, plus one checksum pass
+   * over the whole payload on the first read of that (step, tensor).
    */
   readSlice(
     stepPos: number,
@@ -75,6 +109,9 @@ export interface TraceReader {
    * momentum buffer of parameter `name` as a new Float32Array, or null when that step did not log it.
    */
   readState?(stepPos: number, name: string, kind: "momentum"): Float32Array | null;
+  /** The range sketch Y = G·Ω of matrix-shaped tensor `name` at a step (rows × s, C order), or null when that step
+   * did not log one (gtrace version 2 only). */
+  readRangeSketch?(stepPos: number, name: string): Float32Array | null;
   close(): void;
 }
 
@@ -83,7 +120,8 @@ export interface OpenTraceOptions {
   readonly format?: TraceFormat;
   /** Directory for temporary block-transposed copies (formats without random access, e.g. deflated npz). */
   readonly tmpDir?: string;
-  /** gtrace only: verify payload checksums of the "last" record at open (default) or of "all" records. */
+  /** gtrace only: verify payload checksums of the "last" record at open (default; every other payload is verified
+   * on its first read) or of "all" records at open (failing records are then skipped and reported). */
   readonly verify?: "last" | "all";
 }
 
@@ -93,6 +131,8 @@ export interface StepExtras {
   /** Optional optimizer state, e.g. { "fc1.weight": momentumBuffer }: stored as a momentum entry beside the gradient of
    * that name and read back with `TraceReader.readState(stepPos, name, "momentum")`. */
   readonly momentum?: Readonly<Record<string, Float32Array>>;
+  /** Range sketches Y = G·Ω (rows × s values) of tensors the writer declared in `rangeSketch`. */
+  readonly range?: Readonly<Record<string, Float32Array>>;
 }
 
 export interface TraceWriter {

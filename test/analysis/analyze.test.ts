@@ -308,7 +308,10 @@ describe("analyze() end to end", () => {
     const r = await analyze(reader, { predictors: ["zero", "last"], bootstrap: false });
     reader.close();
     expect(r.trace.steps).toBe(11);
-    expect(r.trace.problems.join(" ")).toMatch(/NaN\/Inf.*5/);
+    expect(r.trace.problems).toEqual([
+      { kind: "nonfinite", step: 5, message: expect.stringMatching(/NaN\/Inf.*5/) },
+    ]);
+    expect(r.trace.excludedSteps).toEqual({ nonfinite: 1, corrupt: 0 });
     expect(r.total.kappa.last).toBeCloseTo(bruteKappa(vecs, "last"), 9);
     // Sketched mode detects the same step from the sketched row alone.
     const sk = openTrace(bad);
@@ -319,7 +322,7 @@ describe("analyze() end to end", () => {
     });
     sk.close();
     expect(rs.trace.steps).toBe(11);
-    expect(rs.trace.problems.join(" ")).toMatch(/NaN\/Inf.*5/);
+    expect(rs.trace.problems.map((p) => [p.kind, p.step])).toEqual([["nonfinite", 5]]);
     expect(rs.total.kappa.zero).toBe(1);
   });
 

@@ -148,4 +148,66 @@ describe("block passes on worker threads equal one thread, bit for bit", () => {
         expect(Array.from(b.grams.get(name)!.data)).toEqual(Array.from(a.grams.get(name)!.data));
     }
   });
+
+  it("a step whose payload fails its checksum: excluded as corruption, same Grams and sketches as one thread", async () => {
+    const CORRUPT_STEP = 2;
+    const file = path.join(dir, "corrupt.gtrace");
+    const full = fs.readFileSync(gtrace);
+    // The "mat" payload of a middle step (its bytes are unique in the file: random float32 values).
+    const at = full.indexOf(Buffer.from(data[CORRUPT_STEP].mat.buffer));
+    expect(at).toBeGreaterThan(0);
+    const bad = Buffer.from(full);
+    bad[at + 7] ^= 0x10;
+    fs.writeFileSync(file, bad);
+    const reader = openTrace(file);
+    const pool = workerRunner(reader, 2);
+    try {
+      const tensors = Object.keys(SHAPES);
+      const exact = [inProcessRunner(reader), pool].map((runner) =>
+        accumulateGrams(reader, { tensors, memoryBytes: 8 * STEPS * 50_000, runner }),
+      );
+      const [a, b] = await Promise.all(exact);
+      for (const r of [a, b]) {
+        expect(r.nonFiniteSteps).toEqual([NAN_STEP]);
+        expect(r.corrupt.map((c) => [c.position, c.step, c.tensor])).toEqual([
+          [CORRUPT_STEP, CORRUPT_STEP, "mat"],
+        ]);
+      }
+      for (const name of tensors) {
+        expect(a.grams.get(name)!.rows).toBe(STEPS - 2);
+        expect(Array.from(b.grams.get(name)!.data), name).toEqual(Array.from(a.grams.get(name)!.data));
+      }
+      // The kept steps' Grams equal those of the intact file with both excluded steps dropped.
+      const intact = await accumulateGrams(layout("gtrace").reader, {
+        tensors,
+        memoryBytes: 8 * STEPS * 50_000,
+      });
+      const keep = [0, 1, 3, 5, 6, 7, 8];
+      const k0 = intact.grams.get("big")!;
+      const n0 = STEPS - 1;
+      const kept0 = [0, 1, 2, 3, 5, 6, 7, 8]; // intact rows (the NaN step already dropped)
+      const k1 = a.grams.get("big")!;
+      for (const [i, s] of keep.entries()) {
+        for (const [j, t] of keep.entries()) {
+          expect(k1.data[i * keep.length + j]).toBe(k0.data[kept0.indexOf(s) * n0 + kept0.indexOf(t)]);
+        }
+      }
+      const sketched = [inProcessRunner(reader), pool].map((runner) =>
+        sketchGrams(reader, { tensors, kind: "countsketch", k: 32, seed: 5, runner }),
+      );
+      const [sa, sb] = await Promise.all(sketched);
+      for (const r of [sa, sb]) {
+        expect(r.nonFiniteSteps).toEqual([NAN_STEP]);
+        expect(r.corrupt.map((c) => [c.position, c.tensor])).toEqual([[CORRUPT_STEP, "mat"]]);
+      }
+      expect(Array.from(sb.total.data)).toEqual(Array.from(sa.total.data));
+      // Strict: the checksum failure ends the pass, with its code, from a worker too.
+      await expect(accumulateGrams(reader, { tensors, runner: pool, strict: true })).rejects.toMatchObject({
+        code: "E_CHECKSUM",
+      });
+    } finally {
+      await pool.close();
+      reader.close();
+    }
+  });
 });

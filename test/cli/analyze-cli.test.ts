@@ -1,32 +1,13 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli/main.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fmtNum } from "../../src/core/format.ts";
 import { createRng } from "../../src/core/rng.ts";
 import { createGtraceWriter } from "../../src/trace/index.ts";
+import { runCli } from "./run.ts";
 
-/** Runs the CLI in-process, capturing what it prints. */
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((s) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((s) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    const code = await main(["node", "gradtrace", ...args]);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = runCli;
 
 describe("gradtrace analyze (CLI)", () => {
   let dir: string;
@@ -79,7 +60,7 @@ describe("gradtrace analyze (CLI)", () => {
       `best predictor of the whole-model gradient is ${best}, κ = ${fmtNum(result.total.kappa[best])}`,
     );
     expect(r.out).toContain(result.summary);
-    expect(result.schemaVersion).toBe(1);
+    expect(result.schemaVersion).toBe(2);
     expect(result.trace.steps).toBe(30);
     expect(result.total.kappa.zero).toBe(1);
     // The bias flips sign every step: the one-step predictor is far worse than zero (κ → 4).
@@ -105,7 +86,7 @@ describe("gradtrace analyze (CLI)", () => {
     expect(r.err).toMatch(/keep\.json already exists/);
     expect(fs.readFileSync(json, "utf8")).toBe("mine");
     expect((await run("analyze", trace, "--json", json, "--force", "--quiet")).code).toBe(0);
-    expect(JSON.parse(fs.readFileSync(json, "utf8")).schemaVersion).toBe(1);
+    expect(JSON.parse(fs.readFileSync(json, "utf8")).schemaVersion).toBe(2);
   });
 
   it("reports bad input with one line and a specific exit code, never a stack trace", async () => {

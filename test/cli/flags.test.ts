@@ -52,6 +52,7 @@ describe("flag defaults come from the library", () => {
     expect(a.gramKernel).toBe(DEFAULT_ANALYZE_OPTIONS.gramKernel);
     expect(a.bootstrap).toBe(DEFAULT_ANALYZE_OPTIONS.bootstrap);
     expect(a.matrix).toBe(DEFAULT_ANALYZE_OPTIONS.matrixGeometry);
+    expect(a.strict).toBe(DEFAULT_ANALYZE_OPTIONS.strict);
     const help = analyze.helpInformation().replace(/\s+/g, " ");
     expect(help).toContain(`(default ${DEFAULT_ANALYZE_OPTIONS.eps.join(",")})`);
     expect(help).toContain(`(default ${bytesText(DEFAULT_ANALYZE_OPTIONS.memoryBytes)})`);

@@ -8,8 +8,7 @@ import fc from "fast-check";
 import { Matrix, SingularValueDecomposition } from "ml-matrix";
 import { afterAll, describe, expect, test } from "vitest";
 import { analyze } from "../../src/analysis/index.ts";
-import { deriveSeed } from "../../src/core/rng.ts";
-import { createSketch } from "../../src/core/sketch/index.ts";
+import { createSketch, tensorSketchSeed } from "../../src/core/sketch/index.ts";
 import { createCnnModel } from "../../src/lab/zoo/models/cnn.ts";
 import { createDeepLinearModel, createLowRankRegressionModel } from "../../src/lab/zoo/models/linear.ts";
 import { createLqrModel } from "../../src/lab/zoo/models/lqr.ts";
@@ -254,7 +253,7 @@ describe("trace logging", () => {
     }
     reader.close();
   });
-  test("the sketched trace holds S_i g_t for each tensor's own seeded sketch", async () => {
+  test("the sketched trace holds S g_t (and S·momentum) for each tensor's name-seeded sketch", async () => {
     const model = createDeepLinearModel();
     const logger = createTraceLogger({
       outDir: join(tmp, "sketched"),
@@ -275,12 +274,12 @@ describe("trace logging", () => {
     });
     logger.close();
     const reader = openTrace(logger.tracePath);
-    expect(reader.info.sketch).toMatchObject({ kind: "jl", k: 64, seed: 9 });
-    model.params.forEach((spec, i) => {
+    expect(reader.info.sketch).toMatchObject({ kind: "jl", k: 64, seed: 9, seeding: "name" });
+    for (const spec of model.params) {
       const sketch = createSketch({
         kind: "jl",
         k: 64,
-        seed: deriveSeed(9, i),
+        seed: tensorSketchSeed(9, spec.name),
         dim: seen[0].grads[spec.name].length,
       });
       for (let pos = 0; pos < seen.length; pos++) {
@@ -289,8 +288,16 @@ describe("trace logging", () => {
         expected.forEach((x, j) => {
           expect(got[j]).toBeCloseTo(x, 4);
         });
+        const m = seen[pos].momentum?.[spec.name];
+        if (m) {
+          const sm = sketch.apply(m);
+          const gotM = reader.readState!(pos, spec.name, "momentum")!;
+          sm.forEach((x, j) => {
+            expect(gotM[j]).toBeCloseTo(x, 4);
+          });
+        }
       }
-    });
+    }
     reader.close();
   });
   test("live accumulator κ during training = analyze() κ of the written trace (momentum predictor included)", async () => {

@@ -51,7 +51,13 @@ describe("dropped steps", () => {
       const out = await analyzeWithSeries(reader, { predictors: ["zero", "last"], gram: true });
       expect(out.stepIndices).toEqual(KEPT);
       expect(out.result.trace.steps).toBe(KEPT.length);
-      expect(out.result.trace.problems.join(" ")).toMatch(/NaN\/Inf gradients were excluded: 50/);
+      expect(out.result.trace.problems).toEqual([
+        {
+          kind: "nonfinite",
+          step: 50,
+          message: expect.stringMatching(/NaN\/Inf gradients were excluded: 50/),
+        },
+      ]);
       expect(out.series.get("total")!.gradNormSq.length).toBe(KEPT.length);
       // The Gram against inner products of the gradients as written (float32 values, summed in float64).
       const gram = out.gram!;

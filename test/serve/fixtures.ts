@@ -139,6 +139,7 @@ export function fixtureResult(options: FixtureOptions = {}): AnalysisResult {
       steps: o.steps,
       tensors: o.tensors,
       problems: [],
+      excludedSteps: { nonfinite: 0, corrupt: 0 },
     },
     options: { predictors: [...o.predictors], eps: [...o.eps], window: o.window, bootstrap: true },
     tensors,

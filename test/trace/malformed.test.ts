@@ -290,7 +290,10 @@ describe(".npz", () => {
     zip.writeUInt32LE(honest.byteLength, centralEntry(zip) + 24);
     fs.writeFileSync(file, zip);
     const r = openTrace(dir, { tmpDir: dir });
-    expectError(() => r.readTensor(0, "g"), "E_FORMAT", /inflates beyond its declared 144 bytes/);
+    // Damaged data of one (step, tensor): a CorruptDataError the analysis can exclude, raised on every access.
+    const e = expectError(() => r.readTensor(0, "g"), "E_CHECKSUM", /inflates beyond its declared 144 bytes/);
+    expect(e).toMatchObject({ step: 0, tensor: "g" });
+    expectError(() => r.readSlice(0, "g", 0, 1, new Float64Array(1)), "E_CHECKSUM", /step 0, tensor g/);
     r.close();
   });
   it.each([

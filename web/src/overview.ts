@@ -16,7 +16,13 @@ function runColumns(predictors: readonly string[], eps: readonly string[]): Colu
       key: "status",
       label: "status",
       value: (r) => r.status,
-      text: (r) => (r.error && r.status !== "error" ? `${r.status} (stale)` : r.status),
+      text: (r) =>
+        `${r.error && r.status !== "error" ? `${r.status} (stale)` : r.status}${
+          r.corruptSteps
+            ? ` · ⚠ corrupt data (${r.corruptSteps} step${r.corruptSteps === 1 ? "" : "s"} excluded)`
+            : ""
+        }`,
+      data: (r): Record<string, string> => (r.corruptSteps ? { corrupt: String(r.corruptSteps) } : {}),
     },
     { key: "steps", label: "steps", value: (r) => r.steps },
     { key: "tensors", label: "tensors", value: (r) => r.tensors },

@@ -119,10 +119,26 @@ export function runPage(
     facts.textContent = `${s.trace.format} · ${s.trace.steps} steps · ${s.trace.tensors} tensors · window ${s.options.window} · analyzed ${
       s.run.analyzedAt ? new Date(s.run.analyzedAt).toLocaleTimeString() : "–"
     } (version ${s.run.version})`;
-    head.append(facts, el("p", "summary", s.summary));
+    head.append(facts);
+    const corrupt = s.trace.excludedSteps?.corrupt ?? 0;
+    if (corrupt > 0) {
+      // Corruption is not a property of training: say so before any number is read.
+      const badge = el(
+        "p",
+        "badge corrupt",
+        `corrupt data: ${corrupt} step${corrupt === 1 ? "" : "s"} failed a checksum and ${corrupt === 1 ? "was" : "were"} excluded`,
+      );
+      badge.dataset.corrupt = String(corrupt);
+      head.append(badge);
+    }
+    head.append(el("p", "summary", s.summary));
     if (s.trace.problems.length > 0) {
       const ul = el("ul", "problems");
-      for (const p of s.trace.problems) ul.append(el("li", undefined, p));
+      for (const p of s.trace.problems) {
+        const li = el("li", p.kind, p.message);
+        li.dataset.kind = p.kind;
+        ul.append(li);
+      }
       head.append(ul);
     }
     renderLive();

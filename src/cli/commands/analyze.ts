@@ -5,7 +5,7 @@ import * as path from "node:path";
 import type { Command } from "commander";
 import { type AnalyzeOptions, analyzeWithSeries, DEFAULT_ANALYZE_OPTIONS } from "../../analysis/index.ts";
 import { GradtraceError } from "../../core/index.ts";
-import { writeFileAtomic } from "../../io/index.ts";
+import { makeDir, writeFileAtomic } from "../../io/index.ts";
 import { csvFileName, renderHtmlReport, renderTable, seriesCsv } from "../../report/index.ts";
 import type { TraceFormat } from "../../trace/index.ts";
 import { openTrace } from "../../trace/index.ts";
@@ -15,7 +15,7 @@ import { progressBar } from "../progress.ts";
 import { QUEUE_FLAG_HELP, queueRunOptions, queueStatusText, queueUrl } from "../queueFlags.ts";
 
 type AnalyzeFlags = AnalysisFlags &
-  Required<Pick<AnalyzeOptions, "seed" | "gramKernel">> & {
+  Required<Pick<AnalyzeOptions, "seed" | "gramKernel" | "strict">> & {
     format?: TraceFormat;
     /** `--no-matrix`: AnalyzeOptions.matrixGeometry. */
     matrix: boolean;
@@ -29,7 +29,9 @@ type AnalyzeFlags = AnalysisFlags &
     quiet: boolean;
   };
 
-const GRAM_KERNELS = ["wasm", "js", "jax"] as const satisfies readonly NonNullable<AnalyzeOptions["gramKernel"]>[];
+const GRAM_KERNELS = ["wasm", "js", "jax"] as const satisfies readonly NonNullable<
+  AnalyzeOptions["gramKernel"]
+>[];
 
 const FORMATS: TraceFormat[] = ["safetensors-dir", "npz-dir", "npy-dir", "gtrace", "manifest"];
 
@@ -85,6 +87,12 @@ export function registerAnalyzeCommand(program: Command): void {
       queueUrl,
     )
     .option("-f, --force", "overwrite existing output files", false)
+    .option(
+      "--strict",
+      "fail (exit 3) on corrupt data — a record or member failing its checksum — instead of excluding that step " +
+        "with a warning",
+      DEFAULT_ANALYZE_OPTIONS.strict,
+    )
     .option("-q, --quiet", "print nothing but errors", false)
     .addHelpText(
       "after",
@@ -139,6 +147,7 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
       memoryBytes: flags.memory,
       gramKernel: flags.gramKernel,
       ...(queue ? { queue } : {}),
+      strict: flags.strict,
       onProgress: (p) => {
         const secs = (Date.now() - started) / 1000;
         bar.update(p.done, p.total, {
@@ -156,7 +165,7 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
     if (flags.html)
       writeFileAtomic(flags.html, renderHtmlReport(result), { force: flags.force, what: "--html" });
     if (flags.csv) {
-      fs.mkdirSync(flags.csv, { recursive: true });
+      makeDir(flags.csv, "--csv");
       const used = new Set<string>();
       for (const [name, s] of series) {
         let file = csvFileName(name);
@@ -169,7 +178,8 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
       }
     }
     if (!flags.quiet) {
-      for (const p of result.trace.problems) process.stderr.write(`warning: ${p}\n`);
+      for (const p of result.trace.problems)
+        process.stderr.write(`warning: ${p.kind === "corrupt-record" ? "corrupt data: " : ""}${p.message}\n`);
       process.stdout.write(`${renderTable(result)}\n\n${result.summary}\n`);
       const written = [flags.json, flags.html, flags.csv].filter(Boolean);
       if (written.length > 0) process.stdout.write(`wrote ${written.join(", ")}\n`);

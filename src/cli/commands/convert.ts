@@ -1,5 +1,6 @@
 /** @file `gradtrace convert <src> <dst> --to <layout>`: rewrite a trace in another layout, streaming step by step
- * (e.g. deflated .npz → .gtrace for random access, or any layout → safetensors for other tools). */
+ * (e.g. deflated .npz → .gtrace for random access and per-record checksums, or any layout → safetensors for other
+ * tools). Steps whose data fails its checksum are left out with a warning, or stop the conversion under --strict. */
 import type { Command } from "commander";
 import { GradtraceError } from "../../core/index.ts";
 import type { TraceFormat } from "../../trace/index.ts";
@@ -23,18 +24,29 @@ export function registerConvertCommand(program: Command): void {
     .option("--format <layout>", "force the source layout instead of detecting it")
     .option("--compress", "deflate npz members (npz-dir only)", false)
     .option("-f, --force", "overwrite an existing output", false)
+    .option(
+      "--strict",
+      "fail (exit 3) on corrupt data — a record or member failing its checksum — instead of leaving that step out",
+      false,
+    )
     .action(
       (
         src: string,
         dst: string,
-        flags: { to: Target; format?: TraceFormat; compress: boolean; force: boolean },
+        flags: { to: Target; format?: TraceFormat; compress: boolean; force: boolean; strict: boolean },
       ) => {
         const reader = openTrace(src, flags.format ? { format: flags.format } : {});
         try {
-          convertTrace(reader, dst, { format: flags.to, force: flags.force, compress: flags.compress });
-          for (const p of reader.info.problems) process.stderr.write(`warning: ${p.message}\n`);
+          const { steps, skipped } = convertTrace(reader, dst, {
+            format: flags.to,
+            force: flags.force,
+            compress: flags.compress,
+            strict: flags.strict,
+          });
+          for (const p of [...reader.info.problems, ...skipped])
+            process.stderr.write(`warning: ${p.message}\n`);
           process.stdout.write(
-            `wrote ${dst} (${flags.to}, ${reader.info.steps.length} steps, ${reader.info.tensors.length} tensors)\n`,
+            `wrote ${dst} (${flags.to}, ${steps} steps, ${reader.info.tensors.length} tensors)\n`,
           );
         } finally {
           reader.close();

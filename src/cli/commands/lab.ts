@@ -2,12 +2,11 @@
  * (src/lab/spiked/experiment.ts) and SweepOptions; the work is runSpiked / runSweep. A single configuration prints a
  * table per analyzed step; `--sweep` (or several values of --activation/--scaling/--weights) runs a sweep on a worker
  * pool and writes JSON, CSV and an SVG figure to --out. */
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import type { Mat } from "../../core/index.ts";
 import { GradtraceError } from "../../core/index.ts";
-import { writeJsonAtomic } from "../../io/index.ts";
+import { makeDir, writeJsonAtomic } from "../../io/index.ts";
 import {
   ACTIVATION_NAMES,
   type ActivationName,
@@ -133,7 +132,7 @@ export function seriesFromFlags(f: LabSpikedFlags, sweep: SweepSpec): SweepSerie
 
 function traceFile(path: string): string {
   if (path.endsWith(".gtrace")) return path;
-  mkdirSync(path, { recursive: true });
+  makeDir(path, "--trace");
   return join(path, "spiked.gtrace");
 }
 

@@ -19,3 +19,5 @@ export { SketchedTrace, type SketchedTraceOptions, sketchGram } from "./sketched
 export { fwht, SrhtSketch, type SrhtSketchOptions } from "./srht.ts";
 export type { ErrorBoundOptions, Sketch, SketchGuarantee, SketchKind } from "./types.ts";
 export { SKETCH_KINDS } from "./types.ts";
+export { type SketchSeeding, sketchSeedFor, tensorSketchSeed } from "./seeding.ts";
+export { rangeSketchOmega } from "./rangeOmega.ts";

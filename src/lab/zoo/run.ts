@@ -1,10 +1,9 @@
 /** @file One zoo training run end to end: train a model, stream every step's gradients into a trace in `outDir`
  * (full or sketched), and write `outDir/run.json` with the configuration, the loss / metric / lr curves and the
  * throughput. What `gradtrace train` and the reproduction call. */
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { LiveAccumulator, type LiveSnapshot } from "../../core/index.ts";
-import { refuseExisting, writeJsonAtomic } from "../../io/index.ts";
+import { makeDir, refuseExisting, writeJsonAtomic } from "../../io/index.ts";
 import { numelOf } from "./params.ts";
 import { createZooModel } from "./registry.ts";
 import { createTraceLogger } from "./traceLogger.ts";
@@ -71,7 +70,7 @@ export async function runZooTraining({
   ...trainOptions
 }: ZooRunOptions): Promise<ZooRunSummary> {
   const model = createZooModel(modelName);
-  mkdirSync(outDir, { recursive: true });
+  makeDir(outDir, "train");
   const runJsonPath = join(outDir, "run.json");
   refuseExisting(runJsonPath, force, "train");
   const seed = trainOptions.seed ?? DEFAULT_TRAIN_OPTIONS.seed;

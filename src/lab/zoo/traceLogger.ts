@@ -1,16 +1,22 @@
 /** @file Streams a training run's per-step gradients to disk as a gradtrace trace, in one of two layouts:
  * - full: `DIR/trace.gtrace` with every parameter tensor at full size, plus loss, learning rate and the optimizer's
  *   momentum buffer (stored as "<name>@momentum" so the momentum-matched predictor can use it);
- * - sketched (`sketch: "jl:512"` etc.): each tensor i is sketched where the gradient is produced, with an
- *   independent seeded sketch S_i = createSketch({ kind, k, seed: deriveSeed(seed, i), dim: numel_i }) — the same
- *   construction `analyze --sketch` uses, so the sum of the tensors' sketches is a sketch of the whole-model
- *   vector. `DIR/trace.gtrace` then holds k numbers per tensor per step, and `DIR/trace.json` (a manifest written
- *   on close) declares the sketch so readers know the vectors are sketches. Momentum buffers are not logged in
- *   sketched mode. */
-import { mkdirSync } from "node:fs";
+ * - sketched (`sketch: "jl:512"` etc.): each tensor is sketched where the gradient is produced, with an
+ *   independent seeded sketch S = createSketch({ kind, k, seed: tensorSketchSeed(seed, name), dim: numel }) — the
+ *   construction `analyze --sketch` and the Python logger use ("name" seeding, docs/trace-format.md), so the sum of
+ *   the tensors' sketches is a sketch of the whole-model vector. `DIR/trace.gtrace` then holds k numbers per tensor
+ *   per step and declares the sketch in its header (so it can be analyzed or served while it grows); `DIR/trace.json`
+ *   (a manifest written on close) declares it too, for readers that start from the manifest. The optimizer's
+ *   momentum buffer is sketched with the same S, so the momentum-matched predictor works on sketched runs. */
 import { join } from "node:path";
-import { createSketch, deriveSeed, GradtraceError, parseSketchSpec, type Sketch } from "../../core/index.ts";
-import { refuseExisting, writeFileAtomic } from "../../io/index.ts";
+import {
+  createSketch,
+  GradtraceError,
+  parseSketchSpec,
+  type Sketch,
+  tensorSketchSeed,
+} from "../../core/index.ts";
+import { makeDir, refuseExisting, writeFileAtomic } from "../../io/index.ts";
 import type { SketchInfo } from "../../trace/index.ts";
 import { createGtraceWriter, MANIFEST_NAME } from "../../trace/index.ts";
 import type { ParamSpec } from "./params.ts";
@@ -26,7 +32,7 @@ export interface TraceLoggerOptions {
   readonly sketch?: string;
   /** Seed of the sketches. */
   readonly sketchSeed?: number;
-  /** Log the optimizer's momentum buffer too (full mode only; default true). */
+  /** Log the optimizer's momentum buffer too (sketched with the same S in sketched mode; default true). */
   readonly logMomentum?: boolean;
   /** Stored in the trace header / manifest. */
   readonly meta?: Readonly<Record<string, unknown>>;
@@ -50,7 +56,7 @@ export function createTraceLogger({
   meta,
   force = false,
 }: TraceLoggerOptions): TraceLogger {
-  mkdirSync(outDir, { recursive: true });
+  makeDir(outDir, "trace logger");
   const dataPath = join(outDir, TRACE_FILE);
   if (sketch === undefined) {
     const writer = createGtraceWriter(dataPath, {
@@ -78,19 +84,21 @@ export function createTraceLogger({
       `trace logger: sketch kind "${kind}" cannot be declared in a trace manifest (use jl, countsketch or srht)`,
     );
   }
-  const sketches: Sketch[] = params.map((p, i) =>
-    createSketch({ kind, k, seed: deriveSeed(sketchSeed, i), dim: numelOf(p.shape) }),
+  const sketches: Sketch[] = params.map((p) =>
+    createSketch({ kind, k, seed: tensorSketchSeed(sketchSeed, p.name), dim: numelOf(p.shape) }),
   );
   const info: SketchInfo = {
     kind,
     k,
     seed: sketchSeed,
+    seeding: "name",
     originalNumel: Object.fromEntries(params.map((p) => [p.name, numelOf(p.shape)])),
   };
   refuseExisting(join(outDir, MANIFEST_NAME), force, "trace logger");
   const writer = createGtraceWriter(dataPath, {
     tensors: params.map((p) => ({ name: p.name, shape: [k] })),
-    meta: { ...meta, sketch: info },
+    sketch: info,
+    ...(meta ? { meta } : {}),
     force,
     fsync: "close",
   });
@@ -101,14 +109,21 @@ export function createTraceLogger({
   return {
     tracePath: manifestPath,
     sketch: info,
-    onStep({ step, grads, loss, lr }) {
-      const sketched: Record<string, Float32Array> = {};
-      params.forEach((p, i) => {
+    onStep({ step, grads, loss, lr, momentum }) {
+      const sketch = (i: number, x: Float32Array): Float32Array => {
         const out = new Float64Array(k);
-        sketches[i].accumulate(grads[p.name], 0, out);
-        sketched[p.name] = Float32Array.from(out);
+        sketches[i].accumulate(x, 0, out);
+        return Float32Array.from(out);
+      };
+      const sketched: Record<string, Float32Array> = {};
+      const sketchedMomentum: Record<string, Float32Array> = {};
+      params.forEach((p, i) => {
+        sketched[p.name] = sketch(i, grads[p.name]);
+        const m = logMomentum ? momentum?.[p.name] : undefined;
+        if (m !== undefined) sketchedMomentum[p.name] = sketch(i, m);
       });
-      writer.append(step, sketched, { loss, lr });
+      const withMomentum = Object.keys(sketchedMomentum).length > 0;
+      writer.append(step, sketched, { loss, lr, ...(withMomentum ? { momentum: sketchedMomentum } : {}) });
       steps.push(step);
       losses.push(loss);
       lrs.push(lr);
