@@ -3,15 +3,21 @@
  * live-update latency (trace append → page updated). References measured in the same run, same page: a blank
  * putImageData of the same canvas size (the floor of any ImageData renderer) for frames, and the bare fetch of the
  * heatmap binary for first render. Targets: first render < 1 s, frames within 16.7 ms (60 fps).
- * GRADTRACE_BENCH_QUICK=1 shrinks the heatmap to 500 × 250. */
+ * A 100,000-step run (issue 13): first render and payload sizes of a 32-tensor result (decimated series, bucketed
+ * ‖g‖ heatmap), the HTML report's size, and the live-update latency of a real 100,000-step trace followed on the
+ * streaming state (its catch-up and the result assembled from the live state reported alongside).
+ * GRADTRACE_BENCH_QUICK=1 shrinks the heatmap to 500 × 250 and the long run to 20,000 steps × 8 tensors. */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { AnalysisResult, SpectrumSummary, TensorResult } from "../src/analysis/types.ts";
 import { createRng } from "../src/core/rng.ts";
+import { renderHtmlReport } from "../src/report/index.ts";
+import type { SeriesResponse } from "../src/serve/api-types.ts";
 import type { AnalysisEngine } from "../src/serve/engine.ts";
 import { startServer } from "../src/serve/server.ts";
 import { DIST_DIR, launchChromium, requireBuilt } from "../test/browser/harness.ts";
+import { fixtureResult } from "../test/serve/fixtures.ts";
 import { SMALL_MODEL, writeTrace } from "../test/serve/traces.ts";
 import type { BenchRow } from "./types.ts";
 
@@ -252,6 +258,8 @@ export async function run(): Promise<BenchRow[]> {
       note: `fillRect of the same size: ${median(frames.blankFill).toFixed(3)} ms`,
     });
     rows.push(await liveLatency(browser));
+    rows.push(...(await longRun(browser)));
+    rows.push(await liveLatencyLong(browser));
     rows.push(await manyRuns());
   } finally {
     await browser.close();
@@ -353,5 +361,204 @@ async function liveLatency(browser: Awaited<ReturnType<typeof launchChromium>>):
     unit: "ms",
     target: "< 1000 ms",
     note: `median of ${latencies.length}, max ${Math.max(...latencies)} ms; 3 tensors, 32–52 steps, incremental live event (new steps only)`,
+  };
+}
+
+const LONG_STEPS = quick ? 20_000 : 100_000;
+const LONG_TENSORS = quick ? 8 : 32;
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} kB`;
+
+/**
+ * A LONG_STEPS-step result (LONG_TENSORS tensors, the 8 default predictors, windows of 64 steps: ≈ T/32 windows)
+ * served to the page: first render (page load → heatmap drawn, and → page ready with the tensor charts and table),
+ * the bytes of each response the page needed, and the HTML report's size.
+ */
+async function longRun(browser: Awaited<ReturnType<typeof launchChromium>>): Promise<BenchRow[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-bench-long-"));
+  fs.writeFileSync(path.join(dir, "long.gtrace"), "synthetic");
+  const result = fixtureResult({
+    steps: LONG_STEPS,
+    tensors: LONG_TENSORS,
+    window: 64,
+    predictors: ["zero", "last", "ema0.5", "ema0.9", "ema0.99", "linear", "ar2", "lowrank4w16"],
+  });
+  const stepIndices = Array.from({ length: LONG_STEPS }, (_, i) => 10 * i);
+  const engine: AnalysisEngine = { analyze: async () => ({ result, stepIndices }) };
+  let t0 = performance.now();
+  const server = await startServer({ path: dir, engine, webDir: DIST_DIR });
+  const rows: BenchRow[] = [];
+  try {
+    await server.store.idle();
+    const cacheMs = performance.now() - t0;
+    const cacheBytes = fs.statSync(path.join(dir, ".gradtrace-cache", "long-gtrace.json")).size;
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.addInitScript("globalThis.__name = (f) => f;");
+    const bytes = new Map<string, number>();
+    page.on("response", async (res) => {
+      const url = new URL(res.url());
+      if (!url.pathname.startsWith("/api/runs/long-gtrace/")) return;
+      try {
+        const key = url.pathname
+          .split("/")
+          .slice(4)
+          .join("/")
+          .replace(/^tensors\/[^/]+\//, "tensor/");
+        bytes.set(key, (await res.body()).length);
+      } catch {
+        // an event stream has no body to read
+      }
+    });
+    const firstDraw: number[] = [];
+    const ready: number[] = [];
+    const fetchOnly: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await page.goto("about:blank");
+      await page.goto(`${server.url}#/run/long-gtrace`);
+      await page.waitForSelector("body[data-state=ready]", { timeout: 120_000 });
+      const marks = await page.evaluate(() => ({
+        draw: performance.getEntriesByName("gradtrace:heatmap-first-draw")[0]?.startTime ?? Number.NaN,
+        ready: performance.getEntriesByName("gradtrace:table-end")[0]?.startTime ?? Number.NaN,
+      }));
+      firstDraw.push(marks.draw);
+      ready.push(marks.ready);
+      fetchOnly.push(
+        await page.evaluate(async () => {
+          const start = performance.now();
+          const buf = await (await fetch("/api/runs/long-gtrace/heatmap?format=f32")).arrayBuffer();
+          return buf.byteLength > 0 ? performance.now() - start : Number.NaN;
+        }),
+      );
+    }
+    const points = Number(await page.locator('[data-chart="grad-norm"]').getAttribute("data-points"));
+    const gradNormHeatmap = await page.evaluate(
+      async () =>
+        (await (await fetch("/api/runs/long-gtrace/heatmap?format=f32&metric=gradNorm")).arrayBuffer())
+          .byteLength,
+    );
+    const series = await (await fetch(`${server.url}api/runs/long-gtrace/tensors/@total/series`)).text();
+    const parsed = JSON.parse(series) as SeriesResponse;
+    // What one tensor's series would weigh undecimated: its per-step and per-window arrays as JSON.
+    const whole = JSON.stringify({
+      gradNorm: result.total.gradNorm,
+      starts: result.total.windows?.starts,
+      kappa: result.total.windows?.kappa,
+    }).length;
+    const size = `${LONG_STEPS.toLocaleString("en-US")} steps × ${LONG_TENSORS} tensors, ${result.total.windows?.starts.length} windows of 64, 8 predictors`;
+    rows.push({
+      name: `${LONG_STEPS.toLocaleString("en-US")}-step run: first render (page load → heatmap drawn)`,
+      value: median(firstDraw),
+      unit: "ms",
+      ratio: median(firstDraw) / median(fetchOnly),
+      reference: "fetch of the binary heatmap alone",
+      target: "< 1000 ms",
+      note: `${size}; median of 3 loads (first ${firstDraw[0].toFixed(0)} ms); page ready (charts + table) ${median(ready).toFixed(0)} ms`,
+    });
+    const summary = bytes.get("summary") ?? Number.NaN;
+    const heat = bytes.get("heatmap") ?? Number.NaN;
+    const tensor = bytes.get("tensor/series") ?? series.length;
+    rows.push({
+      name: `${LONG_STEPS.toLocaleString("en-US")}-step run: bytes of the page's first render`,
+      value: summary + heat + tensor,
+      unit: "B",
+      note: `summary ${kb(summary)}, κ heatmap (f32) ${kb(heat)}, @total series ${kb(tensor)} (${parsed.gradNorm.length} ‖g‖ points, ${parsed.windows?.starts.length} windows; chart ${points} points); ‖g‖ heatmap (f32, bucketed to 4,096 columns) ${kb(gradNormHeatmap)}`,
+    });
+    rows.push({
+      name: `${LONG_STEPS.toLocaleString("en-US")}-step run: one tensor's series request`,
+      value: series.length,
+      unit: "B",
+      ratio: series.length / whole,
+      reference: "the same series undecimated (JSON)",
+      target: "≤ 2,000 points per series",
+      note: `${parsed.gradNorm.length} of ${LONG_STEPS} steps kept (min/max per bucket); undecimated ${kb(whole)}`,
+    });
+    rows.push({
+      name: `${LONG_STEPS.toLocaleString("en-US")}-step run: result into the server (JSON round trip + cache write)`,
+      value: cacheMs,
+      unit: "ms",
+      note: `cache file ${(cacheBytes / 2 ** 20).toFixed(1)} MiB (per-step ‖g‖ of every tensor as JSON)`,
+    });
+    t0 = performance.now();
+    const html = renderHtmlReport(result);
+    const htmlMs = performance.now() - t0;
+    rows.push({
+      name: `${LONG_STEPS.toLocaleString("en-US")}-step run: HTML report size`,
+      value: html.length,
+      unit: "B",
+      target: "< 1 MB",
+      note: `${size}; rendered in ${htmlMs.toFixed(0)} ms; series min/max-decimated to 1,200 points per line`,
+    });
+    await page.close();
+  } finally {
+    await server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+/** A real LONG_STEPS-step trace (3 small tensors) served by the real engine: after the first growth catches up
+ * on the whole trace once, append → page updated, then the next result assembled from the live state. */
+async function liveLatencyLong(browser: Awaited<ReturnType<typeof launchChromium>>): Promise<BenchRow> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-bench-live-long-"));
+  const file = path.join(dir, "live.gtrace");
+  let t0 = performance.now();
+  const live = writeTrace(file, { tensors: SMALL_MODEL, seed: 3 }, LONG_STEPS, { keepOpen: true });
+  const writeMs = performance.now() - t0;
+  const log: string[] = [];
+  t0 = performance.now();
+  const server = await startServer({ path: dir, webDir: DIST_DIR, log: (m) => log.push(m) });
+  const latencies: number[] = [];
+  let analyzeMs = Number.NaN;
+  let catchUpMs = Number.NaN;
+  let fromLive = "";
+  try {
+    await server.store.idle();
+    analyzeMs = performance.now() - t0;
+    const page = await browser.newPage();
+    await page.addInitScript("globalThis.__name = (f) => f;");
+    await page.goto(`${server.url}#/run/live-gtrace`);
+    await page.waitForSelector("body[data-state=ready]", { timeout: 120_000 });
+    await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "on");
+    let steps = LONG_STEPS;
+    const appendAndWait = async (k: number) => {
+      const start = Date.now();
+      for (let i = 0; i < k; i++) live.writer.append(steps + i, live.grad(steps + i));
+      steps += k;
+      await page.waitForFunction(
+        (n) => document.querySelector<HTMLElement>(".run-head .facts")?.dataset.steps === String(n),
+        steps,
+        { timeout: 1_800_000, polling: 20 },
+      );
+      return Date.now() - start;
+    };
+    // The first growth: the live state reads the whole trace once.
+    catchUpMs = await appendAndWait(1);
+    for (let k = 0; k < 5; k++) {
+      latencies.push(await appendAndWait(4));
+      await page.waitForTimeout(150);
+    }
+    // Quiet: the next result comes from the live state (no pass over the trace).
+    await page.waitForFunction(
+      (n) =>
+        document.querySelector<HTMLElement>(".run-head .facts")?.dataset.steps === String(n) &&
+        document.querySelector(".run-head .live-steps") === null,
+      steps,
+      { timeout: 1_800_000 },
+    );
+    fromLive = log.filter((m) => m.includes("result assembled from the live state")).pop() ?? "";
+    await page.close();
+  } finally {
+    live.writer.close();
+    await server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const took = /\((\d+) steps, streaming\) in (\d+) ms/.exec(fromLive);
+  return {
+    name: `live update latency at ${LONG_STEPS.toLocaleString("en-US")} steps (append → page updated)`,
+    value: median(latencies),
+    unit: "ms",
+    ratio: median(latencies) / analyzeMs,
+    reference: "the full (streaming) analysis of the trace",
+    target: "< 1000 ms",
+    note: `median of ${latencies.length}, max ${Math.max(...latencies)} ms; 3 tensors, 4 steps per append; trace written in ${(writeMs / 1000).toFixed(1)} s, analyzed in ${(analyzeMs / 1000).toFixed(1)} s; first growth (catch-up of the whole trace into the live state) ${(catchUpMs / 1000).toFixed(1)} s; ${took ? `the last result (${took[1]} steps) from the live state (checkpoint, assembly in the worker, JSON, cache) in ${took[2]} ms` : "no result assembled from the live state"}`,
   };
 }

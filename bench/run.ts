@@ -1,5 +1,7 @@
-/** @file `npm run bench [-- name-filter]`: runs every bench/*.bench.ts (each exports `run(): Promise<BenchRow[]>`)
- * and prints one table. GRADTRACE_BENCH_QUICK=1 shrinks the problem sizes for a smoke run. */
+/** @file `npm run bench [-- name-filter]`: runs every bench/*.bench.ts (each exports
+ * `run(emit?): Promise<BenchRow[]>`) and prints one table. Rows are printed to stderr as they come: a bench may hand
+ * each row to `emit` as soon as it is measured (long benches do), the others' rows appear when their run ends.
+ * GRADTRACE_BENCH_QUICK=1 shrinks the problem sizes for a smoke run. */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -17,14 +19,20 @@ const files = fs
 const rows: { file: string; row: BenchRow }[] = [];
 for (const file of files) {
   process.stderr.write(`bench ${file} …\n`);
-  const mod = (await import(pathToFileURL(path.join(here, file)).href)) as { run: () => Promise<BenchRow[]> };
+  const mod = (await import(pathToFileURL(path.join(here, file)).href)) as {
+    run: (emit?: (row: BenchRow) => void) => Promise<BenchRow[]>;
+  };
+  const printed = new Set<BenchRow>();
+  const emit = (row: BenchRow): void => {
+    if (printed.has(row)) return;
+    printed.add(row);
+    rows.push({ file, row });
+    process.stderr.write(
+      `  ${row.name}: ${fmtNum(row.value)} ${row.unit}${row.ratio !== undefined ? ` (ratio ${fmtNum(row.ratio)})` : ""}${row.note ? ` — ${row.note}` : ""}\n`,
+    );
+  };
   try {
-    for (const row of await mod.run()) {
-      rows.push({ file, row });
-      process.stderr.write(
-        `  ${row.name}: ${fmtNum(row.value)} ${row.unit}${row.ratio !== undefined ? ` (ratio ${fmtNum(row.ratio)})` : ""}\n`,
-      );
-    }
+    for (const row of await mod.run(emit)) emit(row);
   } catch (err) {
     process.stderr.write(`  failed: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;

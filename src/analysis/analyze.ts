@@ -12,6 +12,8 @@
 
 import type { GramKernel, Mat } from "../core/index.ts";
 import {
+  BOUND_STATEMENTS,
+  classRegretBound,
   createSketch,
   DEFAULT_FD_ROWS,
   DEFAULT_PREDICTORS,
@@ -22,6 +24,7 @@ import {
   regretBound,
   resolvePredictor,
   type Sketch,
+  type StreamingSnapshot,
 } from "../core/index.ts";
 import type { QueueOptions } from "../parallel/index.ts";
 import {
@@ -33,7 +36,7 @@ import {
 } from "../trace/index.ts";
 import { type CorruptStep, corruptionProblems, corruptStepOf } from "./corruption.ts";
 import { FdGramSink } from "./fdSink.ts";
-import { type TensorSeries, tensorResultFromGram } from "./fromGram.ts";
+import { sum, type TensorSeries, tensorResultFromGram } from "./fromGram.ts";
 import { tensorResultFromStream } from "./fromStream.ts";
 import {
   accumulateGrams,
@@ -48,7 +51,7 @@ import { rangeGeometry } from "./rangeGeometry.ts";
 import { selectTensors } from "./select.ts";
 import { sketchBounds } from "./sketchBounds.ts";
 import { sketchGrams } from "./sketchPass.ts";
-import { streamSteps } from "./streamPass.ts";
+import { type StreamPassOptions, streamSteps } from "./streamPass.ts";
 import { queueRunner, runnerFor, type TaskRunner } from "./taskRunner.ts";
 import { summarize } from "./summary.ts";
 import {
@@ -112,6 +115,12 @@ export interface AnalyzeOptions {
   /** Corrupt data (a record or payload failing its checksum) is an error (E_CHECKSUM) instead of an excluded,
    * reported step (`--strict`). */
   readonly strict?: boolean;
+  /** Leave the first B steps out of every sum (κ, P_T, r*, windows, intervals, bounds); predictors still see them
+   * as history. Default 0: the paper's sums over t = 0..T, which include the unpredictable t = 0 term ‖g_0‖². */
+  readonly burnIn?: number;
+  /** Whether every logged g_t is the exact (full-batch) gradient ∇f(x_t), as the nonconvex bound requires; leave
+   * undefined when unknown (the bound is then "unverified"); false for minibatch traces. */
+  readonly exactGradient?: boolean;
 }
 
 /** Options of `analyzeWithSeries`: those of `analyze`, and what else to return. */
@@ -171,6 +180,7 @@ export const DEFAULT_ANALYZE_OPTIONS = Object.freeze({
   exactMaxSteps: DEFAULT_EXACT_MAX_STEPS,
   fdRows: DEFAULT_FD_ROWS,
   strict: false,
+  burnIn: 0,
 } as const satisfies Partial<AnalyzeOptions>);
 
 /** Payload bytes of the given tensors over all steps (decides whether worker threads pay off). */
@@ -202,6 +212,9 @@ function validate(options: AnalyzeOptions): void {
   const f = options.fdRows;
   if (f !== undefined && !(Number.isInteger(f) && f >= 1)) {
     throw new GradtraceError("E_ARG", `fdRows ${f}: expected an integer ≥ 1`);
+  }
+  if (options.burnIn !== undefined && !(Number.isInteger(options.burnIn) && options.burnIn >= 0)) {
+    throw new GradtraceError("E_ARG", `burn-in ${options.burnIn}: expected an integer ≥ 0`);
   }
 }
 
@@ -277,17 +290,24 @@ async function analyzeReader(
     memoryBytes = DEFAULT_ANALYZE_OPTIONS.memoryBytes,
     onProgress,
     strict = DEFAULT_ANALYZE_OPTIONS.strict,
+    burnIn = DEFAULT_ANALYZE_OPTIONS.burnIn,
   } = options;
   const info = reader.info;
   if (strict) refuseCorruption(info.problems, "analyze");
   const n = info.steps.length;
   if (n === 0) throw new GradtraceError("E_FORMAT", `${info.path}: the trace holds no readable step`);
+  if (burnIn > 0 && burnIn > n - 2) {
+    throw new GradtraceError(
+      "E_ARG",
+      `burn-in ${burnIn}: ${info.path} has ${n} steps; at most ${Math.max(0, n - 2)} can be left out (two must remain)`,
+    );
+  }
   const predictors = options.predictors ?? defaultPredictorsFor(reader, sketch !== undefined);
   const names = selectTensors(
     info.tensors.map((t) => t.name),
     { include, exclude },
   );
-  const window = options.window ?? defaultWindow(n);
+  const window = options.window ?? defaultWindow(n - burnIn);
   const metas = tensorMetas(info);
   const problems: AnalysisProblem[] = [...info.problems];
   const mode = resolveMode(n, options);
@@ -297,27 +317,26 @@ async function analyzeReader(
   };
   if (options.queue) refuseQueue(info.path, mode, options);
   if (mode === "streaming") {
+    if (burnIn > 0) {
+      throw new GradtraceError(
+        "E_UNSUPPORTED",
+        `${info.path}: a burn-in needs the exact mode (this run of ${n} steps streams, and the streaming mode's whole-run spectra are sketched from t = 0): pass mode "exact" (--mode exact) or a larger exactMaxSteps`,
+      );
+    }
     if (options.gram) {
       throw new GradtraceError(
         "E_UNSUPPORTED",
         `${info.path}: the Gram matrices exist in exact mode only (this run of ${n} steps streams): pass mode "exact" or a larger exactMaxSteps`,
       );
     }
-    return analyzeStreaming(reader, options, {
-      predictors,
-      eps,
-      names,
-      window,
-      problems,
-      modeOptions,
-    });
+    return analyzeStreaming(reader, options, { predictors, eps, names, window, modeOptions });
   }
 
   let grams: Map<string, Mat>;
   let total: Mat;
   let nonFinite: number[];
   let corrupt: CorruptStep[];
-  let sketchReport: SketchReport | undefined;
+  let sketchReport: SketchReports | undefined;
   const fdRows = sketch?.startsWith("fd:") ? parseFdSpec(sketch) : null;
   if (fdRows !== null) {
     // Frequent Directions over the coordinates: the block pass feeds FD sketches instead of exact Grams.
@@ -341,13 +360,14 @@ async function analyzeReader(
     const delta = sinks.reduce((acc, s) => acc + s.shrinkage, 0);
     let trace = 0;
     for (let i = 0; i < total.rows; i++) trace += total.data[i * total.cols + i];
-    sketchReport = {
+    const fdReport: SketchReport = {
       kind: "fd",
       k: fdRows,
       seed: 0,
       errorBound: trace > 0 ? (delta * total.rows) / trace : 0,
       confidence: 1,
     };
+    sketchReport = { tensor: fdReport, total: fdReport };
   } else if (sketch) {
     const { kind, k } = parseSketchSpec(sketch);
     const runner = passRunner(reader, names, options);
@@ -358,11 +378,12 @@ async function analyzeReader(
       await runner.close();
     }
     grams = pass.grams;
-    total = pass.total;
+    // The whole model's sketch is the tensors' sketches side by side (sketchPass.ts), as in the streaming mode.
+    total = sumGrams(grams.values())!;
     nonFinite = pass.nonFiniteSteps;
     corrupt = pass.corrupt;
     // Report the user's base seed (each tensor's sketch is seeded from it and its name: tensorSketchSeed).
-    sketchReport = randomSketchReport(pass.sketches.values().next().value!, n, seed);
+    sketchReport = randomSketchReports(pass.sketches.values().next().value!, n, names.length, seed);
   } else {
     const kernel = options.gramKernel ?? DEFAULT_ANALYZE_OPTIONS.gramKernel;
     // The jax kernel runs on this thread (its WebAssembly runtime is per process); wasm and js split the tensors'
@@ -388,7 +409,11 @@ async function analyzeReader(
     if (info.sketch) {
       // The run logged sketches (k numbers per tensor per step): the exact pass ran on them; state the bound.
       const { kind, k, seed: sketchSeed } = info.sketch;
-      sketchReport = randomSketchReport(createSketch({ kind, k, seed: sketchSeed, dim: 1 }), n);
+      sketchReport = randomSketchReports(
+        createSketch({ kind, k, seed: sketchSeed, dim: 1 }),
+        n,
+        names.length,
+      );
     }
   }
   if (nonFinite.length > 0) problems.push(nonFiniteProblem(nonFinite, info.steps));
@@ -399,7 +424,13 @@ async function analyzeReader(
     total = dropIndices(total, excluded);
   }
   const kept = info.steps.map((_, i) => i).filter((i) => !excluded.includes(i));
-  const fromGramOptions = { predictors: [...predictors], eps: [...eps], window, bootstrap, seed };
+  if (burnIn > kept.length - 2) {
+    throw new GradtraceError(
+      "E_ARG",
+      `burn-in ${burnIn}: only ${kept.length} steps of ${info.path} are analyzed (finite, intact gradients); at most ${Math.max(0, kept.length - 2)} can be left out`,
+    );
+  }
+  const fromGramOptions = { predictors: [...predictors], eps: [...eps], window, bootstrap, seed, burnIn };
   // The momentum-matched predictor needs the logged optimizer buffer: full, or sketched with the gradients' own sketch
   // (a logged-sketch trace). `--sketch` cannot provide it (the buffers would need the same analysis-time sketch).
   const wantsMomentum = predictors.some((p) => p.startsWith("momentum"));
@@ -434,7 +465,9 @@ async function analyzeReader(
     const extras = momentum ? { momentum: momentum.perTensor.get(name)! } : {};
     const { result, series: s } = tensorResultFromGram(grams.get(name)!, meta, fromGramOptions, extras);
     series.set(name, s);
-    tensors.push(withGeometryAndSketch(reader, options, meta, kept, result, sketchReport, grams.get(name)));
+    tensors.push(
+      withGeometryAndSketch(reader, options, meta, kept, result, sketchReport?.tensor, grams.get(name)),
+    );
   }
   const totalNumel = names.reduce((s, name) => s + metas.get(name)!.numel, 0);
   const totalOut = tensorResultFromGram(
@@ -446,20 +479,19 @@ async function analyzeReader(
   series.set("total", totalOut.series);
   let totalResult: TensorResult = totalOut.result;
   if (sketchReport) {
-    // Exact values exist only when the sketch was taken here (`--sketch`); a logged-sketch trace has none.
-    const check = sketch ? (options.sketchCheckSteps ?? DEFAULT_ANALYZE_OPTIONS.sketchCheckSteps) : 0;
-    const measuredError =
-      check > 1
-        ? await measureSketchError(reader, names, total, kept.slice(0, check), fromGramOptions)
-        : undefined;
-    const bounds =
-      sketchReport.kind !== "fd"
-        ? sketchBounds(total, totalResult, sketchReport.k, sketchReport.confidence)
-        : {};
-    const report = { ...sketchReport, ...bounds, ...(measuredError ? { measuredError } : {}) };
-    totalResult = { ...totalResult, sketch: report };
+    const report = await withMeasuredError(
+      reader,
+      options,
+      sketchReport.total,
+      names,
+      totalOut.series,
+      kept,
+      fromGramOptions,
+    );
+    const bounds = report.kind !== "fd" ? sketchBounds(total, totalResult, report.k, report.confidence) : {};
+    totalResult = { ...totalResult, sketch: { ...report, ...bounds } };
   }
-  const bounds = boundsFor(totalResult);
+  const bounds = boundsFor(totalResult, totalOut.series, burnIn, options.exactGradient);
   return {
     result: {
       schemaVersion: SCHEMA_VERSION,
@@ -479,11 +511,12 @@ async function analyzeReader(
         bootstrap,
         ...(sketch ? { sketch } : {}),
         ...modeOptions,
+        ...(burnIn > 0 ? { burnIn } : {}),
       },
       tensors,
       total: totalResult,
       bounds,
-      summary: summarize(totalResult, tensors, eps),
+      summary: summarize(totalResult, tensors, eps, burnIn),
     },
     series,
     stepIndices: kept.map((p) => info.steps[p]),
@@ -495,17 +528,69 @@ async function analyzeReader(
 async function analyzeStreaming(
   reader: TraceReader,
   options: AnalyzeOptions,
-  ctx: {
-    predictors: readonly string[];
-    eps: readonly number[];
-    names: readonly string[];
-    window: number;
-    problems: AnalysisProblem[];
-    modeOptions: { mode: "auto" | AnalysisMode; exactMaxSteps: number };
-  },
+  ctx: StreamingContext,
 ): Promise<AnalysisOutput> {
-  const { predictors, eps, names, window, problems, modeOptions } = ctx;
-  const { bootstrap = true, sketch, seed = 0, onProgress } = options;
+  const plan = planStreaming(reader, options, ctx);
+  const pass = streamSteps(reader, { ...plan.pass, onProgress: options.onProgress });
+  const out = streamingOutput(reader, {
+    plan,
+    snapshot: pass.snapshot,
+    nonFiniteSteps: pass.nonFiniteSteps,
+    corrupt: pass.corrupt,
+    positions: reader.info.steps.length,
+  });
+  const total = out.result.total;
+  if (!total.sketch || options.sketch === undefined) return out;
+  // This analysis sketched the steps itself, so the exact vectors are in the trace: measure the sketch's κ error.
+  const kept = reader.info.steps.map((_, i) => i).filter((i) => !skippedPositions(pass).has(i));
+  const sketch = await withMeasuredError(
+    reader,
+    options,
+    total.sketch,
+    plan.names,
+    out.series.get("total")!,
+    kept,
+    {
+      predictors: [...plan.predictors],
+      eps: [...plan.eps],
+      window: plan.window,
+      bootstrap: false,
+      seed: options.seed ?? 0,
+    },
+  );
+  return { ...out, result: { ...out.result, total: { ...total, sketch } } };
+}
+
+/** Step positions a streaming pass left out (NaN/Inf values, or data failing its checksum). */
+function skippedPositions(pass: {
+  readonly nonFiniteSteps: readonly number[];
+  readonly corrupt: readonly CorruptStep[];
+}): Set<number> {
+  return new Set([...pass.nonFiniteSteps, ...pass.corrupt.map((c) => c.position)]);
+}
+
+/** What analyzeWithSeries resolves before choosing a mode (predictors, ε, tensors, window). */
+interface StreamingContext {
+  readonly predictors: readonly string[];
+  readonly eps: readonly number[];
+  readonly names: readonly string[];
+  readonly window: number;
+  readonly modeOptions: { mode: "auto" | AnalysisMode; exactMaxSteps: number };
+}
+
+/** The streaming mode's checked settings: everything but the pass itself (which may run at once, or step by step
+ * as in `IncrementalAnalysis`). */
+export interface StreamingPlan extends StreamingContext {
+  readonly options: AnalyzeOptions;
+  readonly fdRows: number;
+  readonly pass: StreamPassOptions;
+}
+
+/** Checks the streaming mode's options against the trace (fd sketches, momentum with sketches, the memory budget)
+ * and resolves the pass's settings. */
+function planStreaming(reader: TraceReader, options: AnalyzeOptions, ctx: StreamingContext): StreamingPlan {
+  const { predictors, eps, names, window } = ctx;
+  const { sketch, seed = 0 } = options;
   const info = reader.info;
   const fdRows = options.fdRows ?? DEFAULT_FD_ROWS;
   if (sketch?.startsWith("fd:")) {
@@ -539,49 +624,88 @@ async function analyzeStreaming(
       `${info.path}: the streaming analysis of ${p.toLocaleString("en-US")} coordinates needs about ${(needed / 2 ** 20).toFixed(0)} MiB (window ${window} steps × p, Frequent Directions 3 × 2ℓ × p with ℓ = ${fdRows}), over the ${(budget / 2 ** 20).toFixed(0)} MiB budget: raise --memory, lower --window or --fd-rows, or stream sketches of the steps (--sketch countsketch:1024)`,
     );
   }
-  const pass = streamSteps(reader, {
-    tensors: names,
-    predictors,
-    eps,
-    windowSize: window,
+  return {
+    ...ctx,
+    options,
     fdRows,
-    sketch: parsed ? { kind: parsed.kind, k: parsed.k, seed } : undefined,
-    momentum: predictors.some((p) => p.startsWith("momentum")),
-    onProgress,
-    strict: options.strict ?? DEFAULT_ANALYZE_OPTIONS.strict,
-  });
-  const nonFinite = pass.nonFiniteSteps;
+    pass: {
+      tensors: names,
+      predictors,
+      eps,
+      windowSize: window,
+      fdRows,
+      sketch: parsed ? { kind: parsed.kind, k: parsed.k, seed } : undefined,
+      momentum: predictors.some((p) => p.startsWith("momentum")),
+      strict: options.strict ?? DEFAULT_ANALYZE_OPTIONS.strict,
+    },
+  };
+}
+
+/** A streaming pass as data: its plan, the state's snapshot, the positions skipped, and how many step positions it
+ * read. Structured-cloneable (no functions, no class instances), so it can be assembled into a result elsewhere —
+ * serve sends a growing run's checkpoint to its analysis worker. */
+export interface StreamingCheckpoint {
+  readonly plan: StreamingPlan;
+  readonly snapshot: StreamingSnapshot;
+  readonly nonFiniteSteps: readonly number[];
+  /** Positions left out because their data failed its checksum. */
+  readonly corrupt: readonly CorruptStep[];
+  readonly positions: number;
+}
+
+/** The analysis output of a streaming pass over the first `positions` step positions of the reader (all of them in
+ * `analyze`; those read so far in an incremental analysis). The trace's problems, its tensors' metadata and the
+ * matrix geometry's sampled steps are read from `reader`, which must list at least those positions. The sketch's
+ * measured κ error (which reads the trace again) is left to the caller. */
+export function streamingOutput(reader: TraceReader, checkpoint: StreamingCheckpoint): AnalysisOutput {
+  const { plan, snapshot, positions } = checkpoint;
+  const { predictors, eps, names, window, modeOptions, options, fdRows } = plan;
+  const { bootstrap = true, sketch, seed = 0 } = options;
+  const info = reader.info;
+  const problems: AnalysisProblem[] = [...info.problems];
+  const nonFinite = checkpoint.nonFiniteSteps;
+  const corrupt = checkpoint.corrupt;
   if (nonFinite.length > 0) problems.push(nonFiniteProblem(nonFinite, info.steps));
-  const skip = new Set([...nonFinite, ...pass.corrupt.map((c) => c.position)]);
-  const kept = info.steps.map((_, i) => i).filter((i) => !skip.has(i));
-  requireSteps(info.path, kept.length, nonFinite.length, pass.corrupt.length);
-  problems.push(...corruptionProblems(pass.corrupt));
+  const skip = skippedPositions(checkpoint);
+  const kept: number[] = [];
+  for (let i = 0; i < positions; i++) if (!skip.has(i)) kept.push(i);
+  requireSteps(info.path, kept.length, nonFinite.length, corrupt.length);
+  problems.push(...corruptionProblems(corrupt));
   const n = kept.length;
-  let sketchReport: SketchReport | undefined;
-  if (parsed) sketchReport = randomSketchReport(pass.sketches.values().next().value!, n, seed);
-  else if (info.sketch) {
+  let sketchReport: SketchReports | undefined;
+  const sk = plan.pass.sketch;
+  // The stated bound depends on the kind and k only: a one-coordinate sketch states it.
+  if (sk) {
+    sketchReport = randomSketchReports(
+      createSketch({ kind: sk.kind, k: sk.k, seed: sk.seed, dim: 1 }),
+      n,
+      names.length,
+      seed,
+    );
+  } else if (info.sketch) {
     const { kind, k, seed: sketchSeed } = info.sketch;
-    sketchReport = randomSketchReport(createSketch({ kind, k, seed: sketchSeed, dim: 1 }), n);
+    sketchReport = randomSketchReports(createSketch({ kind, k, seed: sketchSeed, dim: 1 }), n, names.length);
   }
+  const metas = tensorMetas(info);
   const fromOptions = { predictors: [...predictors], eps: [...eps], window, bootstrap, seed };
   const series = new Map<string, TensorSeries>();
   const tensors: TensorResult[] = [];
   names.forEach((name, i) => {
     const meta = metas.get(name)!;
-    const { result, series: s } = tensorResultFromStream(pass.snapshot.tensors[i], meta, fromOptions);
+    const { result, series: s } = tensorResultFromStream(snapshot.tensors[i], meta, fromOptions);
     series.set(name, s);
-    tensors.push(withGeometryAndSketch(reader, options, meta, kept, result, sketchReport));
+    tensors.push(withGeometryAndSketch(reader, options, meta, kept, result, sketchReport?.tensor));
   });
   const totalNumel = names.reduce((s, name) => s + metas.get(name)!.numel, 0);
   const totalOut = tensorResultFromStream(
-    pass.snapshot.total,
+    snapshot.total,
     { name: "total", shape: [totalNumel], numel: totalNumel },
     fromOptions,
   );
   series.set("total", totalOut.series);
   const totalResult: TensorResult = {
     ...totalOut.result,
-    ...(sketchReport ? { sketch: sketchReport } : {}),
+    ...(sketchReport ? { sketch: sketchReport.total } : {}),
   };
   return {
     result: {
@@ -593,7 +717,7 @@ async function analyzeStreaming(
         steps: n,
         tensors: names.length,
         problems,
-        excludedSteps: { nonfinite: nonFinite.length, corrupt: pass.corrupt.length },
+        excludedSteps: { nonfinite: nonFinite.length, corrupt: corrupt.length },
       },
       options: {
         predictors: [...predictors],
@@ -606,12 +730,40 @@ async function analyzeStreaming(
       },
       tensors,
       total: totalResult,
-      bounds: boundsFor(totalResult),
+      bounds: boundsFor(totalResult, totalOut.series, 0, options.exactGradient),
       summary: summarize(totalResult, tensors, eps),
     },
     series,
     stepIndices: kept.map((p) => info.steps[p]),
   };
+}
+
+/**
+ * The streaming plan for an analysis fed step by step (serve's live mode): the options resolved as
+ * `analyzeWithSeries` resolves them, with a window fixed up front — `options.window`, else the default window of a
+ * long run (DEFAULT_WINDOW.max) — since the state cannot change its window later.
+ */
+export function planIncremental(reader: TraceReader, options: AnalyzeOptions): StreamingPlan {
+  validate(options);
+  const { eps = DEFAULT_ANALYZE_OPTIONS.eps, include, exclude, sketch } = options;
+  const info = reader.info;
+  const predictors = options.predictors ?? defaultPredictorsFor(reader, sketch !== undefined);
+  const names = selectTensors(
+    info.tensors.map((t) => t.name),
+    { include, exclude },
+  );
+  // The plan travels with checkpoints (structured clone): no progress callback in it.
+  const { onProgress: _, ...plain } = options;
+  return planStreaming(reader, plain, {
+    predictors,
+    eps,
+    names,
+    window: options.window ?? DEFAULT_WINDOW.max,
+    modeOptions: {
+      mode: options.mode ?? "auto",
+      exactMaxSteps: options.exactMaxSteps ?? DEFAULT_EXACT_MAX_STEPS,
+    },
+  });
 }
 
 /** The problem entry for steps excluded for NaN/Inf values (the first ten step numbers). */
@@ -675,16 +827,43 @@ function withGeometryAndSketch(
   };
 }
 
-/** The stated JL bound of a random sketch: all n(n+1)/2 inner products of n steps, at 95% confidence. */
-function randomSketchReport(sketch: Sketch, n: number, seed = sketch.seed): SketchReport {
+/** A sketch's report for each tensor and for the whole model. */
+interface SketchReports {
+  readonly tensor: SketchReport;
+  readonly total: SketchReport;
+}
+
+/** The stated JL bound of a random sketch: all n(n+1)/2 inner products of n steps, at 95% confidence; for the whole
+ * model, of all m tensors' sketches at once (the whole model's sketch is the tensors' side by side, whose inner
+ * products are within the same ε when every tensor's are: a union bound over the tensors — see sketchPass.ts). */
+function randomSketchReports(sketch: Sketch, n: number, m: number, seed = sketch.seed): SketchReports {
   const confidence = 0.95;
-  return {
+  const report = (pairs: number): SketchReport => ({
     kind: sketch.kind,
     k: sketch.k,
     seed,
-    errorBound: sketch.errorBound({ delta: 1 - confidence, pairs: (n * (n + 1)) / 2 }),
+    errorBound: sketch.errorBound({ delta: 1 - confidence, pairs }),
     confidence,
-  };
+  });
+  const pairs = (n * (n + 1)) / 2;
+  return { tensor: report(pairs), total: report(pairs * m) };
+}
+
+/** The whole model's sketch report with, when this analysis sketched the steps itself (so the exact vectors are in
+ * the trace, unlike a logged sketch), the measured error of κ on the first kept steps. */
+async function withMeasuredError(
+  reader: TraceReader,
+  options: AnalyzeOptions,
+  report: SketchReport,
+  names: readonly string[],
+  series: TensorSeries,
+  kept: readonly number[],
+  opts: Parameters<typeof tensorResultFromGram>[2],
+): Promise<SketchReport> {
+  const check = options.sketchCheckSteps ?? DEFAULT_ANALYZE_OPTIONS.sketchCheckSteps;
+  if (options.sketch === undefined || check < 2) return report;
+  const measuredError = await measureSketchError(reader, names, series, kept.slice(0, check), opts);
+  return { ...report, measuredError };
 }
 
 /** "fd:64" → 64, the number of rows ℓ of the Frequent Directions sketch. */
@@ -718,12 +897,14 @@ function hasMomentumBuffer(reader: TraceReader, name: string): boolean {
   }
 }
 
-/** |κ_sketched − κ_exact| / κ_exact per predictor on the first kept steps (`positions`, whose rows lead the
- * sketched Gram), where the exact Gram is affordable. */
+/** |κ_sketched − κ_exact| / κ_exact per predictor on the first kept steps (`positions`), where the exact Gram is
+ * affordable. The sketched κ of those steps comes from the head of the whole run's sketched series: every predictor
+ * is causal (m_t reads steps < t only), so the first m errors of the run are those of a run of m steps — the same
+ * figure in the exact and the streaming mode. */
 async function measureSketchError(
   reader: TraceReader,
   names: readonly string[],
-  sketchedTotal: Mat,
+  sketched: TensorSeries,
   positions: readonly number[],
   opts: Parameters<typeof tensorResultFromGram>[2],
 ): Promise<Record<string, number>> {
@@ -731,38 +912,74 @@ async function measureSketchError(
   const exact = sumGrams(
     (await accumulateGrams(reader, { tensors: names, stepPositions: positions })).grams.values(),
   )!;
-  const head = dropIndices(
-    sketchedTotal,
-    Array.from({ length: sketchedTotal.rows - m }, (_, i) => m + i),
-  );
-  const o = { ...opts, bootstrap: false };
   const meta = { name: "check", shape: [], numel: 0 };
-  const a = tensorResultFromGram(exact, meta, o).result.kappa;
-  const b = tensorResultFromGram(head, meta, o).result.kappa;
+  // The check compares sketched with exact κ on the first steps only; a burn-in would leave nothing to compare.
+  const a = tensorResultFromGram(exact, meta, { ...opts, bootstrap: false, burnIn: 0 }).result.kappa;
+  const den = sum(sketched.gradNormSq, 0, m);
   const out: Record<string, number> = {};
-  for (const id of Object.keys(a)) out[id] = Math.abs(b[id] - a[id]) / Math.max(Math.abs(a[id]), 1e-300);
+  for (const id of Object.keys(a)) {
+    const b = den > 0 ? sum(sketched.error[id], 0, m) / den : Number.NaN;
+    out[id] = Math.abs(b - a[id]) / Math.max(Math.abs(a[id]), 1e-300);
+  }
   return out;
 }
 
-function boundsFor(total: TensorResult): BoundsReport {
+function boundsFor(
+  total: TensorResult,
+  series: TensorSeries,
+  burnIn: number,
+  exactGradient: boolean | undefined,
+): BoundsReport {
   const regret: Record<string, number> = {};
   const nonconvexPathTerm: Record<string, number> = {};
   const assumptions = new Set<string>();
+  const note = (list: readonly { statement: string; verified?: boolean }[]) => {
+    for (const a of list)
+      assumptions.add(
+        `${a.statement} (${a.verified === undefined ? "unverified" : a.verified ? "verified" : "violated"})`,
+      );
+  };
+  const terms = Math.max(1, total.steps - burnIn);
   for (const [id, p] of Object.entries(total.pathLength)) {
     // D = 1 and η = 1: the report gives the measured-path-length factors; the user scales by their D and η.
     const r = regretBound(p, { diameter: 1, gradNormSq: total.gradNormSq });
     regret[id] = r.regret;
-    const nc = nonconvexBound({ pathLength: p, steps: Math.max(1, total.steps), stepSize: 1 });
+    const nc = nonconvexBound({ pathLength: p, steps: terms, stepSize: 1, exactGradient });
     nonconvexPathTerm[id] = nc.pathTerm;
-    for (const a of [...r.assumptions, ...nc.assumptions])
-      assumptions.add(
-        `${a.statement} (${a.verified === undefined ? "unverified" : a.verified ? "verified" : "violated"})`,
-      );
+    note([...r.assumptions, ...nc.assumptions]);
+  }
+  // The class form over every analyzed predictor: E² is the largest per-step error of any of them inside the sums.
+  const ids = Object.keys(total.pathLength).filter((id) => Number.isFinite(total.pathLength[id]));
+  let regretClass: BoundsReport["regretClass"];
+  if (ids.length > 0) {
+    let maxErrorSq = 0;
+    for (const id of ids) {
+      const e = series.error[id];
+      for (let t = burnIn; t < e.length; t++) if (e[t] > maxErrorSq) maxErrorSq = e[t];
+    }
+    const c = classRegretBound({
+      pathLengths: Object.fromEntries(ids.map((id) => [id, total.pathLength[id]])),
+      maxErrorSq,
+      diameter: 1,
+      gradNormSq: total.gradNormSq,
+    });
+    regretClass = {
+      predictors: ids,
+      best: c.best,
+      bestPathLength: c.bestPathLength,
+      maxErrorSq,
+      selectionTerm: c.selectionTerm,
+      regret: c.regret,
+    };
+    note(c.assumptions);
   }
   return {
     regret,
     regretWorstCase: Math.sqrt(total.gradNormSq),
+    ...(regretClass ? { regretClass } : {}),
     nonconvexPathTerm,
+    ...(exactGradient !== undefined ? { exactGradient } : {}),
+    statements: [BOUND_STATEMENTS.regret, BOUND_STATEMENTS.regretClass, BOUND_STATEMENTS.nonconvex],
     assumptions: [...assumptions],
   };
 }

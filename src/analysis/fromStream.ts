@@ -26,9 +26,10 @@ export function tensorResultFromStream(
     kappa: ks.windows.kappa,
     predictableRank: track.windows.predictableRank,
   };
-  const spectrum = (fd: StreamingTrack["increments"], rows: number): SpectrumSummary =>
-    fd !== null && rows >= 1 ? fdSpectrumSummary(fd, { eps: [...eps] }) : EMPTY_SPECTRUM;
-  const increments = spectrum(track.increments, n - 1);
+  const spectrum = (fd: StreamingTrack["increments"], rows: number, unpredictable = 0): SpectrumSummary =>
+    fd !== null && rows >= 1 ? fdSpectrumSummary(fd, { eps: [...eps], unpredictable }) : EMPTY_SPECTRUM;
+  // The oracle of the increments carries the unpredictable t = 0 term, as in exact mode (oracle[0] = P_T(last)).
+  const increments = spectrum(track.increments, n - 1, n >= 1 ? track.gradNormSq[0] : 0);
   const gradients = spectrum(track.gradients, n);
   const cosinePredicted: Record<string, number> = {};
   for (const id of predictors) cosinePredicted[id] = track.cosinePredicted[id];

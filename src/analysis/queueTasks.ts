@@ -15,7 +15,8 @@ function fail(task: string, message: string): never {
 }
 
 function integer(task: string, what: string, v: unknown, min: number): void {
-  if (!(typeof v === "number" && Number.isInteger(v) && v >= min)) fail(task, `${what} must be an integer ≥ ${min}`);
+  if (!(typeof v === "number" && Number.isInteger(v) && v >= min))
+    fail(task, `${what} must be an integer ≥ ${min}`);
 }
 
 function optionalBoolean(task: string, what: string, v: unknown): void {
@@ -33,7 +34,10 @@ function integers(task: string, what: string, v: unknown): void {
 function checkHandle(task: string, value: unknown): void {
   const h = plainObject(task, "the trace handle", value);
   if (typeof h.path !== "string" || !path.isAbsolute(h.path)) {
-    fail(task, `the trace path must be absolute (workers run in other directories), got ${JSON.stringify(h.path)}`);
+    fail(
+      task,
+      `the trace path must be absolute (workers run in other directories), got ${JSON.stringify(h.path)}`,
+    );
   }
   if (!FORMATS.includes(h.format as string)) fail(task, `unknown trace layout ${JSON.stringify(h.format)}`);
   integers(task, "steps", h.steps);
@@ -49,7 +53,8 @@ function validateGramTask(args: readonly unknown[]): void {
   integer(task, "count", t.count, 1);
   integer(task, "width", t.width, 1);
   integers(task, "positions", t.positions);
-  if (t.kernel !== "js" && t.kernel !== "wasm") fail(task, `kernel must be js or wasm, got ${JSON.stringify(t.kernel)}`);
+  if (t.kernel !== "js" && t.kernel !== "wasm")
+    fail(task, `kernel must be js or wasm, got ${JSON.stringify(t.kernel)}`);
   optionalBoolean(task, "strict", t.strict);
 }
 
@@ -58,8 +63,10 @@ function validateSketchTask(args: readonly unknown[]): void {
   expectArgs(task, args, 2);
   checkHandle(task, args[0]);
   const t = plainObject(task, "the task", args[1]);
-  if (!Array.isArray(t.tensors) || t.tensors.some((n) => typeof n !== "string")) fail(task, "tensors must be names");
-  if (!(SKETCH_KINDS as readonly unknown[]).includes(t.kind)) fail(task, `unknown sketch kind ${JSON.stringify(t.kind)}`);
+  if (!Array.isArray(t.tensors) || t.tensors.some((n) => typeof n !== "string"))
+    fail(task, "tensors must be names");
+  if (!(SKETCH_KINDS as readonly unknown[]).includes(t.kind))
+    fail(task, `unknown sketch kind ${JSON.stringify(t.kind)}`);
   integer(task, "k", t.k, 1);
   integer(task, "seed", t.seed, Number.MIN_SAFE_INTEGER);
   integer(task, "from", t.from, 0);

@@ -1,8 +1,16 @@
-/** @file The sketched mode's streaming pass: every step's tensors are read once and sketched to k numbers each
- * (independent seeded sketches per tensor, so the sum of the tensors' sketches is a sketch of the whole-model
- * vector by the block matrix [S_1 … S_m]); the metrics then run on the k×T sketches exactly as on full vectors.
+/** @file The sketched mode's pass over the steps: every step's tensors are read once and sketched to k numbers each
+ * (independent seeded sketches per tensor); the metrics then run on the k×T sketches exactly as on full vectors.
  * Tensor `name` is sketched with seed tensorSketchSeed(seed, name), the scheme the loggers use, so `analyze --sketch`
  * of a full trace reproduces what a logger with the same kind, k and seed would have written.
+ *
+ * The whole model's sketch is the tensors' sketches side by side — the block-diagonal sketch diag(S_1, …, S_m), m·k
+ * numbers per step — so its Gram is the sum of the tensors' sketched Grams, as the unsketched total's Gram is the
+ * sum of the tensors' Grams, and as the streaming mode and the live accumulator build it. (Adding the tensors'
+ * sketches into one k-vector, [S_1 … S_m]·g, would be a sketch too, but it adds the cross-tensor terms
+ * ⟨S_i g_i, S_j g'_j⟩, i ≠ j, to every inner product: more variance for the same bound.) Each tensor's inner
+ * products within ε‖x_i‖‖y_i‖ give the total's within Σ_i ε‖x_i‖‖y_i‖ ≤ ε‖x‖‖y‖ (Cauchy–Schwarz), so the per-tensor
+ * ε holds for the total with the union bound over the m tensors.
+ *
  * Steps are sketched in tasks of consecutive steps (blockTasks.ts) on this thread or on worker threads: each step's
  * sketch is the same sequence of additions wherever it runs, so the result does not depend on the thread count. */
 
@@ -33,9 +41,8 @@ export interface SketchPassOptions {
 }
 
 export interface SketchPassResult {
-  /** Gram of the sketched vectors, per tensor and for the whole model. */
+  /** Gram of the sketched vectors, per tensor (the whole model's is their sum: see the file comment). */
   readonly grams: Map<string, Mat>;
-  readonly total: Mat;
   readonly sketches: Map<string, Sketch>;
   /** Rows (step positions) of the Grams to drop: NaN/Inf gradients, and data failing its checksum. */
   readonly nonFiniteSteps: number[];
@@ -63,7 +70,6 @@ export async function sketchGrams(
   const run = runner ?? inProcessRunner(reader);
   // Row t of each buffer is the sketch of g_t: n × k, the layout GramAccumulator.addBlock expects.
   const perTensor = new Map(tensors.map((name) => [name, new Float64Array(n * k)]));
-  const total = new Float64Array(n * k);
   const bad: number[] = [];
   const corrupt: CorruptStep[] = [];
   const bytesPerStep = tensors.reduce((s, name) => s + infoByName.get(name)!.numel * 4, 0);
@@ -91,12 +97,10 @@ export async function sketchGrams(
               break;
             }
           }
-          if (finite) for (let j = 0; j < k; j++) total[pos * k + j] += row[j];
         });
         if (!finite || corruptRows.has(pos)) {
           if (!corruptRows.has(pos)) bad.push(pos);
           for (const buf of perTensor.values()) buf.fill(0, pos * k, (pos + 1) * k);
-          total.fill(0, pos * k, (pos + 1) * k);
         }
         onProgress?.({ phase: "sketch", done: pos + 1, total: n, bytes: (pos + 1) * bytesPerStep });
       }
@@ -112,5 +116,5 @@ export async function sketchGrams(
   };
   const grams = new Map<string, Mat>();
   for (const [name, rows] of perTensor) grams.set(name, gramOf(rows));
-  return { grams, total: gramOf(total), sketches, nonFiniteSteps: bad, corrupt };
+  return { grams, sketches, nonFiniteSteps: bad, corrupt };
 }

@@ -2,6 +2,24 @@
 import { fmtNum } from "../core/index.ts";
 import type { TensorResult } from "./types.ts";
 
+/** The t = 0 term "dominates" κ(m) when it is at least this share of P_T(m). */
+export const INITIAL_TERM_DOMINANCE = 0.5;
+
+/** Share of P_T(m) that is the unpredictable t = 0 term ‖g_0‖² (m_0 = 0 for every predictor): kappaFloor / κ(m).
+ * 0 with a burn-in (the term is not in the sums); NaN when κ(m) is not a positive number. */
+export function initialTermShare(r: TensorResult, id: string): number {
+  const k = r.kappa[id];
+  const floor = r.kappaFloor ?? Number.NaN;
+  if (floor === 0) return 0;
+  return k > 0 && Number.isFinite(floor) ? floor / k : Number.NaN;
+}
+
+/** True when the t = 0 term is at least INITIAL_TERM_DOMINANCE of P_T(m): then κ(m) says more about ‖g_0‖² than
+ * about how well m predicts (κ(m) ≤ 2·kappaFloor). */
+export function initialTermDominates(r: TensorResult, id: string): boolean {
+  return initialTermShare(r, id) >= INITIAL_TERM_DOMINANCE;
+}
+
 /** The predictor with the smallest κ (ties: first listed). */
 export function bestPredictor(r: TensorResult): string | null {
   let best: string | null = null;
@@ -30,14 +48,24 @@ export function summarize(
   total: TensorResult,
   tensors: readonly TensorResult[],
   eps: readonly number[],
+  burnIn = 0,
 ): string {
   const parts: string[] = [];
   const best = bestPredictor(total);
   const e = String(eps[0] ?? 0.1);
-  const dims = Math.max(0, total.steps - 1);
+  const span =
+    burnIn > 0
+      ? `Over steps ${burnIn}..${total.steps - 1} (the first ${burnIn} left out by the burn-in)`
+      : `Over ${total.steps} steps`;
   if (best) {
     parts.push(
-      `Over ${total.steps} steps the best predictor of the whole-model gradient is ${best}, ${kappaText(total, best)} (κ = 1: predicting zero): ${reading(total.kappa[best])}.`,
+      `${span} the best predictor of the whole-model gradient is ${best}, ${kappaText(total, best)} (κ = 1: predicting zero): ${reading(total.kappa[best])}.`,
+    );
+  }
+  const dominated = Object.keys(total.kappa).filter((id) => id !== "zero" && initialTermDominates(total, id));
+  if (dominated.length > 0) {
+    parts.push(
+      `The t = 0 term ‖g_0‖² (no history, so m_0 = 0 for every predictor) is ${fmtNum(total.kappaFloor ?? Number.NaN)} of Σ‖g_t‖² and at least half of P_T for ${dominated.join(", ")}: their κ is dominated by it (no predictor can go below κ = ${fmtNum(total.kappaFloor ?? Number.NaN)}); --burn-in 1 leaves it out.`,
     );
   }
   if ("last" in total.kappa && total.kappa.last > 1) {
@@ -47,13 +75,15 @@ export function summarize(
   }
   const r = total.predictableRank[e];
   const bound = total.increments.bound?.predictableRank[e];
+  const increments = Math.max(0, total.steps - Math.max(1, burnIn));
+  const pct = Math.round((1 - Number(e)) * 100);
   if (r !== undefined && bound && bound[0] !== bound[1]) {
     parts.push(
-      `Increments live in at most ${r} of ${dims} dimensions (r*(${e}) ∈ [${bound[0]}, ${bound[1]}], certified by a Frequent Directions sketch over time with ${total.increments.bound!.rows} rows; sketch effective rank ${fmtNum(total.effectiveRank)}, stable rank ≤ ${fmtNum(total.stableRank)}).`,
+      `The ${increments} increments g_t − g_{t−1} hold ${pct} % of their energy in at most ${r} directions (r*(${e}) ∈ [${bound[0]}, ${bound[1]}], certified by a Frequent Directions sketch over time with ${total.increments.bound!.rows} rows; sketch effective rank ${fmtNum(total.effectiveRank)}, stable rank ≤ ${fmtNum(total.stableRank)}).`,
     );
   } else if (r !== undefined) {
     parts.push(
-      `Increments live in ${r} of ${dims} dimensions (r*(${e}); effective rank ${fmtNum(total.effectiveRank)}, stable rank ${fmtNum(total.stableRank)}).`,
+      `The ${increments} increments g_t − g_{t−1} hold ${pct} % of their energy in ${r} direction${r === 1 ? "" : "s"} (r*(${e}); effective rank ${fmtNum(total.effectiveRank)}, stable rank ${fmtNum(total.stableRank)}).`,
     );
   }
   const ranked = tensors

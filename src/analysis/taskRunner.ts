@@ -4,7 +4,13 @@
  * are the same whatever runs them. */
 import * as os from "node:os";
 import * as path from "node:path";
-import { createPool, createQueuePool, type QueueOptions, siblingModule, type WorkerPool } from "../parallel/index.ts";
+import {
+  createPool,
+  createQueuePool,
+  type QueueOptions,
+  siblingModule,
+  type WorkerPool,
+} from "../parallel/index.ts";
 import type { TraceReader } from "../trace/index.ts";
 import {
   type GramTask,

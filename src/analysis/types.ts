@@ -43,7 +43,9 @@ export interface SpectrumSummary {
   readonly participationRatio: number;
   /** r*(ε) curve: ranks at the listed ε values (ascending ε). */
   readonly rankCurve: { eps: number[]; rank: number[] };
-  /** Eckart–Young oracle: path length left by the best rank-k predictor in hindsight, k = 0..len-1. */
+  /** Eckart–Young oracle (Theorem iii): path length left by the best rank-k predictor of the increments in
+   * hindsight, k = 0..len-1, including the unpredictable t = 0 term ‖g_0‖² when the sums start at t = 0 — so entry 0
+   * equals P_T(last) exactly (empty for the gradient spectrum's own oracle, which has no such meaning). */
   readonly oracleRankPathLength: number[];
   /** Streaming mode: the spectrum comes from a Frequent Directions sketch over time; what it guarantees. */
   readonly bound?: SpectrumBound;
@@ -84,6 +86,13 @@ export interface TensorResult {
   /** Spectrum of the gradient matrix G = [g_0 … g_T] itself. */
   readonly gradients: SpectrumSummary;
   readonly windows?: WindowedKappa;
+  /** κ of the Eckart–Young oracle: increments.oracleRankPathLength[k] / Σ‖g_t‖², k = 0..len-1 (entry 0 = κ(last)).
+   * The best any rank-k predictor of the increments could do in hindsight, shown beside the online predictors' κ. */
+  readonly oracleKappa?: number[];
+  /** ‖g_0‖² / Σ_t ‖g_t‖²: the part of every predictor's κ that is the unpredictable t = 0 term (m_0 = 0 for every
+   * predictor), i.e. the smallest κ any predictor can reach; 0 with a burn-in. κ(m) is *dominated by the t = 0 term*
+   * when that term is at least half of P_T(m), i.e. κ(m) ≤ 2·kappaFloor (see initialTermDominates). */
+  readonly kappaFloor?: number;
   /** For matrix-shaped tensors when requested: spectrum of the per-step gradient matrix and subspace drift. */
   readonly matrix?: MatrixGeometry;
   /** Present when the numbers come from sketched vectors. */
@@ -146,12 +155,28 @@ export interface SketchReport {
 }
 
 export interface BoundsReport {
-  /** Optimistic OMD/OGD regret bound D·sqrt(P_T(m)) with D = 1 (scale by your domain diameter), per predictor. */
+  /** Optimistic OGD regret bound D·√P_T(m) (tuned step) with D = 1 (scale by your domain diameter), per predictor. */
   readonly regret: Record<string, number>;
   /** Worst-case D·sqrt(Σ‖g‖²); ratio regret/worst = sqrt(κ). */
   readonly regretWorstCase: number;
+  /** Theorem (i) for the class of all analyzed predictors: D·√(P*_T + 2E²·ln|M|) with D = 1 (see BOUND_STATEMENTS). */
+  readonly regretClass?: {
+    readonly predictors: string[];
+    /** The predictor with the smallest P_T in hindsight and that P*_T. */
+    readonly best: string;
+    readonly bestPathLength: number;
+    /** E²: the largest per-step error ‖g_t − m_t‖² of any predictor of the class (inside the sums). */
+    readonly maxErrorSq: number;
+    /** 2E²·ln|M|, the cost of selecting within the class. */
+    readonly selectionTerm: number;
+    readonly regret: number;
+  };
   /** The path-length term P_T/T of the nonconvex bound (1/T)Σ‖∇f‖² ≤ 2(f(x0)−f_inf)/(ηT) + P_T/T. */
   readonly nonconvexPathTerm: Record<string, number>;
+  /** Whether the caller stated that every g_t is the exact gradient ∇f(x_t) (absent: unknown). */
+  readonly exactGradient?: boolean;
+  /** The bounds as printed, one statement each (regret, class regret, nonconvex). */
+  readonly statements?: string[];
   readonly assumptions: string[];
 }
 
@@ -180,6 +205,8 @@ export interface AnalysisResult {
     exactMaxSteps?: number;
     /** Frequent Directions rows ℓ of the whole-run spectra (streaming mode only). */
     fdRows?: number;
+    /** Steps left out at the start of every sum (0 or absent: the paper's sums over t = 0..T). */
+    burnIn?: number;
   };
   readonly tensors: TensorResult[];
   /** The whole model as one concatenated vector per step. */

@@ -26,7 +26,7 @@ export function defaultBlockLength(n: number): number {
 }
 
 /** Type-7 quantile of sorted values. */
-function quantileSorted(sorted: Float64Array, q: number): number {
+export function quantileSorted(sorted: Float64Array, q: number): number {
   const h = (sorted.length - 1) * q;
   const lo = Math.floor(h);
   const hi = Math.min(lo + 1, sorted.length - 1);

@@ -1,6 +1,11 @@
 /** @file Public API of the core layer: the only module other layers import. */
 export { blockBootstrapRatioCI } from "./bootstrap.ts";
 export {
+  type Assumption,
+  BOUND_STATEMENTS,
+  type ClassRegretBound,
+  classRegretBound,
+  EXACT_GRADIENT_ASSUMPTION,
   type NonconvexBound,
   type NonconvexBoundOptions,
   nonconvexBound,
@@ -8,7 +13,14 @@ export {
   type RegretBoundOptions,
   regretBound,
 } from "./bounds.ts";
-export { type DecimatedSeries, decimateMinMax } from "./decimate.ts";
+export {
+  bucketMeans,
+  bucketStart,
+  type DecimatedSeries,
+  decimateMinMax,
+  decimateMinMaxMany,
+  decimationBuckets,
+} from "./decimate.ts";
 export {
   CorruptDataError,
   type CorruptionSite,
@@ -59,8 +71,19 @@ export {
 export { dot } from "./predictors/kernels.ts";
 export { createRng, deriveSeed, type Rng } from "./rng.ts";
 export {
+  type BootstrapOptions,
+  bootstrapInterval,
+  type MeanInterval,
+  meanInterval,
+  pearson,
+  ranks,
+  spearman,
+  studentTQuantile,
+} from "./stats.ts";
+export {
   type CreateSketchOptions,
   createSketch,
+  energyFractionBound,
   FrequentDirections,
   HashingSketch,
   parseSketchSpec,
@@ -80,6 +103,7 @@ export {
   type FdSpectrumInput,
   fdRankBounds,
   fdSpectrumSummary,
+  participationRatio,
   predictableRank,
   type SpectrumBound,
   type SpectrumSummary,

@@ -32,6 +32,7 @@ import { compareWithPrediction } from "./predictors/kernels.ts";
 import { laggedTerms } from "./predictors/lagged.ts";
 import { DEFAULT_PREDICTORS, resolvePredictor } from "./predictors/registry.ts";
 import type {
+  GramReader,
   LaggedPredictorState,
   LivePredictorState,
   LiveStepExtras,
@@ -113,6 +114,10 @@ class Series {
   }
   toArray(): Float64Array {
     return this.data.slice(0, this.length);
+  }
+  /** A copy of entries [from, to) (clamped to the length). */
+  slice(from: number, to: number): Float64Array {
+    return this.data.slice(Math.max(0, from), Math.min(to, this.length));
   }
 }
 
@@ -651,6 +656,26 @@ export class LiveAccumulator {
     return true;
   }
 
+  /** Entries ⟨g_i, g_j⟩ of track `index` (tensors in constructor order, then the total) by accepted-step index, valid
+   * while steps − 1 − window ≤ i, j < steps: what the window kept, read in place (no copy). The WebAssembly path
+   * buffers steps; a read processes them first, so the entries of the latest step are there. */
+  gramReader(index: number): GramReader {
+    const track = index === this.tensorTracks.length ? this.totalTrack : this.tensorTracks[index];
+    if (track === undefined) {
+      throw new GradtraceError(
+        "E_ARG",
+        `LiveAccumulator.gramReader: track ${index} does not exist (0..${this.tensorTracks.length})`,
+      );
+    }
+    const gram = track.gram;
+    return {
+      get: (i, j) => {
+        if (this.pending.length > 0) this.flush();
+        return gram.get(i, j);
+      },
+    };
+  }
+
   /** Exact Gram of the last `size` accepted steps (oldest first) of track `index` — tensors in the order given to the
    * constructor, then the total at index `tensors.length` — read from the window ring without copying the
    * per-step series (what a caller needs at every window boundary; `snapshot` is the end-of-run view).
@@ -739,6 +764,29 @@ export class LiveAccumulator {
    * asked for, or when the WebAssembly memory would not hold the window). */
   get kernel(): "js" | "wasm" {
     return this.useWasm ? "wasm" : "js";
+  }
+
+  /** ‖g_t‖² and ‖g_t − m_t‖² per predictor of track `index` (as in `recentGram`) for the accepted steps [from, to)
+   * only (buffered WebAssembly steps processed first): what a caller following a growing run needs after each batch of steps, at a cost independent of the steps
+   * before `from` (`snapshot` copies every series). */
+  seriesRange(
+    index: number,
+    from: number,
+    to: number,
+  ): { gradNormSq: Float64Array; error: Record<string, Float64Array> } {
+    this.flush();
+    const track = index === this.tensorTracks.length ? this.totalTrack : this.tensorTracks[index];
+    if (track === undefined) {
+      throw new GradtraceError(
+        "E_ARG",
+        `LiveAccumulator.seriesRange: track ${index} does not exist (0..${this.tensorTracks.length})`,
+      );
+    }
+    const error: Record<string, Float64Array> = {};
+    this.ids.forEach((id, i) => {
+      error[id] = track.records[i].error.slice(from, to);
+    });
+    return { gradNormSq: track.gradNormSq.slice(from, to), error };
   }
 
   snapshot(): LiveSnapshot {

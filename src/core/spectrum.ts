@@ -21,7 +21,7 @@ export interface SpectrumSummary {
   participationRatio: number;
   /** r*(ε) on a log-spaced grid of ε. */
   rankCurve: { eps: number[]; rank: number[] };
-  /** Σ_{i>k} σᵢ² for k = 0..min(n, top). */
+  /** u + Σ_{i>k} σᵢ² for k = 0..min(n, top), u the `unpredictable` option (see there). */
   oracleRankPathLength: number[];
 }
 
@@ -32,6 +32,10 @@ export interface SpectrumSummaryOptions {
   top?: number;
   /** ε grid of `rankCurve`. */
   curveEps?: number[];
+  /** Added to every oracle path length: the part of P_T no increment predictor can remove. For the increments of
+   * g_0..g_T with the paper's sums over t = 0..T that is ‖g_0‖² (m_0 = 0: there is no history at t = 0), which
+   * makes oracleRankPathLength[0] = P_T(one-step) exactly; 0 when the sums start after a burn-in. Default 0. */
+  unpredictable?: number;
 }
 
 /** 20 log-spaced values from 0.5 down to 1e-4. */
@@ -118,22 +122,36 @@ export function participationRatio(sigmaSq: Float64Array): number {
   return (num * num) / den;
 }
 
-/** Eckart–Young: the best rank-k approximation leaves Σ_{i>k} σᵢ². Entry k for k = 0..maxK (0 beyond the rank). */
-export function oracleRankPathLength(sigmaSq: Float64Array, maxK: number): number[] {
+/** Eckart–Young (the paper's Theorem iii): the best rank-k predictor of the increments in hindsight,
+ * m_t = g_{t−1} + P_k h_t, leaves Σ_{i>k} σᵢ²; `unpredictable` (≥ 0, default 0) is added to every entry — ‖g_0‖²
+ * when the path length counts the t = 0 term (see SpectrumSummaryOptions.unpredictable). Entry k for k = 0..maxK
+ * (just `unpredictable` beyond the rank). */
+export function oracleRankPathLength(sigmaSq: Float64Array, maxK: number, unpredictable = 0): number[] {
   if (!Number.isInteger(maxK) || maxK < 0) {
     throw new GradtraceError(
       "E_ARG",
       `oracleRankPathLength: maxK must be a non-negative integer, got ${maxK}`,
     );
   }
+  if (!(unpredictable >= 0 && Number.isFinite(unpredictable))) {
+    throw new GradtraceError(
+      "E_ARG",
+      `oracleRankPathLength: unpredictable must be a finite number ≥ 0, got ${unpredictable}`,
+    );
+  }
   const tails = tailSums(normalized(sigmaSq, "oracleRankPathLength"));
-  return Array.from({ length: maxK + 1 }, (_, k) => (k < tails.length ? tails[k] : 0));
+  return Array.from({ length: maxK + 1 }, (_, k) => unpredictable + (k < tails.length ? tails[k] : 0));
 }
 
 /** All rank summaries of H from its Gram matrix HᵀH (eigenvalues only: O(n·r²) for numerical rank r ≪ n, else O(n³)). */
 export function spectrumSummary(
   gram: Mat,
-  { eps = [0.1, 0.05, 0.01], top = 32, curveEps = [...DEFAULT_CURVE_EPS] }: SpectrumSummaryOptions = {},
+  {
+    eps = [0.1, 0.05, 0.01],
+    top = 32,
+    curveEps = [...DEFAULT_CURVE_EPS],
+    unpredictable = 0,
+  }: SpectrumSummaryOptions = {},
 ): SpectrumSummary {
   if (!Number.isInteger(top) || top < 0)
     throw new GradtraceError("E_ARG", `spectrumSummary: top must be a non-negative integer, got ${top}`);
@@ -147,7 +165,7 @@ export function spectrumSummary(
     stableRank: stableRank(sigmaSq),
     participationRatio: participationRatio(sigmaSq),
     rankCurve: { eps: [...curveEps], rank: curveEps.map((e) => predictableRank(sigmaSq, e)) },
-    oracleRankPathLength: oracleRankPathLength(sigmaSq, Math.min(top, sigmaSq.length)),
+    oracleRankPathLength: oracleRankPathLength(sigmaSq, Math.min(top, sigmaSq.length), unpredictable),
   };
 }
 
@@ -207,11 +225,16 @@ export function fdRankBounds(input: FdSpectrumInput, eps: number): [number, numb
 /** The spectrum summary of a whole-run matrix seen through a Frequent Directions sketch (streaming mode), with the
  * bounds that hold deterministically. r*(ε) and the rank curve are the certified upper bounds; singular values are
  * the sketch's (each σᵢ² within [μᵢ, μᵢ + Δ]); the oracle path length Σ_{i>k} σᵢ² is reported as its upper bound
- * F − Σ_{i≤k} μᵢ (within kΔ of the truth); stable rank F/μ₁ with its interval; effective rank and participation
+ * F − Σ_{i≤k} μᵢ (within kΔ of the truth), plus `unpredictable` (the t = 0 term, as in spectrumSummary); stable rank F/μ₁ with its interval; effective rank and participation
  * ratio are those of the sketch's own spectrum (no bound: the unsketched tail is left out). */
 export function fdSpectrumSummary(
   input: FdSpectrumInput,
-  { eps = [0.1, 0.05, 0.01], top = 32, curveEps = [...DEFAULT_CURVE_EPS] }: SpectrumSummaryOptions = {},
+  {
+    eps = [0.1, 0.05, 0.01],
+    top = 32,
+    curveEps = [...DEFAULT_CURVE_EPS],
+    unpredictable = 0,
+  }: SpectrumSummaryOptions = {},
 ): SpectrumSummary & { bound: SpectrumBound } {
   const mu = normalized(input.sigmaSq, "fdSpectrumSummary");
   const f = Math.max(input.frobeniusSq, total(mu));
@@ -228,7 +251,7 @@ export function fdSpectrumSummary(
   let head = 0;
   for (let k = 0; k <= maxK; k++) {
     if (k > 0) head += mu[k - 1];
-    oracle.push(Math.max(0, f - head));
+    oracle.push(unpredictable + Math.max(0, f - head));
   }
   return {
     singularValues: Array.from(mu.subarray(0, Math.min(top, mu.length)), Math.sqrt),

@@ -16,21 +16,24 @@
  *   ‖HᵀH − BᵀB‖₂ ≤ Δ bounds every eigenvalue (μ_i ≤ σ_i² ≤ μ_i + Δ) and, with the exact ‖H‖_F² summed here, brackets
  *   r*(ε) (spectrum.ts: fdSpectrumSummary).
  *
- * Memory per tensor of p coordinates: window·p gradient copies (float32 for float32 input), an FD buffer of 2ℓ·p
- * float64, one previous gradient, one vector per EMA / momentum predictor; the total (all tensors concatenated)
- * adds 2 FD buffers and a previous vector of Σp. `estimateStreamingBytes` states it; for very large p run the
- * streaming state on sketched steps (k coordinates per tensor) instead.
+ * Memory per tensor of p coordinates: window·p gradient copies (float32 for float32 input), an FD of 4ℓ·p float64
+ * (ℓ sketch rows, a 2ℓ-row buffer, an ℓ-row shrink scratch), one previous gradient, one vector per EMA / momentum
+ * predictor; the total (all tensors concatenated) adds 2 FDs and a previous vector of Σp. `estimateStreamingBytes`
+ * states it; for very large p run the streaming state on sketched steps (k coordinates per tensor) instead.
  *
- * Per-step work is `observe`: the window Gram row (window·p multiply-adds), the predictors, and two FD row inserts
- * (amortised O(ℓ·p)); each is a plain loop over Float32/Float64 arrays (LiveAccumulator.windowDots, EmaBank,
- * FrequentDirections), the places a SIMD kernel would replace. */
+ * Per-step work is `observe`: the window Gram row (window·p multiply-adds), the predictors, and the FD row inserts
+ * (ℓ·p for the projections on the sketch rows plus 1.5ℓ·p amortised for the shrinks' rotation, with the dot products
+ * between buffered rows read off the window Gram); each is a plain loop over Float32/Float64 arrays
+ * (LiveAccumulator.windowDots, EmaBank, FrequentDirections.update / combineRows), the places a SIMD kernel would
+ * replace. */
 import { GradtraceError } from "./errors.ts";
 import { incrementGram } from "./gram.ts";
 import { gramEigenvalues } from "./linalg/gramEigenvalues.ts";
 import { LiveAccumulator, type LiveSnapshot, type LiveTensorSpec } from "./live.ts";
 import type { Vec } from "./matrix.ts";
 import { DEFAULT_PREDICTORS } from "./predictors/registry.ts";
-import { FrequentDirections } from "./sketch/frequentDirections.ts";
+import type { GramReader } from "./predictors/types.ts";
+import { FrequentDirections, type PreviousDots } from "./sketch/frequentDirections.ts";
 import { clampGramEigenvalues, type FdSpectrumInput, predictableRank } from "./spectrum.ts";
 
 export interface StreamingOptions {
@@ -100,7 +103,9 @@ export function estimateStreamingBytes({
   const vectorStates = predictors.filter(
     (id) => !/^(zero|last|linear|ar\d+|lowrank\d+w\d+)$/.test(id),
   ).length;
-  const fd = fdRows > 0 ? 2 * fdRows * 8 : 0;
+  // An FD holds ℓ sketch rows, a buffer of 2ℓ (ℓ when the window is too short to read dot products off) and an
+  // ℓ-row scratch for its shrink, float64.
+  const fd = fdRows > 0 ? (SpectrumSketches.usesWindowGram(windowSize, fdRows) ? 4 : 3) * fdRows * 8 : 0;
   // Tensors carry the window, the states, one FD and a previous vector; the total two FDs, a previous vector and
   // the increment row.
   return p * (windowSize * bytesPerElement + 8 * vectorStates + fd + 8) + p * (2 * fd + 16);
@@ -113,7 +118,10 @@ function windowRanks(gram: Parameters<typeof incrementGram>[0], eps: readonly nu
   return eps.map((e) => predictableRank(sigmaSq, e));
 }
 
-/** FD sketches of one sequence's gradients and increments, plus the previous gradient and ‖H‖_F², ‖G‖_F². */
+/** FD sketches of one sequence's increments (and gradients), plus the previous gradient and ‖H‖_F², ‖G‖_F². When the
+ * window Gram reaches back over a whole FD buffer, the dot products between buffered rows are read from it
+ * (⟨h_t, h_s⟩ = K_ts − K_t,s−1 − K_t−1,s + K_t−1,s−1, the increments' Gram the exact mode uses too) instead of being
+ * recomputed, and each shrink takes 2ℓ new rows. */
 class SpectrumSketches {
   private readonly inc: FrequentDirections;
   private readonly grad: FrequentDirections | null;
@@ -122,20 +130,45 @@ class SpectrumSketches {
   private incNormSq = 0;
   private gradNormSq = 0;
   private seen = 0;
+  /** Reads the window Gram for the current step (null: the sketches compute their own dot products). */
+  private readonly gramDots: { gram: GramReader; t: number; inc: PreviousDots; grad: PreviousDots } | null;
 
   constructor(
     readonly dim: number,
     readonly ell: number,
     gradients: boolean,
+    gram: GramReader | null,
   ) {
-    this.inc = new FrequentDirections({ ell, dim });
-    this.grad = gradients ? new FrequentDirections({ ell, dim }) : null;
+    // Buffered rows reach back capacity − 1 steps; an increment's dot product needs one step more.
+    const buffer = gram !== null ? 2 * ell : ell;
+    this.inc = new FrequentDirections({ ell, dim, buffer });
+    this.grad = gradients ? new FrequentDirections({ ell, dim, buffer }) : null;
     this.prev = new Float64Array(dim);
     this.diff = new Float64Array(dim);
+    if (gram !== null) {
+      const state = {
+        gram,
+        t: 0,
+        inc: (d: number): number => {
+          const t = state.t;
+          const s = t - d;
+          return gram.get(t, s) - gram.get(t, s - 1) - gram.get(t - 1, s) + gram.get(t - 1, s - 1);
+        },
+        grad: (d: number): number => gram.get(state.t, state.t - d),
+      };
+      this.gramDots = state;
+    } else this.gramDots = null;
   }
 
-  /** g as one vector, or as consecutive parts (the total: the tensors concatenated, never copied into one array). */
-  add(parts: readonly Vec[]): void {
+  /** Buffered rows the FD sketches hold between shrinks when reading dot products off a window Gram of `window`
+   * steps: they need window ≥ 3ℓ. */
+  static usesWindowGram(window: number, ell: number): boolean {
+    return window >= 3 * ell;
+  }
+
+  /** Step t (its row is in the window Gram): g as one vector, or as consecutive parts (the total: the tensors
+   * concatenated, never copied into one array). */
+  add(t: number, parts: readonly Vec[]): void {
     const { prev, diff } = this;
     let o = 0;
     let gs = 0;
@@ -150,12 +183,14 @@ class SpectrumSketches {
         prev[o] = v;
       }
     }
+    const dots = this.gramDots;
+    if (dots) dots.t = t;
     this.gradNormSq += gs;
     // Rows go in as the float64 copy just made (FrequentDirections copies again into its buffer).
-    this.grad?.update(prev);
+    this.grad?.update(prev, dots?.grad);
     if (this.seen > 0) {
       this.incNormSq += hs;
-      this.inc.update(diff);
+      this.inc.update(diff, dots?.inc);
     }
     this.seen++;
   }
@@ -216,11 +251,13 @@ export class StreamingState {
     this.size = windowSize;
     this.stride = stride;
     const totalNumel = tensors.reduce((s, t) => s + t.numel, 0);
+    const gram = (i: number): GramReader | null =>
+      SpectrumSketches.usesWindowGram(windowSize, ell) ? this.live.gramReader(i) : null;
     this.sketches =
       ell > 0
         ? [
-            ...tensors.map((t) => new SpectrumSketches(t.numel, ell, false)),
-            new SpectrumSketches(totalNumel, ell, true),
+            ...tensors.map((t, i) => new SpectrumSketches(t.numel, ell, false, gram(i))),
+            new SpectrumSketches(totalNumel, ell, true, gram(tensors.length)),
           ]
         : [];
     this.ranks = Array.from({ length: tensors.length + 1 }, () => this.eps.map(() => []));
@@ -230,6 +267,35 @@ export class StreamingState {
     return this.live.steps;
   }
 
+  /** Window length and stride (steps) of the windowed r*(ε). */
+  get window(): { size: number; stride: number } {
+    return { size: this.size, stride: this.stride };
+  }
+
+  /** Number of windows closed so far. */
+  get windowCount(): number {
+    return this.starts.length;
+  }
+
+  /** The windows closed since the first `from` ones (for a caller following a growing run): their starts (accepted
+   * steps) and, per track (tensors, then the total), r*(ε) per ε (in the constructor's order) per window. */
+  closedWindows(from: number): { starts: number[]; predictableRank: number[][][] } {
+    return {
+      starts: this.starts.slice(from),
+      predictableRank: this.ranks.map((perEps) => perEps.map((r) => r.slice(from))),
+    };
+  }
+
+  /** Per-step ‖g_t‖² and ‖g_t − m_t‖² of one track for the accepted steps [from, to) only (see
+   * LiveAccumulator.seriesRange). */
+  seriesRange(
+    track: number,
+    from: number,
+    to: number,
+  ): { gradNormSq: Float64Array; error: Record<string, Float64Array> } {
+    return this.live.seriesRange(track, from, to);
+  }
+
   /** One step: every tensor's gradient by name (and the momentum buffers when a momentum predictor is on).
    * Returns false when the step was skipped for NaN/Inf values (it then counts nowhere). */
   observe(
@@ -237,12 +303,12 @@ export class StreamingState {
     extras?: { momentum?: Readonly<Record<string, Vec>> },
   ): boolean {
     if (!this.live.observe(grads, extras)) return false;
-    if (this.sketches.length > 0) {
-      const parts = this.tensorSpecs.map((t) => grads[t.name]);
-      for (let i = 0; i < parts.length; i++) this.sketches[i].add([parts[i]]);
-      this.sketches[parts.length].add(parts);
-    }
     const t = this.live.steps;
+    if (this.sketches.length > 0) {
+      const parts = this.tensorSpecs.map((s) => grads[s.name]);
+      for (let i = 0; i < parts.length; i++) this.sketches[i].add(t - 1, [parts[i]]);
+      this.sketches[parts.length].add(t - 1, parts);
+    }
     if (t >= this.size && (t - this.size) % this.stride === 0) this.closeWindow(t - this.size, this.size);
     return true;
   }

@@ -5,13 +5,20 @@ export {
   DEFAULT_JOBS,
   DEFAULT_SPIKED_CONFIG,
   DEFAULT_SWEEP_OPTIONS,
+  BULK_NORMALISE_NAMES,
+  type BulkNormalise,
+  DEPENDENT_READINGS,
+  type DependentReading,
+  OUTLIER_GAP,
   parseSweep,
   resolveConfig,
   runMany,
   runSpiked,
   runSweep,
   type SpikedConfig,
+  type SpikedConfigJson,
   type SpikedResult,
+  type StepRecord,
   type SweepOptions,
   type SweepPoint,
   type SweepQuantity,
@@ -24,7 +31,13 @@ export {
 } from "./spiked/index.ts";
 export { markdownTable, sweepRows } from "./spiked/tables.ts";
 export { OPTIMIZER_NAMES, type OptimizerName } from "./zoo/optimizers.ts";
-export { createZooModel, parameterCount, ZOO_MODEL_NAMES, type ZooModelName } from "./zoo/registry.ts";
+export {
+  createZooModel,
+  isFullBatch,
+  parameterCount,
+  ZOO_MODEL_NAMES,
+  type ZooModelName,
+} from "./zoo/registry.ts";
 export { runZooTraining, type ZooRunOptions, type ZooRunSummary } from "./zoo/run.ts";
 export type { ScheduleKind } from "./zoo/schedule.ts";
 export { createTraceLogger, TRACE_FILE } from "./zoo/traceLogger.ts";

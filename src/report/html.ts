@@ -5,6 +5,10 @@ import type { AnalysisResult, TensorResult } from "../analysis/index.ts";
 import { decimateMinMax, fmtNum } from "../core/index.ts";
 import { modeDescription } from "./mode.ts";
 import { type ChartPanel, type ChartSeries, escapeXml, renderSvgChart } from "./svgChart.ts";
+import { oracleCell } from "./table.ts";
+
+/** Rank of the oracle column (as in the terminal table: the rank of the default subspace predictor). */
+const ORACLE_RANK = 4;
 
 const MAX_TENSORS_IN_FIGURES = 12;
 /** Points per line in the time charts: a 100,000-step run is drawn from its per-bucket minima and maxima. */
@@ -38,6 +42,7 @@ function tableHtml(result: AnalysisResult): string {
     "tensor",
     "shape",
     ...preds.map((p) => `κ ${p}`),
+    `κ oracle${ORACLE_RANK}`,
     ...eps.map((e) => `r*(${e})`),
     "eff. rank",
     "stable rank",
@@ -48,6 +53,7 @@ function tableHtml(result: AnalysisResult): string {
       escapeXml(r.name),
       escapeXml(r.shape.join("×")),
       ...preds.map((p) => kappaCell(r, p)),
+      oracleCell(r, ORACLE_RANK),
       ...eps.map((e) => rankCell(r, e)),
       fmtNum(r.effectiveRank),
       fmtNum(r.stableRank),
@@ -115,6 +121,23 @@ function spectraFigure(result: AnalysisResult): string {
     },
   ];
   return renderSvgChart({ panels, columns: 2, panelWidth: 460, panelHeight: 300 });
+}
+
+/** Theorem (iii): κ of the best rank-k increment predictor in hindsight against k, beside the online predictors'. */
+function oracleFigure(result: AnalysisResult): string {
+  const t = result.total;
+  const oracle = t.oracleKappa ?? [];
+  if (oracle.length === 0) return "";
+  const preds = result.options.predictors.filter((p) => p !== "zero" && Number.isFinite(t.kappa[p]));
+  const panel: ChartPanel = {
+    title:
+      "whole model: oracle κ of the best rank-k increment predictor (line) and the predictors' κ (dashed)",
+    xLabel: "rank k",
+    yLabel: "κ",
+    series: [{ name: "oracle", x: oracle.map((_, k) => k), y: oracle, mode: "line" }],
+    referenceLines: preds.map((p) => ({ y: t.kappa[p], label: p })),
+  };
+  return renderSvgChart({ panels: [panel], panelWidth: 920, panelHeight: 320 });
 }
 
 function windowsFigure(result: AnalysisResult): string {
@@ -188,10 +211,19 @@ function boundsHtml(result: AnalysisResult): string {
     (id) =>
       `<tr><td>${escapeXml(id)}</td><td>${fmtNum(b.regret[id])}</td><td>${fmtNum(b.regret[id] / b.regretWorstCase)}</td><td>${fmtNum(b.nonconvexPathTerm[id])}</td></tr>`,
   );
-  return `<table><thead><tr><th>predictor</th><th>regret factor √P_T (D = 1)</th><th>vs worst case √Σ‖g‖² = ${fmtNum(b.regretWorstCase)}</th><th>nonconvex path term P_T/T</th></tr></thead><tbody>${rows.join("")}</tbody></table>
-<p>Optimistic online gradient descent: regret_T ≲ D·√P_T(m); worst case D·√Σ‖g_t‖²; the ratio is √κ. L-smooth
-nonconvex descent with a predicted direction: (1/T)Σ‖∇f(x_t)‖² ≤ 2(f(x_0) − f_inf)/(ηT) + P_T/T. These are
-calculators, not claims about this run:</p><ul>${b.assumptions.map((a) => `<li>${escapeXml(a)}</li>`).join("")}</ul>`;
+  const c = b.regretClass;
+  const classLine = c
+    ? `<p>Class form over the ${c.predictors.length} analyzed predictors: best in hindsight ${escapeXml(c.best)} (√P*_T = ${fmtNum(Math.sqrt(c.bestPathLength))}), selection term 2E²·ln|M| = ${fmtNum(c.selectionTerm)} (E² = ${fmtNum(c.maxErrorSq)}), bound √(P*_T + 2E²·ln|M|) = ${fmtNum(c.regret)} (D = 1).</p>`
+    : "";
+  const exact =
+    b.exactGradient === undefined
+      ? "It is not known whether this trace holds exact (full-batch) gradients."
+      : b.exactGradient
+        ? "This trace holds exact (full-batch) gradients."
+        : "This trace holds minibatch gradients: the nonconvex bound's exact-gradient assumption is violated.";
+  return `<table><thead><tr><th>predictor</th><th>regret bound D·√P_T (D = 1, tuned step)</th><th>vs worst case √Σ‖g‖² = ${fmtNum(b.regretWorstCase)}</th><th>nonconvex path term P_T/T</th></tr></thead><tbody>${rows.join("")}</tbody></table>
+${classLine}<ul>${(b.statements ?? []).map((s) => `<li>${escapeXml(s)}</li>`).join("")}</ul>
+<p>${exact} These are calculators, not claims about this run:</p><ul>${b.assumptions.map((a) => `<li>${escapeXml(a)}</li>`).join("")}</ul>`;
 }
 
 const STYLE = `body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1180px;color:#222}
@@ -232,12 +264,15 @@ export function renderHtmlReport(result: AnalysisResult): string {
 ${sketch}${problems}
 <h2>Per tensor</h2>
 ${tableHtml(result)}
-<p>κ = P_T/Σ‖g_t‖² with P_T = Σ‖g_t − m_t‖² (brackets: 95% block-bootstrap interval). r*(ε): fewest directions
-holding 1 − ε of the increments' energy.</p>
+<p>κ = P_T/Σ‖g_t‖² with P_T = Σ‖g_t − m_t‖² (brackets: 95% block-bootstrap interval)${
+    result.options.burnIn ? `, sums over steps ${result.options.burnIn}..T (burn-in)` : ", sums over t = 0..T"
+  }. κ oracle${ORACLE_RANK}: the best rank-${ORACLE_RANK} predictor of the increments in hindsight (Eckart–Young,
+Theorem iii; its rank-0 value is κ(last)). r*(ε): fewest directions holding 1 − ε of the increments' energy.</p>
 <h2>Predictability per tensor</h2>
 ${kappaPerTensorFigure(result)}
 <h2>Rank of the increments</h2>
 ${spectraFigure(result)}
+${oracleFigure(result)}
 <h2>Over time</h2>
 ${windowsFigure(result)}
 ${staleFigure(result)}

@@ -2,5 +2,5 @@
 export { csvFileName, seriesCsv } from "./csv.ts";
 export { renderHtmlReport } from "./html.ts";
 export { modeDescription } from "./mode.ts";
-export { type ChartPanel, renderSvgChart } from "./svgChart.ts";
+export { type ChartPanel, type ChartSeries, renderSvgChart } from "./svgChart.ts";
 export { renderTable } from "./table.ts";

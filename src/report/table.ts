@@ -1,6 +1,6 @@
 /** @file The terminal table of `gradtrace analyze`: a header line naming the mode that ran and its bounds, then one
- * row per tensor plus the total — κ per predictor (with the bootstrap half-width), r*(ε), effective and stable rank,
- * and the ‖g‖ trend. */
+ * row per tensor plus the total — κ per predictor (with the bootstrap half-width), the Eckart–Young oracle's κ
+ * beside them, r*(ε), effective and stable rank, and the ‖g‖ trend. */
 import type { AnalysisResult, TensorResult } from "../analysis/index.ts";
 import { fmtNum } from "../core/index.ts";
 import { sparkline } from "./format.ts";
@@ -13,6 +13,15 @@ export interface TableOptions {
   readonly maxRows?: number;
   /** Column width limit for tensor names. */
   readonly nameWidth?: number;
+  /** Rank k of the oracle column "κ oracle<k>": the best rank-k predictor of the increments in hindsight (default 4,
+   * the rank of the default subspace predictor lowrank4w16). */
+  readonly oracleRank?: number;
+}
+
+/** The oracle's κ at rank k (empty when the run is too short to have it). */
+export function oracleCell(r: TensorResult, k: number): string {
+  const v = r.oracleKappa?.[k];
+  return v === undefined ? "" : fmtNum(v);
 }
 
 function kappaCell(r: TensorResult, id: string): string {
@@ -22,13 +31,19 @@ function kappaCell(r: TensorResult, id: string): string {
   return `${fmtNum(k)}±${fmtNum((ci[1] - ci[0]) / 2, 2)}`;
 }
 
-function row(r: TensorResult, predictors: readonly string[], eps: readonly string[]): string[] {
+function row(
+  r: TensorResult,
+  predictors: readonly string[],
+  eps: readonly string[],
+  oracleRank: number,
+): string[] {
   const first = r.gradNorm[0];
   const last = r.gradNorm[r.gradNorm.length - 1];
   return [
     r.name,
     String(r.numel),
     ...predictors.map((id) => kappaCell(r, id)),
+    oracleCell(r, oracleRank),
     ...eps.map((e) => String(r.predictableRank[e] ?? "")),
     fmtNum(r.effectiveRank),
     fmtNum(r.stableRank),
@@ -41,7 +56,7 @@ function truncate(s: string, w: number): string {
 }
 
 export function renderTable(result: AnalysisResult, options: TableOptions = {}): string {
-  const { maxRows = 40, nameWidth = 32 } = options;
+  const { maxRows = 40, nameWidth = 32, oracleRank = 4 } = options;
   const predictors = options.predictors ?? result.options.predictors.filter((p) => p !== "zero");
   const eps = [result.options.eps[0], result.options.eps[result.options.eps.length - 1]]
     .filter((e, i, a) => e !== undefined && a.indexOf(e) === i)
@@ -50,6 +65,7 @@ export function renderTable(result: AnalysisResult, options: TableOptions = {}):
     "tensor",
     "numel",
     ...predictors.map((p) => `κ ${p}`),
+    `κ oracle${oracleRank}`,
     ...eps.map((e) => `r*(${e})`),
     "eff.rank",
     "stab.rank",
@@ -61,8 +77,8 @@ export function renderTable(result: AnalysisResult, options: TableOptions = {}):
     shown = [...shown].sort((a, b) => b.numel - a.numel).slice(0, maxRows);
     hidden = result.tensors.length - maxRows;
   }
-  const rows = shown.map((t) => row(t, predictors, eps));
-  rows.push(row(result.total, predictors, eps));
+  const rows = shown.map((t) => row(t, predictors, eps, oracleRank));
+  rows.push(row(result.total, predictors, eps, oracleRank));
   for (const r of rows) r[0] = truncate(r[0], nameWidth);
   const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
   const line = (cells: string[]) =>

@@ -9,28 +9,35 @@ export {
   runDemo,
 } from "./demo/demo.ts";
 export {
-  type ClaimVerdict,
-  type ReproduceBudget as LowRankGradientsBudget,
-  type ReproduceOptions as LowRankGradientsOptions,
-  type ReproduceResult as LowRankGradientsResult,
+  judgeLowRankGradients,
+  type LowRankVerdict,
+  verdictFromCases,
+} from "./low-rank-gradients/judge.ts";
+export { PLANS as LOW_RANK_GRADIENTS_PLANS } from "./low-rank-gradients/plan.ts";
+export type { LowRankRecords } from "./low-rank-gradients/records.ts";
+export {
+  type LowRankGradientsOptions,
+  type LowRankGradientsResult,
   reproduceLowRankGradients,
-  type Verdict,
 } from "./low-rank-gradients/reproduce.ts";
 export {
-  REPRODUCE_BUDGETS,
-  REPRODUCE_PREDICTORS,
-  type ReproduceBudget as PredictableManifoldsBudget,
-  type ReproduceOptions as PredictableManifoldsOptions,
-  type ReproduceProgress as PredictableManifoldsProgress,
-  type ReproduceResult as PredictableManifoldsResult,
+  PREDICTABLE_MANIFOLDS_BUDGETS,
+  PREDICTABLE_MANIFOLDS_PREDICTORS,
+} from "./predictable-manifolds/budget.ts";
+export { judge as judgePredictableManifolds } from "./predictable-manifolds/judge.ts";
+export { PREDICTABLE_MANIFOLDS_QUEUE_TASKS } from "./predictable-manifolds/queueTasks.ts";
+export type { RunFailure, RunRecord } from "./predictable-manifolds/records.ts";
+export {
+  type PredictableManifoldsOptions,
+  type PredictableManifoldsResult,
   reproducePredictableManifolds,
 } from "./predictable-manifolds/reproduce.ts";
 export {
-  type ClaimVerdict as SharedClaimVerdict,
+  type ClaimVerdict,
   REPRODUCE_BUDGET_NAMES,
   type ReproduceBudget,
   type ReproduceOptions,
   type ReproduceProgress,
   type ReproduceResult,
-  type Verdict as SharedVerdict,
+  type Verdict,
 } from "./types.ts";

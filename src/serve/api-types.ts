@@ -85,14 +85,30 @@ export interface SeriesResponse {
   readonly name: string;
   readonly shape: number[];
   readonly numel: number;
-  /** Step index (as logged) of each step position; position i is the x of gradNorm[i]. */
+  /** The part of the run these arrays cover and how: the logged steps of its first and last step (null when the
+   * range holds none), the step positions and windows in it, the point budget per series, and whether a series was
+   * longer than the budget and was decimated (each bucket keeps its minimum and maximum). */
+  readonly view: {
+    readonly from: number | null;
+    readonly to: number | null;
+    readonly steps: number;
+    readonly windows: number;
+    readonly points: number;
+    readonly decimated: boolean;
+  };
+  /** Step index (as logged) of each point of gradNorm (the x of gradNorm[i]). */
   readonly stepIndices: number[];
+  /** ‖g_t‖ at those steps. */
   readonly gradNorm: (number | null)[];
   readonly kappa: Record<string, number | null>;
   readonly kappaCI: Record<string, [number | null, number | null]> | null;
-  /** κ over sliding windows (starts are step positions), per predictor. */
+  /** κ over sliding windows, per predictor, at the windows kept: their start (step position) and the logged step
+   * of that start (the x of kappa[id][i]). */
   readonly windows:
-    | (Pick<WindowedKappa, "size" | "starts"> & { kappa: Record<string, (number | null)[]> })
+    | (Pick<WindowedKappa, "size" | "starts"> & {
+        firstStep: number[];
+        kappa: Record<string, (number | null)[]>;
+      })
     | null;
   /** Spectrum of the increments H = [g_t − g_{t−1}] (singular values, r*(ε) curve, ranks, oracle path lengths). */
   readonly increments: SpectrumSummary;
@@ -100,6 +116,8 @@ export interface SeriesResponse {
   readonly gradients: SpectrumSummary;
   /** Per-step matrix spectrum and stale-projector energy vs refresh interval, for matrix-shaped tensors. */
   readonly matrix: MatrixGeometry | null;
+  /** Logged step of each `matrix.at` position. */
+  readonly matrixSteps: number[] | null;
   readonly sketch: SketchReport | null;
 }
 
@@ -118,13 +136,21 @@ export interface HeatmapHeader {
   readonly cols: number;
   /** Tensor name of each row. */
   readonly tensors: string[];
-  /** Step position where each column starts; a column spans `span` step positions. */
+  /** Step position where each column starts; a window spans `span` step positions (1 for gradNorm). */
   readonly starts: number[];
   readonly span: number;
   /** Logged step number of each column's first and last step (what the page labels columns with: positions are
    * not step numbers once steps with NaN/Inf gradients were dropped). */
   readonly firstStep: number[];
   readonly lastStep: number[];
+  /** Columns of the analysis (windows, or steps for gradNorm) in the whole run, and the range [from, to) of them
+   * that the request's step range selected. */
+  readonly columnsTotal: number;
+  readonly columnRange: [number, number];
+  /** More columns were in range than asked for: column b is the mean of the analysis columns
+   * [from + ⌊b·m/cols⌋, from + ⌊(b+1)·m/cols⌋) (m = to − from), missing values excluded; `firstStep` / `lastStep`
+   * are its first window's first step and its last window's last step. */
+  readonly bucketed: boolean;
   /** Finite minimum / maximum of the values (null when none is finite). */
   readonly min: number | null;
   readonly max: number | null;
@@ -157,26 +183,44 @@ export interface RunEvent {
   readonly run: RunListEntry;
 }
 
-/** Payload of the SSE `live` event of `/api/runs/:id/events`: the steps appended since the previous `live` event,
- * read incrementally (only the new steps) and evaluated by the live accumulator on the whole model (all tensors
- * concatenated). Approximate where the live form differs from the exact one (ar/lowrank fit on the last `window`
- * steps); the exact result follows as an `update` event after the re-analysis. */
-export interface LiveStepsEvent {
-  readonly run: string;
-  /** Version of the exact result current when the event was sent. */
-  readonly version: number;
-  /** Accepted-step number (0-based, NaN/Inf steps skipped) of the first new step. */
-  readonly from: number;
-  /** Accepted steps seen so far (from + number of new steps). */
-  readonly steps: number;
-  /** Step index (as logged) of each new step. */
-  readonly stepIndices: number[];
-  /** ‖g_t‖ of each new step. */
+/** One tensor's numbers in a `live` event (see LiveStepsEvent). */
+export interface LiveTrack {
+  /** Tensor name ("@total" for the whole model). */
+  readonly name: string;
+  /** ‖g_t‖ of each step carried (accepted steps `from` … `steps` − 1). */
   readonly gradNorm: number[];
-  /** ‖g_t − m_t‖² of each new step, per predictor evaluated live. */
-  readonly error: Record<string, number[]>;
   /** κ over all steps so far, per predictor (null when undefined, e.g. all-zero gradients). */
   readonly kappa: Record<string, number | null>;
+  /** κ per predictor and r*(ε) per ε (keyed by String(ε)) of each window in the event's `windows.starts`. */
+  readonly windowKappa: Record<string, (number | null)[]>;
+  readonly windowRank: Record<string, (number | null)[]>;
+}
+
+/** Payload of the SSE `live` event of `/api/runs/:id/events`: the steps appended since the previous `live` event,
+ * read incrementally (only the new steps) into the run's streaming state (the one of `analyze()`'s streaming
+ * mode). The top-level numbers are the whole model's (all tensors concatenated); `tensors` has each tensor's. κ of
+ * every predictor is `analyze()`'s own over the steps seen so far (to rounding); windows are those of the streaming
+ * state (`windows.size`: the run's `--window`, else 64). */
+export interface LiveStepsEvent extends Omit<LiveTrack, "name"> {
+  readonly run: string;
+  /** Version of the result current when the event was sent. */
+  readonly version: number;
+  /** Accepted-step number (0-based, NaN/Inf steps skipped) of the first step carried. Normally the previous event's
+   * `steps`; later when more steps were added than one event carries (a catch-up sends its latest steps only). */
+  readonly from: number;
+  /** Accepted steps seen so far (from + number of steps carried). */
+  readonly steps: number;
+  /** Steps accepted since the previous event (≥ steps − from). */
+  readonly added: number;
+  /** Step index (as logged) of each step carried. */
+  readonly stepIndices: number[];
+  /** ‖g_t − m_t‖² of each step carried, per predictor (whole model). */
+  readonly error: Record<string, number[]>;
+  /** The windows that closed among the steps carried: window length and stride, each window's first accepted step
+   * and first logged step. */
+  readonly windows: { size: number; stride: number; starts: number[]; firstStep: number[] };
+  /** Per analyzed tensor (trace order). */
+  readonly tensors: LiveTrack[];
   /** Steps (as logged) skipped since the previous event because their data failed a checksum. */
   readonly corruptSteps: number[];
 }

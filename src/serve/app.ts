@@ -9,8 +9,15 @@ import type { ApiError, HeatmapJson, HeatmapMetric, LabResponse, RunsResponse } 
 import { hostAllowed, requestToken, tokenMatches } from "./auth.ts";
 import type { StaticFile } from "./static.ts";
 import type { RunStore } from "./store.ts";
-import { oneOf, validateId, validateTensorName } from "./validate.ts";
-import { encodeHeatmapBinary, heatmapView, seriesView, summaryView } from "./views.ts";
+import { oneOf, optionalInteger, stepRange, validateId, validateTensorName } from "./validate.ts";
+import {
+  encodeHeatmapBinary,
+  heatmapView,
+  MAX_HEATMAP_COLS,
+  MAX_SERIES_POINTS,
+  seriesView,
+  summaryView,
+} from "./views.ts";
 
 export interface AppOptions {
   readonly store: RunStore;
@@ -109,14 +116,18 @@ export function createApp({ store, files, token, checkHost = false, pingMs = 15_
   app.get("/api/runs/:id/tensors/:name/series", async (c) => {
     const id = runId(c);
     const name = validateTensorName(c.req.param("name") ?? "");
+    const range = stepRange(c.req.query("from"), c.req.query("to"));
+    const points = optionalInteger(c.req.query("points"), "points", { min: 16, max: MAX_SERIES_POINTS });
     const { cached, version } = await store.result(id);
-    return c.json(seriesView(cached, id, version, name));
+    return c.json(seriesView(cached, id, version, name, { ...range, ...(points ? { points } : {}) }));
   });
 
   app.get("/api/runs/:id/heatmap", async (c) => {
     const id = runId(c);
     const metric = oneOf(c.req.query("metric"), METRICS, "metric", "kappa");
     const format = oneOf(c.req.query("format"), ["json", "f32"] as const, "format", "json");
+    const range = stepRange(c.req.query("from"), c.req.query("to"));
+    const cols = optionalInteger(c.req.query("cols"), "cols", { min: 1, max: MAX_HEATMAP_COLS });
     const { cached, version } = await store.result(id);
     const options = cached.result.options;
     let predictor: string | undefined;
@@ -135,15 +146,17 @@ export function createApp({ store, files, token, checkHost = false, pingMs = 15_
     }
     if (format === "f32") {
       // Encoded heatmaps are kept per result version: re-opening a big run does not rebuild 8 MB each time.
-      const key = `${id}|${cached.fingerprint}|${version}|${metric}|${predictor ?? ""}|${eps ?? ""}`;
+      const key = `${id}|${cached.fingerprint}|${version}|${metric}|${predictor ?? ""}|${eps ?? ""}|${range.from ?? ""}|${range.to ?? ""}|${cols ?? ""}`;
       let bytes = binaryCache.get(key);
       if (!bytes) {
-        bytes = encodeHeatmapBinary(heatmapView(cached, id, version, { metric, predictor, eps }));
+        bytes = encodeHeatmapBinary(
+          heatmapView(cached, id, version, { metric, predictor, eps, ...range, cols }),
+        );
         binaryCache.set(key, bytes);
       }
       return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
     }
-    const matrix = heatmapView(cached, id, version, { metric, predictor, eps });
+    const matrix = heatmapView(cached, id, version, { metric, predictor, eps, ...range, cols });
     const values = Array.from(matrix.values, (v) => (Number.isFinite(v) ? v : null));
     return c.json<HeatmapJson>({ ...matrix.header, values });
   });

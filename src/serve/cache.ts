@@ -90,8 +90,14 @@ export class ResultCache {
     return matches(v, key) ? (v as CachedResult) : null;
   }
 
-  write(id: string, full: CachedResult, meta: CachedMeta): void {
-    writeFileAtomic(this.file(id, ".json"), JSON.stringify(full), CACHE_WRITE);
+  /** Writes a run's full result (a CachedResult, or its JSON text when the caller has it already: a long run's
+   * result is tens of MB) and then its meta file. */
+  write(id: string, full: CachedResult | string, meta: CachedMeta): void {
+    writeFileAtomic(
+      this.file(id, ".json"),
+      typeof full === "string" ? full : JSON.stringify(full),
+      CACHE_WRITE,
+    );
     writeFileAtomic(this.file(id, ".meta.json"), JSON.stringify(meta), CACHE_WRITE);
   }
 }

@@ -1,15 +1,26 @@
 /** @file The analysis engine behind the server: opens a trace and runs `analyze()` (whose result carries everything
- * the page shows, the per-window ranks of the rank heatmap included). Behind an interface so tests can inject a
+ * the page shows, the per-window ranks of the rank heatmap included), or assembles the result of a live run's
+ * streaming state (its checkpoint) without a pass over the trace. Behind an interface so tests can inject a
  * deterministic engine, and so the store never knows how traces are read. */
-import type { AnalysisResult, AnalyzeOptions } from "../analysis/index.ts";
-import { analyzeWithSeries } from "../analysis/index.ts";
+import type { AnalysisResult, AnalyzeOptions, StreamingCheckpoint } from "../analysis/index.ts";
+import { analyzeWithSeries, streamingOutput } from "../analysis/index.ts";
 import { createPool, siblingModule } from "../parallel/index.ts";
 import { openTrace } from "../trace/index.ts";
 
 /** The analysis options the dashboard exposes (`gradtrace serve --predictors … --eps … --window …`). */
 export type ServeAnalyzeOptions = Pick<
   AnalyzeOptions,
-  "predictors" | "eps" | "window" | "bootstrap" | "sketch" | "include" | "exclude" | "seed"
+  | "predictors"
+  | "eps"
+  | "window"
+  | "bootstrap"
+  | "sketch"
+  | "include"
+  | "exclude"
+  | "seed"
+  | "mode"
+  | "exactMaxSteps"
+  | "fdRows"
 >;
 
 export interface EngineOutput {
@@ -20,14 +31,27 @@ export interface EngineOutput {
 
 export interface AnalysisEngine {
   analyze(absPath: string, options: ServeAnalyzeOptions): Promise<EngineOutput>;
+  /** The result of a streaming state fed elsewhere (a live run's checkpoint): assembled as `analyze()`'s streaming
+   * mode assembles its own, reading only the trace's metadata and the matrix geometry's sampled steps. Engines
+   * without it have the store assemble in its own thread. */
+  assemble?(absPath: string, checkpoint: StreamingCheckpoint): Promise<EngineOutput>;
 }
 
-export const traceEngine: AnalysisEngine = {
+export const traceEngine: Required<AnalysisEngine> = {
   async analyze(absPath, options) {
     const reader = openTrace(absPath);
     try {
       // The logged step numbers come from the analysis itself (steps with NaN/Inf gradients are dropped there).
       const { result, stepIndices } = await analyzeWithSeries(reader, { ...options, matrixGeometry: true });
+      return { result, stepIndices };
+    } finally {
+      reader.close();
+    }
+  },
+  async assemble(absPath, checkpoint) {
+    const reader = openTrace(absPath);
+    try {
+      const { result, stepIndices } = streamingOutput(reader, checkpoint);
       return { result, stepIndices };
     } finally {
       reader.close();
@@ -41,7 +65,7 @@ export interface WorkerEngineOptions {
   readonly log?: (message: string) => void;
 }
 
-export interface ClosableEngine extends AnalysisEngine {
+export interface ClosableEngine extends Required<AnalysisEngine> {
   /** Where analyses run now: in the worker, or in the main thread after a failed start. */
   mode(): "worker" | "main-thread" | "not-started";
   close(): Promise<void>;
@@ -93,6 +117,10 @@ export function workerEngine({
     async analyze(absPath, options) {
       if (!(await start())) return traceEngine.analyze(absPath, options);
       return pool.run("analyzeTrace", [absPath, options]);
+    },
+    async assemble(absPath, checkpoint) {
+      if (!(await start())) return traceEngine.assemble(absPath, checkpoint);
+      return pool.run("assembleTrace", [absPath, checkpoint]);
     },
     mode: () => mode,
     async close() {

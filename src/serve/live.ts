@@ -1,104 +1,91 @@
-/** @file Incremental live mode for one growing run: an open trace reader plus a `LiveAccumulator` that has seen
- * every step read so far. Each `advance()` refreshes the reader, reads only the step positions appended since the
- * last call, feeds them to the accumulator and returns the new per-step numbers of the whole model (‖g_t‖ and
- * ‖g_t − m_t‖² per predictor) with the running κ — what the server pushes as an SSE `live` event within a poll
- * period of the append, long before the exact re-analysis (see store.ts and docs/dashboard.md "Live mode").
- * Memory: the accumulator's O(p · (predictors + window)) floats, never the whole trace. */
-import {
-  CorruptDataError,
-  DEFAULT_PREDICTORS,
-  GradtraceError,
-  LiveAccumulator,
-  resolvePredictor,
-} from "../core/index.ts";
+/** @file Incremental live mode for one growing run: an open trace reader and the streaming analysis fed step by step
+ * (`IncrementalAnalysis`: the StreamingState of `analyze()`'s streaming mode, src/core/streaming.ts). Each
+ * `advance()` refreshes the reader, reads only the step positions appended since the last call and returns their
+ * numbers: per tensor and for the whole model, ‖g_t‖ of each new step, the running κ per predictor, and κ and r*(ε)
+ * of the windows that closed — what the server pushes as an SSE `live` event within a poll period of the append.
+ * The same state gives the run's whole result (`checkpoint()`, assembled by the engine) without re-reading the
+ * trace, when `analyze()` would run the streaming mode on it (see store.ts and docs/dashboard.md "Live mode").
+ * Memory: the streaming state's window × p floats, Frequent Directions sketches and O(T) scalar series — never the
+ * trace. Work per event: the new steps, plus one window's series per track; independent of the steps before.
+ * Steps whose data fails its checksum are left out (as analyze() leaves them out) and listed in the next event. */
+import { type AnalyzeOptions, IncrementalAnalysis, type StreamingCheckpoint } from "../analysis/index.ts";
+import { GradtraceError } from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
 import { openTrace } from "../trace/index.ts";
-import type { LiveStepsEvent } from "./api-types.ts";
+import type { LiveStepsEvent, LiveTrack } from "./api-types.ts";
+import { TOTAL_NAME } from "./views.ts";
 
-/** The new steps of one `advance()`, whole model (all tensors concatenated). */
+/** The new steps of one `advance()`. */
 export type LiveUpdate = Omit<LiveStepsEvent, "run" | "version">;
+
+/** Numbers one event may carry, about: a catch-up of a long run sends its latest steps only (the rest is in the
+ * result), so an event stays a few MB whatever the run's length and width. */
+export const LIVE_EVENT_VALUES = 200_000;
+const MAX_EVENT_STEPS = 4096;
 
 export interface LiveRunOptions {
   readonly absPath: string;
-  /** Predictors of the run's analysis; those the accumulator cannot evaluate live are left out. */
-  readonly predictors?: readonly string[];
+  /** The run's analysis options (those of the server). */
+  readonly analyzeOptions?: AnalyzeOptions;
   /** Opens the trace (tests wrap the reader to count reads). */
   readonly open?: (absPath: string) => TraceReader;
   /** Milliseconds of reading after which `advance()` yields to the event loop (catch-up of a long trace). */
   readonly sliceMs?: number;
+  /** About how many numbers one update may carry (default LIVE_EVENT_VALUES): steps per update are capped at
+   * this / (tracks + predictors), within [16, 4,096]. */
+  readonly eventValues?: number;
 }
 
-/** The predictors the live accumulator can evaluate on this trace: lagged ones (their lag sets the window), those
- * with a live form, and momentum only when the trace logged the buffer (`readState`). */
-function livePredictors(ids: readonly string[], reader: TraceReader): { ids: string[]; window: number } {
-  const first = reader.info.tensors[0]?.name;
-  let hasMomentum = false;
-  try {
-    hasMomentum =
-      reader.readState !== undefined &&
-      reader.info.steps.length > 0 &&
-      first !== undefined &&
-      reader.readState(0, first, "momentum") !== null;
-  } catch (err) {
-    // A buffer failing its checksum was logged all the same; that step is skipped below.
-    if (!(err instanceof CorruptDataError)) throw err;
-    hasMomentum = true;
-  }
-  const out: string[] = [];
-  let window = 2;
-  for (const id of ids) {
-    let def: ReturnType<typeof resolvePredictor>;
-    try {
-      def = resolvePredictor(id);
-    } catch {
-      continue;
-    }
-    if (def.requiresMomentum && !hasMomentum) continue;
-    if (def.lagged) window = Math.max(window, def.lagged.lag);
-    else if (!def.live) continue;
-    out.push(id);
-  }
-  return { ids: out, window };
-}
+const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 export class LiveRun {
   private readonly reader: TraceReader;
-  private readonly predictorIds: string[];
-  private readonly window: number;
-  private readonly useMomentum: boolean;
+  private readonly analysis: IncrementalAnalysis;
   private readonly sliceMs: number;
-  private accumulator: LiveAccumulator | null = null;
-  /** Step positions of the reader already observed. */
-  private positions = 0;
-  /** Logged step index of each accepted step. */
-  private readonly acceptedSteps: number[] = [];
-  /** Steps skipped since the last update because their data failed a checksum. */
-  private corruptSince: number[] = [];
+  private readonly eventValues: number;
+  /** Running Σ‖g_t‖² and Σ‖g_t − m_t‖² per predictor of each track (tensors, then the whole model), summed in step
+   * order as `analyze()` sums them. */
+  private readonly sums: { grad: number; error: Record<string, number> }[];
+  /** Accepted steps and closed windows already reported. */
+  private reported = 0;
+  private windowsReported = 0;
+  private corruptReported = 0;
 
-  constructor({ absPath, predictors = DEFAULT_PREDICTORS, open = openTrace, sliceMs = 20 }: LiveRunOptions) {
+  constructor({
+    absPath,
+    analyzeOptions = {},
+    open = openTrace,
+    sliceMs = 20,
+    eventValues = LIVE_EVENT_VALUES,
+  }: LiveRunOptions) {
     const reader = open(absPath);
-    if (!reader.refresh) {
+    try {
+      if (!reader.refresh) {
+        throw new GradtraceError(
+          "E_UNSUPPORTED",
+          `LiveRun: trace ${absPath} (${reader.info.format}) cannot be re-scanned for appended steps`,
+        );
+      }
+      // The dashboard's results carry the matrix geometry (engine.ts); so must a result built here.
+      this.analysis = new IncrementalAnalysis(reader, { ...analyzeOptions, matrixGeometry: true });
+    } catch (err) {
       reader.close();
-      throw new GradtraceError(
-        "E_UNSUPPORTED",
-        `LiveRun: trace ${absPath} (${reader.info.format}) cannot be re-scanned for appended steps`,
-      );
+      throw err;
     }
     this.reader = reader;
-    const chosen = livePredictors(predictors, reader);
-    this.predictorIds = chosen.ids;
-    this.window = chosen.window;
-    this.useMomentum = this.predictorIds.some((id) => resolvePredictor(id).requiresMomentum === true);
     this.sliceMs = sliceMs;
+    this.eventValues = eventValues;
+    const zero = () => Object.fromEntries(this.analysis.predictors.map((id) => [id, 0]));
+    this.sums = Array.from({ length: this.analysis.tensors.length + 1 }, () => ({ grad: 0, error: zero() }));
   }
 
-  /** Steps observed so far (accepted by the accumulator). */
+  /** Steps observed so far (accepted: steps with NaN/Inf values are left out). */
   get steps(): number {
-    return this.accumulator?.steps ?? 0;
+    return this.analysis.steps;
   }
 
   get predictors(): readonly string[] {
-    return this.predictorIds;
+    return this.analysis.predictors;
   }
 
   /** Reads the step positions appended since the last call (all of them on the first call) and returns their
@@ -107,74 +94,122 @@ export class LiveRun {
     const reader = this.reader;
     reader.refresh!();
     const total = reader.info.steps.length;
-    if (total < this.positions) {
-      // The file was replaced by a shorter one (a restarted run): the accumulator no longer matches it.
+    if (total < this.analysis.positions) {
+      // The file was replaced by a shorter one (a restarted run): the state no longer matches it.
       throw new GradtraceError(
         "E_FORMAT",
-        `LiveRun: trace ${reader.info.path} now has ${total} steps, fewer than the ${this.positions} already read`,
+        `LiveRun: trace ${reader.info.path} now has ${total} steps, fewer than the ${this.analysis.positions} already read`,
       );
     }
-    const before = this.steps;
     let sliceStart = Date.now();
-    for (; this.positions < total; this.positions++) {
-      const pos = this.positions;
-      const grads: Record<string, Float32Array> = {};
-      const momentum: Record<string, Float32Array> = {};
-      try {
-        for (const t of reader.info.tensors) {
-          grads[t.name] = reader.readTensor(pos, t.name);
-          if (this.useMomentum) {
-            const b = reader.readState!(pos, t.name, "momentum");
-            if (b === null) {
-              throw new GradtraceError(
-                "E_FORMAT",
-                `LiveRun: step ${reader.info.steps[pos]} of ${reader.info.path} lacks the momentum buffer of "${t.name}"`,
-              );
-            }
-            momentum[t.name] = b;
-          }
-        }
-      } catch (err) {
-        // Corrupt data is left out of the live numbers, as analyze() leaves it out of the exact ones.
-        if (!(err instanceof CorruptDataError)) throw err;
-        this.corruptSince.push(err.step);
-        continue;
-      }
-      this.accumulator ??= new LiveAccumulator({
-        // Lengths as read (a sketched trace's vectors are shorter than the tensor's numel).
-        tensors: reader.info.tensors.map((t) => ({ name: t.name, numel: grads[t.name].length })),
-        predictors: this.predictorIds,
-        window: this.window,
-      });
-      const accepted = this.accumulator.steps;
-      this.accumulator.observe(grads, this.useMomentum ? { momentum } : undefined);
-      if (this.accumulator.steps > accepted) this.acceptedSteps.push(reader.info.steps[pos]);
+    while (this.analysis.positions < total) {
+      this.analysis.advance(16);
       if (Date.now() - sliceStart >= this.sliceMs) {
         // A first call catches up on the whole trace: let the server answer requests meanwhile.
         await new Promise((r) => setImmediate(r));
         sliceStart = Date.now();
       }
     }
-    const acc = this.accumulator;
-    if (!acc || acc.steps === before) return null;
-    const corruptSteps = this.corruptSince;
-    this.corruptSince = [];
-    const snap = acc.snapshot().total;
-    const error: Record<string, number[]> = {};
-    const kappa: Record<string, number | null> = {};
-    for (const id of this.predictorIds) {
-      error[id] = Array.from(snap.error[id].subarray(before));
-      kappa[id] = Number.isFinite(snap.kappa[id]) ? snap.kappa[id] : null;
+    return this.update();
+  }
+
+  /** The numbers of the steps accepted since the last update; running sums advance over all of them. */
+  private update(): LiveUpdate | null {
+    const a = this.analysis;
+    const before = this.reported;
+    const steps = a.steps;
+    if (steps === before) return null;
+    const tracks = a.tensors.length + 1;
+    const cap = Math.max(
+      16,
+      Math.min(MAX_EVENT_STEPS, Math.floor(this.eventValues / (tracks + a.predictors.length))),
+    );
+    const from = Math.max(before, steps - cap);
+    const { size, stride } = a.window;
+    const closed = a.closedWindows(this.windowsReported);
+    // Windows that closed among the steps carried (a catch-up's earlier windows are in the result already).
+    const firstWindow = closed.starts.findIndex((s) => s + size > from);
+    const carried = firstWindow < 0 ? 0 : closed.starts.length - firstWindow;
+    const starts = closed.starts.slice(closed.starts.length - carried);
+    // One read per track covers the running sums' new steps and every carried window.
+    const readFrom = Math.min(before, starts[0] ?? before);
+    const out: LiveTrack[] = [];
+    let totalError: Record<string, number[]> = {};
+    for (let track = 0; track < tracks; track++) {
+      const series = a.seriesRange(track, readFrom, steps);
+      const sums = this.sums[track];
+      const kappa: Record<string, number | null> = {};
+      const g = series.gradNormSq;
+      for (let t = before - readFrom; t < g.length; t++) sums.grad += g[t];
+      for (const id of a.predictors) {
+        const e = series.error[id];
+        for (let t = before - readFrom; t < e.length; t++) sums.error[id] += e[t];
+        kappa[id] = sums.grad > 0 ? finiteOrNull(sums.error[id] / sums.grad) : null;
+      }
+      const windowKappa: Record<string, (number | null)[]> = {};
+      for (const id of a.predictors) {
+        const e = series.error[id];
+        windowKappa[id] = starts.map((s) => {
+          let num = 0;
+          let den = 0;
+          for (let t = s - readFrom; t < s - readFrom + size; t++) {
+            num += e[t];
+            den += g[t];
+          }
+          return den > 0 ? finiteOrNull(num / den) : null;
+        });
+      }
+      const windowRank: Record<string, (number | null)[]> = {};
+      a.eps.forEach((eps, j) => {
+        windowRank[String(eps)] = closed.predictableRank[track][j]
+          .slice(closed.starts.length - carried)
+          .map(finiteOrNull);
+      });
+      const gradNorm = Array.from(g.subarray(from - readFrom), Math.sqrt);
+      if (track === tracks - 1) {
+        totalError = {};
+        for (const id of a.predictors)
+          totalError[id] = Array.from(series.error[id].subarray(from - readFrom));
+      }
+      out.push({
+        name: track === tracks - 1 ? TOTAL_NAME : a.tensors[track],
+        gradNorm,
+        kappa,
+        windowKappa,
+        windowRank,
+      });
     }
+    this.reported = steps;
+    this.windowsReported += closed.starts.length;
+    // Corrupt data is left out of the live numbers, as analyze() leaves it out of the result.
+    const corruptSteps = a.corruptSteps.slice(this.corruptReported);
+    this.corruptReported += corruptSteps.length;
+    const total = out.pop()!;
+    const firstSteps = a.acceptedSteps(Math.min(from, starts[0] ?? from));
+    const offset = Math.min(from, starts[0] ?? from);
     return {
-      from: before,
-      steps: acc.steps,
-      stepIndices: this.acceptedSteps.slice(before),
-      gradNorm: Array.from(snap.gradNormSqSeries.subarray(before), Math.sqrt),
-      error,
-      kappa,
+      from,
+      steps,
+      added: steps - before,
+      stepIndices: firstSteps.slice(from - offset),
+      gradNorm: total.gradNorm,
+      error: totalError,
+      kappa: total.kappa,
+      windows: { size, stride, starts, firstStep: starts.map((s) => firstSteps[s - offset]) },
+      windowKappa: total.windowKappa,
+      windowRank: total.windowRank,
+      tensors: out,
       corruptSteps,
     };
+  }
+
+  /** The live state as data for the run's next result (assembled by the engine: `streamingOutput`), after reading
+   * any step the trace lists now; null when `analyze()` would not run the streaming mode on these steps with this
+   * window (a short run in auto mode: its exact analysis runs instead). */
+  checkpoint(): StreamingCheckpoint | null {
+    this.reader.refresh!();
+    this.analysis.advance();
+    return this.analysis.matchesAnalyze() ? this.analysis.checkpoint() : null;
   }
 
   close(): void {

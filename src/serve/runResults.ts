@@ -4,7 +4,8 @@
 
 import { CACHE_VERSION, type CachedResult, type CacheKey, headlineOf, type ResultCache } from "./cache.ts";
 import { fingerprint } from "./discover.ts";
-import type { AnalysisEngine, ServeAnalyzeOptions } from "./engine.ts";
+import type { StreamingCheckpoint } from "../analysis/index.ts";
+import { type AnalysisEngine, type ServeAnalyzeOptions, traceEngine } from "./engine.ts";
 import type { RunState } from "./runState.ts";
 
 export interface RunResultsOptions {
@@ -62,8 +63,10 @@ export class RunResults {
     return null;
   }
 
-  /** Analyzes the run now: engine → cache → memory; failures are recorded in its state, never thrown. */
-  async analyze(s: RunState): Promise<void> {
+  /** Analyzes the run now: engine → cache → memory; failures are recorded in its state, never thrown. With
+   * `fromLive` (a watched run on the incremental path), the live state's checkpoint, when it has one, is assembled
+   * by the engine instead of a pass over the trace. */
+  async analyze(s: RunState, fromLive?: () => Promise<StreamingCheckpoint | null>): Promise<void> {
     const id = s.found.id;
     const fp = fingerprint(s.found.absPath, s.found.isDirectory);
     s.seen = fp;
@@ -76,45 +79,59 @@ export class RunResults {
       s.status = "analyzing";
       this.o.changed(s);
     }
-    const started = Date.now();
     try {
-      const { result, stepIndices } = await this.o.engine.analyze(s.found.absPath, this.o.analyzeOptions);
-      // JSON round trip: the served result is exactly what the cache holds (NaN → null), first run or not.
-      const full = JSON.parse(
-        JSON.stringify({
+      // The fingerprint above was taken first: a result covering more steps than it is re-checked, never stale.
+      const checkpoint = fromLive ? await fromLive() : null;
+      // Timed from here: waiting for the live state (e.g. its first catch-up) is not this result's cost.
+      const started = Date.now();
+      const engine = this.o.engine;
+      const { result, stepIndices } = checkpoint
+        ? await (engine.assemble ?? traceEngine.assemble)(s.found.absPath, checkpoint)
+        : await engine.analyze(s.found.absPath, this.o.analyzeOptions);
+      const analyzedAt = new Date().toISOString();
+      // The served result is exactly what the cache holds (NaN → null, through the very text written), with the
+      // served directory's path left out of its problems.
+      const text = JSON.stringify({
+        cacheVersion: CACHE_VERSION,
+        fingerprint: fp,
+        optionsKey: this.optionsKey,
+        analyzedAt,
+        stepIndices,
+        result: {
+          ...result,
+          trace: {
+            ...result.trace,
+            problems: result.trace.problems.map((p) => ({
+              ...p,
+              message: this.o.redact(p.message),
+              ...(p.file !== undefined ? { file: this.o.redact(p.file) } : {}),
+            })),
+          },
+        },
+      });
+      const full = JSON.parse(text) as CachedResult;
+      const headline = headlineOf(full.result);
+      try {
+        this.o.cache.write(id, text, {
           cacheVersion: CACHE_VERSION,
           fingerprint: fp,
           optionsKey: this.optionsKey,
-          analyzedAt: new Date().toISOString(),
-          stepIndices,
-          result,
-        }),
-      ) as CachedResult;
-      full.result.trace.problems = full.result.trace.problems.map((p) => ({
-        ...p,
-        message: this.o.redact(p.message),
-        ...(p.file !== undefined ? { file: this.o.redact(p.file) } : {}),
-      }));
-      try {
-        this.o.cache.write(id, full, {
-          cacheVersion: CACHE_VERSION,
-          fingerprint: full.fingerprint,
-          optionsKey: full.optionsKey,
-          analyzedAt: full.analyzedAt,
-          headline: headlineOf(full.result),
+          analyzedAt,
+          headline,
         });
       } catch (err) {
         this.o.log(`serve: cache write for ${id} failed: ${(err as Error).message}`);
       }
       s.resultKey = { fingerprint: fp, optionsKey: this.optionsKey };
-      s.headline = headlineOf(full.result);
-      s.analyzedAt = full.analyzedAt;
+      s.headline = headline;
+      s.analyzedAt = analyzedAt;
       s.status = "ready";
       s.error = null;
       s.version++;
+      s.lastAnalysisMs = Date.now() - started;
       this.remember(s, full);
       this.o.log(
-        `serve: analyzed ${s.found.relPath} (${result.trace.steps} steps) in ${Date.now() - started} ms`,
+        `serve: ${checkpoint ? "result assembled from the live state of" : "analyzed"} ${s.found.relPath} (${result.trace.steps} steps, ${result.mode}) in ${s.lastAnalysisMs} ms`,
       );
     } catch (err) {
       this.fail(s, err instanceof Error ? err.message : String(err));

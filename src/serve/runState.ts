@@ -23,6 +23,9 @@ export interface RunState {
   lastChange: number;
   /** Open event streams on this run. */
   watchers: number;
+  /** How long the run's last result took to produce (analysis or assembly, JSON and cache write): results of a
+   * run that keeps growing are spaced by a multiple of it (store.ts). */
+  lastAnalysisMs: number;
 }
 
 export function newRunState(found: FoundRun, seen: string | null): RunState {
@@ -40,6 +43,7 @@ export function newRunState(found: FoundRun, seen: string | null): RunState {
     dirtySince: null,
     lastChange: 0,
     watchers: 0,
+    lastAnalysisMs: 0,
   };
 }
 

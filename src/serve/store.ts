@@ -6,15 +6,19 @@
  * of runs someone is watching (an open `/events` stream) every `pollMs`, and all runs every `rescanMs` while an
  * overview stream is open.
  * - Incremental path: when a watched run's trace grows and its layout can be re-scanned (`refresh()`), the run gets
- *   a `LiveRun` (an open reader and a live accumulator; the first growth catches up on the steps already there,
- *   once) and every later growth reads only the appended steps and pushes their numbers to the run's listeners at
- *   once — it never waits for an exact analysis.
- * - Exact path: the run is re-analyzed as a whole with `analyze()` (spectra, r*(ε), bootstrap CIs, windowed ranks)
- *   in the engine's worker. For a run on the incremental path that happens after `liveQuietMs` without growth, or
- *   at the latest `liveMaxWaitMs` after the first growth not yet analyzed; for other runs (a layout without
- *   refresh, no watcher) a change is debounced (`debounceMs` of quiet, at most `maxWaitMs`) as before.
- * Meanwhile the previous exact result keeps being served. Analyses run one at a time (the machine may be small);
- * watched and requested runs go first. */
+ *   a `LiveRun` (an open reader and the streaming analysis state of `analyze()`'s streaming mode; the first growth
+ *   catches up on the steps already there, once) and every later growth reads only the appended steps and pushes
+ *   their numbers (per tensor and whole model) to the run's listeners at once — it never waits for a result.
+ * - Results: after `liveQuietMs` without growth, or at the latest `liveMaxWaitMs` after the first growth not yet in
+ *   a result, a run on the incremental path gets a new result. When `analyze()` would stream it (more than
+ *   `exactMaxSteps` steps in auto mode, with the live state's window), the live state's checkpoint is assembled
+ *   into that result by the engine (in its worker) — no pass over the trace, so a 100,000-step run is not re-read;
+ *   otherwise (a short run in auto mode: the exact T × T analysis) the engine analyzes the trace in its worker.
+ *   Other runs (a layout without refresh, no watcher) are re-analyzed by the engine after a change is debounced
+ *   (`debounceMs` of quiet, at most `maxWaitMs`).
+ * A run that keeps growing gets a new result at most every RESULT_SPACING × the time its last result took (and at
+ * most every `liveMaxWaitMs` / `maxWaitMs`). Meanwhile the previous result keeps being served. Analyses run one at
+ * a time (the machine may be small); watched and requested runs go first. */
 import * as path from "node:path";
 import { GradtraceError } from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
@@ -29,6 +33,9 @@ import { RunResults } from "./runResults.ts";
 import type { RunState } from "./runState.ts";
 
 export type { LiveListener, RunListener } from "./liveMode.ts";
+
+/** While a run keeps growing, its results are at least this many times their own duration apart. */
+const RESULT_SPACING = 4;
 
 export interface RunStoreOptions {
   /** A trace, or a directory holding traces (any depth) and spiked-lab JSON files. */
@@ -103,8 +110,12 @@ export class RunStore {
       changed: (s) => this.emit(s.found.id),
       log,
     });
-    this.queue = new AnalysisQueue((id) => this.results.analyze(this.listing.state(id)));
-    this.live = new LiveMode({ predictors: analyzeOptions.predictors, openLiveReader, log });
+    this.queue = new AnalysisQueue((id) => {
+      const s = this.listing.state(id);
+      // A run followed live gets its result from the live state when analyze() would stream it (no trace pass).
+      return this.results.analyze(s, this.live.incremental(id) ? () => this.live.checkpoint(s) : undefined);
+    });
+    this.live = new LiveMode({ analyzeOptions, openLiveReader, log });
     this.add(this.listing.initial);
     this.lastRescan = Date.now();
     this.timer = setInterval(() => this.tick(), pollMs);
@@ -237,7 +248,12 @@ export class RunStore {
       if (s.status === "pending" || s.status === "analyzing") continue; // first analysis already on its way
       const incremental = this.live.incremental(s.found.id);
       const quiet = incremental ? this.liveQuietMs : this.debounceMs;
-      const maxWait = incremental ? this.liveMaxWaitMs : this.maxWaitMs;
+      // A run that keeps growing gets a result at most every RESULT_SPACING × what its last one took: a long run's
+      // result (seconds of assembly, JSON and cache write) never occupies the server most of the time.
+      const maxWait = Math.max(
+        incremental ? this.liveMaxWaitMs : this.maxWaitMs,
+        RESULT_SPACING * s.lastAnalysisMs,
+      );
       if (now - s.lastChange >= quiet || now - s.dirtySince >= maxWait) {
         this.queue.enqueue(s.found.id, s.watchers > 0);
       }

@@ -58,3 +58,31 @@ export function slugify(text: string): string {
     .replace(/^-+|-+$/g, "");
   return slug.length === 0 ? "run" : slug.slice(0, 100).replace(/-+$/, "");
 }
+
+/** An optional integer query parameter within [min, max]: undefined when absent, else the number or E_ARG naming
+ * the parameter and its range. */
+export function optionalInteger(
+  value: string | undefined,
+  param: string,
+  { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {},
+): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new GradtraceError(
+      "E_ARG",
+      `query parameter ${param}=${JSON.stringify(value.slice(0, 80))}: expected an integer in [${min}, ${max}]`,
+    );
+  }
+  return n;
+}
+
+/** The optional logged-step range `from`…`to` (inclusive) of a request; E_ARG when from > to. */
+export function stepRange(from: string | undefined, to: string | undefined): { from?: number; to?: number } {
+  const a = optionalInteger(from, "from");
+  const b = optionalInteger(to, "to");
+  if (a !== undefined && b !== undefined && a > b) {
+    throw new GradtraceError("E_ARG", `query parameters from=${a}, to=${b}: expected from ≤ to`);
+  }
+  return { ...(a !== undefined ? { from: a } : {}), ...(b !== undefined ? { to: b } : {}) };
+}

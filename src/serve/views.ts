@@ -1,8 +1,9 @@
 /** @file Pure functions from a cached analysis result to the API's response bodies: the summary (the result minus
- * its big arrays), one tensor's series, and the layer × time heatmap matrix with its compact binary encoding. No
- * I/O here, so each view is tested directly against hand-built results. */
+ * its big arrays), one tensor's series (a step range, min/max-decimated to a point budget), and the layer × time
+ * heatmap matrix (a step range, columns averaged in buckets beyond a column budget) with its compact binary
+ * encoding. No I/O here, so each view is tested directly against hand-built results. */
 import type { AnalysisResult, TensorResult } from "../analysis/index.ts";
-import { GradtraceError } from "../core/index.ts";
+import { bucketMeans, bucketStart, decimateMinMaxMany, GradtraceError } from "../core/index.ts";
 import type {
   HeatmapHeader,
   HeatmapMetric,
@@ -65,15 +66,54 @@ export function findTensor(result: AnalysisResult, name: string): TensorResult {
   return t;
 }
 
-function nullable(xs: readonly unknown[]): (number | null)[] {
-  return xs.map(orNull);
+/** What a `/series` request asks for: a logged-step range (inclusive; the whole run by default) and a point
+ * budget per series. */
+export interface SeriesRequest {
+  readonly from?: number;
+  readonly to?: number;
+  readonly points?: number;
 }
 
+/** Points per series when a request names none: twice a wide chart's pixel columns (one minimum and one maximum
+ * each). */
+export const DEFAULT_SERIES_POINTS = 2000;
+/** The most a request may ask for: a 100,000-step series is never shipped whole. */
+export const MAX_SERIES_POINTS = 20_000;
+
+/** First index i of the ascending `xs` with xs[i] ≥ v (xs.length when none). */
+function lowerBound(xs: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Indices [a, b) of the ascending `xs` whose values lie in [from, to]. */
+function rangeOf(xs: readonly number[], from: number, to: number): [number, number] {
+  const a = lowerBound(xs, from);
+  return [a, Math.max(a, lowerBound(xs, to + 1))];
+}
+
+/**
+ * One tensor's series for the page's charts. The per-step and per-window series of a long run are cut to the
+ * requested logged-step range and then decimated by min/max per bucket (src/core/decimate.ts) to `points` points
+ * each, so a 100,000-step run ships about 2,000 points per chart and spikes stay visible; the page asks again for a
+ * zoomed range, at the same budget, hence at a higher resolution. A series that fits is returned whole.
+ */
 export function seriesView(
   cached: CachedResult,
   runId: string,
   version: number,
   name: string,
+  {
+    from = Number.NEGATIVE_INFINITY,
+    to = Number.POSITIVE_INFINITY,
+    points = DEFAULT_SERIES_POINTS,
+  }: SeriesRequest = {},
 ): SeriesResponse {
   const t = findTensor(cached.result, name);
   const kappa: Record<string, number | null> = {};
@@ -83,27 +123,60 @@ export function seriesView(
     kappaCI = {};
     for (const [id, [lo, hi]] of Object.entries(t.kappaCI)) kappaCI[id] = [orNull(lo), orNull(hi)];
   }
+  const steps = loggedSteps(cached, t.gradNorm.length);
+  const stepAt = (p: number) => steps[Math.min(Math.max(p, 0), steps.length - 1)] ?? p;
+  // Per step: the positions whose logged step is in range, decimated on ‖g‖.
+  const [p0, p1] = rangeOf(steps, from, to);
+  const norms = t.gradNorm.slice(p0, p1).map(num);
+  const kept = decimateMinMaxMany([norms], points).index;
   let windows: SeriesResponse["windows"] = null;
+  let windowCount = 0;
+  let decimated = kept.length < p1 - p0;
   if (t.windows) {
-    const wk: Record<string, (number | null)[]> = {};
-    for (const [id, v] of Object.entries(t.windows.kappa)) wk[id] = nullable(v);
-    windows = { size: t.windows.size, starts: [...t.windows.starts], kappa: wk };
+    const firstSteps = t.windows.starts.map(stepAt);
+    const [w0, w1] = rangeOf(firstSteps, from, to);
+    windowCount = w1 - w0;
+    const ids = Object.keys(t.windows.kappa);
+    const ys = ids.map((id) => t.windows!.kappa[id].slice(w0, w1).map(num));
+    // One x for every predictor: each keeps its own extremes per bucket (decimateMinMaxMany), the buckets sized so
+    // that their union stays within the budget.
+    const perSeries = Math.max(4, Math.floor(points / Math.max(1, ids.length)));
+    const wk = decimateMinMaxMany(ys, perSeries, w1 - w0).index;
+    decimated ||= wk.length < w1 - w0;
+    const kappaPerWindow: Record<string, (number | null)[]> = {};
+    ids.forEach((id, j) => {
+      kappaPerWindow[id] = wk.map((k) => orNull(ys[j][k]));
+    });
+    windows = {
+      size: t.windows.size,
+      starts: wk.map((k) => t.windows!.starts[w0 + k]),
+      firstStep: wk.map((k) => firstSteps[w0 + k]),
+      kappa: kappaPerWindow,
+    };
   }
-  const stepIndices = loggedSteps(cached, t.gradNorm.length);
   return {
     run: runId,
     version,
     name: name === TOTAL_NAME ? TOTAL_NAME : t.name,
     shape: [...t.shape],
     numel: t.numel,
-    stepIndices,
-    gradNorm: nullable(t.gradNorm),
+    view: {
+      from: p1 > p0 ? steps[p0] : null,
+      to: p1 > p0 ? steps[p1 - 1] : null,
+      steps: p1 - p0,
+      windows: windowCount,
+      points,
+      decimated,
+    },
+    stepIndices: kept.map((i) => steps[p0 + i]),
+    gradNorm: kept.map((i) => orNull(norms[i])),
     kappa,
     kappaCI,
     windows,
     increments: t.increments,
     gradients: t.gradients,
     matrix: t.matrix ?? null,
+    matrixSteps: t.matrix ? t.matrix.at.map(stepAt) : null,
     sketch: t.sketch ?? null,
   };
 }
@@ -121,7 +194,19 @@ export interface HeatmapRequest {
   readonly predictor?: string;
   /** ε for metric "rank". */
   readonly eps?: number;
+  /** Logged-step range (inclusive) of the columns (by their first step); the whole run by default. */
+  readonly from?: number;
+  readonly to?: number;
+  /** Most columns sent: more columns in range are averaged in contiguous buckets (default `defaultHeatmapCols`). */
+  readonly cols?: number;
 }
+
+/** Columns sent when a request names none: up to 4,096 (more than a screen's pixels; a 100,000-step ‖g‖ heatmap
+ * is bucketed) and about 4M cells in all (16 MB as float32) for very many tensors, never under 1,024. */
+export function defaultHeatmapCols(rows: number): number {
+  return Math.min(4096, Math.max(1024, Math.floor(2 ** 22 / Math.max(1, rows))));
+}
+export const MAX_HEATMAP_COLS = 100_000;
 
 export interface HeatmapMatrix {
   readonly header: HeatmapHeader;
@@ -133,7 +218,14 @@ export function heatmapView(
   cached: CachedResult,
   runId: string,
   version: number,
-  { metric, predictor, eps }: HeatmapRequest,
+  {
+    metric,
+    predictor,
+    eps,
+    from = Number.NEGATIVE_INFINITY,
+    to = Number.POSITIVE_INFINITY,
+    cols: maxCols,
+  }: HeatmapRequest,
 ): HeatmapMatrix {
   const { result } = cached;
   const tensors = result.tensors;
@@ -173,23 +265,30 @@ export function heatmapView(
   const steps = loggedSteps(cached, result.trace.steps);
   const stepAt = (p: number) => steps[Math.min(Math.max(p, 0), steps.length - 1)] ?? p;
   const rows = tensors.length;
-  const cols = starts.length;
-  const values = new Float64Array(rows * cols).fill(Number.NaN);
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
+  // The columns whose first step is in range, then at most `cols` of them (bucket means).
+  const firstSteps = starts.map(stepAt);
+  const [c0, c1] = rangeOf(firstSteps, from, to);
+  const inRange = c1 - c0;
+  const cols = Math.min(inRange, maxCols ?? defaultHeatmapCols(rows));
+  const full = new Float64Array(rows * inRange).fill(Number.NaN);
   for (let r = 0; r < rows; r++) {
     const row = rowsData[r];
     if (!row) continue;
-    for (let c = 0; c < Math.min(cols, row.length); c++) {
-      const v = num(row[c]);
-      values[r * cols + c] = v;
-      if (Number.isFinite(v)) {
-        if (v < min) min = v;
-        if (v > max) max = v;
-      }
+    for (let c = c0; c < Math.min(c1, row.length); c++) full[r * inRange + (c - c0)] = num(row[c]);
+  }
+  const values = bucketMeans(full, rows, inRange, cols);
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const v of values) {
+    if (Number.isFinite(v)) {
+      if (v < min) min = v;
+      if (v > max) max = v;
     }
   }
   const finite = min <= max;
+  // Column b covers the analysis columns [c0 + bucketStart(b), c0 + bucketStart(b + 1)).
+  const first = Array.from({ length: cols }, (_, b) => c0 + bucketStart(b, inRange, cols));
+  const last = Array.from({ length: cols }, (_, b) => c0 + bucketStart(b + 1, inRange, cols) - 1);
   return {
     header: {
       run: runId,
@@ -200,10 +299,13 @@ export function heatmapView(
       rows,
       cols,
       tensors: tensors.map((t) => t.name),
-      starts,
+      starts: first.map((c) => starts[c]),
       span,
-      firstStep: starts.map((p) => stepAt(p)),
-      lastStep: starts.map((p) => stepAt(p + span - 1)),
+      firstStep: first.map((c) => firstSteps[c]),
+      lastStep: last.map((c) => stepAt(starts[c] + span - 1)),
+      columnsTotal: starts.length,
+      columnRange: [c0, c1],
+      bucketed: cols < inRange,
       min: finite ? min : null,
       max: finite ? max : null,
     },

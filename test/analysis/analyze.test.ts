@@ -154,12 +154,13 @@ describe("analyze() end to end", () => {
     reader.close();
     expect(r.tensors[0].predictableRank["0.05"]).toBe(3);
     expect(r.total.predictableRank["0.05"]).toBeLessThanOrEqual(3 * names.length);
-    // Oracle rank-k path length: k = 0 is ‖H‖_F², brute force from explicit increments.
+    // Oracle rank-k path length: k = 0 is ‖g_0‖² + ‖H‖_F² = P_T(last), brute force from explicit increments.
     const v = steps.map((s) => Float64Array.from(s["fc1.weight"]));
-    let h = 0;
+    let h = v[0].reduce((s, x) => s + x * x, 0);
     for (let t = 1; t < v.length; t++)
       for (let i = 0; i < v[t].length; i++) h += (v[t][i] - v[t - 1][i]) ** 2;
     expect(r.tensors[0].increments.oracleRankPathLength[0]).toBeCloseTo(h, 6);
+    expect(r.tensors[0].increments.oracleRankPathLength[0]).toBeCloseTo(r.tensors[0].pathLength.last, 8);
   });
 
   it("gives r*(ε) per window equal to brute force on each window's explicit increments, per tensor and in total", async () => {

@@ -203,7 +203,7 @@ describe("corrupt records are excluded and reported as corruption", () => {
   });
 
   it("live mode skips the corrupt step and says so", async () => {
-    const live = new LiveRun({ absPath: flipped, predictors: ["zero", "last"] });
+    const live = new LiveRun({ absPath: flipped, analyzeOptions: { predictors: ["zero", "last"] } });
     try {
       const update = await live.advance();
       expect(update?.steps).toBe(STEPS - 1);

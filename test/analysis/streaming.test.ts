@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AnalysisResult, analyze, analyzeWithSeries } from "../../src/analysis/index.ts";
+import { createSketch, tensorSketchSeed } from "../../src/core/index.ts";
 import { createRng } from "../../src/core/rng.ts";
 import { createGtraceWriter, openTrace } from "../../src/trace/index.ts";
 
@@ -143,6 +144,73 @@ describe("streaming mode", () => {
     for (const [eps, r] of Object.entries(exact.total.increments.predictableRank)) {
       expect(streaming.total.increments.bound!.predictableRank[eps]).toEqual([r, r]);
     }
+  });
+
+  it("--sketch: both modes sketch the whole model as the tensors' sketches side by side (brute force), and agree", async () => {
+    const file = path.join(dir, "s.gtrace");
+    const shapes = { w: [4, 10], b: [24] };
+    writeTrace(file, 60, shapes, 5);
+    const reader = openTrace(file);
+    const base = {
+      predictors: ["zero", "last", "ema0.9", "ar2"],
+      window: 12,
+      seed: 9,
+      sketch: "countsketch:16",
+    };
+    const exact = await analyze(reader, { ...base, mode: "exact", matrixGeometry: false });
+    const streaming = await analyze(reader, { ...base, mode: "streaming", fdRows: 4 });
+    // Brute force: sketch each tensor with its derived seed, concatenate, κ(last) = Σ‖x_t − x_{t−1}‖² / Σ‖x_t‖².
+    const names = Object.keys(shapes);
+    const sketches = names.map((name, i) =>
+      createSketch({
+        kind: "countsketch",
+        k: 16,
+        seed: tensorSketchSeed(9, name),
+        dim: reader.info.tensors.find((t) => t.name === name)!.numel,
+      }),
+    );
+    let num = 0;
+    let den = 0;
+    let prev: Float64Array | null = null;
+    for (let t = 0; t < 60; t++) {
+      const x = new Float64Array(16 * names.length);
+      names.forEach((name, i) => {
+        sketches[i].accumulate(reader.readTensor(t, name), 0, x.subarray(16 * i, 16 * (i + 1)));
+      });
+      for (let j = 0; j < x.length; j++) {
+        den += x[j] ** 2;
+        num += (x[j] - (prev ? prev[j] : 0)) ** 2;
+      }
+      prev = x;
+    }
+    reader.close();
+    expect(Math.abs(exact.total.kappa.last - num / den)).toBeLessThanOrEqual(1e-9 * (num / den));
+    for (const [e, s] of [
+      ...exact.tensors.map((t, i) => [t, streaming.tensors[i]] as const),
+      [exact.total, streaming.total] as const,
+    ]) {
+      for (const id of base.predictors) {
+        expect(Math.abs(s.kappa[id] - e.kappa[id])).toBeLessThanOrEqual(1e-9 * Math.max(1, e.kappa[id]));
+      }
+      const { measuredError: sm, ...sRest } = s.sketch!;
+      const {
+        measuredError: em,
+        // The sketch's consequences for P_T, κ and r* need the sketched Gram: the exact mode states them only.
+        pathLengthBound,
+        kappaBound,
+        windowKappaBound,
+        predictableRankLowerBound,
+        ...eRest
+      } = e.sketch!;
+      expect(pathLengthBound).toBeDefined();
+      expect(sRest).toEqual(eRest);
+      expect(sm === undefined).toBe(em === undefined);
+      for (const id of Object.keys(em ?? {})) expect(Math.abs(sm![id] - em![id])).toBeLessThanOrEqual(1e-9);
+    }
+    // The whole model's bound covers all tensors' sketches at once (union bound): above one tensor's.
+    expect(exact.total.sketch!.errorBound).toBeGreaterThan(exact.tensors[0].sketch!.errorBound);
+    // The measured error on the first steps is reported in both modes (the same figure: the predictors are causal).
+    expect(Object.keys(streaming.total.sketch!.measuredError!)).toEqual(base.predictors);
   });
 
   it("auto picks exact up to exactMaxSteps and streaming beyond, and says so", async () => {

@@ -279,6 +279,9 @@ describe("run page", () => {
   it("shows a tensor's ‖g‖, κ windows, spectrum, r*(ε) curve and stale-projector energy as analyzed", async () => {
     const e = await analyzeFile(path.join(dir, "adam", "seed1.gtrace"));
     const t = e.tensors[0];
+    // The tensor table shows the Eckart–Young oracle's κ (rank 4) beside the predictors' κ, as analyzed.
+    const oracle = page.locator(`[data-table=tensors] tr[data-key="${t.name}"] td[data-key="oracleKappa:4"]`);
+    expect(Number(await oracle.getAttribute("data-value"))).toBe(t.oracleKappa![4]);
     await page.locator(`[data-table=tensors] tr[data-key="${t.name}"]`).click();
     await page.waitForSelector(`section.tensor[data-tensor="${t.name}"]`);
     const column = (chart: string, i: number) =>

@@ -28,3 +28,21 @@ describe("step labels", () => {
     expect(stepRange({ first: [], last: [], span: 4 }, 0, 1)).toEqual([0, 0]);
   });
 });
+
+describe("bucketed columns (a long run)", () => {
+  it("name the range of steps or windows a column averages", () => {
+    // 10 windows of 8 steps (stride 4) from position 0, logged every 10th step, cut into 4 buckets: 2, 3, 2, 3.
+    const first = [0, 2, 5, 7].map((w) => 40 * w);
+    const last = [1, 4, 6, 9].map((w) => 40 * w + 70);
+    const c = { first, last, span: 8, range: [0, 10] as [number, number], bucketed: true };
+    expect(columnLabel(c, 0)).toBe("windows 0–1 (steps 0–110)");
+    expect(columnLabel(c, 3)).toBe("windows 7–9 (steps 280–430)");
+    expect(columnLabel({ first: [0, 50], last: [40, 90], span: 1, range: [0, 10], bucketed: true }, 1)).toBe(
+      "steps 50–90",
+    );
+    // A sub-range that fits: window numbers count from the start of the run.
+    expect(columnLabel({ first: [120], last: [190], span: 8, range: [3, 4] }, 0)).toBe(
+      "window 3 (steps 120–190)",
+    );
+  });
+});

@@ -72,10 +72,41 @@ describe("gradtrace analyze (CLI)", () => {
     // The report's total row shows the same κ as the JSON (3 significant digits), and no script or external asset.
     const totalRow = /<tr class="total" data-tensor="total">(.*?)<\/tr>/.exec(page)![1];
     expect(totalRow).toContain(`<td>${fmtNum(result.total.kappa.last)} <small>`);
+    // The oracle's κ sits beside the predictors' in the table and the HTML (rank 4; rank 0 would be κ(last)).
+    expect(r.out).toMatch(/κ oracle4/);
+    expect(totalRow).toContain(`<td>${fmtNum(result.total.oracleKappa[4])}</td>`);
+    expect(result.total.oracleKappa[0]).toBeCloseTo(result.total.kappa.last, 10);
+    expect(page).toContain("oracle κ of the best rank-k increment predictor");
     expect(page).not.toMatch(/<script|src="http|href="http/);
     const lines = fs.readFileSync(path.join(csv, "total.csv"), "utf8").trim().split("\n");
     expect(lines[0]).toBe("step,gradNormSq,error_zero,error_last,error_ema0.9");
     expect(lines).toHaveLength(31);
+  });
+
+  it("--burn-in B leaves the first B steps out of the sums; a burn-in that leaves < 2 steps is refused", async () => {
+    const json = path.join(dir, "burn.json");
+    const r = await run(
+      "analyze",
+      trace,
+      "--burn-in",
+      "5",
+      "--json",
+      json,
+      "-q",
+      "--no-bootstrap",
+      "-p",
+      "zero,last",
+    );
+    expect(r.code).toBe(0);
+    const result = JSON.parse(fs.readFileSync(json, "utf8"));
+    expect(result.options.burnIn).toBe(5);
+    expect(result.total.kappaFloor).toBe(0);
+    expect(result.total.windows.starts[0]).toBe(5);
+    expect(result.summary).toMatch(/first 5 left out by the burn-in/);
+    const bad = await run("analyze", trace, "--burn-in", "29", "-q");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/burn-in 29/);
+    expect((await run("analyze", trace, "--burn-in", "-1", "-q")).code).toBe(2);
   });
 
   it("refuses to overwrite an output without --force, leaving the file untouched", async () => {

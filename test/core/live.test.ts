@@ -18,6 +18,7 @@ const IDS = [
   "lowrank3w6",
   "lowrank2w4",
   "ema0.7",
+  "ema0.9z",
 ];
 const TENSORS = [
   { name: "a", numel: 5 },

@@ -33,6 +33,8 @@ const IDS = [
   "ema0.5",
   "ema0.9",
   "ema0.99",
+  "ema0.5z",
+  "ema0.99z",
   "ar1",
   "ar2",
   "ar3",
@@ -177,9 +179,57 @@ describe("closed forms", () => {
   });
 });
 
+describe("the two EMA readings (closed forms on a constant sequence g_t = c)", () => {
+  // ema<β> (m_1 = g_0) predicts c exactly from t = 1: errors ‖c‖², 0, 0, …
+  // ema<β>z (m_0 = 0) has m_t = (1 − β^t) c, so ‖g_t − m_t‖² = β^{2t} ‖c‖² for every t.
+  const c = Float64Array.of(3, -1, 2);
+  const cc = 14;
+  const T = 25;
+  const g = Array.from({ length: T }, () => c.slice());
+  for (const beta of [0.5, 0.9, 0.99]) {
+    it(`β = ${beta}: both forms against their closed form, in exact and live mode`, () => {
+      const ids = [`ema${beta}`, `ema${beta}z`];
+      const r = pathLengthsFromGram(gramOf(g), ids);
+      const biasFree = Array.from({ length: T }, (_, t) => (t === 0 ? cc : 0));
+      const zeroInit = Array.from({ length: T }, (_, t) => beta ** (2 * t) * cc);
+      expectRelClose(r.series[ids[0]].error, biasFree, 1e-12, ids[0]);
+      expectRelClose(r.series[ids[1]].error, zeroInit, 1e-9, ids[1]);
+      for (const [id, expected] of [
+        [ids[0], biasFree],
+        [ids[1], zeroInit],
+      ] as const) {
+        const live = resolvePredictor(id).live!(c.length);
+        const errors = g.map((gt) => {
+          const m = live.predict();
+          const e = gt.reduce((s, x, i) => s + (x - (m === null ? 0 : m[i])) ** 2, 0);
+          live.observe(gt);
+          return e;
+        });
+        expectRelClose(errors, expected, 1e-9, `${id} live`);
+      }
+    });
+  }
+
+  it("ema<β>z is the zero-initialised form: its m_1 is (1−β) g_0, not g_0", () => {
+    const seq = randomSequence(6, 4, 21);
+    const z = explicitPredictions("ema0.9z", seq);
+    const b = explicitPredictions("ema0.9", seq);
+    expectRelClose(
+      z[1]!,
+      seq[0].map((v) => 0.1 * v),
+      1e-15,
+      "m_1 zero-initialised",
+    );
+    expectRelClose(b[1]!, seq[0], 1e-15, "m_1 bias-free");
+    expect(resolvePredictor("ema0.9z").description).toMatch(/zero-initialised/);
+    expect(() => resolvePredictor("ema1z")).toThrow(/0 < β < 1/);
+  });
+});
+
 describe("registry", () => {
   it("resolves parametric ids and rejects unknown ones with the valid forms", () => {
     expect(resolvePredictor("ema0.95").id).toBe("ema0.95");
+    expect(resolvePredictor("ema0.95z").id).toBe("ema0.95z");
     expect(resolvePredictor("lowrank8w32").lagged?.lag).toBe(32);
     expect(resolvePredictor("ar3").lagged?.lag).toBe(4);
     for (const bad of ["ema1", "ema0", "ar0", "lowrank5w4", "nope", "last2"]) {

@@ -49,8 +49,11 @@ export function explicitPredictions(id: string, g: Float64Array[]): (Float64Arra
     else if (id === "last") m = g[t - 1].slice();
     else if (id === "linear") m = t === 1 ? g[0].slice() : scaleAdd(g[t - 1], 2, g[t - 2], -1);
     else if (id.startsWith("ema")) {
-      const beta = Number(id.slice(3));
-      ema = ema === null ? g[0].slice() : scaleAdd(ema, beta, g[t - 1], 1 - beta);
+      // ema<β>: m_1 = g_0; ema<β>z: m_0 = 0 and the same recursion from t = 1, so m_1 = (1−β) g_0.
+      const zeroInit = id.endsWith("z");
+      const beta = Number(id.slice(3, zeroInit ? -1 : undefined));
+      if (ema === null) ema = zeroInit ? g[0].map((v) => (1 - beta) * v) : g[0].slice();
+      else ema = scaleAdd(ema, beta, g[t - 1], 1 - beta);
       m = ema;
     } else if (id.startsWith("ar")) {
       const p = Number(id.slice(2));

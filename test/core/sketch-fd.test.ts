@@ -73,9 +73,10 @@ describe("FrequentDirections", () => {
         fc.integer({ min: 3, max: 20 }),
         fc.integer({ min: 1, max: 60 }),
         fc.integer({ min: 0, max: 6 }),
-        (seed, ell, dim, n, r) => {
+        fc.integer({ min: 1, max: 3 }),
+        (seed, ell, dim, n, r, bufferFactor) => {
           const rows = lowRankPlusNoise(seed, n, dim, r, 0.2);
-          const fd = new FrequentDirections({ ell, dim });
+          const fd = new FrequentDirections({ ell, dim, buffer: bufferFactor * ell });
           for (const row of rows) fd.update(row);
           const { diffValues, tail, scale } = analyze(rows, fd);
           const tol = 1e-9 * Math.max(scale, 1e-300);
@@ -88,6 +89,47 @@ describe("FrequentDirections", () => {
       ),
       { numRuns: 60, seed: 7 },
     );
+  });
+
+  it("with a larger buffer and with dot products supplied by the caller: same guarantee, same sketch", () => {
+    const dim = 24;
+    const ell = 5;
+    const rows = lowRankPlusNoise(9, 140, dim, 3, 0.4);
+    const own = new FrequentDirections({ ell, dim, buffer: 2 * ell });
+    const supplied = new FrequentDirections({ ell, dim, buffer: 2 * ell });
+    const asked: number[] = [];
+    rows.forEach((row, t) => {
+      own.update(row);
+      supplied.update(row, (d) => {
+        asked.push(d);
+        let s = 0;
+        for (let j = 0; j < dim; j++) s += row[j] * rows[t - d][j];
+        return s;
+      });
+    });
+    // The sketch asks only for rows still buffered: never further back than capacity − 1 = 14 rows.
+    expect(Math.max(...asked)).toBeLessThanOrEqual(3 * ell - 1);
+    expect(Math.min(...asked)).toBe(1);
+    const a = own.sigmaSq;
+    const b = supplied.sigmaSq;
+    expect(b.length).toBe(a.length);
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(1e-10 * a[0]);
+    expect(Math.abs(own.shrinkage - supplied.shrinkage)).toBeLessThanOrEqual(1e-10 * a[0]);
+    for (const fd of [own, supplied]) {
+      const { diffValues, tail, scale } = analyze(rows, fd);
+      expect(diffValues[dim - 1]).toBeGreaterThan(-1e-9 * scale);
+      expect(Math.max(Math.abs(diffValues[0]), Math.abs(diffValues[dim - 1]))).toBeLessThanOrEqual(
+        fd.shrinkage * (1 + 1e-9) + 1e-9 * scale,
+      );
+      for (let k = 0; k < ell; k++)
+        expect(fd.shrinkage).toBeLessThanOrEqual(fd.covarianceErrorBound(k, tail(k)) * (1 + 1e-9));
+      // μ_i ≤ σ_i² ≤ μ_i + Δ.
+      const exact = analyze(rows, fd).sigma2;
+      fd.sigmaSq.forEach((mu, i) => {
+        expect(mu).toBeLessThanOrEqual(exact[i] * (1 + 1e-9));
+        expect(exact[i]).toBeLessThanOrEqual(mu + fd.shrinkage * (1 + 1e-9) + 1e-9 * scale);
+      });
+    }
   });
 
   it("is exact when ℓ ≥ rank(A)", () => {

@@ -136,6 +136,16 @@ describe("oracleRankPathLength", () => {
   });
 });
 
+describe("oracleRankPathLength with an unpredictable term", () => {
+  test("adds the term to every entry (beyond the rank too) and rejects a negative or non-finite one", () => {
+    const sigmaSq = Float64Array.of(4, 1, 0.25);
+    expect(oracleRankPathLength(sigmaSq, 4)).toEqual([5.25, 1.25, 0.25, 0, 0]);
+    expect(oracleRankPathLength(sigmaSq, 4, 2)).toEqual([7.25, 3.25, 2.25, 2, 2]);
+    expect(() => oracleRankPathLength(sigmaSq, 2, -1)).toThrow(/unpredictable/);
+    expect(() => oracleRankPathLength(sigmaSq, 2, Number.NaN)).toThrow(/unpredictable/);
+  });
+});
+
 describe("clampGramEigenvalues and spectrumSummary", () => {
   test("rounding-level eigenvalues become exactly 0; real ones are kept", () => {
     const out = clampGramEigenvalues(Float64Array.from([-1e-15, 10, 1e-300, 3, -0.5]));

@@ -6,7 +6,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { runSpiked, type SpikedResult } from "../../src/lab/spiked/experiment.ts";
 
-const base = { n: 200, d: 250, m: 300, gemm: "float64" as const, fullSpectrum: false, topK: 4 };
+const base = { n: 200, d: 250, m: 300, gemm: "float64" as const, fullSpectrum: false, topK: 10 };
+/** √(cos²(v1, x) + cos²(v2, x)): how much of a direction lies in the top-two right singular space. */
+const inTopTwo = (cos: number[]) => Math.hypot(cos[0], cos[1]);
 const seeds = [0, 1, 2];
 const nus = [0, 0.125, 0.25, 0.35, 0.45];
 const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
@@ -28,6 +30,24 @@ describe("Figure 1 regimes (α 0, NTK, independent W)", () => {
         expect(r.singularValues[0]).toBeGreaterThan(3 * r.singularValues[1]);
         expect(r.identityResidual).toBeLessThan(1e-12);
       }
+    }
+  });
+
+  it("ν ≤ 1/8: exactly one singular value stands out of the bulk (outlier criterion), for every seed", () => {
+    for (const nu of [0, 0.125]) for (const seed of seeds) expect(get(nu, seed).outliers).toBe(1);
+  });
+
+  it("ν = 0.45: at least two outliers, and span{v1, v2} holds q (> 0.9) for every seed", () => {
+    for (const seed of seeds) {
+      const r = get(0.45, seed);
+      expect(r.outliers).toBeGreaterThanOrEqual(2);
+      expect(inTopTwo(r.cosSpike)).toBeGreaterThan(0.9);
+    }
+  });
+
+  it("‖E‖_op/‖S1‖ stays below 1/2 at every ν ≤ 0.35 (E is the bulk, S1 the spike)", () => {
+    for (const nu of [0, 0.125, 0.25, 0.35]) {
+      for (const seed of seeds) expect(get(nu, seed).errNorm).toBeLessThan(0.5 * get(nu, seed).s1Norm);
     }
   });
 
@@ -60,12 +80,15 @@ describe("Figure 1 regimes (α 0, NTK, independent W)", () => {
   });
 });
 
-describe("dependent W", () => {
-  it("ν = 0.45: the spike direction is the top direction and ‖S2‖ > 3‖S1‖", async () => {
+describe("dependent W (rows renormalised)", () => {
+  it("ν = 0.45: the spike is the top direction, ‖S2‖ > 3‖S1‖, and X_Bᵀr is not in span{v1, v2}: not the caption's rank two", async () => {
     for (const seed of seeds) {
       const r = await runSpiked({ ...base, nu: 0.45, seed, weights: "dependent" });
       expect(r.cosSpike[0]).toBeGreaterThan(0.9);
       expect(r.s2Norm).toBeGreaterThan(3 * r.s1Norm);
+      expect(inTopTwo(r.cosResidue)).toBeLessThan(0.5);
+      // The hidden-side factors of S1 and S2 are nearly parallel, so S1 + S2 is itself nearly rank one.
+      expect(r.cosLeftFactors).toBeGreaterThan(0.95);
     }
   });
 });

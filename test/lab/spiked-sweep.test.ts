@@ -29,6 +29,8 @@ describe("parseSweep", () => {
     ["alpha=0,0.5556, 0.8889", "alpha", [0, 0.5556, 0.8889]],
     ["weight-decay=0:0.01:0.03", "weightDecay", [0, 0.01, 0.02, 0.03]],
     ["activation=relu,tanh", "activation", ["relu", "tanh"]],
+    ["dependent-reading=renormalised,scaled", "dependentReading", ["renormalised", "scaled"]],
+    ["bulk-normalise=mean1,none", "bulkNormalise", ["mean1", "none"]],
     ["nu=0.1:0.1:0.1", "nu", [0.1]],
   ])("%s", (text, param, values) => {
     expect(parseSweep(text)).toEqual({ param, values });

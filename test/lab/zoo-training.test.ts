@@ -8,16 +8,21 @@ import fc from "fast-check";
 import { Matrix, SingularValueDecomposition } from "ml-matrix";
 import { afterAll, describe, expect, test } from "vitest";
 import { analyze } from "../../src/analysis/index.ts";
+import { createRng, deriveSeed } from "../../src/core/rng.ts";
 import { createSketch, tensorSketchSeed } from "../../src/core/sketch/index.ts";
 import { createCnnModel } from "../../src/lab/zoo/models/cnn.ts";
+import { createGpt2Model, GPT2_CONFIG } from "../../src/lab/zoo/models/gpt2.ts";
 import { createDeepLinearModel, createLowRankRegressionModel } from "../../src/lab/zoo/models/linear.ts";
 import { createLqrModel } from "../../src/lab/zoo/models/lqr.ts";
+import { createMlpModel } from "../../src/lab/zoo/models/mlp.ts";
 import { createOptimizer } from "../../src/lab/zoo/optimizers.ts";
+import { initParams } from "../../src/lab/zoo/params.ts";
+import { createZooModel, isFullBatch } from "../../src/lab/zoo/registry.ts";
 import { policyCost, solveDiscreteRiccati } from "../../src/lab/zoo/riccati.ts";
 import { runZooTraining } from "../../src/lab/zoo/run.ts";
 import { createSchedule } from "../../src/lab/zoo/schedule.ts";
 import { createTraceLogger } from "../../src/lab/zoo/traceLogger.ts";
-import { type StepInfo, train } from "../../src/lab/zoo/trainer.ts";
+import { evaluateLoss, type StepInfo, train } from "../../src/lab/zoo/trainer.ts";
 import type { GtraceReader } from "../../src/trace/gtraceReader.ts";
 import { openTrace } from "../../src/trace/index.ts";
 
@@ -220,6 +225,42 @@ describe("CNN on MNIST", () => {
     // Measured: ≈2.4 → ≈0.6 and ≈80% held-out accuracy; chance is ln 10 ≈ 2.30 and 10%.
     expect(mean(result.loss.slice(-10))).toBeLessThan(0.6 * mean(result.loss.slice(0, 5)));
     expect(result.evalMetric.at(-1)![1]).toBeGreaterThan(0.6);
+  });
+});
+
+describe("MLP and GPT-2-style models", () => {
+  test("the MLP's loss falls within 60 Adam steps (held-out accuracy well above chance)", async () => {
+    const result = await train({
+      model: createMlpModel(),
+      optimizer: "adam",
+      steps: 60,
+      batch: 32,
+      seed: 2,
+      evalSize: 300,
+    });
+    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+    expect(mean(result.loss.slice(-10))).toBeLessThan(0.6 * mean(result.loss.slice(0, 5)));
+    expect(result.evalMetric.at(-1)![1]).toBeGreaterThan(0.6);
+  });
+
+  test("gpt2: GPT-2 parameter names, tied embeddings (no head tensor), byte vocabulary, loss ln 256 at init", async () => {
+    const model = createGpt2Model();
+    const names = model.params.map((p) => p.name);
+    for (const n of ["wte.weight", "wpe.weight", "h0.attn.qkv.weight", "h1.mlp.proj.weight", "ln_f.weight"])
+      expect(names).toContain(n);
+    expect(names.some((n) => n.includes("head") || n.includes("lm_"))).toBe(false);
+    expect(model.params.find((p) => p.name === "wte.weight")!.shape).toEqual([256, GPT2_CONFIG.dim]);
+    // GPT-2's small initialisation makes the initial logits ≈ 0: the loss starts at ln(vocab).
+    const batch = model.sampleBatch(createRng(1), 4);
+    const { loss } = await evaluateLoss(model, initParams(model.params, 3), batch);
+    expect(Math.abs(loss - Math.log(256))).toBeLessThan(0.05);
+  });
+
+  test("only the full-batch model logs exact gradients", () => {
+    expect(isFullBatch(createZooModel("lowrank"), 256)).toBe(true);
+    expect(isFullBatch(createZooModel("lowrank"), 32)).toBe(false);
+    for (const name of ["cnn", "mlp", "gpt2", "deeplinear", "lqr"])
+      expect(isFullBatch(createZooModel(name), 10_000)).toBe(false);
   });
 });
 

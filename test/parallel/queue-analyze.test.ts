@@ -1,4 +1,4 @@
-/** @file analyze, the spiked sweep and reproduce low-rank-gradients (opt-in) on the Redis queue, on a real redis-server with two `gradtrace worker`
+/** @file analyze, the spiked sweep and both reproductions on the Redis queue, on a real redis-server with two `gradtrace worker`
  * processes, compared with local runs bit for bit: the exact pass's per-tensor Grams (coordinate ranges' Grams added
  * in range order, two ranges for the large tensor, a NaN step) and the sketched pass's, the analysis JSON written by
  * the CLI, and a `lab spiked --sweep` output. A job naming a trace the workers cannot read fails after its bounded
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyze, analyzeWithSeries } from "../../src/analysis/index.ts";
 import { TASK_COORDINATES } from "../../src/analysis/gramPass.ts";
 import { main } from "../../src/cli/main.ts";
-import { reproduceLowRankGradients } from "../../src/reproduce/index.ts";
+import { reproduceLowRankGradients, reproducePredictableManifolds } from "../../src/reproduce/index.ts";
 import { GradtraceError } from "../../src/core/index.ts";
 import { createRng } from "../../src/core/rng.ts";
 import { openQueueRun, queueTaskName } from "../../src/parallel/index.ts";
@@ -99,21 +99,15 @@ describe.skipIf(!HAVE_REDIS)("analyze and lab spiked --sweep on the Redis queue"
     expect((err as Error).message).toMatch(
       /run\.gtrace: --queue: the streaming mode runs through the steps in order/,
     );
-    // The zoo reproduction trains on this machine: refused (E_UNSUPPORTED, exit 1) before any work.
-    const out = path.join(dir, "pm");
-    expect(
-      await main([
-        "node",
-        "gradtrace",
-        "reproduce",
-        "predictable-manifolds",
-        "--queue",
-        redis.url,
-        "--out",
-        out,
-      ]),
-    ).toBe(1);
-    expect(fs.existsSync(out)).toBe(false);
+    // A queue job cannot name this machine's folders.
+    const refused = await reproducePredictableManifolds({
+      outDir: path.join(dir, "pm"),
+      budget: "smoke",
+      workDir: dir,
+      queue: { url: redis.url },
+    }).catch((e: unknown) => e);
+    expect((refused as GradtraceError).code).toBe("E_ARG");
+    expect((refused as Error).message).toMatch(/workDir \/ keepTraces name folders of this machine/);
   });
 
   it("a job whose trace the workers cannot read fails after its bounded attempts, naming the path and the worker", async () => {
@@ -174,28 +168,35 @@ describe.skipIf(!HAVE_REDIS)("analyze and lab spiked --sweep on the Redis queue"
     expect(runs(queuedDir)).toEqual(runs(localDir));
   });
 
-  // The whole reproduction (about a hundred configurations, twice): ~1 min here, so opt-in.
-  it.runIf(process.env.GRADTRACE_TEST_QUEUE_REPRODUCE === "1")(
-    "`reproduce low-rank-gradients` on the queue writes the local run's data and verdicts (opt-in: GRADTRACE_TEST_QUEUE_REPRODUCE=1)",
-    async () => {
-      const size = { n: 30, d: 20, m: 24 };
-      const local = await reproduceLowRankGradients({ outDir: path.join(dir, "repro-local"), size, jobs: 2 });
-      const queued = await reproduceLowRankGradients({
-        outDir: path.join(dir, "repro-queued"),
-        size,
-        queue: { url: redis.url, pollMs: 200 },
-      });
-      expect(queued.verdicts).toEqual(local.verdicts);
-      /** A data file without its wall times and the paths of the files written (the fields that differ). */
-      const data = (root: string, file: string) =>
-        JSON.stringify(JSON.parse(fs.readFileSync(path.join(root, "data", file), "utf8")), (k, v) =>
-          k === "seconds" || k === "files" ? undefined : v,
-        );
-      const files = fs.readdirSync(path.join(dir, "repro-local", "data")).filter((f) => f.endsWith(".json"));
-      expect(files.length).toBeGreaterThan(5);
-      for (const f of files)
-        expect(data(path.join(dir, "repro-queued"), f), f).toBe(data(path.join(dir, "repro-local"), f));
-    },
-    300_000,
-  );
+  it("`reproduce` (both papers, smoke budget) on the queue gives the local pool's records and verdicts", async () => {
+    /** Records without wall times (`seconds`, the one thing that differs between runs). */
+    const strip = (x: unknown) => JSON.parse(JSON.stringify(x, (k, v) => (k === "seconds" ? undefined : v)));
+    const queue = { url: redis.url, pollMs: 200 };
+    const lowLocal = await reproduceLowRankGradients({
+      outDir: path.join(dir, "lrg-local"),
+      budget: "smoke",
+      jobs: 2,
+    });
+    const lowQueued = await reproduceLowRankGradients({
+      outDir: path.join(dir, "lrg-queued"),
+      budget: "smoke",
+      queue,
+    });
+    expect(strip(lowQueued.records)).toEqual(strip(lowLocal.records));
+    expect(lowQueued.verdicts).toEqual(lowLocal.verdicts);
+    const pmLocal = await reproducePredictableManifolds({
+      outDir: path.join(dir, "pm-local"),
+      budget: "smoke",
+      jobs: 2,
+    });
+    const pmQueued = await reproducePredictableManifolds({
+      outDir: path.join(dir, "pm-queued"),
+      budget: "smoke",
+      queue,
+    });
+    expect(pmQueued.runs).toHaveLength(pmLocal.runs.length);
+    expect(strip(pmQueued.runs)).toEqual(strip(pmLocal.runs));
+    expect(pmQueued.verdicts).toEqual(pmLocal.verdicts);
+    expect(workers.map((w) => w.log()).join("")).toMatch(/predictable-manifolds\/runTask#runPlan \w+: done/);
+  }, 240_000);
 });

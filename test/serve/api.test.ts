@@ -168,6 +168,26 @@ describe("series", () => {
     expect(total.gradNorm).toEqual(expected.total.gradNorm);
   });
 
+  it("takes a logged-step range and a point budget; refuses bad ones with 400", async () => {
+    const expected = fixtureResult({ steps: 20, tensors: 3, seed: 20 });
+    const base = "/api/runs/adam-seed1-trace-gtrace/tensors/@total/series";
+    const s = (await get(`${base}?from=35&to=120&points=16`)).json<SeriesResponse>();
+    // Logged steps are 10·i: steps 40…120 are positions 4…12, 9 points (within the budget: not decimated).
+    expect(s.view).toMatchObject({ from: 40, to: 120, steps: 9, points: 16, decimated: false });
+    expect(s.stepIndices).toEqual([40, 50, 60, 70, 80, 90, 100, 110, 120]);
+    expect(s.gradNorm).toEqual(expected.total.gradNorm.slice(4, 13));
+    for (const q of ["points=8", "points=20001", "points=1.5", "from=x", "from=9&to=3"]) {
+      const res = await get(`${base}?${q}`);
+      expect(res.status, q).toBe(400);
+      expect(res.json<{ error: { code: string } }>().error.code).toBe("E_ARG");
+    }
+    const heat = (
+      await get("/api/runs/adam-seed1-trace-gtrace/heatmap?metric=gradNorm&cols=5&from=30")
+    ).json<HeatmapJson>();
+    expect(heat).toMatchObject({ cols: 5, bucketed: true, columnRange: [3, 20], columnsTotal: 20 });
+    expect((await get("/api/runs/adam-seed1-trace-gtrace/heatmap?cols=0")).status).toBe(400);
+  });
+
   it("404s an unknown tensor and 400s a name with control characters", async () => {
     expect((await get("/api/runs/adam-seed1-trace-gtrace/tensors/nope/series")).status).toBe(404);
     expect((await get("/api/runs/adam-seed1-trace-gtrace/tensors/a%00b/series")).status).toBe(400);

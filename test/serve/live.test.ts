@@ -13,9 +13,8 @@ import { type AnalysisEngine, traceEngine } from "../../src/serve/engine.ts";
 import { type RunningServer, startServer } from "../../src/serve/server.ts";
 import { RunStore } from "../../src/serve/store.ts";
 import { openTrace } from "../../src/trace/index.ts";
-import type { TraceReader } from "../../src/trace/types.ts";
 import { openSse } from "./http.ts";
-import { SMALL_MODEL, writeTrace } from "./traces.ts";
+import { countingOpen, SMALL_MODEL, writeTrace } from "./traces.ts";
 
 const PREDICTORS = ["zero", "last", "ema0.9", "linear"];
 let dir: string;
@@ -24,24 +23,6 @@ let server: RunningServer;
 let live: ReturnType<typeof writeTrace>;
 /** Step positions read through readTensor by the live path, in order. */
 const reads: number[] = [];
-
-/** openTrace with readTensor counted (the exact engine opens its own, uncounted reader). */
-function countingOpen(absPath: string): TraceReader {
-  const r = openTrace(absPath);
-  return {
-    get info() {
-      return r.info;
-    },
-    readSlice: (...args) => r.readSlice(...args),
-    readTensor: (stepPos, name) => {
-      reads.push(stepPos);
-      return r.readTensor(stepPos, name);
-    },
-    refresh: r.refresh ? () => r.refresh!() : undefined,
-    readState: r.readState ? (stepPos, name, kind) => r.readState!(stepPos, name, kind) : undefined,
-    close: () => r.close(),
-  };
-}
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-serve-live-"));
@@ -55,7 +36,7 @@ beforeAll(async () => {
     webDir,
     engine: traceEngine,
     analyzeOptions: { predictors: PREDICTORS },
-    openLiveReader: countingOpen,
+    openLiveReader: countingOpen(reads),
   });
   await server.store.idle();
 });

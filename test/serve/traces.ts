@@ -5,7 +5,7 @@ import { analyze } from "../../src/analysis/index.ts";
 import type { AnalysisResult } from "../../src/analysis/types.ts";
 import { createRng } from "../../src/core/rng.ts";
 import { createGtraceWriter, openTrace } from "../../src/trace/index.ts";
-import type { TraceWriter } from "../../src/trace/types.ts";
+import type { TraceReader, TraceWriter } from "../../src/trace/types.ts";
 
 export interface TraceSpec {
   readonly tensors: readonly { name: string; shape: number[] }[];
@@ -63,4 +63,25 @@ export async function analyzeFile(file: string): Promise<AnalysisResult> {
   } finally {
     reader.close();
   }
+}
+
+/** openTrace with every readTensor's step position pushed to `reads` (what the live path reads; the exact engine
+ * opens its own, uncounted reader). */
+export function countingOpen(reads: number[]): (absPath: string) => TraceReader {
+  return (absPath) => {
+    const r = openTrace(absPath);
+    return {
+      get info() {
+        return r.info;
+      },
+      readSlice: (...args) => r.readSlice(...args),
+      readTensor: (stepPos, name) => {
+        reads.push(stepPos);
+        return r.readTensor(stepPos, name);
+      },
+      refresh: r.refresh ? () => r.refresh!() : undefined,
+      readState: r.readState ? (stepPos, name, kind) => r.readState!(stepPos, name, kind) : undefined,
+      close: () => r.close(),
+    };
+  };
 }

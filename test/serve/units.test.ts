@@ -169,6 +169,9 @@ describe("binary heatmap codec", () => {
             span: 1,
             firstStep: Array.from({ length: cols }, (_, i) => 2 * i),
             lastStep: Array.from({ length: cols }, (_, i) => 2 * i),
+            columnsTotal: cols,
+            columnRange: [0, cols] as [number, number],
+            bucketed: false,
             min: null,
             max: null,
           };

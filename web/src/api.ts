@@ -46,8 +46,14 @@ const seg = encodeURIComponent;
 export const api = {
   runs: () => getJson<RunsResponse>("/api/runs"),
   summary: (run: string) => getJson<SummaryResponse>(`/api/runs/${seg(run)}/summary`),
-  series: (run: string, tensor: string) =>
-    getJson<SeriesResponse>(`/api/runs/${seg(run)}/tensors/${seg(tensor)}/series`),
+  /** A tensor's series: the whole run, or a logged-step range, at most `points` points per series (min/max per
+   * bucket beyond). */
+  series: (run: string, tensor: string, range: { from?: number; to?: number; points?: number } = {}) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(range)) if (v !== undefined) q.set(k, String(v));
+    const query = q.size > 0 ? `?${q}` : "";
+    return getJson<SeriesResponse>(`/api/runs/${seg(run)}/tensors/${seg(tensor)}/series${query}`);
+  },
   lab: (id: string) => getJson<LabResponse>(`/api/labs/${seg(id)}`),
   async heatmap(
     run: string,

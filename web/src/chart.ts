@@ -1,5 +1,7 @@
 /** @file One chart of the page: a uPlot time-series plot (fast canvas charts made for this), its numbers in a
- * hidden table (what tests read, and what CSV export writes), and SVG / PNG / CSV export buttons. */
+ * hidden table (what tests read, and what CSV export writes), and SVG / PNG / CSV export buttons. Zooming the x axis
+ * (drag) is reported to the page, which re-requests that range at a higher resolution (decimated long series); a
+ * double-click shows everything again. */
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { chartToSvg, download, PALETTE, type SvgChart, tableToCsv } from "./export.ts";
@@ -18,6 +20,10 @@ export interface ChartSpec {
   readonly points?: boolean;
   /** Category names for x = 0, 1, … (categorical sweeps). */
   readonly xLabels?: readonly string[];
+  /** Called when the user zooms the x axis (drag across the plot: the x range selected) or asks for everything
+   * again (double-click: null). The chart zooms at once on the points it has; the caller may answer with `refine`
+   * (the same range at a higher resolution). */
+  readonly onZoom?: (range: [number, number] | null) => void;
 }
 
 export class Chart {
@@ -69,8 +75,15 @@ export class Chart {
     return Math.max(240, (this.element.clientWidth || 480) - 8);
   }
 
-  update(spec: ChartSpec): void {
+  /** New data for the x range the user zoomed to (see `onZoom`): the plot keeps showing that range. */
+  refine(spec: ChartSpec, range: [number, number]): void {
+    this.update(spec, range);
+  }
+
+  /** New data; the x axis shows all of it, or `zoom` (a range the user chose). */
+  update(spec: ChartSpec, zoom: [number, number] | null = null): void {
     this.spec = spec;
+    this.element.dataset.zoom = zoom ? zoom.join(",") : "";
     this.element.dataset.chart = spec.id;
     this.element.dataset.points = String(spec.x.length);
     this.element.dataset.series = spec.series.map((s) => s.label).join("|");
@@ -100,6 +113,36 @@ export class Chart {
         { label: spec.yLabel, size: 60 },
       ],
       legend: { show: true },
+      cursor: {
+        // A drag that selects an x range zooms there (uPlot's default); a double-click shows everything again.
+        bind: {
+          dblclick: (_u, _target, handler) => (e) => {
+            handler(e);
+            if (this.element.dataset.zoom) {
+              this.element.dataset.zoom = "";
+              this.spec.onZoom?.(null);
+            }
+            return null;
+          },
+        },
+      },
+      hooks: {
+        setSelect: [
+          (u) => {
+            if (u.select.width <= 0 || !this.spec.onZoom) return;
+            const a = u.posToVal(u.select.left, "x");
+            const b = u.posToVal(u.select.left + u.select.width, "x");
+            this.element.dataset.zoom = [a, b].join(",");
+            this.spec.onZoom([a, b]);
+          },
+        ],
+        draw: [
+          (u) => {
+            // What the x axis shows (tests read it: the axis is drawn on the canvas).
+            this.element.dataset.xScale = [u.scales.x.min, u.scales.x.max].join(",");
+          },
+        ],
+      },
       series: [
         { label: spec.xLabel },
         ...spec.series.map((s, i) => ({
@@ -114,6 +157,7 @@ export class Chart {
     };
     // uPlot needs an ascending x; a single point would give a zero-width scale, which uPlot pads itself.
     this.plot = new uPlot(opts, data, this.plotHost);
+    if (zoom) this.plot.setScale("x", { min: zoom[0], max: zoom[1] });
   }
 
   private renderTable(): void {

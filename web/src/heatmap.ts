@@ -192,9 +192,11 @@ export class Heatmap {
     d.version = String(data.version);
     d.min = String(data.min ?? Number.NaN);
     d.max = String(data.max ?? Number.NaN);
+    d.bucketed = String(data.columns.bucketed === true);
+    const unit = data.columns.span === 1 ? "steps" : "windows";
     this.canvas.setAttribute(
       "aria-label",
-      `${data.valueLabel} of ${data.rows} tensors over ${data.cols} ${data.columns.span === 1 ? "steps" : "windows"}`,
+      `${data.valueLabel} of ${data.rows} tensors over ${data.cols} ${data.columns.bucketed ? `buckets of ${unit}` : unit}`,
     );
     // A few tensors get a short heatmap, many the full height (rows are then sub-pixel and averaged).
     const height = `${Math.min(480, Math.max(160, data.rows * 28))}px`;
@@ -340,9 +342,12 @@ export class Heatmap {
     d.frames = String(this.frames);
     if (this.frames === 1) performance.mark("gradtrace:heatmap-first-draw");
     const [firstStep, lastStep] = stepRange(data.columns, v.c0, v.c1);
-    const axisText = `tensors ${Math.floor(v.r0) + 1}–${Math.ceil(v.r1)} of ${data.rows} · steps ${firstStep}–${lastStep} (${
-      data.columns.span === 1 ? "per step" : `windows of ${data.columns.span} steps`
-    }) · drag to pan, wheel to zoom (shift: time only, alt: tensors only), double-click to reset`;
+    const c = data.columns;
+    const grain = c.span === 1 ? "per step" : `windows of ${c.span} steps`;
+    // A bucketed column averages several steps or windows (a long run): say how many.
+    const perColumn =
+      c.bucketed && c.range ? `, ${((c.range[1] - c.range[0]) / data.cols).toFixed(1)} per column` : "";
+    const axisText = `tensors ${Math.floor(v.r0) + 1}–${Math.ceil(v.r1)} of ${data.rows} · steps ${firstStep}–${lastStep} (${grain}${perColumn}) · drag to pan, wheel to zoom (shift: time only, alt: tensors only), double-click to reset`;
     if (axisText !== this.lastAxisText) {
       this.axis.textContent = axisText;
       this.lastAxisText = axisText;

@@ -1,8 +1,9 @@
 /** @file One run: headline facts, the layer × time heatmap (κ per window for a chosen predictor, r*(ε) per window,
- * or ‖g‖ per step), the table of all tensors, and the selected tensor's charts. In live mode the page applies each
- * incremental `live` event to the headline (steps seen, last ‖g‖, running κ per predictor of the whole model) at
- * once, and refetches what changed when the server announces a new exact result version, keeping the heatmap's
- * viewport and the selection. */
+ * or ‖g‖ per step; bucketed by the server beyond a few thousand columns), the table of all tensors, and the selected
+ * tensor's charts (long series min/max-decimated by the server; zooming a chart re-requests that step range at a
+ * higher resolution). In live mode the page applies each incremental `live` event to the headline (steps seen, last
+ * ‖g‖ and running κ of the whole model and of the selected tensor) at once, and refetches what changed when the
+ * server announces a new result version, keeping the heatmap's viewport and the selection. */
 import {
   api,
   type HeatmapMetric,
@@ -21,6 +22,8 @@ import { ROW_ORDERS, type RowOrder, selectRows } from "./rows.ts";
 import { type Column, DataTable, fmt } from "./table.ts";
 
 export const TOTAL = "@total";
+/** Points per series the charts ask for: about two per pixel column of a wide chart (a minimum and a maximum). */
+const SERIES_POINTS = 2000;
 
 interface RunPageState {
   summary: SummaryResponse | null;
@@ -165,7 +168,16 @@ export function runPage(
     const kappas = Object.entries(live.kappa)
       .map(([id, k]) => `${id} ${fmt(k)}`)
       .join(" · ");
-    line.textContent = `live: ${live.steps} steps (${live.steps - s.trace.steps} not yet in the exact analysis) · last ‖g‖ ${fmt(lastNorm)} · κ ${kappas}`;
+    let text = `live: ${live.steps} steps (${live.steps - s.trace.steps} not yet in the analysis shown) · whole model: last ‖g‖ ${fmt(lastNorm)} · κ ${kappas}`;
+    // The selected tensor's own running numbers (events carry every tensor's).
+    const tensor = live.tensors.find((t) => t.name === state.tensor);
+    line.dataset.tensor = tensor?.name ?? "";
+    line.dataset.tensorKappa = tensor ? JSON.stringify(tensor.kappa) : "";
+    if (tensor) {
+      const p = state.predictor || Object.keys(tensor.kappa)[0];
+      text += ` · ${tensor.name}: last ‖g‖ ${fmt(tensor.gradNorm[tensor.gradNorm.length - 1])} · κ ${p} ${fmt(tensor.kappa[p] ?? null)}`;
+    }
+    line.textContent = text;
   };
 
   const renderControls = (s: SummaryResponse) => {
@@ -284,7 +296,13 @@ export function runPage(
       cols: h.cols,
       values: sel.values,
       rowLabels: sel.names,
-      columns: { first: h.firstStep, last: h.lastStep, span: h.span },
+      columns: {
+        first: h.firstStep,
+        last: h.lastStep,
+        span: h.span,
+        range: h.columnRange,
+        bucketed: h.bucketed,
+      },
       metric: h.metric,
       valueLabel: h.metric === "kappa" ? `κ (${h.predictor})` : h.metric === "rank" ? `r*(${h.eps})` : "‖g‖",
       scale: scaleFor(h.metric, h.min, h.max),
@@ -313,6 +331,13 @@ export function runPage(
             value: (t) => t.kappa[p] ?? null,
           }),
         ),
+        {
+          key: "oracleKappa:4",
+          label: "κ oracle4",
+          title:
+            "κ of the best rank-4 predictor of the increments in hindsight (Eckart–Young oracle, Theorem iii; at rank 0 it equals κ last)",
+          value: (t) => t.oracleKappa?.[4] ?? null,
+        },
         ...s.options.eps.map(
           (e): Column<TensorSummary> => ({
             key: `rank:${e}`,
@@ -347,6 +372,52 @@ export function runPage(
     }
   };
 
+  /** The selected tensor's whole-run series (what a double-click on a zoomed chart goes back to). */
+  let fullSeries: SeriesResponse | null = null;
+  let zoomRequest = 0;
+  /** A chart's x range was zoomed (or reset: null): the same tensor's series over that range, at the same point
+   * budget (so at a higher resolution), replaces the chart's points; the latest request wins. */
+  const zoomTo = async (chartId: string, range: [number, number] | null) => {
+    const request = ++zoomRequest;
+    const tensor = state.tensor;
+    if (range === null) {
+      if (fullSeries) renderTensor(fullSeries);
+      return;
+    }
+    const s = await api.series(runId, tensor, {
+      from: Math.floor(range[0]),
+      to: Math.ceil(range[1]),
+      points: SERIES_POINTS,
+    });
+    if (closed || request !== zoomRequest || tensor !== state.tensor) return;
+    const spec = chartId === "grad-norm" ? gradNormSpec(s) : kappaWindowsSpec(s);
+    if (spec) charts.get(chartId)?.refine(spec, range);
+  };
+
+  const gradNormSpec = (series: SeriesResponse): ChartSpec => ({
+    id: "grad-norm",
+    title: `Gradient norm ‖gₜ‖${series.view.decimated ? " (min/max per bucket; drag to zoom)" : ""}`,
+    xLabel: "step",
+    yLabel: "‖g‖",
+    x: series.stepIndices,
+    series: [{ label: "‖g‖", y: series.gradNorm }],
+    onZoom: (range) => void zoomTo("grad-norm", range),
+  });
+
+  const kappaWindowsSpec = (series: SeriesResponse): ChartSpec | null => {
+    const w = series.windows;
+    if (!w) return null;
+    return {
+      id: "kappa-windows",
+      title: `κ over windows of ${w.size} steps`,
+      xLabel: "window start (step)",
+      yLabel: "κ",
+      x: w.firstStep,
+      series: Object.entries(w.kappa).map(([label, y]) => ({ label, y })),
+      onZoom: (range) => void zoomTo("kappa-windows", range),
+    };
+  };
+
   const renderTensor = (series: SeriesResponse) => {
     let title = tensorHost.querySelector<HTMLElement>(".tensor-title");
     let grid = tensorHost.querySelector<HTMLElement>(".charts");
@@ -378,26 +449,10 @@ export function runPage(
       ),
       el("p", "facts", kappaText),
     );
-    const steps = series.stepIndices;
-    chart(grid, {
-      id: "grad-norm",
-      title: "Gradient norm ‖gₜ‖",
-      xLabel: "step",
-      yLabel: "‖g‖",
-      x: steps,
-      series: [{ label: "‖g‖", y: series.gradNorm }],
-    });
-    if (series.windows) {
-      const w = series.windows;
-      chart(grid, {
-        id: "kappa-windows",
-        title: `κ over windows of ${w.size} steps`,
-        xLabel: "window start (step)",
-        yLabel: "κ",
-        x: w.starts.map((p) => steps[p] ?? p),
-        series: Object.entries(w.kappa).map(([label, y]) => ({ label, y })),
-      });
-    }
+    fullSeries = series;
+    chart(grid, gradNormSpec(series));
+    const windowsSpec = kappaWindowsSpec(series);
+    if (windowsSpec) chart(grid, windowsSpec);
     const inc = series.increments.singularValues;
     const grad = series.gradients.singularValues;
     const k = Math.max(inc.length, grad.length);
@@ -442,7 +497,7 @@ export function runPage(
         title: `Per-step matrix rank of ∇W (${m.rows}×${m.cols})`,
         xLabel: "step",
         yLabel: "rank",
-        x: m.at.map((p) => steps[p] ?? p),
+        x: series.matrixSteps ?? m.at,
         series: [
           { label: "effective rank", y: m.effectiveRank },
           { label: "stable rank", y: m.stableRank },
@@ -458,7 +513,7 @@ export function runPage(
 
   const loadTensor = async () => {
     const name = state.tensor;
-    const series = await api.series(runId, name);
+    const series = await api.series(runId, name, { points: SERIES_POINTS });
     if (closed || name !== state.tensor) return;
     renderTensor(series);
   };

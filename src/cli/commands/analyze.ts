@@ -15,7 +15,7 @@ import { progressBar } from "../progress.ts";
 import { QUEUE_FLAG_HELP, queueRunOptions, queueStatusText, queueUrl } from "../queueFlags.ts";
 
 type AnalyzeFlags = AnalysisFlags &
-  Required<Pick<AnalyzeOptions, "seed" | "gramKernel" | "strict">> & {
+  Required<Pick<AnalyzeOptions, "seed" | "gramKernel" | "strict" | "burnIn">> & {
     format?: TraceFormat;
     /** `--no-matrix`: AnalyzeOptions.matrixGeometry. */
     matrix: boolean;
@@ -53,6 +53,14 @@ export function registerAnalyzeCommand(program: Command): void {
       return v as TraceFormat;
     });
   addAnalysisOptions(command)
+    .option(
+      "--burn-in <steps>",
+      "leave the first B steps out of every sum (κ, P_T, r*, windows, intervals, bounds; predictors still use them as " +
+        `history; exact mode). Default ${DEFAULT_ANALYZE_OPTIONS.burnIn}: the paper's sums over t = 0..T, which include the t = 0 ` +
+        "term ‖g_0‖² no predictor can remove (the summary says when it dominates κ)",
+      parseInteger("--burn-in", { min: 0 }),
+      DEFAULT_ANALYZE_OPTIONS.burnIn,
+    )
     .option(
       "--seed <n>",
       "seed for sketches and the bootstrap",
@@ -100,11 +108,18 @@ export function registerAnalyzeCommand(program: Command): void {
 Reading the numbers:
   κ = P_T / Σ‖g_t‖², P_T = Σ‖g_t − m_t‖² for a history-based predictor m_t. κ(zero) = 1 by definition;
   κ ≪ 1: predictable; κ > 1: worse than predicting nothing (oscillation, minibatch noise).
+  κ oracle4: the best rank-4 predictor of the increments in hindsight (Eckart–Young; at rank 0 it is κ last).
   r*(ε): fewest directions holding 1−ε of the energy of the increments g_t − g_{t−1}.
+  EMA predictors come in two readings: ema0.9 starts at m_1 = g_0 (no zero-initialisation bias), ema0.9z is
+  zero-initialised (m_0 = 0, m_1 = 0.1·g_0); with β = 0.99 their κ can differ by an order of magnitude.
+  Bounds: optimistic OGD regret ≤ D·√P_T (tuned step; = R·√(2P_T) with R = D/√2), for the predictor class
+  D·√(P*_T + 2E²·ln|M|); nonconvex: (1/T)Σ‖∇f‖² ≤ 2(f(x_0) − f_inf)/(ηT) + P_T/T, only for exact
+  (full-batch) gradients.
 
 Examples:
   gradtrace analyze run/trace.gtrace --html report.html
-  gradtrace analyze grads/ --include 'encoder.*' --predictors last,ema0.9,ar2 --json out.json
+  gradtrace analyze grads/ --include 'encoder.*' --predictors last,ema0.9,ema0.9z,ar2 --json out.json
+  gradtrace analyze run/trace.gtrace --burn-in 1   # leave the unpredictable t = 0 term out
   gradtrace analyze big-run/ --sketch countsketch:1024 --memory 2G
   gradtrace analyze long-run.gtrace --mode streaming --fd-rows 32
 
@@ -143,6 +158,7 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
     const { result, series, stepIndices } = await analyzeWithSeries(reader, {
       ...sharedAnalysisOptions(flags),
       seed: flags.seed,
+      burnIn: flags.burnIn,
       matrixGeometry: flags.matrix,
       memoryBytes: flags.memory,
       gramKernel: flags.gramKernel,

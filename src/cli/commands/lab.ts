@@ -10,8 +10,10 @@ import { makeDir, writeJsonAtomic } from "../../io/index.ts";
 import {
   ACTIVATION_NAMES,
   type ActivationName,
+  BULK_NORMALISE_NAMES,
   DEFAULT_SPIKED_CONFIG,
   DEFAULT_SWEEP_OPTIONS,
+  DEPENDENT_READINGS,
   parseSweep,
   resolveConfig,
   runSpiked,
@@ -94,6 +96,10 @@ export function flagsToConfig(f: LabSpikedFlags): Partial<SpikedConfig> {
     activation: f.activation[0],
     scaling: f.scaling[0],
     weights: f.weights[0],
+    dependentReading: f.dependentReading,
+    bulkNormalise: f.bulkNormalise,
+    testSamples: f.testSamples,
+    noiseDraws: f.noiseDraws,
     seed: f.seed,
     data: f.data,
     basis: f.basis,
@@ -105,6 +111,7 @@ export function flagsToConfig(f: LabSpikedFlags): Partial<SpikedConfig> {
     weightDecay: f.weightDecay,
     inputNoise: f.inputNoise,
     jacobianPenalty: f.jacobianPenalty,
+    stopOnDivergence: f.stopOnDivergence,
     analyzeSteps: f.analyzeSteps ?? [],
     topK: f.topK,
     fullSpectrum: f.fullSpectrum,
@@ -149,7 +156,10 @@ async function runLabSpiked(f: LabSpikedFlags): Promise<void> {
     if (!f.quiet) process.stderr.write(`${msg}\n`);
   };
   if (!sweep && f.queue)
-    throw new GradtraceError("E_ARG", "--queue: only a sweep (--sweep, or several --activation/--scaling/--weights) runs on the queue");
+    throw new GradtraceError(
+      "E_ARG",
+      "--queue: only a sweep (--sweep, or several --activation/--scaling/--weights) runs on the queue",
+    );
   if (sweep) {
     if (f.trace)
       throw new GradtraceError("E_ARG", "--trace: write a trace from a single configuration, not a sweep");
@@ -262,6 +272,30 @@ export function registerLabCommand(program: Command): void {
       oneOf("--weights", ["independent", "dependent"] as const),
       [D.weights],
     )
+    .option(
+      "--dependent-reading <r>",
+      "reading of dependent W: renormalised (rows to unit norm), unnormalised, or scaled (shift / √d)",
+      single("--dependent-reading", DEPENDENT_READINGS),
+      D.dependentReading,
+    )
+    .option(
+      "--bulk-normalise <how>",
+      "bulk eigenvalues k^(−α): mean1 (rescaled to mean 1) or none (as written)",
+      single("--bulk-normalise", BULK_NORMALISE_NAMES),
+      D.bulkNormalise,
+    )
+    .option(
+      "--test-samples <n>",
+      "held-out samples (same distribution); their loss is reported at each analyzed step",
+      parseInteger("--test-samples", { min: 0 }),
+      D.testSamples,
+    )
+    .option(
+      "--noise-draws <k>",
+      "noise draws averaged for input noise's effective regulariser gradient in the analysis",
+      parseInteger("--noise-draws", { min: 1 }),
+      D.noiseDraws,
+    )
     .option("--seed <s>", "seed of every random stream", parseInteger("--seed", { min: 0 }), D.seed)
     .option(
       "--data <source>",
@@ -318,6 +352,11 @@ export function registerLabCommand(program: Command): void {
       D.jacobianPenalty,
     )
     .option(
+      "--stop-on-divergence",
+      "end training where the loss blows up and report the steps analyzed so far (default: fail with E_NUMERIC)",
+      D.stopOnDivergence,
+    )
+    .option(
       "--analyze-steps <list>",
       "steps at which G is analyzed (default 0 and ~8 log-spaced)",
       parseNumberList("--analyze-steps"),
@@ -350,7 +389,11 @@ export function registerLabCommand(program: Command): void {
     .option("--out <dir>", "sweep output folder (JSON, CSV, SVG)", undefined)
     .option("--trace <path>", "write ∇W of every update as a .gtrace (a folder gets spiked.gtrace)")
     .option("--force", "overwrite existing --json / --trace / sweep outputs", false)
-    .option("--queue <url>", `${QUEUE_FLAG_HELP}; the sweep's configurations become jobs (--jobs is then unused)`, queueUrl)
+    .option(
+      "--queue <url>",
+      `${QUEUE_FLAG_HELP}; the sweep's configurations become jobs (--jobs is then unused)`,
+      queueUrl,
+    )
     .option("-q, --quiet", "no progress on stderr", false)
     .action(async (flags: LabSpikedFlags) => {
       await runLabSpiked(flags);

@@ -3,10 +3,15 @@
 import type { Command } from "commander";
 import { GradtraceError } from "../../core/index.ts";
 import { DEFAULT_JOBS } from "../../lab/index.ts";
-import { reproduceLowRankGradients, reproducePredictableManifolds } from "../../reproduce/index.ts";
+import {
+  REPRODUCE_BUDGET_NAMES,
+  type ReproduceBudget,
+  reproduceLowRankGradients,
+  reproducePredictableManifolds,
+} from "../../reproduce/index.ts";
 import { parseInteger } from "../parse.ts";
 import { progressBar } from "../progress.ts";
-import { QUEUE_FLAG_HELP, queueOptions, queueUrl } from "../queueFlags.ts";
+import { QUEUE_FLAG_HELP, queueRunOptions, queueUrl } from "../queueFlags.ts";
 
 const EXPERIMENTS = ["low-rank-gradients", "predictable-manifolds"] as const;
 
@@ -14,6 +19,7 @@ interface ReproduceFlags {
   out: string;
   budget: string;
   jobs: number;
+  records?: string;
   queue?: string;
 }
 
@@ -29,43 +35,61 @@ export function registerReproduceCommand(program: Command): void {
     .option("--out <dir>", "report folder", "docs/reproductions")
     .option(
       "--budget <budget>",
-      "quick (default, minutes on 2 cores) or full (the papers' grid); predictable-manifolds also has smoke",
+      "smoke (seconds, a pipeline check), quick (default, minutes on 2 cores) or full (the papers' grid; " +
+        "predictable-manifolds: 8 models × 3 optimizers × 3 seeds, 300–400 steps, hours on 2 cores)",
       "quick",
     )
     .option(
       "--jobs <n>",
-      "worker threads for the spiked-lab sweeps",
+      "worker threads (spiked-lab sweeps; predictable-manifolds training runs)",
       parseInteger("--jobs", { min: 1 }),
       DEFAULT_JOBS,
     )
     .option(
+      "--records <file>",
+      "judge and render the records of an earlier run (its JSON records file) again instead of training; keeps " +
+        "that run's budget and wall time",
+    )
+    .option(
       "--queue <url>",
-      `${QUEUE_FLAG_HELP}; low-rank-gradients only: every spiked-lab configuration becomes a job (--jobs is then unused); the report's numbers equal a local run's`,
+      `${QUEUE_FLAG_HELP}; every spiked-lab configuration (low-rank-gradients) or training run (predictable-manifolds) becomes a job (--jobs is then unused); the records equal a local run's`,
       queueUrl,
     )
     .action(async (experiment: string, flags: ReproduceFlags) => {
+      // The queue's notices go to stderr; its progress is the reproduction's own bar (one event per finished job).
+      const queue = flags.queue ? { queue: queueRunOptions(flags.queue, "reproduce") } : {};
       if (experiment === "low-rank-gradients") {
-        if (flags.budget !== "quick" && flags.budget !== "full") {
-          throw new GradtraceError("E_ARG", `--budget: "${flags.budget}" is not quick or full`);
+        if (!(REPRODUCE_BUDGET_NAMES as readonly string[]).includes(flags.budget)) {
+          throw new GradtraceError(
+            "E_ARG",
+            `--budget: "${flags.budget}" is not one of ${REPRODUCE_BUDGET_NAMES.join(", ")}`,
+          );
         }
-        const queued = flags.queue ? queueOptions(flags.queue, "reproduce") : null;
-        const r = await reproduceLowRankGradients({
-          outDir: flags.out,
-          budget: flags.budget,
-          jobs: flags.jobs,
-          ...(queued ? { queue: queued.queue } : {}),
-          onProgress: (m) => process.stderr.write(`${m}\n`),
-        }).finally(() => queued?.stop());
-        process.stdout.write(`wrote ${r.reportPath}\n`);
+        const bar = progressBar("reproduce");
+        try {
+          const r = await reproduceLowRankGradients({
+            outDir: flags.out,
+            budget: flags.budget as ReproduceBudget,
+            jobs: flags.jobs,
+            records: flags.records,
+            ...queue,
+            // A bar on a terminal; one line per event otherwise (logs of long background runs).
+            onProgress: (p) =>
+              process.stderr.isTTY
+                ? bar.update(p.done, p.total, { run: `${p.phase}: ${p.message}` })
+                : process.stderr.write(`${p.phase} ${p.done}/${p.total} ${p.message}\n`),
+          });
+          bar.stop();
+          for (const v of r.verdicts) process.stdout.write(`${v.verdict.padEnd(19)}  ${v.claim}\n`);
+          process.stdout.write(
+            `wrote ${r.reportPath} (${r.files.length} files, ${Math.round(r.seconds)} s)\n`,
+          );
+        } finally {
+          bar.stop();
+        }
         return;
       }
       if (experiment === "predictable-manifolds") {
-        if (flags.queue) {
-          throw new GradtraceError(
-            "E_UNSUPPORTED",
-            "--queue: predictable-manifolds trains its zoo models on this machine (the queue runs the spiked-lab configurations of low-rank-gradients)",
-          );
-        }
         if (!["smoke", "quick", "full"].includes(flags.budget)) {
           throw new GradtraceError("E_ARG", `--budget: "${flags.budget}" is not smoke, quick or full`);
         }
@@ -74,11 +98,21 @@ export function registerReproduceCommand(program: Command): void {
           const r = await reproducePredictableManifolds({
             outDir: flags.out,
             budget: flags.budget as "smoke" | "quick" | "full",
-            onProgress: (p) =>
-              bar.update(p.done, p.total, { run: `${p.phase} ${p.model}/${p.optimizer}/seed ${p.seed}` }),
+            jobs: flags.jobs,
+            records: flags.records,
+            ...queue,
+            onProgress: (p) => {
+              bar.update(p.done, p.total, { run: `${p.phase} ${p.message}` });
+              // Without a terminal (a log file, CI) one line per event instead of the bar.
+              if (!process.stderr.isTTY)
+                process.stderr.write(
+                  `${new Date().toISOString()} [${p.done}/${p.total}] ${p.phase} ${p.message}\n`,
+                );
+            },
           });
           bar.stop();
-          process.stdout.write(`wrote ${r.files.markdown}\n`);
+          for (const v of r.verdicts) process.stdout.write(`${v.verdict}: ${v.claim}\n`);
+          process.stdout.write(`wrote ${r.reportPath}\n`);
         } finally {
           bar.stop();
         }

@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { BLOCK_QUEUE_TASKS } from "../../analysis/index.ts";
 import { GradtraceError } from "../../core/index.ts";
 import { SPIKED_QUEUE_TASKS } from "../../lab/index.ts";
+import { PREDICTABLE_MANIFOLDS_QUEUE_TASKS } from "../../reproduce/index.ts";
 import {
   isLoopback,
   parseRedisUrl,
@@ -16,7 +17,11 @@ import {
 import { parseInteger } from "../parse.ts";
 
 /** Every task a queue worker runs. */
-export const WORKER_TASKS: readonly QueueTask[] = [...SPIKED_QUEUE_TASKS, ...BLOCK_QUEUE_TASKS];
+export const WORKER_TASKS: readonly QueueTask[] = [
+  ...SPIKED_QUEUE_TASKS,
+  ...BLOCK_QUEUE_TASKS,
+  ...PREDICTABLE_MANIFOLDS_QUEUE_TASKS,
+];
 
 interface WorkerFlags {
   redis: string;
@@ -59,7 +64,9 @@ export function registerWorkerCommand(program: Command): void {
     .option("-q, --quiet", "print only errors", false)
     .action(async (flags: WorkerFlags) => {
       const redis = parseRedisUrl(flags.redis, { flag: "--redis" });
-      const log = flags.quiet ? () => {} : (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
+      const log = flags.quiet
+        ? () => {}
+        : (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
       if (!redis.password && !isLoopback(redis.host)) {
         process.stderr.write(
           `warning: ${redis.display} is not a loopback address and no password is set: anyone who reaches it can queue jobs (docs/distributed.md, "Security")\n`,
@@ -79,7 +86,8 @@ export function registerWorkerCommand(program: Command): void {
         let signals = 0;
         const stop = () => {
           signals++;
-          if (signals === 1) log(`worker ${worker.id}: finishing the running jobs (interrupt again to stop now)`);
+          if (signals === 1)
+            log(`worker ${worker.id}: finishing the running jobs (interrupt again to stop now)`);
           void worker.close(signals > 1).then(resolve);
         };
         process.on("SIGINT", stop);

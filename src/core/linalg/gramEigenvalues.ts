@@ -18,6 +18,7 @@
  * When the rank turns out large (r > n/3) the factorisation is abandoned — at most n³/9 flops spent, a twelfth of
  * the dense reduction — and the dense symmetricEigen runs instead. */
 import { GradtraceError } from "../errors.ts";
+import { syrkLowerAccumulate } from "../gram.ts";
 import { type Mat, mat } from "../matrix.ts";
 import { symmetricEigen } from "./symmetricEigen.ts";
 
@@ -41,30 +42,22 @@ export function gramEigenvalues(
   if (n < 48 || maxRank < 1) return symmetricEigen(k, { vectors: false }).values;
   const factor = pivotedCholesky(k, maxRank);
   if (factor === null) return symmetricEigen(k, { vectors: false }).values;
-  const { l, rank } = factor;
+  const { lt, rank } = factor;
   const out = new Float64Array(n);
   if (rank === 0) return out;
-  // LᵀL (r×r) from the n×r factor stored row-major as l[i*rank + j].
+  // LᵀL (r×r): the Gram of the rows of Lᵀ, through the exact pass's register-tiled symmetric rank-k kernel.
   const small = mat(rank, rank);
   const s = small.data;
-  for (let i = 0; i < n; i++) {
-    const row = i * rank;
-    for (let a = 0; a < rank; a++) {
-      const la = l[row + a];
-      if (la === 0) continue;
-      const base = a * rank;
-      for (let b = 0; b <= a; b++) s[base + b] += la * l[row + b];
-    }
-  }
+  syrkLowerAccumulate(s, lt, rank, n);
   for (let a = 0; a < rank; a++) for (let b = 0; b < a; b++) s[b * rank + a] = s[a * rank + b];
   out.set(symmetricEigen(small, { vectors: false }).values);
   return out;
 }
 
-/** K ≈ L·Lᵀ by outer-product Cholesky with diagonal pivoting, stopping when the largest remaining pivot is at most
- * ε·max K_ii; null when more than `maxRank` columns would be needed. L is n×rank, row-major with row stride rank
- * (rows in the original order; the pivoting only picks which column comes next). */
-function pivotedCholesky(k: Mat, maxRank: number): { l: Float64Array; rank: number } | null {
+/** K ≈ L·Lᵀ by left-looking Cholesky with diagonal pivoting, stopping when the largest remaining pivot is at most
+ * ε·max K_ii; null when more than `maxRank` columns would be needed. Returns Lᵀ (rank × n, row-major: row q is
+ * column q of L, rows of L in the original order; the pivoting only picks which column comes next). */
+function pivotedCholesky(k: Mat, maxRank: number): { lt: Float64Array; rank: number } | null {
   const n = k.rows;
   const x = k.data;
   const diag = new Float64Array(n);
@@ -105,12 +98,7 @@ function pivotedCholesky(k: Mat, maxRank: number): { l: Float64Array; rank: numb
     // Column j of the Schur complement at the pivot: K[:, pivot] − Σ_{q<rank} L[:, q]·L[pivot, q].
     // Row `pivot` of K is its column (K is symmetric) and is contiguous.
     cols.set(x.subarray(pivot * n, pivot * n + n), c);
-    for (let q = 0; q < rank; q++) {
-      const lq = q * n;
-      const f = cols[lq + pivot];
-      if (f === 0) continue;
-      for (let i = 0; i < n; i++) cols[c + i] -= cols[lq + i] * f;
-    }
+    subtractColumns(cols, c, rank, pivot, n);
     const inv = 1 / root;
     for (let i = 0; i < n; i++) {
       if (used[i] === 1 && i !== pivot) {
@@ -125,10 +113,30 @@ function pivotedCholesky(k: Mat, maxRank: number): { l: Float64Array; rank: numb
     diag[pivot] = 0;
     rank++;
   }
-  const l = new Float64Array(n * rank);
-  for (let q = 0; q < rank; q++) {
-    const lq = q * n;
-    for (let i = 0; i < n; i++) l[i * rank + q] = cols[lq + i];
+  return { lt: cols.subarray(0, rank * n), rank };
+}
+
+/** cols[c..c+n) −= Σ_{q<rank} cols[q·n..]·cols[q·n + pivot] (the new column's Schur-complement update, a matrix–vector
+ * product over the earlier columns), four columns per pass so the output is read and written once per four. */
+function subtractColumns(cols: Float64Array, c: number, rank: number, pivot: number, n: number): void {
+  let q = 0;
+  for (; q + 3 < rank; q += 4) {
+    const o0 = q * n;
+    const o1 = o0 + n;
+    const o2 = o1 + n;
+    const o3 = o2 + n;
+    const f0 = cols[o0 + pivot];
+    const f1 = cols[o1 + pivot];
+    const f2 = cols[o2 + pivot];
+    const f3 = cols[o3 + pivot];
+    for (let i = 0; i < n; i++) {
+      cols[c + i] -= cols[o0 + i] * f0 + cols[o1 + i] * f1 + (cols[o2 + i] * f2 + cols[o3 + i] * f3);
+    }
   }
-  return { l, rank };
+  for (; q < rank; q++) {
+    const o = q * n;
+    const f = cols[o + pivot];
+    if (f === 0) continue;
+    for (let i = 0; i < n; i++) cols[c + i] -= cols[o + i] * f;
+  }
 }

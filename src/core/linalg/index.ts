@@ -12,4 +12,10 @@ export {
 } from "./randomizedSvd.ts";
 export { gramSingularValues } from "./singularValues.ts";
 export { type SvdResult, svdTallSkinny } from "./svd.ts";
-export { dotAt, type SymmetricEigenResult, symmetricEigen } from "./symmetricEigen.ts";
+export {
+  dotAt,
+  type SymmetricEigenResult,
+  symmetricEigen,
+  symmetricEigenTopInto,
+} from "./symmetricEigen.ts";
+export { applyQ, EigenWorkspace, reduceInto, spectrumInto, vectorsInto } from "./tridiagonal.ts";

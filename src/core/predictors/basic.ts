@@ -1,6 +1,13 @@
 /** @file The data-independent predictors: zero, one-step (`last`), linear extrapolation and EMA(β). The first three
  * are lagged linear predictors with fixed coefficients; EMA has infinite memory, so it carries its own exact-mode
- * recursion (O(t) per step, O(T²) in all) and a one-vector live state. */
+ * recursion (O(t) per step, O(T²) in all) and a one-vector live state.
+ *
+ * EMA comes in the two readings of the paper's "EMA predictor" (it does not say how the average starts):
+ * - `ema<β>`: m_1 = g_0, then m_t = β m_{t−1} + (1−β) g_{t−1} — no zero-initialisation bias;
+ * - `ema<β>z`: m_0 = 0, m_t = β m_{t−1} + (1−β) g_{t−1} for every t ≥ 1, so m_1 = (1−β) g_0 — the textbook
+ *   zero-initialised average, biased towards 0 for the first ~1/(1−β) steps.
+ * Both predict m_0 = 0. With β = 0.99 the two can differ by an order of magnitude in κ (the z form is close to the
+ * zero predictor for a run of a few hundred steps; the other carries g_0 for ~100 steps). */
 import type { Mat, Vec } from "../matrix.ts";
 import { laggedGram, laggedLive } from "./lagged.ts";
 import type {
@@ -69,7 +76,10 @@ class EmaGramState implements GramPredictorState {
   private normSq = 0;
   private prevCross = 0;
 
-  constructor(private readonly beta: number) {}
+  constructor(
+    private readonly beta: number,
+    private readonly zeroInit: boolean,
+  ) {}
 
   step(t: number, k: Mat): PredictionTerms {
     const { beta } = this;
@@ -85,10 +95,11 @@ class EmaGramState implements GramPredictorState {
     }
     const c = this.coefficients;
     const kPrev = k.data[(t - 1) * n + (t - 1)];
-    if (t === 1) {
+    if (t === 1 && !this.zeroInit) {
       c[0] = 1;
       this.normSq = kPrev;
     } else {
+      // Zero-initialised at t = 1: m_0 = 0 and ⟨m_0, g_0⟩ = 0, so the general recursion gives m_1 = (1−β) g_0.
       for (let s = 0; s < t - 1; s++) c[s] *= beta;
       c[t - 1] = 1 - beta;
       this.normSq =
@@ -110,6 +121,7 @@ class EmaLiveState implements LivePredictorState {
   constructor(
     private readonly beta: number,
     dim: number,
+    private readonly zeroInit: boolean,
   ) {
     this.m = new Float64Array(dim);
   }
@@ -126,11 +138,13 @@ class EmaLiveState implements LivePredictorState {
     const { m, beta } = this;
     const n = m.length;
     if (!this.started) {
+      // m_1 = g_0 (bias-free reading) or (1−β) g_0 (zero-initialised: m_1 = β·0 + (1−β) g_0).
+      const first = this.zeroInit ? 1 - beta : 1;
       let normG = 0;
       for (let i = 0; i < n; i++) {
         const gi = g[i];
         normG += gi * gi;
-        m[i] = gi;
+        m[i] = first * gi;
       }
       this.started = true;
       return { error: normG, cross: 0, normSq: 0 };
@@ -152,21 +166,33 @@ class EmaLiveState implements LivePredictorState {
   }
 }
 
-/** β of definitions made by emaPredictor, so the live accumulator can fuse several EMAs into one pass. */
+/** β of the bias-free EMA definitions made by emaPredictor, so the live accumulator can fuse several EMAs into one
+ * pass (its EmaBank starts every lane at m_1 = g_0; zero-initialised EMAs keep their own live state). */
 const emaBetas = new WeakMap<PredictorDefinition, number>();
 
 export function emaBetaOf(def: PredictorDefinition): number | undefined {
   return emaBetas.get(def);
 }
 
-export function emaPredictor(beta: number, id = `ema${beta}`): PredictorDefinition {
+export interface EmaOptions {
+  /** The zero-initialised reading (`ema<β>z`): m_0 = 0, m_1 = (1−β) g_0. Default false: m_1 = g_0. */
+  readonly zeroInit?: boolean;
+}
+
+export function emaPredictor(
+  beta: number,
+  id = `ema${beta}`,
+  { zeroInit = false }: EmaOptions = {},
+): PredictorDefinition {
   const def: PredictorDefinition = {
     id,
-    description: `EMA(β = ${beta}): m_1 = g_0, m_t = β m_{t−1} + (1−β) g_{t−1} (no zero-initialisation bias)`,
+    description: zeroInit
+      ? `EMA(β = ${beta}), zero-initialised: m_0 = 0, m_t = β m_{t−1} + (1−β) g_{t−1} (so m_1 = (1−β) g_0)`
+      : `EMA(β = ${beta}): m_1 = g_0, m_t = β m_{t−1} + (1−β) g_{t−1} (no zero-initialisation bias)`,
     coordinatewise: true,
-    gram: () => new EmaGramState(beta),
-    live: (dim) => new EmaLiveState(beta, dim),
+    gram: () => new EmaGramState(beta, zeroInit),
+    live: (dim) => new EmaLiveState(beta, dim, zeroInit),
   };
-  emaBetas.set(def, beta);
+  if (!zeroInit) emaBetas.set(def, beta);
   return def;
 }

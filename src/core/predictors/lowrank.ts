@@ -8,8 +8,7 @@
  * (no division by small eigenvalues; we use this form). Directions whose eigenvalue is below 1e-12·n·λ_1 are
  * numerically absent from the window and are left out, so the effective rank is min(k, numerical rank). When
  * k ≥ rank of the window the projection is g_{t−1} itself (the predictor equals `last`). */
-import { symmetricEigen } from "../linalg/index.ts";
-import { mat } from "../matrix.ts";
+import { applyQ, EigenWorkspace, reduceInto, spectrumInto, vectorsInto } from "../linalg/index.ts";
 import type { GramReader, LaggedPredictor, LaggedPredictorState } from "./types.ts";
 
 export const LOWRANK_RELATIVE_TOLERANCE = 1e-12;
@@ -23,28 +22,45 @@ export function lowrankCoefficients(
 ): Float64Array | null {
   const n = Math.min(window, t);
   if (n === 0) return null;
-  // Window index a ↔ step t − 1 − a (a = 0 is g_{t−1}).
-  const kw = mat(n, n);
+  // Window index a ↔ step t − 1 − a. The window Gram, its eigenvalues and top-k eigenvectors live in module scratch
+  // (this runs at every step of every track; nothing here is re-entrant).
+  const kTop = Math.min(rank, n);
+  if (scratch.kw.length < n * n) scratch.kw = new Float64Array(n * n);
+  if (scratch.vectors.length < n * kTop) scratch.vectors = new Float64Array(n * kTop);
+  const { kw, vectors: v } = scratch;
   for (let a = 0; a < n; a++) {
     for (let b = 0; b <= a; b++) {
-      const v = k.get(t - 1 - a, t - 1 - b);
-      kw.data[a * n + b] = v;
-      kw.data[b * n + a] = v;
+      const x = k.get(t - 1 - a, t - 1 - b);
+      kw[a * n + b] = x;
+      kw[b * n + a] = x;
     }
   }
-  const { values, vectors } = symmetricEigen(kw);
+  // c = V_k V_kᵀ e_0 needs the top k eigenvectors only, and through the tridiagonal form A = Q T Qᵀ (whose Q leaves
+  // index 0 alone: Q e_0 = e_0) it is Q·Σ_i z_i z_i[0] with z_i the eigenvectors of T — one back-transformation.
+  const ws = scratch.ws;
+  reduceInto(ws, kw, n);
+  spectrumInto(ws, n);
+  const values = ws.values;
   const top = values[0];
   const c = new Float64Array(n);
   if (!(top > 0)) return c;
   const tolerance = LOWRANK_RELATIVE_TOLERANCE * n * top;
-  const v = vectors!.data;
-  for (let i = 0; i < Math.min(rank, n); i++) {
-    if (!(values[i] > tolerance)) break;
-    const weight = v[0 * n + i]; // V_k[last step, i]
-    for (let a = 0; a < n; a++) c[a] += v[a * n + i] * weight;
+  let used = 0;
+  while (used < kTop && values[used] > tolerance) used++;
+  vectorsInto(ws, n, used, v, { backTransform: false });
+  for (let i = 0; i < used; i++) {
+    const weight = v[0 * used + i]; // z_i[0] = (Q z_i)[0]
+    for (let a = 0; a < n; a++) c[a] += v[a * used + i] * weight;
   }
+  applyQ(ws.w, ws.tau, n, c);
   return c;
 }
+
+const scratch = {
+  ws: new EigenWorkspace(),
+  kw: new Float64Array(0),
+  vectors: new Float64Array(0),
+};
 
 export function lowrankLagged(rank: number, window: number): LaggedPredictor {
   return {

@@ -93,12 +93,12 @@ function registerBuiltIns(): void {
   registerPredictor(linearPredictor());
   registerPredictor(momentumPredictor());
   registerPredictorFamily({
-    form: "ema<β> (0 < β < 1, e.g. ema0.9)",
-    pattern: /^ema(\d*\.?\d+(?:[eE]-?\d+)?)$/,
+    form: "ema<β> (0 < β < 1, e.g. ema0.9; m_1 = g_0) or ema<β>z (zero-initialised, m_1 = (1−β) g_0)",
+    pattern: /^ema(\d*\.?\d+(?:[eE]-?\d+)?)(z?)$/,
     create: (m, id) => {
       const beta = Number(m[1]);
       if (!(beta > 0 && beta < 1)) throw badParameter(id, `β = ${m[1]} must satisfy 0 < β < 1`);
-      return emaPredictor(beta, id);
+      return emaPredictor(beta, id, { zeroInit: m[2] === "z" });
     },
   });
   registerPredictorFamily({

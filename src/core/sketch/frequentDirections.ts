@@ -13,14 +13,23 @@
  * K = GᵀG with the same deterministic guarantee at O(ℓ·T) per coordinate, against O(T²) for the exact rank-1 updates.
  * Memory is 2ℓ·dim doubles, so for whole-model gradients use it per layer or on already-sketched vectors.
  *
- * Implementation: the doubled buffer of the fast variant (2ℓ rows; when full, shrink to ℓ), so each shrink is paid
- * for by ℓ new rows and the amortised cost is O(dim·ℓ) per row. The shrink SVD goes through the 2ℓ×2ℓ Gram matrix
- * M = B Bᵀ = U Λ Uᵀ (symmetricEigen): the right singular vectors are Bᵀu_i/√λ_i, so the shrunk rows
- * √(λ_i − δ)·v_iᵀ = √((λ_i − δ)/λ_i)·u_iᵀB are formed without any dim×dim matrix. δ = λ_{ℓ+1} (the (ℓ+1)-th largest
- * squared singular value), which zeroes all but ℓ rows; each shrink removes Σ_i min(λ_i, δ) ≥ ℓ·δ of Frobenius
- * mass, which is the step the guarantee needs (ℓΔ ≤ ‖A‖_F² − ‖B‖_F² ≤ kΔ + ‖A − A_k‖_F²). */
+ * Implementation: the buffered variant: ℓ sketch rows plus `buffer` new rows (default ℓ, the classic doubled buffer
+ * of 2ℓ); when full, one shrink back to ≤ ℓ rows, so each shrink is paid for by `buffer` new rows. The shrink SVD goes
+ * through the (ℓ+b)×(ℓ+b) Gram M = B Bᵀ = U Λ Uᵀ: the right singular vectors are Bᵀu_i/√λ_i, so the shrunk rows
+ * √(λ_i − δ)·v_iᵀ = √((λ_i − δ)/λ_i)·u_iᵀB are formed without any dim×dim matrix, and only the top ℓ eigenvectors
+ * are computed (symmetricEigen with `vectors: ℓ`). δ = λ_{ℓ+1} (the (ℓ+1)-th largest squared singular value), which
+ * zeroes all but ℓ rows; each shrink removes Σ_i min(λ_i, δ) ≥ ℓ·δ of Frobenius mass, which is the step the
+ * guarantee needs (ℓΔ ≤ ‖A‖_F² − ‖B‖_F² ≤ kΔ + ‖A − A_k‖_F²); a larger buffer only shrinks less often.
+ *
+ * Cost per row: M is kept current as rows arrive — each new row's dot products with the ℓ sketch rows (which are
+ * mutually orthogonal after a shrink, so their block of M is the diagonal of their squared norms) and with the rows
+ * buffered since the last shrink. A caller that already knows the latter (the streaming state reads them off its
+ * window Gram) passes them in and saves b/2 dot products per row. The shrink itself is one small eigenproblem and
+ * one (ℓ × (ℓ+b)) · ((ℓ+b) × dim) product (`combineRows`, a plain typed-array kernel), so the amortised cost is
+ * ℓ·dim + ℓ(ℓ+b)/b·dim multiply-adds per row, plus (ℓ+b)³/b for the eigenproblem, and nothing is allocated per
+ * row. The final spectrum (`sigmaSq`, `shrinkage`) needs eigenvalues only. */
 import { GradtraceError } from "../errors.ts";
-import { dotAt, symmetricEigen } from "../linalg/index.ts";
+import { dotAt, EigenWorkspace, symmetricEigen, symmetricEigenTopInto } from "../linalg/index.ts";
 import { type Mat, mat, type Vec } from "../matrix.ts";
 
 export interface FrequentDirectionsOptions {
@@ -28,41 +37,63 @@ export interface FrequentDirectionsOptions {
   readonly ell: number;
   /** Row length (p for gradients as rows). */
   readonly dim: number;
+  /** New rows taken between two shrinks (default ℓ: a buffer of 2ℓ rows in all). */
+  readonly buffer?: number;
 }
 
-interface Compressed {
-  readonly rows: Float64Array;
-  readonly count: number;
+/** The spectrum a shrink would leave (values only). */
+interface Shrunk {
   readonly delta: number;
-  /** Squared norms of the kept rows, descending: the squared singular values of the sketch (its rows are
-   * orthogonal after a shrink). */
+  /** Squared norms of the kept rows, descending: the squared singular values of the sketch. */
   readonly sigmaSq: Float64Array;
 }
+
+/** ⟨new row, the row d rows before it⟩ for d = 1, 2, … (see `update`). */
+export type PreviousDots = (d: number) => number;
 
 export class FrequentDirections {
   readonly ell: number;
   readonly dim: number;
-  private readonly buffer: Float64Array;
+  /** Rows held at most: ℓ sketch rows plus the buffer. */
+  readonly capacity: number;
+  private readonly rowsData: Float64Array;
+  /** capacity × capacity Gram of the held rows (both triangles), kept current by `update`. */
+  private readonly gram: Float64Array;
   private filled = 0;
-  /** Leading buffer rows known to be mutually orthogonal (the rows a shrink left): their block of the shrink's Gram
-   * is diagonal, so only their squared norms are kept instead of ℓ²/2 dot products. */
-  private orthogonal = 0;
-  private readonly orthogonalNormSq: Float64Array;
+  /** Leading rows left by the last shrink (mutually orthogonal: their Gram block is diagonal). */
+  private sketchRows = 0;
   private shrinkTotal = 0;
   private rowsSeen = 0;
-  private finalCache: { seen: number; compressed: Compressed } | null = null;
+  private readonly scratch: Float64Array;
+  private readonly coef: Float64Array;
+  private finalCache: { seen: number; shrunk: Shrunk } | null = null;
+  private readonly eigen = new EigenWorkspace();
+  private readonly eigenValues: Float64Array;
+  private readonly eigenVectors: Float64Array;
 
-  constructor({ ell, dim }: FrequentDirectionsOptions) {
+  constructor({ ell, dim, buffer = ell }: FrequentDirectionsOptions) {
     if (!Number.isInteger(ell) || ell < 1) {
       throw new GradtraceError("E_ARG", `FrequentDirections: ell must be a positive integer, got ${ell}`);
     }
     if (!Number.isInteger(dim) || dim < 1) {
       throw new GradtraceError("E_ARG", `FrequentDirections: dim must be a positive integer, got ${dim}`);
     }
+    if (!Number.isInteger(buffer) || buffer < 1) {
+      throw new GradtraceError(
+        "E_ARG",
+        `FrequentDirections: buffer must be a positive integer, got ${buffer}`,
+      );
+    }
     this.ell = ell;
     this.dim = dim;
-    this.buffer = new Float64Array(2 * ell * dim);
-    this.orthogonalNormSq = new Float64Array(ell);
+    this.capacity = ell + buffer;
+    // Rows and the shrink's scratch are padded to multiples of 4 rows for combineRows (padding rows stay zero).
+    this.rowsData = new Float64Array(pad4(this.capacity) * dim);
+    this.gram = new Float64Array(this.capacity * this.capacity);
+    this.scratch = new Float64Array(pad4(ell) * dim);
+    this.coef = new Float64Array(pad4(ell) * pad4(this.capacity));
+    this.eigenValues = new Float64Array(this.capacity);
+    this.eigenVectors = new Float64Array(this.capacity * ell);
   }
 
   /** Rows fed so far. */
@@ -70,24 +101,32 @@ export class FrequentDirections {
     return this.rowsSeen;
   }
 
-  update(row: Vec): void {
-    if (row.length !== this.dim) {
+  /** Adds one row. `previousDots(d)`, when given, must return ⟨row, r⟩ for the row r fed d updates earlier, for
+   * d = 1 … (rows buffered since the last shrink, at most capacity − 1); the sketch then skips those dot products. */
+  update(row: Vec, previousDots?: PreviousDots): void {
+    const { dim, capacity: cap, rowsData, gram } = this;
+    if (row.length !== dim) {
       throw new GradtraceError(
         "E_SHAPE",
-        `FrequentDirections.update: row ${this.rowsSeen} has length ${row.length}, expected dim = ${this.dim}`,
+        `FrequentDirections.update: row ${this.rowsSeen} has length ${row.length}, expected dim = ${dim}`,
       );
     }
-    if (this.filled === 2 * this.ell) {
-      const { rows, count, delta, sigmaSq } = this.compress();
-      this.buffer.fill(0);
-      this.buffer.set(rows.subarray(0, count * this.dim));
-      this.filled = count;
-      this.orthogonal = count;
-      this.orthogonalNormSq.set(sigmaSq.subarray(0, count));
-      this.shrinkTotal += delta;
+    if (this.filled === cap) this.shrink();
+    const i = this.filled;
+    const base = i * dim;
+    let self = 0;
+    for (let j = 0; j < dim; j++) {
+      const v = row[j];
+      rowsData[base + j] = v;
+      self += v * v;
     }
-    const base = this.filled * this.dim;
-    for (let j = 0; j < this.dim; j++) this.buffer[base + j] = row[j];
+    gram[i * cap + i] = self;
+    for (let a = 0; a < i; a++) {
+      const v =
+        a >= this.sketchRows && previousDots ? previousDots(i - a) : dotAt(rowsData, a * dim, base, dim);
+      gram[i * cap + a] = v;
+      gram[a * cap + i] = v;
+    }
     this.filled++;
     this.rowsSeen++;
   }
@@ -96,23 +135,25 @@ export class FrequentDirections {
   get sketch(): Mat {
     const out = mat(this.ell, this.dim);
     if (this.filled <= this.ell) {
-      out.data.set(this.buffer.subarray(0, this.filled * this.dim));
+      out.data.set(this.rowsData.subarray(0, this.filled * this.dim));
       return out;
     }
-    out.data.set(this.finalCompression().rows.subarray(0, this.ell * this.dim));
+    const rows = new Float64Array(pad4(this.ell) * this.dim);
+    this.shrinkInto(rows);
+    out.data.set(rows.subarray(0, this.ell * this.dim));
     return out;
   }
 
   /** Squared singular values of the sketch B (descending, at most ℓ, zeros dropped): what the spectrum metrics need,
-   * without forming B or its Gram. μ_i ≤ σ_i²(A) ≤ μ_i + Δ for every i (BᵀB ≼ AᵀA and ‖AᵀA − BᵀB‖₂ ≤ Δ). */
+   * without forming B. μ_i ≤ σ_i²(A) ≤ μ_i + Δ for every i (BᵀB ≼ AᵀA and ‖AᵀA − BᵀB‖₂ ≤ Δ). */
   get sigmaSq(): Float64Array {
     if (this.filled === 0) return new Float64Array(0);
-    return Float64Array.from(this.finalCompression().sigmaSq);
+    return Float64Array.from(this.finalShrink().sigmaSq);
   }
 
   /** Δ: total shrinkage so far including the one `sketch` applies; ‖AᵀA − BᵀB‖₂ ≤ Δ holds deterministically. */
   get shrinkage(): number {
-    return this.shrinkTotal + (this.filled > this.ell ? this.finalCompression().delta : 0);
+    return this.shrinkTotal + (this.filled > this.ell ? this.finalShrink().delta : 0);
   }
 
   /** A-priori guarantee ‖AᵀA − BᵀB‖₂ ≤ ‖A − A_k‖_F² / (ℓ − k) with tailEnergy = ‖A − A_k‖_F² = Σ_{i>k} σ_i². */
@@ -132,62 +173,125 @@ export class FrequentDirections {
     return tailEnergy / (this.ell - k);
   }
 
-  private finalCompression(): Compressed {
+  private finalShrink(): Shrunk {
     if (this.finalCache === null || this.finalCache.seen !== this.rowsSeen) {
-      this.finalCache = { seen: this.rowsSeen, compressed: this.compress() };
+      this.finalCache = { seen: this.rowsSeen, shrunk: this.shrinkInto(null) };
     }
-    return this.finalCache.compressed;
+    return this.finalCache.shrunk;
   }
 
-  /** Shrinks the filled buffer rows to at most ℓ rows (see the file comment); does not modify the buffer. With no
-   * shrink due (n ≤ ℓ) it still rotates the rows onto their singular directions, so `sigmaSq` is always defined. */
-  private compress(): Compressed {
-    const { dim, ell, buffer } = this;
+  /** The buffer is full: shrink it to ≤ ℓ orthogonal rows in place. */
+  private shrink(): void {
+    const { delta, sigmaSq } = this.shrinkInto(this.scratch);
+    const { dim, capacity: cap, gram } = this;
+    const count = sigmaSq.length;
+    this.rowsData.set(this.scratch.subarray(0, count * dim));
+    gram.fill(0);
+    for (let a = 0; a < count; a++) gram[a * cap + a] = sigmaSq[a];
+    this.filled = count;
+    this.sketchRows = count;
+    this.shrinkTotal += delta;
+  }
+
+  /** The shrink of the held rows (see the file comment), without changing them: the kept spectrum, and the kept rows
+   * written to `out` (pad4(ℓ)×dim, rows past the count zeroed) when given. With no shrink due (n ≤ ℓ) δ = 0 and the rows
+   * are only rotated onto their singular directions. */
+  private shrinkInto(out: Float64Array | null): Shrunk {
+    const { dim, ell, capacity: cap } = this;
     const n = this.filled;
-    const gram = mat(n, n);
-    const g = gram.data;
-    const orth = Math.min(this.orthogonal, n);
-    for (let a = 0; a < orth; a++) g[a * n + a] = this.orthogonalNormSq[a];
-    for (let a = orth; a < n; a++) {
-      const ra = a * dim;
-      for (let b = 0; b <= a; b++) {
-        const v = dotAt(buffer, ra, b * dim, dim);
-        g[a * n + b] = v;
-        g[b * n + a] = v;
-      }
-    }
-    const { values, vectors } = symmetricEigen(gram);
-    const u = vectors as Mat;
+    const m = mat(n, n);
+    for (let a = 0; a < n; a++) m.data.set(this.gram.subarray(a * cap, a * cap + n), a * n);
+    const keep = Math.min(ell, n);
+    let values: Float64Array;
+    let vectors: Float64Array | null = null;
+    if (out) {
+      values = this.eigenValues;
+      vectors = this.eigenVectors;
+      symmetricEigenTopInto(this.eigen, m.data, n, keep, values, vectors);
+    } else values = symmetricEigen(m, { vectors: false }).values;
     const delta = n > ell ? Math.max(values[ell], 0) : 0;
     // Eigenvalues at round-off level of the largest carry no direction; dropping them keeps exact low-rank input exact.
     const floor = Math.max(values[0], 0) * n * 1e-13;
-    const rows = new Float64Array(ell * dim);
-    const sigmaSq = new Float64Array(Math.min(ell, n));
     let count = 0;
-    for (let i = 0; i < Math.min(ell, n); i++) {
-      const lambda = values[i];
-      if (lambda - delta <= floor) break;
-      const coef = Math.sqrt((lambda - delta) / lambda);
-      const out = count * dim;
-      for (let a = 0; a < n; a++) {
-        const c = coef * u.data[a * n + i];
-        if (c !== 0) axpyRow(rows, out, c, buffer, a * dim, dim);
+    while (count < keep && values[count] - delta > floor) count++;
+    const sigmaSq = new Float64Array(count);
+    for (let i = 0; i < count; i++) sigmaSq[i] = values[i] - delta;
+    if (out && vectors) {
+      const coef = this.coef;
+      const u = vectors;
+      const rowsOut = pad4(count);
+      const width = pad4(n);
+      coef.fill(0);
+      for (let i = 0; i < count; i++) {
+        const c = Math.sqrt((values[i] - delta) / values[i]);
+        for (let a = 0; a < n; a++) coef[i * width + a] = c * u[a * keep + i];
       }
-      sigmaSq[count] = lambda - delta;
-      count++;
+      // Held rows past n (padding or stale) meet zero coefficients; they are finite (zeros or earlier rows).
+      combineRows(out, coef, rowsOut, this.rowsData, width, dim);
+      out.fill(0, count * dim, pad4(ell) * dim);
     }
-    return { rows, count, delta, sigmaSq: sigmaSq.subarray(0, count) };
+    return { delta, sigmaSq };
   }
 }
 
-/** y[o + j] += c·x[a + j], j < len. */
-function axpyRow(y: Float64Array, o: number, c: number, x: Float64Array, a: number, len: number): void {
-  let j = 0;
-  for (; j + 3 < len; j += 4) {
-    y[o + j] += c * x[a + j];
-    y[o + j + 1] += c * x[a + j + 1];
-    y[o + j + 2] += c * x[a + j + 2];
-    y[o + j + 3] += c * x[a + j + 3];
+/** out (count×dim) = coef (count×n, row-major) · rows (n×dim): the shrink's rotation. count and n must be multiples
+ * of 4 (callers pad with zero coefficients; padded input rows must hold finite values). Register-blocked: each pass
+ * reads four input rows and updates four output rows, so every output element is loaded and stored once per sixteen
+ * multiply-adds (2–3× a plain axpy loop in V8). */
+export function combineRows(
+  out: Float64Array,
+  coef: Float64Array,
+  count: number,
+  rows: Float64Array,
+  n: number,
+  dim: number,
+): void {
+  out.fill(0, 0, count * dim);
+  for (let i = 0; i < count; i += 4) {
+    const o0 = i * dim;
+    const o1 = o0 + dim;
+    const o2 = o1 + dim;
+    const o3 = o2 + dim;
+    const k0 = i * n;
+    const k1 = k0 + n;
+    const k2 = k1 + n;
+    const k3 = k2 + n;
+    for (let a = 0; a < n; a += 4) {
+      const c00 = coef[k0 + a];
+      const c01 = coef[k0 + a + 1];
+      const c02 = coef[k0 + a + 2];
+      const c03 = coef[k0 + a + 3];
+      const c10 = coef[k1 + a];
+      const c11 = coef[k1 + a + 1];
+      const c12 = coef[k1 + a + 2];
+      const c13 = coef[k1 + a + 3];
+      const c20 = coef[k2 + a];
+      const c21 = coef[k2 + a + 1];
+      const c22 = coef[k2 + a + 2];
+      const c23 = coef[k2 + a + 3];
+      const c30 = coef[k3 + a];
+      const c31 = coef[k3 + a + 1];
+      const c32 = coef[k3 + a + 2];
+      const c33 = coef[k3 + a + 3];
+      const r0 = a * dim;
+      const r1 = r0 + dim;
+      const r2 = r1 + dim;
+      const r3 = r2 + dim;
+      for (let j = 0; j < dim; j++) {
+        const x0 = rows[r0 + j];
+        const x1 = rows[r1 + j];
+        const x2 = rows[r2 + j];
+        const x3 = rows[r3 + j];
+        out[o0 + j] += c00 * x0 + c01 * x1 + (c02 * x2 + c03 * x3);
+        out[o1 + j] += c10 * x0 + c11 * x1 + (c12 * x2 + c13 * x3);
+        out[o2 + j] += c20 * x0 + c21 * x1 + (c22 * x2 + c23 * x3);
+        out[o3 + j] += c30 * x0 + c31 * x1 + (c32 * x2 + c33 * x3);
+      }
+    }
   }
-  for (; j < len; j++) y[o + j] += c * x[a + j];
+}
+
+/** Rounds up to a multiple of 4 (the blocking of combineRows). */
+function pad4(n: number): number {
+  return (n + 3) & ~3;
 }

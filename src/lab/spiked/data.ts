@@ -10,8 +10,14 @@ export interface SpikedDataOptions {
   d: number;
   /** Spike strength exponent: ζ = n^ν. */
   nu: number;
-  /** Bulk covariance eigenvalues ∝ k^(−α), normalised to mean 1. */
+  /** Bulk covariance eigenvalues ∝ k^(−α) (normalised as `bulkNormalise` says). */
   alpha?: number;
+  /** "mean1" (default): λ_k = k^(−α) rescaled to mean 1, so the input scale does not drift with α; "none": λ_k =
+   * k^(−α) as written (λ_1 = 1; the mean is ≈ 0.05 at α 5/9, d 1000, so inputs are much smaller). */
+  bulkNormalise?: BulkNormalise;
+  /** Held-out samples drawn from the same distribution (same covariance, q, teacher; fresh bulk rows, z and label
+   * noise) [0]. */
+  testSamples?: number;
   seed?: number;
   /** "random": the covariance eigenbasis is a Haar-random orthogonal matrix; "aligned": the standard basis. Every
    * other random direction (q, W, teacher) is rotation-invariant, so both give the same distribution of every
@@ -24,6 +30,15 @@ export interface SpikedDataOptions {
   labelNoise?: number;
   /** "synthetic" Gaussian bulk, or the first n MNIST training digits (standardised; d is then 784). */
   source?: "synthetic" | "mnist";
+}
+
+export type BulkNormalise = "mean1" | "none";
+export const BULK_NORMALISE_NAMES: readonly BulkNormalise[] = ["mean1", "none"];
+
+/** Held-out inputs and targets. */
+export interface HeldOut {
+  readonly x: Mat;
+  readonly y: Float64Array;
 }
 
 export interface SpikedData {
@@ -40,6 +55,8 @@ export interface SpikedData {
   readonly y: Float64Array;
   /** Teacher directions u1, u2, u3 (synthetic data only; empty for MNIST). */
   readonly teacherDirections: readonly Float64Array[];
+  /** Held-out set (`testSamples` rows), or null. */
+  readonly test: HeldOut | null;
   readonly n: number;
   readonly d: number;
 }
@@ -58,6 +75,10 @@ export const STREAM = {
   batches: 10,
   svd: 11,
   mnistOrder: 12,
+  testBulk: 13,
+  testSpikeLatent: 14,
+  testLabelNoise: 15,
+  regNoise: 16,
 } as const;
 
 export function randomUnitVector(rng: Rng, d: number): Float64Array {
@@ -72,9 +93,16 @@ export function randomUnitVector(rng: Rng, d: number): Float64Array {
   return v;
 }
 
-/** Power-law covariance spectrum λ_k = k^(−α), k = 1..d, scaled to mean 1. */
-export function powerLawSpectrum(d: number, alpha: number): Float64Array {
+/** Power-law covariance spectrum λ_k = k^(−α), k = 1..d, scaled to mean 1 ("mean1") or as written ("none"). */
+export function powerLawSpectrum(d: number, alpha: number, normalise: BulkNormalise = "mean1"): Float64Array {
   const lam = Float64Array.from({ length: d }, (_, k) => (k + 1) ** -alpha);
+  if (normalise === "none") return lam;
+  if (normalise !== "mean1") {
+    throw new GradtraceError(
+      "E_ARG",
+      `powerLawSpectrum: bulkNormalise must be mean1 or none, got "${normalise as string}"`,
+    );
+  }
   const mean = lam.reduce((s, v) => s + v, 0) / d;
   for (let k = 0; k < d; k++) lam[k] /= mean;
   return lam;
@@ -127,10 +155,20 @@ export function teacherLink(s1: number, s2: number, s3: number): number {
   return Math.tanh(s1) + s2 * s3;
 }
 
-function syntheticBulk(n: number, d: number, alpha: number, seed: number, basis: "random" | "aligned"): Mat {
+/** n Gaussian rows of covariance O diag(λ) Oᵀ. The rows come from `stream` (training or held-out) while the rotation
+ * O always comes from STREAM.basis, so the held-out rows share the training rows' covariance. */
+function syntheticBulk(
+  n: number,
+  d: number,
+  alpha: number,
+  seed: number,
+  basis: "random" | "aligned",
+  normalise: BulkNormalise,
+  stream: number = STREAM.bulk,
+): Mat {
   const xb = mat(n, d);
-  const rng = createRng(deriveSeed(seed, STREAM.bulk));
-  const sd = powerLawSpectrum(d, alpha).map(Math.sqrt);
+  const rng = createRng(deriveSeed(seed, stream));
+  const sd = powerLawSpectrum(d, alpha, normalise).map(Math.sqrt);
   for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) xb.data[i * d + k] = sd[k] * rng.normal();
   if (basis === "random" && alpha !== 0) applyHaarRotation(xb, createRng(deriveSeed(seed, STREAM.basis)));
   return xb;
@@ -138,13 +176,17 @@ function syntheticBulk(n: number, d: number, alpha: number, seed: number, basis:
 
 /** n MNIST training digits (a seeded random subset), each pixel standardised to mean 0 and variance 1 over the
  * subset (constant pixels become 0), and labels. */
-function mnistBulk(n: number, seed: number): { xb: Mat; labels: Uint8Array } {
+function mnistBulk(
+  n: number,
+  seed: number,
+  testSamples: number,
+): { xb: Mat; labels: Uint8Array; test: { xb: Mat; labels: Uint8Array } | null } {
   const data = loadMnist();
   const total = data.trainLabels.length;
-  if (n > total) {
+  if (n + testSamples > total) {
     throw new GradtraceError(
       "E_ARG",
-      `generateSpikedData: n = ${n} exceeds the ${total} MNIST training digits`,
+      `generateSpikedData: n = ${n} plus ${testSamples} held-out samples exceeds the ${total} MNIST training digits`,
     );
   }
   const rng = createRng(deriveSeed(seed, STREAM.mnistOrder));
@@ -156,13 +198,20 @@ function mnistBulk(n: number, seed: number): { xb: Mat; labels: Uint8Array } {
     order[j] = t;
   }
   const d = MNIST_PIXELS;
-  const xb = mat(n, d);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const src = order[i];
-    labels[i] = data.trainLabels[src];
-    for (let k = 0; k < d; k++) xb.data[i * d + k] = data.trainImages[src * d + k];
-  }
+  const pick = (from: number, count: number) => {
+    const xb = mat(count, d);
+    const labels = new Uint8Array(count);
+    for (let i = 0; i < count; i++) {
+      const src = order[from + i];
+      labels[i] = data.trainLabels[src];
+      for (let k = 0; k < d; k++) xb.data[i * d + k] = data.trainImages[src * d + k];
+    }
+    return { xb, labels };
+  };
+  const train = pick(0, n);
+  const test = testSamples > 0 ? pick(n, testSamples) : null;
+  const xb = train.xb;
+  // Held-out digits are standardised with the training subset's pixel means and sds (what a model would see).
   for (let k = 0; k < d; k++) {
     let mean = 0;
     for (let i = 0; i < n; i++) mean += xb.data[i * d + k];
@@ -170,10 +219,52 @@ function mnistBulk(n: number, seed: number): { xb: Mat; labels: Uint8Array } {
     let v = 0;
     for (let i = 0; i < n; i++) v += (xb.data[i * d + k] - mean) ** 2;
     const sd = Math.sqrt(v / n);
-    for (let i = 0; i < n; i++) xb.data[i * d + k] = sd > 1e-12 ? (xb.data[i * d + k] - mean) / sd : 0;
+    const standardise = (a: Mat) => {
+      for (let i = 0; i < a.rows; i++) a.data[i * d + k] = sd > 1e-12 ? (a.data[i * d + k] - mean) / sd : 0;
+    };
+    standardise(xb);
+    if (test) standardise(test.xb);
   }
-  return { xb, labels };
+  return { xb, labels: train.labels, test };
 }
+
+/** X = X_B + ζ z qᵀ row by row. */
+function addSpike(xBulk: Mat, z: Float64Array, zeta: number, q: Float64Array): Mat {
+  const { rows: n, cols: d } = xBulk;
+  const x = mat(n, d);
+  for (let i = 0; i < n; i++) {
+    const c = zeta * z[i];
+    for (let k = 0; k < d; k++) x.data[i * d + k] = xBulk.data[i * d + k] + c * q[k];
+  }
+  return x;
+}
+
+/** y_i = φ(⟨u1,x_i⟩, ⟨u2,x_i⟩, ⟨u3,x_i⟩). */
+function teacherTargets(x: Mat, directions: readonly Float64Array[]): Float64Array {
+  const { rows: n, cols: d } = x;
+  const [u1, u2, u3] = directions;
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    const row = i * d;
+    for (let k = 0; k < d; k++) {
+      const v = x.data[row + k];
+      s1 += u1[k] * v;
+      s2 += u2[k] * v;
+      s3 += u3[k] * v;
+    }
+    y[i] = teacherLink(s1, s2, s3);
+  }
+  return y;
+}
+
+function addLabelNoise(y: Float64Array, sd: number, rng: Rng): void {
+  if (sd > 0) for (let i = 0; i < y.length; i++) y[i] += sd * rng.normal();
+}
+
+const parityTargets = (labels: Uint8Array) => Float64Array.from(labels, (l) => (l % 2 === 0 ? 1 : -1));
 
 const bulkCache = new Map<string, Mat>();
 
@@ -184,6 +275,8 @@ export function generateSpikedData({
   alpha = 0,
   seed = 0,
   basis = "random",
+  bulkNormalise = "mean1",
+  testSamples = 0,
   teacherIncludesSpike = false,
   labelNoise = 0,
   source = "synthetic",
@@ -202,23 +295,36 @@ export function generateSpikedData({
   if (!(labelNoise >= 0)) {
     throw new GradtraceError("E_ARG", `generateSpikedData: labelNoise must be ≥ 0, got ${labelNoise}`);
   }
+  if (!Number.isInteger(testSamples) || testSamples < 0) {
+    throw new GradtraceError(
+      "E_ARG",
+      `generateSpikedData: testSamples must be a non-negative integer, got ${testSamples}`,
+    );
+  }
   let xBulk: Mat;
   let labels: Uint8Array | null = null;
+  let testBulk: Mat | null = null;
+  let testLabels: Uint8Array | null = null;
   if (source === "mnist") {
-    const got = mnistBulk(n, seed);
+    const got = mnistBulk(n, seed, testSamples);
     xBulk = got.xb;
     labels = got.labels;
+    testBulk = got.test?.xb ?? null;
+    testLabels = got.test?.labels ?? null;
     d = xBulk.cols;
   } else if (source === "synthetic") {
     // The bulk is the expensive part (and the rotation very much so); sweeps over ν reuse it. Small cache.
-    const key = `${n},${d},${alpha},${seed},${basis}`;
+    const key = `${n},${d},${alpha},${seed},${basis},${bulkNormalise}`;
     let cached = bulkCache.get(key);
     if (!cached) {
-      cached = syntheticBulk(n, d, alpha, seed, basis);
+      cached = syntheticBulk(n, d, alpha, seed, basis, bulkNormalise);
       if (bulkCache.size >= 4) bulkCache.delete(bulkCache.keys().next().value as string);
       bulkCache.set(key, cached);
     }
     xBulk = cached;
+    if (testSamples > 0) {
+      testBulk = syntheticBulk(testSamples, d, alpha, seed, basis, bulkNormalise, STREAM.testBulk);
+    }
   } else {
     throw new GradtraceError("E_ARG", `generateSpikedData: unknown source "${source as string}"`);
   }
@@ -226,38 +332,27 @@ export function generateSpikedData({
   const zRng = createRng(deriveSeed(seed, STREAM.spikeLatent));
   const z = Float64Array.from({ length: n }, () => zRng.normal());
   const zeta = n ** nu;
-  const x = mat(n, d);
-  for (let i = 0; i < n; i++) {
-    const c = zeta * z[i];
-    for (let k = 0; k < d; k++) x.data[i * d + k] = xBulk.data[i * d + k] + c * q[k];
-  }
-  const y = new Float64Array(n);
+  const x = addSpike(xBulk, z, zeta, q);
   const teacherDirections: Float64Array[] = [];
+  let y: Float64Array;
   if (labels) {
     // MNIST: parity of the digit as a ±1 target (+1 even, −1 odd).
-    for (let i = 0; i < n; i++) y[i] = labels[i] % 2 === 0 ? 1 : -1;
+    y = parityTargets(labels);
   } else {
     const tRng = createRng(deriveSeed(seed, STREAM.teacher));
     for (let t = 0; t < 3; t++) teacherDirections.push(randomUnitVector(tRng, d));
     if (teacherIncludesSpike) teacherDirections[0] = q;
-    const [u1, u2, u3] = teacherDirections;
-    for (let i = 0; i < n; i++) {
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      const row = i * d;
-      for (let k = 0; k < d; k++) {
-        const v = x.data[row + k];
-        s1 += u1[k] * v;
-        s2 += u2[k] * v;
-        s3 += u3[k] * v;
-      }
-      y[i] = teacherLink(s1, s2, s3);
-    }
+    y = teacherTargets(x, teacherDirections);
   }
-  if (labelNoise > 0) {
-    const nRng = createRng(deriveSeed(seed, STREAM.labelNoise));
-    for (let i = 0; i < n; i++) y[i] += labelNoise * nRng.normal();
+  addLabelNoise(y, labelNoise, createRng(deriveSeed(seed, STREAM.labelNoise)));
+  let test: HeldOut | null = null;
+  if (testBulk) {
+    const ztRng = createRng(deriveSeed(seed, STREAM.testSpikeLatent));
+    const zt = Float64Array.from({ length: testBulk.rows }, () => ztRng.normal());
+    const xt = addSpike(testBulk, zt, zeta, q);
+    const yt = testLabels ? parityTargets(testLabels) : teacherTargets(xt, teacherDirections);
+    addLabelNoise(yt, labelNoise, createRng(deriveSeed(seed, STREAM.testLabelNoise)));
+    test = { x: xt, y: yt };
   }
-  return { x, xBulk, q, z, zeta, y, teacherDirections, n, d };
+  return { x, xBulk, q, z, zeta, y, teacherDirections, test, n, d };
 }

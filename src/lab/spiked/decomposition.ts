@@ -5,8 +5,15 @@
  *   S1 = (γ/n) (a∘μ)(X_Bᵀr)ᵀ                          rank one: left a∘μ, right the bulk data-residue X_Bᵀr
  *   S2 = c qᵀ,  c_j = (γζ/n) a_j Σ_i r_i z_i D_ij       rank one: the whole spike part ζ z qᵀ (σ' kept exact)
  *   E  = (γ/n) Σ_i r_i (a∘(D_i − μ)) x_{B,i}ᵀ          the centred bulk fluctuation
- * so S1 + S2 + E = G_data holds identically (up to rounding). Regulariser gradients are kept outside: G = G_data +
- * G_reg. With input noise the noise belongs to the bulk (X_B + N) of that step, which keeps the identity exact. */
+ * so S1 + S2 + E = G_data holds identically (up to rounding).
+ *
+ * The paper's G includes the regulariser's gradient λ∇R (G = G_data + G_reg). `includeRegulariser` puts G_reg into
+ * the same three terms by splitting it along the two theory directions of input space: with r̂ = X_Bᵀr/‖X_Bᵀr‖ and
+ * B = [r̂, q], the oblique projection G_reg B(BᵀB)⁻¹Bᵀ = u1 r̂ᵀ + u2 qᵀ joins S1 (right factor r̂) and S2 (right factor
+ * q), the rest joins E:
+ *   S1ᴳ = S1 + u1 r̂ᵀ,  S2ᴳ = S2 + u2 qᵀ,  Eᴳ = E + G_reg − u1 r̂ᵀ − u2 qᵀ,  S1ᴳ + S2ᴳ + Eᴳ = G.
+ * Each term keeps its rank and its right direction, so "the regulariser modulates S1 / S2" is measurable as the change
+ * of ‖S1ᴳ‖ / ‖S2ᴳ‖. */
 import { GradtraceError, type Mat, mat, randomizedSvd } from "../../core/index.ts";
 import { type Gemm, gemmOperator } from "./gemm.ts";
 
@@ -134,4 +141,87 @@ export function denseComponents(dec: Decomposition): { s1: Mat; s2: Mat } {
     }
   }
   return { s1, s2 };
+}
+
+export interface RegularisedComponents {
+  /** S1ᴳ = s1Left · r̂ᵀ with r̂ the unit bulk data-residue direction. */
+  readonly s1Left: Float64Array;
+  readonly residueUnit: Float64Array;
+  /** S2ᴳ = s2Left · qᵀ. */
+  readonly s2Left: Float64Array;
+  /** Eᴳ = E + (the part of G_reg outside span{r̂, q}), m×d. */
+  readonly e: Mat;
+  readonly s1Norm: number;
+  readonly s2Norm: number;
+  readonly errNorm: number;
+}
+
+/** The decomposition of the total gradient G = G_data + G_reg (see the file comment). Without a regulariser the
+ * components are S1, S2, E themselves. */
+export function includeRegulariser(
+  dec: Decomposition,
+  regGrad: Mat | null,
+  gemm: Gemm,
+  seed = 0,
+): RegularisedComponents {
+  const m = dec.s1Left.length;
+  const d = dec.residue.length;
+  const resNorm = norm(dec.residue);
+  const residueUnit = Float64Array.from(dec.residue, (v) => (resNorm > 0 ? v / resNorm : 0));
+  const s1Left = Float64Array.from(dec.s1Left, (v) => v * dec.s1Scale * resNorm);
+  const s2Left = Float64Array.from(dec.s2Left);
+  if (regGrad === null) {
+    return {
+      s1Left,
+      residueUnit,
+      s2Left,
+      e: dec.e,
+      s1Norm: dec.s1Norm,
+      s2Norm: dec.s2Norm,
+      errNorm: dec.errNorm,
+    };
+  }
+  if (regGrad.rows !== m || regGrad.cols !== d) {
+    throw new GradtraceError(
+      "E_SHAPE",
+      `includeRegulariser: G_reg is ${regGrad.rows}×${regGrad.cols}, expected ${m}×${d}`,
+    );
+  }
+  const { q } = dec;
+  let c = 0;
+  for (let k = 0; k < d; k++) c += residueUnit[k] * q[k];
+  const g1 = new Float64Array(m);
+  const g2 = new Float64Array(m);
+  for (let j = 0; j < m; j++) {
+    let a1 = 0;
+    let a2 = 0;
+    const row = j * d;
+    for (let k = 0; k < d; k++) {
+      a1 += regGrad.data[row + k] * residueUnit[k];
+      a2 += regGrad.data[row + k] * q[k];
+    }
+    g1[j] = a1;
+    g2[j] = a2;
+  }
+  // [u1 u2] = [G_reg r̂, G_reg q] (BᵀB)⁻¹ with BᵀB = [[1, c], [c, 1]]; a vanishing residue leaves only q.
+  const det = 1 - c * c;
+  const u1 = new Float64Array(m);
+  const u2 = new Float64Array(m);
+  for (let j = 0; j < m; j++) {
+    if (resNorm > 0 && det > 1e-12) {
+      u1[j] = (g1[j] - c * g2[j]) / det;
+      u2[j] = (g2[j] - c * g1[j]) / det;
+    } else u2[j] = g2[j];
+  }
+  const e = mat(m, d);
+  for (let j = 0; j < m; j++) {
+    s1Left[j] += u1[j];
+    s2Left[j] += u2[j];
+    const row = j * d;
+    for (let k = 0; k < d; k++) {
+      e.data[row + k] = dec.e.data[row + k] + regGrad.data[row + k] - u1[j] * residueUnit[k] - u2[j] * q[k];
+    }
+  }
+  const errNorm = randomizedSvd(gemmOperator(e, gemm), 1, { oversample: 5, powerIters: 4, seed }).s[0] ?? 0;
+  return { s1Left, residueUnit, s2Left, e, s1Norm: norm(s1Left), s2Norm: norm(s2Left) * norm(q), errNorm };
 }

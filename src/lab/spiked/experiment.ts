@@ -3,11 +3,20 @@
  * reproduction call; its result is the JSON documented in docs/lab-spiked.md. */
 import { createRng, deriveSeed, GradtraceError, type Mat, mat } from "../../core/index.ts";
 import { type Activation, type ActivationName, resolveActivation } from "./activations.ts";
-import { generateSpikedData, STREAM } from "./data.ts";
-import { decomposeGradient } from "./decomposition.ts";
-import { type GemmKind, resolveGemm } from "./gemm.ts";
+import { type BulkNormalise, generateSpikedData, type SpikedData, STREAM } from "./data.ts";
+import { decomposeGradient, includeRegulariser } from "./decomposition.ts";
+import { type Gemm, type GemmKind, resolveGemm } from "./gemm.ts";
 import { type GradientMetrics, gradientMetrics } from "./metrics.ts";
-import { initNetwork, lossAndGradient, type Scaling, type WeightInit } from "./model.ts";
+import {
+  type DependentReading,
+  initNetwork,
+  type LossGradient,
+  lossAndGradient,
+  type Network,
+  predict,
+  type Scaling,
+  type WeightInit,
+} from "./model.ts";
 
 export interface SpikedConfig {
   /** Samples [750]. */
@@ -20,12 +29,16 @@ export interface SpikedConfig {
   nu: number;
   /** Bulk covariance decay λ_k ∝ k^(−α) [0]. */
   alpha: number;
+  /** [mean1] λ_k = k^(−α) rescaled to mean 1, or none (as written). */
+  bulkNormalise: BulkNormalise;
   /** [relu] or a custom { name, sigma, dsigma, d2sigma? } (library API only). */
   activation: ActivationName | Activation;
   /** [ntk] γ = 1/√m, or mf γ = 1/m. */
   scaling: Scaling;
-  /** [independent] or dependent W = W_S + n^(−1/4)·1qᵀ (rows renormalised). */
+  /** [independent] or dependent W = W_S + n^(−1/4)·1qᵀ (read as `dependentReading`). */
   weights: WeightInit;
+  /** [renormalised] rows rescaled to unit norm, unnormalised, or scaled (the shift divided by √d, then renormalised). */
+  dependentReading: DependentReading;
   seed: number;
   /** [synthetic] Gaussian bulk, or MNIST digits (parity ±1 targets). */
   data: "synthetic" | "mnist";
@@ -33,6 +46,8 @@ export interface SpikedConfig {
   basis: "random" | "aligned";
   teacherIncludesSpike: boolean;
   labelNoise: number;
+  /** Held-out samples from the same distribution; their loss is recorded at every analyzed step [0 = none]. */
+  testSamples: number;
   /** Gradient-descent steps [0 = analyze the initialisation only]. */
   steps: number;
   /** Learning rate, or "auto" [default]: 1/λ̂ with λ̂ = γ²m·mean(σ'²)·λ_max(XXᵀ)/n, the Gauss–Newton curvature
@@ -45,8 +60,14 @@ export interface SpikedConfig {
   weightDecay: number;
   /** Standard deviation of fresh Gaussian noise added to X at every step [0]. */
   inputNoise: number;
+  /** Noise draws averaged when the analysis estimates input noise's effective regulariser gradient
+   * E_N[∇L_data(X + N)] − ∇L_data(X) [4]. */
+  noiseDraws: number;
   /** λ_J of λ_J (1/n)Σ‖∂f/∂x‖² [0]. */
   jacobianPenalty: number;
+  /** On divergence (loss above 10⁴× the initial one): false [default] throws E_NUMERIC; true stops training there
+   * and returns what was analyzed so far with `divergedAt` set (sweeps that must not lose a whole grid). */
+  stopOnDivergence: boolean;
   /** Steps at which G is analyzed; [] = automatic (0, and ~8 log-spaced steps up to `steps`). */
   analyzeSteps: number[];
   /** Singular values/vectors reported [10]. */
@@ -63,20 +84,25 @@ export const DEFAULT_SPIKED_CONFIG: Readonly<SpikedConfig> = Object.freeze({
   m: 1250,
   nu: 0.125,
   alpha: 0,
+  bulkNormalise: "mean1",
   activation: "relu",
   scaling: "ntk",
   weights: "independent",
+  dependentReading: "renormalised",
   seed: 0,
   data: "synthetic",
   basis: "random",
   teacherIncludesSpike: false,
   labelNoise: 0,
+  testSamples: 0,
   steps: 0,
   lr: "auto",
   batchSize: 0,
   weightDecay: 0,
   inputNoise: 0,
+  noiseDraws: 4,
   jacobianPenalty: 0,
+  stopOnDivergence: false,
   analyzeSteps: [],
   topK: 10,
   fullSpectrum: true,
@@ -88,9 +114,11 @@ export type SpikedConfigJson = Omit<SpikedConfig, "activation"> & { activation: 
 
 export interface StepRecord extends GradientMetrics {
   step: number;
-  /** Total and data loss at this step (full batch). */
+  /** Total and data loss at this step (full batch, clean inputs). */
   loss: number;
   dataLoss: number;
+  /** (1/n_test)Σ ½(f(x) − y)² on the held-out set; null without one. */
+  testLoss: number | null;
 }
 
 export interface SpikedResult extends GradientMetrics {
@@ -104,8 +132,12 @@ export interface SpikedResult extends GradientMetrics {
   records: StepRecord[];
   /** The learning rate used (resolved when config.lr is "auto"). */
   lr: number;
-  /** Full-batch loss before every update (length `steps` + 1). */
+  /** Full-batch loss before every update (length `steps` + 1; shorter when training diverged). */
   lossCurve: number[];
+  /** Held-out loss of the zero predictor, (1/n_t)Σ½y² (what a held-out loss is compared with); null without one. */
+  testBaseline: number | null;
+  /** The step at which training diverged (only with stopOnDivergence); null otherwise. */
+  divergedAt: number | null;
   seconds: number;
 }
 
@@ -126,7 +158,7 @@ export function resolveConfig(partial: Partial<SpikedConfig> = {}): SpikedConfig
       );
     }
   }
-  for (const key of ["steps", "batchSize", "seed"] as const) {
+  for (const key of ["steps", "batchSize", "seed", "testSamples"] as const) {
     if (!Number.isInteger(cfg[key]) || cfg[key] < 0) {
       throw new GradtraceError(
         "E_ARG",
@@ -150,6 +182,12 @@ export function resolveConfig(partial: Partial<SpikedConfig> = {}): SpikedConfig
   }
   if (!Number.isFinite(cfg.nu))
     throw new GradtraceError("E_ARG", `runSpiked: config.nu must be finite, got ${cfg.nu}`);
+  if (!Number.isInteger(cfg.noiseDraws) || cfg.noiseDraws < 1) {
+    throw new GradtraceError(
+      "E_ARG",
+      `runSpiked: config.noiseDraws must be a positive integer, got ${cfg.noiseDraws}`,
+    );
+  }
   for (const s of cfg.analyzeSteps) {
     if (!Number.isInteger(s) || s < 0 || s > cfg.steps) {
       throw new GradtraceError(
@@ -191,6 +229,8 @@ export async function runSpiked(
     alpha: cfg.alpha,
     seed: cfg.seed,
     basis: cfg.basis,
+    bulkNormalise: cfg.bulkNormalise,
+    testSamples: cfg.testSamples,
     teacherIncludesSpike: cfg.teacherIncludesSpike,
     labelNoise: cfg.labelNoise,
     source: cfg.data,
@@ -202,71 +242,96 @@ export async function runSpiked(
     d,
     scaling: cfg.scaling,
     weights: cfg.weights,
+    dependentReading: cfg.dependentReading,
     q: data.q,
     n,
     seed: cfg.seed,
   });
   const analyzeAt = new Set(cfg.analyzeSteps.length > 0 ? cfg.analyzeSteps : defaultAnalyzeSteps(cfg.steps));
   const noiseRng = createRng(deriveSeed(cfg.seed, STREAM.inputNoise));
+  const analysisNoiseRng = createRng(deriveSeed(cfg.seed, STREAM.regNoise));
   const batchRng = createRng(deriveSeed(cfg.seed, STREAM.batches));
   const records: StepRecord[] = [];
   const lossCurve: number[] = [];
+  let divergedAt: number | null = null;
   let lr = typeof cfg.lr === "number" ? cfg.lr : Number.NaN;
+  const lossInputs = (x: Mat) => ({
+    x,
+    y: data.y,
+    net,
+    activation,
+    gemm,
+    weightDecay: cfg.weightDecay,
+    jacobianPenalty: cfg.jacobianPenalty,
+  });
 
   for (let step = 0; step <= cfg.steps; step++) {
-    // Fresh input noise each step: it belongs to the bulk of this step's inputs.
-    let x = data.x;
-    let xBulk = data.xBulk;
-    if (cfg.inputNoise > 0) {
-      x = mat(n, d);
-      xBulk = mat(n, d);
-      for (let t = 0; t < n * d; t++) {
-        const eps = cfg.inputNoise * noiseRng.normal();
-        x.data[t] = data.x.data[t] + eps;
-        xBulk.data[t] = data.xBulk.data[t] + eps;
-      }
+    // Fresh input noise for each update (the regulariser in its training form).
+    const x = cfg.inputNoise > 0 ? noisyInputs(data.x, cfg.inputNoise, noiseRng) : data.x;
+    let full: LossGradient;
+    try {
+      full = lossAndGradient(lossInputs(x));
+    } catch (err) {
+      // A non-finite residual is divergence too.
+      if (!(cfg.stopOnDivergence && records.length > 0 && err instanceof GradtraceError)) throw err;
+      divergedAt = step;
+      break;
     }
-    const full = lossAndGradient({
-      x,
-      y: data.y,
-      net,
-      activation,
-      gemm,
-      weightDecay: cfg.weightDecay,
-      jacobianPenalty: cfg.jacobianPenalty,
-    });
     lossCurve.push(full.loss);
     if (!(full.loss <= DIVERGENCE_FACTOR * lossCurve[0])) {
+      if (cfg.stopOnDivergence && records.length > 0) {
+        divergedAt = step;
+        break;
+      }
       throw new GradtraceError(
         "E_NUMERIC",
         `runSpiked: training diverged at step ${step} (loss ${full.loss} from ${lossCurve[0]} at step 0, lr ${lr}); lower the learning rate`,
       );
     }
-    if (Number.isNaN(lr)) lr = autoLearningRate(data.x, full.dsigma, net.gamma);
+    // The curvature is estimated on the inputs of the first update (noisy ones with input noise, whose variance adds
+    // to λ_max) and includes the explicit regularisers.
+    if (Number.isNaN(lr)) {
+      lr = autoLearningRate(x, full.dsigma, net.gamma, {
+        weightDecay: cfg.weightDecay,
+        jacobianPenalty: cfg.jacobianPenalty,
+        a: net.a,
+      });
+    }
     if (analyzeAt.has(step)) {
+      const clean = cfg.inputNoise > 0 ? lossAndGradient(lossInputs(data.x)) : full;
+      const regGrad =
+        cfg.inputNoise > 0 ? addNoiseEffect(clean, data, cfg, lossInputs, analysisNoiseRng) : full.regGrad;
+      const grad = regGrad === clean.regGrad ? clean.grad : sum(clean.dataGrad, regGrad);
       const dec = decomposeGradient({
-        xBulk,
+        xBulk: data.xBulk,
         q: data.q,
         z: data.z,
         zeta: data.zeta,
-        residual: full.residual,
-        dsigma: full.dsigma,
+        residual: clean.residual,
+        dsigma: clean.dsigma,
         a: net.a,
         gamma: net.gamma,
         gemm,
         seed: deriveSeed(cfg.seed, STREAM.svd, step, 1),
       });
       const metrics = gradientMetrics({
-        grad: full.grad,
-        dataGrad: full.dataGrad,
-        regGrad: full.regGrad,
+        grad,
+        dataGrad: clean.dataGrad,
+        regGrad,
         dec,
+        total: includeRegulariser(dec, regGrad, gemm, deriveSeed(cfg.seed, STREAM.svd, step, 2)),
         gemm,
         topK: cfg.topK,
         fullSpectrum: cfg.fullSpectrum,
         seed: deriveSeed(cfg.seed, STREAM.svd, step),
       });
-      records.push({ step, loss: full.loss, dataLoss: full.dataLoss, ...metrics });
+      records.push({
+        step,
+        loss: clean.loss,
+        dataLoss: clean.dataLoss,
+        testLoss: data.test ? heldOutLoss(data, net, activation, gemm) : null,
+        ...metrics,
+      });
       onProgress?.(
         `step ${step}: loss ${full.loss.toPrecision(4)}, σ1 ${metrics.singularValues[0].toPrecision(4)}, stable rank ${metrics.stableRank.toPrecision(4)}`,
       );
@@ -283,13 +348,8 @@ export async function runSpiked(
         return out;
       };
       update = lossAndGradient({
-        x: pick(x),
+        ...lossInputs(pick(x)),
         y: Float64Array.from(rows, (r) => data.y[r]),
-        net,
-        activation,
-        gemm,
-        weightDecay: cfg.weightDecay,
-        jacobianPenalty: cfg.jacobianPenalty,
       }).grad;
     }
     onUpdate?.(step, update, full.loss, lr);
@@ -306,36 +366,76 @@ export async function runSpiked(
     records,
     lr,
     lossCurve,
+    testBaseline: data.test ? data.test.y.reduce((s, v) => s + 0.5 * v * v, 0) / data.test.y.length : null,
+    divergedAt,
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+/** X + s·N(0, 1) entrywise. */
+function noisyInputs(x: Mat, s: number, rng: ReturnType<typeof createRng>): Mat {
+  const out = mat(x.rows, x.cols);
+  for (let t = 0; t < x.data.length; t++) out.data[t] = x.data[t] + s * rng.normal();
+  return out;
+}
+
+function sum(a: Mat, b: Mat | null): Mat {
+  if (b === null) return a;
+  const out = mat(a.rows, a.cols);
+  for (let t = 0; t < a.data.length; t++) out.data[t] = a.data[t] + b.data[t];
+  return out;
+}
+
+/** Input noise is not a term of L, but training on X + N minimises E_N L(X + N) = L(X) + (an implicit regulariser);
+ * the gradient of that regulariser is E_N[∇L_data(X + N)] − ∇L_data(X), estimated here from `noiseDraws` draws of a
+ * stream of its own (so analyzing never changes the training trajectory) and added to the explicit regularisers'
+ * gradient: the analysis decomposes the clean data gradient plus this G_reg. */
+function addNoiseEffect(
+  clean: LossGradient,
+  data: SpikedData,
+  cfg: SpikedConfig,
+  lossInputs: (x: Mat) => Parameters<typeof lossAndGradient>[0],
+  rng: ReturnType<typeof createRng>,
+): Mat {
+  const out = mat(clean.dataGrad.rows, clean.dataGrad.cols);
+  for (let k = 0; k < cfg.noiseDraws; k++) {
+    const noisy = lossAndGradient(lossInputs(noisyInputs(data.x, cfg.inputNoise, rng)));
+    for (let t = 0; t < out.data.length; t++) out.data[t] += noisy.dataGrad.data[t];
+  }
+  for (let t = 0; t < out.data.length; t++) {
+    out.data[t] = out.data[t] / cfg.noiseDraws - clean.dataGrad.data[t] + (clean.regGrad?.data[t] ?? 0);
+  }
+  return out;
+}
+
+function heldOutLoss(data: SpikedData, net: Network, activation: Activation, gemm: Gemm): number {
+  const test = data.test;
+  if (!test) return Number.NaN;
+  const f = predict(test.x, net, activation, gemm);
+  let s = 0;
+  for (let i = 0; i < f.length; i++) s += 0.5 * (f[i] - test.y[i]) ** 2;
+  return s / f.length;
 }
 
 /** A loss this many times the initial one means gradient descent has diverged. */
 const DIVERGENCE_FACTOR = 1e4;
 
-/** 1/λ̂, λ̂ = γ²·m·mean(σ'(H)²)·λ_max(XXᵀ)/n: the top eigenvalue of the Gauss–Newton matrix of the squared loss when
- * σ'(w_jᵀx) is replaced by its RMS (the NTK Gram ≈ γ²·Σ_j σ'σ'·xᵀx'). Half the classical 2/λ stability limit. */
-export function autoLearningRate(x: Mat, dsigma: Mat, gamma: number): number {
-  const n = x.rows;
-  const d = x.cols;
-  const m = dsigma.cols;
-  let meanSq = 0;
-  for (let t = 0; t < dsigma.data.length; t++) meanSq += dsigma.data[t] * dsigma.data[t];
-  meanSq /= dsigma.data.length;
-  // λ_max(XᵀX) by power iteration (40 steps from a fixed start are plenty: only the scale matters).
+/** λ_max(AᵀA) by power iteration (40 steps from a fixed start are plenty: only the scale matters). */
+function topGramEigenvalue(a: Mat): number {
+  const { rows: n, cols: d } = a;
   let v = new Float64Array(d).fill(1 / Math.sqrt(d));
   let lambda = 0;
   for (let it = 0; it < 40; it++) {
-    const xv = new Float64Array(n);
+    const av = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       let s = 0;
-      for (let k = 0; k < d; k++) s += x.data[i * d + k] * v[k];
-      xv[i] = s;
+      for (let k = 0; k < d; k++) s += a.data[i * d + k] * v[k];
+      av[i] = s;
     }
     const w = new Float64Array(d);
     for (let i = 0; i < n; i++) {
-      const c = xv[i];
-      for (let k = 0; k < d; k++) w[k] += c * x.data[i * d + k];
+      const c = av[i];
+      for (let k = 0; k < d; k++) w[k] += c * a.data[i * d + k];
     }
     let norm = 0;
     for (let k = 0; k < d; k++) norm += w[k] * w[k];
@@ -345,7 +445,39 @@ export function autoLearningRate(x: Mat, dsigma: Mat, gamma: number): number {
     for (let k = 0; k < d; k++) w[k] /= norm;
     v = w;
   }
-  const curvature = gamma * gamma * m * meanSq * (lambda / n);
+  return lambda;
+}
+
+export interface CurvatureTerms {
+  weightDecay?: number;
+  jacobianPenalty?: number;
+  /** Second layer (needed for the Jacobian penalty's term). */
+  a?: Float64Array;
+}
+
+/** 1/λ̂ with λ̂ the top curvature of the loss at initialisation, half the classical 2/λ stability limit:
+ * - data: γ²·m·mean(σ'(H)²)·λ_max(XXᵀ)/n, the top eigenvalue of the Gauss–Newton matrix of the squared loss when
+ *   σ'(w_jᵀx) is replaced by its RMS (the NTK Gram ≈ γ²·Σ_j σ'σ'·xᵀx');
+ * - weight decay λ‖W‖_F²: 2λ;
+ * - Jacobian penalty λ_J γ² tr(Wᵀ C W), C = (1/n)(D∘a)ᵀ(D∘a) with σ' held fixed: 2λ_J γ² λ_max(C). */
+export function autoLearningRate(
+  x: Mat,
+  dsigma: Mat,
+  gamma: number,
+  { weightDecay = 0, jacobianPenalty = 0, a }: CurvatureTerms = {},
+): number {
+  const n = x.rows;
+  const m = dsigma.cols;
+  let meanSq = 0;
+  for (let t = 0; t < dsigma.data.length; t++) meanSq += dsigma.data[t] * dsigma.data[t];
+  meanSq /= dsigma.data.length;
+  let curvature = gamma * gamma * m * meanSq * (topGramEigenvalue(x) / n) + 2 * weightDecay;
+  if (jacobianPenalty > 0 && a) {
+    const da = mat(n, m);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < m; j++) da.data[i * m + j] = a[j] * dsigma.data[i * m + j];
+    curvature += 2 * jacobianPenalty * gamma * gamma * (topGramEigenvalue(da) / n);
+  }
   return curvature > 0 ? 1 / curvature : 1;
 }
 

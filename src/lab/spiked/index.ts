@@ -8,13 +8,22 @@ export {
   resolveActivation,
 } from "./activations.ts";
 export {
+  BULK_NORMALISE_NAMES,
+  type BulkNormalise,
   generateSpikedData,
+  type HeldOut,
   powerLawSpectrum,
   type SpikedData,
   type SpikedDataOptions,
   teacherLink,
 } from "./data.ts";
-export { type Decomposition, decomposeGradient, denseComponents } from "./decomposition.ts";
+export {
+  type Decomposition,
+  decomposeGradient,
+  denseComponents,
+  includeRegulariser,
+  type RegularisedComponents,
+} from "./decomposition.ts";
 export {
   DEFAULT_SPIKED_CONFIG,
   defaultAnalyzeSteps,
@@ -27,12 +36,22 @@ export {
   type StepRecord,
 } from "./experiment.ts";
 export { createJaxGemm, float64Gemm, type Gemm, type GemmKind } from "./gemm.ts";
-export { type GradientMetrics, gradientMetrics, rankTwoSingularValues } from "./metrics.ts";
 export {
+  type GradientMetrics,
+  gradientMetrics,
+  OUTLIER_GAP,
+  type OutlierSummary,
+  rankTwoSingularValues,
+  spectrumOutliers,
+} from "./metrics.ts";
+export {
+  DEPENDENT_READINGS,
+  type DependentReading,
   initNetwork,
   type LossGradient,
   lossAndGradient,
   type Network,
+  predict,
   type Scaling,
   type WeightInit,
 } from "./model.ts";

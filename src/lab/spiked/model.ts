@@ -17,6 +17,12 @@ import type { Gemm } from "./gemm.ts";
 
 export type Scaling = "ntk" | "mf";
 export type WeightInit = "independent" | "dependent";
+/** Readings of the paper's dependent construction W = W_S + n^(−1/4)·1qᵀ (rows of W_S uniform on the unit sphere):
+ * "renormalised" (the caption's "W is then normalized": each row rescaled to unit norm), "unnormalised" (the sum as
+ * written: rows of norm ≈ √(1 + n^(−1/2))), "scaled" (the shift read for W_S with N(0, 1) entries, i.e. divided by
+ * √d when W_S has unit rows: w_j = w_S,j + n^(−1/4) d^(−1/2) q, then renormalised). */
+export type DependentReading = "renormalised" | "unnormalised" | "scaled";
+export const DEPENDENT_READINGS: readonly DependentReading[] = ["renormalised", "unnormalised", "scaled"];
 
 export interface Network {
   /** First layer, m×d (trained). */
@@ -31,8 +37,10 @@ export interface InitNetworkOptions {
   m: number;
   d: number;
   scaling?: Scaling;
-  /** "independent": rows uniform on the unit sphere; "dependent": W = W_S + n^(−1/4)·1qᵀ, rows renormalised. */
+  /** "independent": rows uniform on the unit sphere; "dependent": W = W_S + n^(−1/4)·1qᵀ read as `dependentReading`. */
   weights?: WeightInit;
+  /** Which reading of the dependent construction [renormalised]. */
+  dependentReading?: DependentReading;
   /** Spike direction and sample count (needed by "dependent"). */
   q?: Float64Array;
   n?: number;
@@ -53,6 +61,7 @@ export function initNetwork({
   d,
   scaling = "ntk",
   weights = "independent",
+  dependentReading = "renormalised",
   q,
   n,
   seed = 0,
@@ -69,7 +78,13 @@ export function initNetwork({
         `initNetwork: weights "dependent" needs the spike direction q (length ${d}) and n`,
       );
     }
-    const shift = n ** -0.25;
+    if (!DEPENDENT_READINGS.includes(dependentReading)) {
+      throw new GradtraceError(
+        "E_ARG",
+        `initNetwork: dependentReading must be one of ${DEPENDENT_READINGS.join(", ")}, got "${dependentReading as string}"`,
+      );
+    }
+    const shift = dependentReading === "scaled" ? n ** -0.25 / Math.sqrt(d) : n ** -0.25;
     for (let j = 0; j < m; j++) {
       let s = 0;
       for (let k = 0; k < d; k++) {
@@ -77,6 +92,7 @@ export function initNetwork({
         w.data[j * d + k] = v;
         s += v * v;
       }
+      if (dependentReading === "unnormalised") continue;
       const inv = 1 / Math.sqrt(s);
       for (let k = 0; k < d; k++) w.data[j * d + k] *= inv;
     }
@@ -202,6 +218,23 @@ export function lossAndGradient({
     residual,
     dsigma: dsig,
   };
+}
+
+/** f(x_i) = γ aᵀσ(W x_i) for every row of x (held-out evaluation). */
+export function predict(x: Mat, net: Network, activation: Activation, gemm: Gemm): Float64Array {
+  const { w, a, gamma } = net;
+  if (x.cols !== w.cols) {
+    throw new GradtraceError("E_SHAPE", `predict: X has ${x.cols} columns, W has ${w.cols}`);
+  }
+  const m = w.rows;
+  const h = gemm.mul(x, w, { transB: true });
+  const out = new Float64Array(x.rows);
+  for (let i = 0; i < x.rows; i++) {
+    let f = 0;
+    for (let j = 0; j < m; j++) f += a[j] * activation.sigma(h.data[i * m + j]);
+    out[i] = gamma * f;
+  }
+  return out;
 }
 
 /** λ_J (1/n)Σ‖∂f/∂x(x_i)‖² and its gradient (see the file comment for the derivation). */

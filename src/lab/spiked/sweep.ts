@@ -22,7 +22,14 @@ export const NUMERIC_SWEEP_PARAMS = [
   "d",
   "m",
 ] as const;
-export const CATEGORICAL_SWEEP_PARAMS = ["activation", "scaling", "weights", "data"] as const;
+export const CATEGORICAL_SWEEP_PARAMS = [
+  "activation",
+  "scaling",
+  "weights",
+  "dependentReading",
+  "bulkNormalise",
+  "data",
+] as const;
 export type NumericSweepParam = (typeof NUMERIC_SWEEP_PARAMS)[number];
 export type CategoricalSweepParam = (typeof CATEGORICAL_SWEEP_PARAMS)[number];
 export type SweepParam = NumericSweepParam | CategoricalSweepParam;
@@ -38,6 +45,8 @@ const ALIASES: Record<string, SweepParam> = {
   "input-noise": "inputNoise",
   "jacobian-penalty": "jacobianPenalty",
   "label-noise": "labelNoise",
+  "dependent-reading": "dependentReading",
+  "bulk-normalise": "bulkNormalise",
 };
 
 /** "nu=0:0.05:0.45" (start:step:stop, inclusive), "alpha=0,0.5556,0.8889" or "activation=relu,tanh". */
@@ -94,6 +103,18 @@ export function parseSweep(text: string): SweepSpec {
 export const SWEEP_QUANTITIES = {
   sigma1: (r: StepRecord) => r.singularValues[0] ?? Number.NaN,
   sigma2: (r: StepRecord) => r.singularValues[1] ?? Number.NaN,
+  /** Leading singular values above the bulk edge, and σ_i over the edge β = σ_4 (metrics.ts). */
+  outliers: (r: StepRecord) => r.outliers,
+  bulkEdge: (r: StepRecord) => r.bulkEdge,
+  bulkSpacing: (r: StepRecord) => r.bulkSpacing,
+  /** Gaps after σ1 and σ2 in units of the bulk spacing δ (> 6: an outlier boundary). */
+  gap1: (r: StepRecord) =>
+    ((r.singularValues[0] ?? Number.NaN) - (r.singularValues[1] ?? Number.NaN)) / r.bulkSpacing,
+  gap2: (r: StepRecord) =>
+    ((r.singularValues[1] ?? Number.NaN) - (r.singularValues[2] ?? Number.NaN)) / r.bulkSpacing,
+  sigma1OverEdge: (r: StepRecord) => (r.singularValues[0] ?? Number.NaN) / r.bulkEdge,
+  sigma2OverEdge: (r: StepRecord) => (r.singularValues[1] ?? Number.NaN) / r.bulkEdge,
+  sigma3OverEdge: (r: StepRecord) => (r.singularValues[2] ?? Number.NaN) / r.bulkEdge,
   stableRank: (r: StepRecord) => r.stableRank,
   effectiveRank: (r: StepRecord) => r.effectiveRank ?? Number.NaN,
   top2Energy: (r: StepRecord) => r.top2Energy,
@@ -106,15 +127,26 @@ export const SWEEP_QUANTITIES = {
   s2Norm: (r: StepRecord) => r.s2Norm,
   errNorm: (r: StepRecord) => r.errNorm,
   s2OverS1: (r: StepRecord) => r.s2Norm / r.s1Norm,
+  /** ‖E‖/‖S1‖ in operator norm: the bulk fluctuation against the residue spike. */
+  errOverS1: (r: StepRecord) => r.errNorm / r.s1Norm,
+  cosLeftFactors: (r: StepRecord) => r.cosLeftFactors,
   /** ‖S1‖/‖G_data‖_F and ‖S2‖/‖G_data‖_F: the components' shares of the data gradient, comparable across
    * scalings, activations and regularisers (whose own gradient is not part of G_data). */
   s1Share: (r: StepRecord) => r.s1Norm / r.dataFrobeniusNorm,
   s2Share: (r: StepRecord) => r.s2Norm / r.dataFrobeniusNorm,
   /** ‖G − G_data‖: the regulariser's own gradient. */
   regNorm: (r: StepRecord) => r.regNorm,
+  /** ‖G_reg‖_F/‖G_data‖_F: how large the regulariser's gradient is against the data gradient. */
+  regShare: (r: StepRecord) => r.regFrobeniusNorm / r.dataFrobeniusNorm,
+  /** The components of the total gradient (λ∇R inside; decomposition.ts). */
+  s1NormTotal: (r: StepRecord) => r.s1NormTotal,
+  s2NormTotal: (r: StepRecord) => r.s2NormTotal,
+  errNormTotal: (r: StepRecord) => r.errNormTotal,
   /** σ1²/‖G‖_F² (= 1/stableRank). */
   top1Energy: (r: StepRecord) => 1 / r.stableRank,
   dataLoss: (r: StepRecord) => r.dataLoss,
+  /** Held-out loss (NaN without a held-out set). */
+  testLoss: (r: StepRecord) => r.testLoss ?? Number.NaN,
 } as const;
 export type SweepQuantity = keyof typeof SWEEP_QUANTITIES;
 
@@ -137,6 +169,14 @@ export const DEFAULT_FIGURE_QUANTITIES: readonly SweepQuantity[] = [
 export const QUANTITY_LABELS: Record<SweepQuantity, string> = {
   sigma1: "σ1",
   sigma2: "σ2",
+  outliers: "outliers above the bulk edge",
+  bulkEdge: "bulk edge σ4",
+  bulkSpacing: "bulk spacing δ = (σ4 − σk)/(k − 4)",
+  gap1: "(σ1 − σ2)/δ",
+  gap2: "(σ2 − σ3)/δ",
+  sigma1OverEdge: "σ1/σ4",
+  sigma2OverEdge: "σ2/σ4",
+  sigma3OverEdge: "σ3/σ4",
   stableRank: "stable rank ‖G‖²_F/σ1²",
   effectiveRank: "effective rank",
   top2Energy: "(σ1² + σ2²)/‖G‖²_F",
@@ -149,19 +189,30 @@ export const QUANTITY_LABELS: Record<SweepQuantity, string> = {
   s2Norm: "‖S2‖",
   errNorm: "‖E‖",
   s2OverS1: "‖S2‖/‖S1‖",
+  errOverS1: "‖E‖/‖S1‖",
+  cosLeftFactors: "|cos(a∘μ, c)|",
   s1Share: "‖S1‖/‖G_data‖_F",
   s2Share: "‖S2‖/‖G_data‖_F",
   regNorm: "‖G_reg‖ (regulariser)",
+  regShare: "‖G_reg‖_F/‖G_data‖_F",
+  s1NormTotal: "‖S1ᴳ‖ (λ∇R inside)",
+  s2NormTotal: "‖S2ᴳ‖ (λ∇R inside)",
+  errNormTotal: "‖Eᴳ‖ (λ∇R inside)",
   top1Energy: "σ1²/‖G‖²_F",
   dataLoss: "data loss",
+  testLoss: "held-out loss",
 };
 const LOG_QUANTITIES = new Set<SweepQuantity>([
   "s1Norm",
   "s2Norm",
   "errNorm",
   "s2OverS1",
+  "errOverS1",
   "sigma1",
   "sigma2",
+  "s1NormTotal",
+  "s2NormTotal",
+  "errNormTotal",
 ]);
 
 export interface SweepSeries {

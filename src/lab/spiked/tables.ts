@@ -11,6 +11,7 @@ const STEP_COLUMNS: [string, (r: StepRecord) => string][] = [
   ["σ1", (r) => fmtNum(r.singularValues[0])],
   ["σ2", (r) => fmtNum(r.singularValues[1] ?? Number.NaN)],
   ["σ3", (r) => fmtNum(r.singularValues[2] ?? Number.NaN)],
+  ["outliers", (r) => String(r.outliers)],
   ["stableRank", (r) => fmtNum(r.stableRank)],
   ["effRank", (r) => (r.effectiveRank === null ? "-" : fmtNum(r.effectiveRank))],
   ["top2Energy", (r) => fmtNum(r.top2Energy)],
@@ -21,6 +22,7 @@ const STEP_COLUMNS: [string, (r: StepRecord) => string][] = [
   ["‖S1‖", (r) => fmtNum(r.s1Norm)],
   ["‖S2‖", (r) => fmtNum(r.s2Norm)],
   ["‖E‖", (r) => fmtNum(r.errNorm)],
+  ["test", (r) => (r.testLoss === null ? "-" : fmtNum(r.testLoss))],
 ];
 
 export function alignColumns(header: string[], rows: string[][]): string {

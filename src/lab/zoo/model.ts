@@ -39,6 +39,11 @@ export interface ZooModel {
   sampleBatch(rng: Rng, size: number): HostBatch;
   /** A fixed held-out batch for evaluation, when the model has one. */
   evalBatch?(size: number): HostBatch;
+  /** Size of the fixed training set when `sampleBatch(rng, size ≥ fullBatchSize)` returns all of it, so that the
+   * gradient is the exact gradient ∇f(x_t) of the training loss (what the nonconvex bound needs). Absent when every
+   * batch is a random sample (MNIST minibatches, fresh Gaussian inputs, sampled initial states): then no logged
+   * gradient is the exact gradient of the objective. */
+  readonly fullBatchSize?: number;
   /** FLOPs of the matrix products in one training step (forward + backward ≈ 3 × forward). */
   gemmFlopsPerStep(batch: number): number;
 }

@@ -3,11 +3,11 @@
  *   momentum buffer (stored as "<name>@momentum" so the momentum-matched predictor can use it);
  * - sketched (`sketch: "jl:512"` etc.): each tensor is sketched where the gradient is produced, with an
  *   independent seeded sketch S = createSketch({ kind, k, seed: tensorSketchSeed(seed, name), dim: numel }) — the
- *   construction `analyze --sketch` and the Python logger use ("name" seeding, docs/trace-format.md), so the sum of
- *   the tensors' sketches is a sketch of the whole-model vector. `DIR/trace.gtrace` then holds k numbers per tensor
- *   per step and declares the sketch in its header (so it can be analyzed or served while it grows); `DIR/trace.json`
- *   (a manifest written on close) declares it too, for readers that start from the manifest. The optimizer's
- *   momentum buffer is sketched with the same S, so the momentum-matched predictor works on sketched runs. */
+ *   construction `analyze --sketch` and the Python logger use ("name" seeding, docs/trace-format.md); the tensors'
+ *   sketches side by side are the whole-model sketch the analysis works with. `DIR/trace.gtrace` then holds k numbers
+ *   per tensor per step and declares the sketch in its header (so it can be analyzed or served while it grows);
+ *   `DIR/trace.json` (a manifest written on close) declares it too, for readers that start from the manifest. The
+ *   optimizer's momentum buffer is sketched with the same S, so the momentum-matched predictor works on sketched runs. */
 import { join } from "node:path";
 import {
   createSketch,

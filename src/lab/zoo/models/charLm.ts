@@ -3,10 +3,12 @@
  * that its gradient is an ordinary dense matrix product. */
 import type { Rng } from "../../../core/index.ts";
 import { loadCharCorpus, sampleCharWindows } from "../data/text.ts";
-import type { HostBatch, ZooModel } from "../model.ts";
+import type { ZooModel } from "../model.ts";
 import { crossEntropyWithAccuracy, layerNorm, linear } from "../ops.ts";
 import type { ParamSpec } from "../params.ts";
 import {
+  causalMask,
+  languageModelBatch,
   type TransformerShape,
   transformerBlockSpecs,
   transformerBlocks,
@@ -15,13 +17,6 @@ import {
 
 const CONTEXT = 32;
 const SHAPE: TransformerShape = { dim: 48, heads: 4, layers: 2, mlpDim: 128 };
-
-/** 0 on and below the diagonal, −1e9 above: added to attention logits so position t sees only positions ≤ t. */
-function causalMask(t: number): Float32Array {
-  const mask = new Float32Array(t * t);
-  for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) mask[i * t + j] = -1e9;
-  return mask;
-}
 
 export function createCharLmModel(): ZooModel {
   const corpus = loadCharCorpus();
@@ -36,16 +31,6 @@ export function createCharLmModel(): ZooModel {
     { name: "head.weight", shape: [vocab, SHAPE.dim], init: { kind: "lecun" } },
     { name: "head.bias", shape: [vocab], init: { kind: "constant", value: 0 } },
   ];
-  const toBatch = (
-    { inputs, targets }: { inputs: Float32Array; targets: Float32Array },
-    size: number,
-  ): HostBatch => ({
-    arrays: [
-      { data: inputs, shape: [size, CONTEXT, vocab] },
-      { data: targets, shape: [size * CONTEXT, vocab] },
-      { data: mask, shape: [CONTEXT, CONTEXT] },
-    ],
-  });
   return {
     name: "charlm",
     description: `character-level transformer LM (context ${CONTEXT}, ${SHAPE.layers} blocks, dim ${SHAPE.dim}) on the commander README`,
@@ -74,7 +59,8 @@ export function createCharLmModel(): ZooModel {
       );
       return crossEntropyWithAccuracy(logits, targets);
     },
-    sampleBatch: (rng: Rng, size: number) => toBatch(sampleCharWindows(corpus, rng, size, CONTEXT), size),
+    sampleBatch: (rng: Rng, size: number) =>
+      languageModelBatch(sampleCharWindows(corpus, rng, size, CONTEXT), size, CONTEXT, vocab, mask),
     gemmFlopsPerStep(batch) {
       const tokens = batch * CONTEXT;
       const forward = 2 * tokens * vocab * SHAPE.dim * 2 + transformerForwardFlops(SHAPE, tokens, CONTEXT);

@@ -86,6 +86,7 @@ export function createLowRankRegressionModel(
       weightDecay: 0,
     },
     metricName: "relative residual ‖XWᵀ − Y‖/‖Y‖",
+    fullBatchSize: n,
     shape,
     target: Float32Array.from(bStar.to1DArray()),
     eigenvalues,
