@@ -1,5 +1,5 @@
 /** @file The `--queue` flag of the commands that can run their independent jobs on a Redis queue (`lab spiked
- * --sweep`, `reproduce low-rank-gradients`, `analyze`), and the progress it shows: a bar on a terminal (done /
+ * --sweep`, `reproduce`, `analyze`), and the progress it shows: a bar on a terminal (done /
  * total, running and queued jobs), and the queue's notices (reconnections, jobs added again) on stderr. */
 import type { QueueOptions, QueueStatus } from "../parallel/index.ts";
 import { parseRedisUrl } from "../parallel/index.ts";
