@@ -45,19 +45,19 @@ export function registerWorkerCommand(program: Command): void {
     )
     .option(
       "--concurrency <n>",
-      "jobs run at once, each on its own thread (default 1; up to the machine's cores)",
+      "jobs run at once, each on its own thread (up to the machine's cores)",
       parseInteger("--concurrency", { min: 1 }),
       1,
     )
     .option(
       "--lock-duration <ms>",
-      `how long a job stays locked to a worker that stops renewing it (died, frozen) before it goes back to the queue (default ${QUEUE_DEFAULTS.lockDurationMs})`,
+      `how long a job stays locked to a worker that stops renewing it (died, frozen) before it goes back to the queue`,
       parseInteger("--lock-duration", { min: 100 }),
       QUEUE_DEFAULTS.lockDurationMs,
     )
     .option(
       "--stalled-interval <ms>",
-      `how often this worker looks for such stalled jobs (default ${QUEUE_DEFAULTS.stalledIntervalMs})`,
+      "how often this worker looks for such stalled jobs",
       parseInteger("--stalled-interval", { min: 100 }),
       QUEUE_DEFAULTS.stalledIntervalMs,
     )
