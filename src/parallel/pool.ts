@@ -91,7 +91,13 @@ export interface TaskPool {
   close(): Promise<void>;
 }
 
-export function createTaskPool({ threads = 1, execArgvFrom }: { threads?: number; execArgvFrom: URL }): TaskPool {
+export function createTaskPool({
+  threads = 1,
+  execArgvFrom,
+}: {
+  threads?: number;
+  execArgvFrom: URL;
+}): TaskPool {
   if (!Number.isInteger(threads) || threads < 1)
     throw new GradtraceError("E_ARG", `createPool: threads must be a positive integer, got ${threads}`);
   let pool: Tinypool | null = null;

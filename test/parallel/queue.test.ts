@@ -22,7 +22,14 @@ import {
 if (!HAVE_REDIS) console.warn(NO_REDIS_MESSAGE);
 
 /** Small configurations (about half a second each here), distinct seeds and spikes. */
-const CONFIGS = Array.from({ length: 6 }, (_, i) => ({ n: 100, d: 60, m: 50, steps: 5, nu: 0.05 * i, seed: i }));
+const CONFIGS = Array.from({ length: 6 }, (_, i) => ({
+  n: 100,
+  d: 60,
+  m: 50,
+  steps: 5,
+  nu: 0.05 * i,
+  seed: i,
+}));
 
 /** The results without their wall times (the only field that may differ between runs). */
 function numbers(results: readonly SpikedResult[]) {
@@ -70,10 +77,30 @@ describe.skipIf(!HAVE_REDIS)("the Redis queue with two gradtrace workers", () =>
   });
 
   it("a job with bad data fails at its first attempt with the task's own error code and message", async () => {
-    const err = await runMany([{ n: 0 }], { queue: { url: redis.url, pollMs: 200 } }).catch((e: unknown) => e);
+    const err = await runMany([{ n: 0 }], { queue: { url: redis.url, pollMs: 200 } }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(GradtraceError);
     expect((err as GradtraceError).code).toBe("E_ARG");
     expect((err as Error).message).toMatch(/config\.n must be a positive integer.*failed after 1 attempt\)/s);
+  });
+
+  it("the same job submitted twice, before and after it finished, resolves every time with the same result", async () => {
+    const run = openQueueRun({ url: redis.url, pollMs: 200 });
+    try {
+      const name = queueTaskName(
+        new URL("../../src/lab/spiked/sweepWorker.ts", import.meta.url),
+        "runConfig",
+      );
+      const [a, b] = (await Promise.all([
+        run.submit(name, [CONFIGS[1]]),
+        run.submit(name, [CONFIGS[1]]),
+      ])) as SpikedResult[];
+      const c = (await run.submit(name, [CONFIGS[1]])) as SpikedResult;
+      expect(numbers([a, b, c])).toEqual(numbers([local[1], local[1], local[1]]));
+    } finally {
+      await run.close();
+    }
   });
 
   it("a job naming a task the workers do not have fails at once, naming the task", async () => {
@@ -135,7 +162,9 @@ describe.skipIf(!HAVE_REDIS)("the Redis queue with two gradtrace workers", () =>
     const err = await queued;
     await redis.start();
     expect((err as GradtraceError).code).toBe("E_QUEUE");
-    expect((err as Error).message).toMatch(/the queue at redis:\/\/127\.0\.0\.1:\d+ has not answered for 2 s/);
+    expect((err as Error).message).toMatch(
+      /the queue at redis:\/\/127\.0\.0\.1:\d+ has not answered for 2 s/,
+    );
     for (const text of [(err as Error).message, ...logs]) expect(text).not.toContain(REDIS_PASSWORD);
     const wrong = openQueueRun({ url: `redis://:wrong-password@127.0.0.1:${redis.port}` });
     const refused = await wrong.ready().catch((e: unknown) => e);

@@ -27,7 +27,10 @@ export function parseRedisUrl(
   try {
     u = new URL(url);
   } catch {
-    throw new GradtraceError("E_ARG", `${flag}: expected redis://HOST:PORT (e.g. redis://10.0.0.5:6379), got "${redactedText(url)}"`);
+    throw new GradtraceError(
+      "E_ARG",
+      `${flag}: expected redis://HOST:PORT (e.g. redis://10.0.0.5:6379), got "${redactedText(url)}"`,
+    );
   }
   if (u.protocol !== "redis:" && u.protocol !== "rediss:") {
     throw new GradtraceError("E_ARG", `${flag}: expected a redis:// or rediss:// URL, got ${u.protocol}//…`);
@@ -37,7 +40,10 @@ export function parseRedisUrl(
   const dbText = u.pathname.replace(/^\//, "");
   const db = dbText === "" ? 0 : Number(dbText);
   if (!Number.isInteger(db) || db < 0) {
-    throw new GradtraceError("E_ARG", `${flag}: database "${dbText}" must be a non-negative integer (redis://HOST:PORT/DB)`);
+    throw new GradtraceError(
+      "E_ARG",
+      `${flag}: database "${dbText}" must be a non-negative integer (redis://HOST:PORT/DB)`,
+    );
   }
   const password = u.password !== "" ? decodeURIComponent(u.password) : env[REDIS_PASSWORD_ENV] || undefined;
   const username = u.username !== "" ? decodeURIComponent(u.username) : undefined;

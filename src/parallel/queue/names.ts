@@ -32,5 +32,7 @@ export const QUEUE_DEFAULTS = Object.freeze({
 
 /** The version of this package, which submitters put on their jobs and workers check. */
 export const PACKAGE_VERSION: string = (
-  JSON.parse(fs.readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }
+  JSON.parse(fs.readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  }
 ).version;

@@ -24,7 +24,8 @@ export function createQueuePool<M>({ module, queue }: QueuePoolOptions): WorkerP
   return {
     threads: QUEUE_POOL_THREADS,
     run<K extends TaskName<M>>(fn: K, args: Readonly<unknown[]>): Promise<TaskResult<M, K>> {
-      if (closed) return Promise.reject(new GradtraceError("E_ARG", `queue pool for ${module.href} is closed`));
+      if (closed)
+        return Promise.reject(new GradtraceError("E_ARG", `queue pool for ${module.href} is closed`));
       return run.submit(queueTaskName(module, fn), args) as Promise<TaskResult<M, K>>;
     },
     ready: () => run.ready(),

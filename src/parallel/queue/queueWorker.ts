@@ -116,7 +116,9 @@ export function startQueueWorker({
   worker.on("resumed", () => {
     lastError = "";
   });
-  worker.on("stalled", (jobId) => log(`job ${jobId}: stalled (its worker stopped renewing the lock); queued again`));
+  worker.on("stalled", (jobId) =>
+    log(`job ${jobId}: stalled (its worker stopped renewing the lock); queued again`),
+  );
   const ready = (async () => {
     await results.connect();
     await worker.waitUntilReady();

@@ -28,15 +28,14 @@ export function queueTaskName(module: URL, fn: string): string {
       `${file}: only task modules of the gradtrace package can run on the queue (workers run their own copy)`,
     );
   }
-  return `${file.slice(root.length).replace(/\\/g, "/").replace(/\.(ts|js)$/, "")}#${fn}`;
+  return `${file
+    .slice(root.length)
+    .replace(/\\/g, "/")
+    .replace(/\.(ts|js)$/, "")}#${fn}`;
 }
 
 /** A task of the registry: function `fn` of the task module `module`, its arguments checked by `validate`. */
-export function queueTask(
-  module: URL,
-  fn: string,
-  validate: (args: readonly unknown[]) => void,
-): QueueTask {
+export function queueTask(module: URL, fn: string, validate: (args: readonly unknown[]) => void): QueueTask {
   return { name: queueTaskName(module, fn), module, fn, validate };
 }
 

@@ -73,7 +73,10 @@ async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
 
 /** The job id of `task` with `data`: the same job, the same id, on every machine. */
 export function jobId(task: string, data: JobData): string {
-  return createHash("sha256").update(JSON.stringify([task, data])).digest("hex").slice(0, 40);
+  return createHash("sha256")
+    .update(JSON.stringify([task, data]))
+    .digest("hex")
+    .slice(0, 40);
 }
 
 export function openQueueRun(options: QueueOptions): QueueRun {
@@ -102,7 +105,12 @@ export function openQueueRun(options: QueueOptions): QueueRun {
   redis.on("error", (err: Error) => {
     lastError = err.message;
     if (/NOAUTH|WRONGPASS|invalid password/i.test(err.message)) {
-      failAll(new GradtraceError("E_QUEUE", `${where} refused the password (${err.message.split(" ")[0]}): check the URL's password or ${"GRADTRACE_REDIS_PASSWORD"}`));
+      failAll(
+        new GradtraceError(
+          "E_QUEUE",
+          `${where} refused the password (${err.message.split(" ")[0]}): check the URL's password or ${"GRADTRACE_REDIS_PASSWORD"}`,
+        ),
+      );
     }
   });
   redis.on("ready", () => {
@@ -143,7 +151,8 @@ export function openQueueRun(options: QueueOptions): QueueRun {
   function failAll(err: GradtraceError): void {
     fatal ??= err;
     onFatal(fatal);
-    for (const e of entries.values()) if (e.state !== "done" && e.state !== "failed") settle(e, "failed", fatal);
+    for (const e of entries.values())
+      if (e.state !== "done" && e.state !== "failed") settle(e, "failed", fatal);
   }
 
   const q = (): Queue => {
@@ -239,7 +248,9 @@ export function openQueueRun(options: QueueOptions): QueueRun {
     if (polling || closed || !queue || !connected) return;
     polling = true;
     try {
-      const open = [...entries.values()].filter((e) => !e.busy && (e.state === "queued" || e.state === "running"));
+      const open = [...entries.values()].filter(
+        (e) => !e.busy && (e.state === "queued" || e.state === "running"),
+      );
       const lost: Entry[] = [];
       await Promise.all(
         open.map(async (e) => {
@@ -257,7 +268,9 @@ export function openQueueRun(options: QueueOptions): QueueRun {
         }),
       );
       if (lost.length > 0) {
-        log(`${where}: ${lost.length} job(s) of this run are missing (Redis restarted without its data?); adding them again`);
+        log(
+          `${where}: ${lost.length} job(s) of this run are missing (Redis restarted without its data?); adding them again`,
+        );
         for (const e of lost) e.state = "queued";
         await add(lost);
       }
@@ -280,7 +293,13 @@ export function openQueueRun(options: QueueOptions): QueueRun {
           })(),
           new Promise<never>((_, reject) => {
             timeout = setTimeout(
-              () => reject(new GradtraceError("E_QUEUE", `cannot reach ${where} (${lastError || "no answer"} after ${limit / 1000} s)`)),
+              () =>
+                reject(
+                  new GradtraceError(
+                    "E_QUEUE",
+                    `cannot reach ${where} (${lastError || "no answer"} after ${limit / 1000} s)`,
+                  ),
+                ),
               limit,
             );
           }),
@@ -338,7 +357,13 @@ export function openQueueRun(options: QueueOptions): QueueRun {
     const list = batch;
     batch = [];
     add(list).catch((err: Error) => {
-      for (const e of list) if (e.state === "queued") settle(e, "failed", new GradtraceError("E_QUEUE", `${where}: could not add job ${e.task}: ${err.message}`));
+      for (const e of list)
+        if (e.state === "queued")
+          settle(
+            e,
+            "failed",
+            new GradtraceError("E_QUEUE", `${where}: could not add job ${e.task}: ${err.message}`),
+          );
     });
   };
 
@@ -355,8 +380,11 @@ export function openQueueRun(options: QueueOptions): QueueRun {
       const data: JobData = { protocol: QUEUE_PROTOCOL, version: PACKAGE_VERSION, args: [...args] };
       const id = jobId(task, data);
       let e = entries.get(id);
-      if (!e) {
-        e = { id, task, data, state: "queued", busy: false, waiters: [] };
+      if (!e || e.state === "done") {
+        // A job already collected (the same parameters submitted again after it finished) runs again: results are
+        // not kept once handed over, so that a long run's memory does not grow with its finished jobs.
+        e ??= { id, task, data, state: "queued", busy: false, waiters: [] };
+        e.state = "queued";
         entries.set(id, e);
         if (batch.length === 0) queueMicrotask(flush);
         batch.push(e);
@@ -375,14 +403,19 @@ export function openQueueRun(options: QueueOptions): QueueRun {
       for (const e of waiting) settle(e, "failed", cancelled);
       // Removing them needs Redis; with Redis gone they simply expire with the queue's data.
       if (connected && queue) {
-        const remove = Promise.all(waiting.map(async (e) => (await queue!.getJob(e.id))?.remove())).catch(() => {});
+        const remove = Promise.all(waiting.map(async (e) => (await queue!.getJob(e.id))?.remove())).catch(
+          () => {},
+        );
         await bounded(remove, 5000);
       }
     },
     async close() {
       closed = true;
       if (timer) clearInterval(timer);
-      await bounded(Promise.all([events?.close(), queue?.close()]).catch(() => {}), 2000);
+      await bounded(
+        Promise.all([events?.close(), queue?.close()]).catch(() => {}),
+        2000,
+      );
       events?.disconnect().catch(() => {});
       queue?.disconnect().catch(() => {});
       redis.disconnect();
