@@ -8,11 +8,10 @@
  * (`tsxWorker.mjs`: on Node 20, `--import tsx` registers nothing in a worker thread, so that preload registers it). */
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { TransferListItem } from "node:worker_threads";
 import { Tinypool } from "tinypool";
 import { GradtraceError } from "../core/index.ts";
 import type { TaskEnvelope, TaskRequest } from "./protocol.ts";
-import type { Transferred } from "./transfer.ts";
+import type { TransferItem, Transferred } from "./transfer.ts";
 
 /** The exported function names of a task module `M` (`typeof import("./task.ts")`). */
 export type TaskName<M> = {
@@ -39,7 +38,7 @@ export interface RunOptions {
   /** Aborting rejects the task (an AbortError) and stops the worker running it. */
   readonly signal?: AbortSignal;
   /** Arguments moved to the worker instead of copied. */
-  readonly transfer?: readonly TransferListItem[];
+  readonly transfer?: readonly TransferItem[];
 }
 
 export interface WorkerPool<M> {

@@ -21,7 +21,10 @@ export interface RedisTarget {
 /** Parses a queue URL; E_ARG (naming the flag) for anything that is not a redis:// or rediss:// URL. */
 export function parseRedisUrl(
   url: string,
-  { flag = "--queue", env = process.env }: { flag?: string; env?: NodeJS.ProcessEnv } = {},
+  {
+    flag = "--queue",
+    env = process.env,
+  }: { flag?: string; env?: Readonly<Record<string, string | undefined>> } = {},
 ): RedisTarget {
   let u: URL;
   try {
