@@ -3,8 +3,18 @@
  * list (names and kinds), so adding, removing or retyping an export is a visible decision; docs/api.md documents
  * it with examples that a test runs. */
 
-// Analysis: a trace in, predictability and rank out.
+// Analysis: a trace in, predictability and rank out; the GaLore advisor.
 export {
+  ADVISE_CAVEAT,
+  type AdviseOptions,
+  type AdviseProgress,
+  type AdviseResult,
+  advise,
+  DEFAULT_ADVISE_OPTIONS,
+  type EnergySource,
+  type TensorAdvice,
+  type TensorAdviceChoice,
+  type UniformSetting,
   type AnalysisGram,
   type AnalysisMode,
   type AnalysisOutput,
@@ -72,8 +82,11 @@ export {
 } from "./core/index.ts";
 // Atomic, refuse-to-overwrite file writing (what every gradtrace output goes through).
 export { type WriteFileOptions, writeFileAtomic, writeJsonAtomic } from "./io/index.ts";
-// Lab entry points: zoo training and the spiked two-layer lab.
+// Lab entry points: zoo training (with the GaLore-style projected Adam) and the spiked two-layer lab.
 export {
+  createGaloreAdam,
+  type GaloreAdamOptions,
+  type ProjectedSetting,
   runSpiked,
   runSweep,
   runZooTraining,
@@ -89,15 +102,24 @@ export {
 // reproduction takes (the jobs run on `gradtrace worker` processes).
 export type { QueueOptions, QueueStatus } from "./parallel/index.ts";
 // Reports: the terminal table, the self-contained HTML report, per-step CSV.
-export { renderHtmlReport, renderTable, seriesCsv } from "./report/index.ts";
+export {
+  type HtmlReportOptions,
+  renderAdviseHtml,
+  renderAdviseTable,
+  renderHtmlReport,
+  renderTable,
+  seriesCsv,
+} from "./report/index.ts";
 // Reproductions of the papers, and the built-in demo.
 export {
   type DemoOptions,
   type DemoResult,
+  type GaloreAdviceOptions,
   type LowRankGradientsOptions,
   type LowRankGradientsResult,
   type PredictableManifoldsOptions,
   type PredictableManifoldsResult,
+  reproduceGaloreAdvice,
   reproduceLowRankGradients,
   reproducePredictableManifolds,
   runDemo,

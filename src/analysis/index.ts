@@ -34,3 +34,22 @@ export type {
   TensorResult,
   WindowedKappa,
 } from "./types.ts";
+export {
+  ADVISE_CAVEAT,
+  ADVISE_SCHEMA_VERSION,
+  type AdviseOptions,
+  type AdviseProgress,
+  type AdviseResult,
+  advise,
+  capturedEnergySeries,
+  DEFAULT_ADVISE_OPTIONS,
+  type EnergySeries,
+  type EnergySource,
+  fullStateSize,
+  type OrientedSteps,
+  projectedStateSize,
+  svdFlops,
+  type TensorAdvice,
+  type TensorAdviceChoice,
+  type UniformSetting,
+} from "./advise/index.ts";

@@ -38,7 +38,7 @@ export interface RangeGeometryOptions {
   readonly top?: number;
 }
 
-interface Eig {
+export interface Eig {
   /** Eigenvalues of the (restricted, rescaled) Gram, descending, clamped at 0. */
   readonly values: Float64Array;
   /** |J|×|J| eigenvectors, column i for values[i]. */
@@ -46,7 +46,7 @@ interface Eig {
 }
 
 /** Restriction of an s×s matrix to rows/columns J, times `scale`. */
-function restrict(a: Mat, rowsJ: readonly number[], colsJ: readonly number[], scale: number): Mat {
+export function restrict(a: Mat, rowsJ: readonly number[], colsJ: readonly number[], scale: number): Mat {
   const out = mat(rowsJ.length, colsJ.length);
   rowsJ.forEach((i, r) => {
     colsJ.forEach((j, c) => {
@@ -57,7 +57,7 @@ function restrict(a: Mat, rowsJ: readonly number[], colsJ: readonly number[], sc
 }
 
 /** Yᵀ Z for two rows × s row-major sketches. */
-function crossGram(y: Float32Array, z: Float32Array, rows: number, s: number): Mat {
+export function crossGram(y: Float32Array, z: Float32Array, rows: number, s: number): Mat {
   const out = mat(s, s);
   for (let r = 0; r < rows; r++) {
     const yo = r * s;
@@ -106,7 +106,7 @@ function projectedNormSq(a: Eig, c: Mat, b: Eig | null, k: number): number {
 
 /** ζ = Σ_{i≤k<j} λ_iλ_j / (s(λ_i − λ_j)²) over the eigenvalues λ = σ² of a sketch's Gram (file comment), capped at
  * k: the first-order expected Σ sin²θ between the sketch's top-k left subspace and G's. */
-function projectorPerturbation(values: Float64Array, k: number, s: number): number {
+export function projectorPerturbation(values: Float64Array, k: number, s: number): number {
   let z = 0;
   for (let i = 0; i < k; i++) {
     for (let j = k; j < values.length; j++) {
@@ -118,7 +118,7 @@ function projectorPerturbation(values: Float64Array, k: number, s: number): numb
   return Math.min(k, z);
 }
 
-function trace(a: Mat): number {
+export function trace(a: Mat): number {
   let t = 0;
   for (let i = 0; i < a.rows; i++) t += a.data[i * a.cols + i];
   return t;

@@ -22,6 +22,12 @@ interface CommandEntry {
 /** Every command (keep this list sorted). */
 export const COMMANDS: readonly CommandEntry[] = [
   {
+    name: "advise",
+    term: "advise [options] <trace...>",
+    summary: "GaLore rank and refresh interval per layer from the captured gradient energy E(r, Δ)",
+    load: async () => (await import("./commands/advise.ts")).registerAdviseCommand,
+  },
+  {
     name: "analyze",
     term: "analyze [options] <trace>",
     summary: "how predictable (κ per predictor) and how low-rank (r*(ε)) a logged run's gradients are",

@@ -1,5 +1,5 @@
 /** @file Public API of the core layer: the only module other layers import. */
-export { blockBootstrapRatioCI } from "./bootstrap.ts";
+export { blockBootstrapRatioCI, defaultBlockLength } from "./bootstrap.ts";
 export {
   type Assumption,
   BOUND_STATEMENTS,
@@ -68,6 +68,7 @@ export {
   registerPredictorFamily,
   resolvePredictor,
 } from "./predictors/index.ts";
+export { cssColor, interpolate as interpolateColor, type Rgb } from "./colormap.ts";
 export { dot } from "./predictors/kernels.ts";
 export { createRng, deriveSeed, type Rng } from "./rng.ts";
 export {

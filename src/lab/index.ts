@@ -30,7 +30,13 @@ export {
   sweepTable,
 } from "./spiked/index.ts";
 export { markdownTable, sweepRows } from "./spiked/tables.ts";
-export { OPTIMIZER_NAMES, type OptimizerName } from "./zoo/optimizers.ts";
+export {
+  createGaloreAdam,
+  type GaloreAdamOptions,
+  galoreStateSize,
+  type ProjectedSetting,
+} from "./zoo/galoreAdam.ts";
+export { OPTIMIZER_NAMES, type Optimizer, type OptimizerName } from "./zoo/optimizers.ts";
 export {
   createZooModel,
   isFullBatch,

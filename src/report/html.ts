@@ -1,7 +1,8 @@
 /** @file The self-contained HTML report of `gradtrace analyze --html`: summary, per-tensor table, and inline SVG
  * figures (κ per tensor, increment spectra, r*(ε) curves, κ over time, stale-projector energy) plus the bound
- * calculators with their assumptions. No script, no external asset: it opens anywhere, offline. */
-import type { AnalysisResult, TensorResult } from "../analysis/index.ts";
+ * calculators with their assumptions, and the GaLore advice section when given one. No script, no external asset: it opens anywhere, offline. */
+import type { AdviseResult, AnalysisResult, TensorResult } from "../analysis/index.ts";
+import { ADVISE_STYLE, adviseSectionHtml } from "./advise.ts";
 import { decimateMinMax, fmtNum } from "../core/index.ts";
 import { modeDescription } from "./mode.ts";
 import { type ChartPanel, type ChartSeries, escapeXml, renderSvgChart } from "./svgChart.ts";
@@ -229,9 +230,14 @@ ${classLine}<ul>${(b.statements ?? []).map((s) => `<li>${escapeXml(s)}</li>`).jo
 const STYLE = `body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1180px;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:1rem 0}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}
 td:first-child,th:first-child{text-align:left}tr.total{font-weight:bold;border-top:2px solid #444}small{color:#777}
-.summary{background:#f4f7fb;padding:1rem;border-left:4px solid #0072B2}svg{max-width:100%;height:auto}code{background:#eee;padding:0 3px}`;
+.summary{background:#f4f7fb;padding:1rem;border-left:4px solid #0072B2}svg{max-width:100%;height:auto}code{background:#eee;padding:0 3px}${ADVISE_STYLE}`;
 
-export function renderHtmlReport(result: AnalysisResult): string {
+export interface HtmlReportOptions {
+  /** GaLore advice for the same trace (`advise()`): adds its section (per-layer heatmaps of E over r × Δ). */
+  readonly advice?: AdviseResult;
+}
+
+export function renderHtmlReport(result: AnalysisResult, { advice }: HtmlReportOptions = {}): string {
   const t = result.trace;
   const problems = t.problems.length
     ? `<h3>Problems found in the trace</h3><ul>${t.problems.map((p) => `<li class="${p.kind}">${escapeXml(p.message)}</li>`).join("")}</ul>`
@@ -276,6 +282,7 @@ ${oracleFigure(result)}
 <h2>Over time</h2>
 ${windowsFigure(result)}
 ${staleFigure(result)}
+${advice ? adviseSectionHtml(advice) : ""}
 <h2>Bound calculators</h2>
 ${boundsHtml(result)}
 </body></html>

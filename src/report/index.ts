@@ -1,6 +1,7 @@
 /** @file Public API of the report layer: the only module other layers import. */
+export { ADVISE_STYLE, adviseSectionHtml, renderAdviseHtml, renderAdviseTable } from "./advise.ts";
 export { csvFileName, seriesCsv } from "./csv.ts";
-export { renderHtmlReport } from "./html.ts";
+export { type HtmlReportOptions, renderHtmlReport } from "./html.ts";
 export { modeDescription } from "./mode.ts";
 export { type ChartPanel, type ChartSeries, renderSvgChart } from "./svgChart.ts";
 export { renderTable } from "./table.ts";

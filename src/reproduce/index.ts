@@ -9,6 +9,11 @@ export {
   runDemo,
 } from "./demo/demo.ts";
 export {
+  GALORE_ADVICE,
+  type GaloreAdviceOptions,
+  reproduceGaloreAdvice,
+} from "./galore-advice/reproduce.ts";
+export {
   judgeLowRankGradients,
   type LowRankVerdict,
   verdictFromCases,

@@ -4,6 +4,8 @@
  * JSON (JSON has no NaN). */
 
 import type {
+  AdviseResult,
+  TensorAdvice,
   AnalysisResult,
   MatrixGeometry,
   SketchReport,
@@ -228,3 +230,8 @@ export interface LiveStepsEvent extends Omit<LiveTrack, "name"> {
 export interface ApiError {
   readonly error: { code: string; message: string };
 }
+
+/** `/api/runs/:id/advise?target=0.8`: advise()'s result for the run's trace (docs/advise.md); `traces` holds the
+ * run's path relative to the served directory. A uniform energy that is NaN (a rank off the computed ranks) is null. */
+export type AdviseResponse = AdviseResult;
+export type { TensorAdvice };

@@ -4,12 +4,27 @@
 import * as fs from "node:fs";
 import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
+import { DEFAULT_ADVISE_OPTIONS } from "../analysis/index.ts";
 import { GradtraceError } from "../core/index.ts";
-import type { ApiError, HeatmapJson, HeatmapMetric, LabResponse, RunsResponse } from "./api-types.ts";
+import type {
+  AdviseResponse,
+  ApiError,
+  HeatmapJson,
+  HeatmapMetric,
+  LabResponse,
+  RunsResponse,
+} from "./api-types.ts";
 import { hostAllowed, requestToken, tokenMatches } from "./auth.ts";
 import type { StaticFile } from "./static.ts";
 import type { RunStore } from "./store.ts";
-import { oneOf, optionalInteger, stepRange, validateId, validateTensorName } from "./validate.ts";
+import {
+  oneOf,
+  optionalFraction,
+  optionalInteger,
+  stepRange,
+  validateId,
+  validateTensorName,
+} from "./validate.ts";
 import {
   encodeHeatmapBinary,
   heatmapView,
@@ -188,6 +203,12 @@ export function createApp({ store, files, token, checkHost = false, pingMs = 15_
       clearInterval(ping);
       unsubscribe();
     });
+
+  app.get("/api/runs/:id/advise", async (c) => {
+    const id = runId(c);
+    const target = optionalFraction(c.req.query("target"), "target", DEFAULT_ADVISE_OPTIONS.target);
+    return c.json<AdviseResponse>(await store.adviseRun(id, target));
+  });
 
   app.get("/api/runs/:id/events", (c) => sse(c, runId(c)));
   app.get("/api/events", (c) => sse(c, null));

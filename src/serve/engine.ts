@@ -2,8 +2,14 @@
  * the page shows, the per-window ranks of the rank heatmap included), or assembles the result of a live run's
  * streaming state (its checkpoint) without a pass over the trace. Behind an interface so tests can inject a
  * deterministic engine, and so the store never knows how traces are read. */
-import type { AnalysisResult, AnalyzeOptions, StreamingCheckpoint } from "../analysis/index.ts";
-import { analyzeWithSeries, streamingOutput } from "../analysis/index.ts";
+import type {
+  AdviseOptions,
+  AdviseResult,
+  AnalysisResult,
+  AnalyzeOptions,
+  StreamingCheckpoint,
+} from "../analysis/index.ts";
+import { advise, analyzeWithSeries, streamingOutput } from "../analysis/index.ts";
 import { createPool, siblingModule } from "../parallel/index.ts";
 import { openTrace } from "../trace/index.ts";
 
@@ -23,6 +29,9 @@ export type ServeAnalyzeOptions = Pick<
   | "fdRows"
 >;
 
+/** The advisor's options the dashboard passes (`/api/runs/:id/advise?target=`). */
+export type ServeAdviseOptions = Pick<AdviseOptions, "target" | "include" | "exclude">;
+
 export interface EngineOutput {
   readonly result: AnalysisResult;
   /** Step index (as logged) of each step position of the result (`AnalysisOutput.stepIndices`). */
@@ -35,6 +44,8 @@ export interface AnalysisEngine {
    * mode assembles its own, reading only the trace's metadata and the matrix geometry's sampled steps. Engines
    * without it have the store assemble in its own thread. */
   assemble?(absPath: string, checkpoint: StreamingCheckpoint): Promise<EngineOutput>;
+  /** GaLore advice for the trace (advise()); engines without it have the store advise in its own thread. */
+  advise?(absPath: string, options: ServeAdviseOptions): Promise<AdviseResult>;
 }
 
 export const traceEngine: Required<AnalysisEngine> = {
@@ -56,6 +67,9 @@ export const traceEngine: Required<AnalysisEngine> = {
     } finally {
       reader.close();
     }
+  },
+  advise(absPath, options) {
+    return advise(absPath, options);
   },
 };
 
@@ -121,6 +135,10 @@ export function workerEngine({
     async assemble(absPath, checkpoint) {
       if (!(await start())) return traceEngine.assemble(absPath, checkpoint);
       return pool.run("assembleTrace", [absPath, checkpoint]);
+    },
+    async advise(absPath, options) {
+      if (!(await start())) return traceEngine.advise(absPath, options);
+      return pool.run("adviseTrace", [absPath, options]);
     },
     mode: () => mode,
     async close() {

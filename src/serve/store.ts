@@ -20,13 +20,14 @@
  * most every `liveMaxWaitMs` / `maxWaitMs`). Meanwhile the previous result keeps being served. Analyses run one at
  * a time (the machine may be small); watched and requested runs go first. */
 import * as path from "node:path";
+import type { AdviseResult } from "../analysis/index.ts";
 import { GradtraceError } from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
 import { AnalysisQueue } from "./analysisQueue.ts";
 import type { LabListEntry, LabResponse, RunListEntry } from "./api-types.ts";
 import { CACHE_DIR_NAME, type CachedResult, ResultCache } from "./cache.ts";
 import { type Discovery, fingerprint } from "./discover.ts";
-import type { AnalysisEngine, ServeAnalyzeOptions } from "./engine.ts";
+import { type AnalysisEngine, type ServeAnalyzeOptions, traceEngine } from "./engine.ts";
 import { type LiveListener, LiveMode, type RunListener } from "./liveMode.ts";
 import { RunListing } from "./runListing.ts";
 import { RunResults } from "./runResults.ts";
@@ -73,6 +74,10 @@ export class RunStore {
   private readonly liveMaxWaitMs: number;
   private readonly log: (message: string) => void;
   private timer: NodeJS.Timeout | null = null;
+  private readonly engine: AnalysisEngine;
+  private readonly analyzeOptions: ServeAnalyzeOptions;
+  /** GaLore advice per run, version and target: computed on request (SVDs per refresh), kept while it is current. */
+  private readonly advice = new Map<string, Promise<AdviseResult>>();
   private lastRescan = 0;
   private closed = false;
 
@@ -93,6 +98,8 @@ export class RunStore {
   }: RunStoreOptions) {
     this.listing = new RunListing(root);
     this.root = this.listing.root;
+    this.engine = engine;
+    this.analyzeOptions = analyzeOptions;
     this.cacheDir = cacheDir ?? path.join(this.listing.displayBase, CACHE_DIR_NAME);
     this.rescanMs = rescanMs;
     this.debounceMs = debounceMs;
@@ -198,6 +205,32 @@ export class RunStore {
     }
     if (s.cached) return { cached: s.cached, version: s.version };
     throw new GradtraceError("E_FORMAT", `run ${id}: no result could be produced`);
+  }
+
+  /** GaLore advice for the run's trace at its current version (the engine's worker when it has one). Tensors are
+   * selected as the dashboard's analysis selects them; the trace path in the result is shown relative. */
+  async adviseRun(id: string, target: number): Promise<AdviseResult> {
+    const s = this.listing.state(id);
+    const key = `${id}\u0000${s.version}\u0000${target}`;
+    let p = this.advice.get(key);
+    if (!p) {
+      for (const k of this.advice.keys()) if (k.startsWith(`${id}\u0000`)) this.advice.delete(k);
+      const { include, exclude } = this.analyzeOptions;
+      const options = { target, ...(include ? { include } : {}), ...(exclude ? { exclude } : {}) };
+      p = (this.engine.advise ?? traceEngine.advise)(s.found.absPath, options).then((r) => ({
+        ...r,
+        traces: [s.found.relPath],
+      }));
+      // A failed computation is not kept: the next request tries again.
+      p.catch(() => this.advice.delete(key));
+      this.advice.set(key, p);
+    }
+    try {
+      return await p;
+    } catch (err) {
+      if (err instanceof GradtraceError) throw new GradtraceError(err.code, this.redact(err.message));
+      throw err;
+    }
   }
 
   // ---- live mode ----------------------------------------------------------------------------------------------

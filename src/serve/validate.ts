@@ -86,3 +86,16 @@ export function stepRange(from: string | undefined, to: string | undefined): { f
   }
   return { ...(a !== undefined ? { from: a } : {}), ...(b !== undefined ? { to: b } : {}) };
 }
+
+/** A fraction in (0, 1] from a query parameter (e.g. advise's target), or the default when absent. */
+export function optionalFraction(value: string | undefined, param: string, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!/^(0?\.\d+|1(\.0*)?)$/.test(value) || !(n > 0 && n <= 1)) {
+    throw new GradtraceError(
+      "E_ARG",
+      `query parameter ${param}=${JSON.stringify(value.slice(0, 80))}: expected a number in (0, 1]`,
+    );
+  }
+  return n;
+}

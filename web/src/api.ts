@@ -3,6 +3,7 @@
  * Bearer header (and as a query parameter for EventSource, which cannot set headers). Types are imported from the
  * API's type declarations only — no server code is bundled. */
 import type {
+  AdviseResponse,
   HeatmapHeader,
   HeatmapMetric,
   LabResponse,
@@ -46,6 +47,9 @@ const seg = encodeURIComponent;
 export const api = {
   runs: () => getJson<RunsResponse>("/api/runs"),
   summary: (run: string) => getJson<SummaryResponse>(`/api/runs/${seg(run)}/summary`),
+  /** GaLore advice (computed on request; seconds for a large trace). */
+  advise: (run: string, target: number) =>
+    getJson<AdviseResponse>(`/api/runs/${seg(run)}/advise?target=${seg(String(target))}`),
   /** A tensor's series: the whole run, or a logged-step range, at most `points` points per series (min/max per
    * bucket beyond). */
   series: (run: string, tensor: string, range: { from?: number; to?: number; points?: number } = {}) => {

@@ -1,32 +1,9 @@
 /** @file Colour scales for the heatmap as 256-entry lookup tables of packed RGBA (ready to store into an
  * ImageData's Uint32 view), plus the value → [0, 1] mappings. κ uses a diverging scale centred on 1 (the zero
  * predictor's κ: blue = more predictable than predicting nothing, red = worse); ranks and norms a sequential one. */
+import { DIVERGING, interpolate, type Rgb, VIRIDIS } from "../../src/core/colormap.ts";
 
-export type Rgb = readonly [number, number, number];
-
-/** Viridis, sampled at 9 anchors (perceptually uniform, readable by colour-blind users). */
-const VIRIDIS: Rgb[] = [
-  [68, 1, 84],
-  [72, 40, 120],
-  [62, 74, 137],
-  [49, 104, 142],
-  [38, 130, 142],
-  [31, 158, 137],
-  [53, 183, 121],
-  [109, 205, 89],
-  [253, 231, 37],
-];
-
-/** ColorBrewer RdBu reversed: blue below the centre, white at it, red above. */
-const DIVERGING: Rgb[] = [
-  [33, 102, 172],
-  [103, 169, 207],
-  [209, 229, 240],
-  [247, 247, 247],
-  [253, 219, 199],
-  [239, 138, 98],
-  [178, 24, 43],
-];
+export { cssColor, type Rgb } from "../../src/core/colormap.ts";
 
 export const NAN_RGB: Rgb = [205, 205, 205];
 
@@ -44,27 +21,9 @@ export function unpack(c: number): Rgb {
     : [c >>> 24, (c >>> 16) & 255, (c >>> 8) & 255];
 }
 
-function interpolate(anchors: readonly Rgb[], t: number): Rgb {
-  const x = Math.min(1, Math.max(0, t)) * (anchors.length - 1);
-  const i = Math.min(anchors.length - 2, Math.floor(x));
-  const f = x - i;
-  const a = anchors[i];
-  const b = anchors[i + 1];
-  return [
-    Math.round(a[0] + f * (b[0] - a[0])),
-    Math.round(a[1] + f * (b[1] - a[1])),
-    Math.round(a[2] + f * (b[2] - a[2])),
-  ];
-}
-
 export function lut(kind: "sequential" | "diverging"): Uint32Array {
   const anchors = kind === "diverging" ? DIVERGING : VIRIDIS;
   return Uint32Array.from({ length: 256 }, (_, i) => pack(interpolate(anchors, i / 255)));
-}
-
-export function cssColor(kind: "sequential" | "diverging", t: number): string {
-  const [r, g, b] = interpolate(kind === "diverging" ? DIVERGING : VIRIDIS, t);
-  return `rgb(${r},${g},${b})`;
 }
 
 /** How values map to the colour axis. */

@@ -4,6 +4,8 @@
  * higher resolution). In live mode the page applies each incremental `live` event to the headline (steps seen, last
  * ‖g‖ and running κ of the whole model and of the selected tensor) at once, and refetches what changed when the
  * server announces a new result version, keeping the heatmap's viewport and the selection. */
+import { el } from "./dom.ts";
+import { advicePanel } from "./advise.ts";
 import {
   api,
   type HeatmapMetric,
@@ -39,17 +41,6 @@ interface RunPageState {
 export interface RunPage extends Page {
   /** Shows another tensor without rebuilding the page (hash change inside the same run). */
   selectTensor(name: string): void;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  cls?: string,
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
 }
 
 function select(
@@ -95,7 +86,7 @@ export function runPage(
   const heatHost = el("section", "heatmap-host");
   const tensorHost = el("section", "tensor");
   const tableHost = el("div");
-  root.append(head, controls, heatHost, tensorHost, tableHost);
+  root.append(head, controls, heatHost, tensorHost, tableHost, advicePanel(runId));
   const heatmap = new Heatmap(heatHost, tooltip);
   let tensorTable: DataTable<TensorSummary> | null = null;
   const charts = new Map<string, Chart>();

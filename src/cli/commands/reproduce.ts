@@ -6,6 +6,7 @@ import { DEFAULT_JOBS } from "../../lab/index.ts";
 import {
   REPRODUCE_BUDGET_NAMES,
   type ReproduceBudget,
+  reproduceGaloreAdvice,
   reproduceLowRankGradients,
   reproducePredictableManifolds,
 } from "../../reproduce/index.ts";
@@ -13,7 +14,11 @@ import { parseInteger } from "../parse.ts";
 import { progressBar } from "../progress.ts";
 import { QUEUE_FLAG_HELP, queueRunOptions, queueUrl } from "../queueFlags.ts";
 
-const EXPERIMENTS = ["low-rank-gradients", "predictable-manifolds"] as const;
+const EXPERIMENTS = ["galore-advice", "low-rank-gradients", "predictable-manifolds"] as const;
+
+function isBudget(value: string): value is ReproduceBudget {
+  return (REPRODUCE_BUDGET_NAMES as readonly string[]).includes(value);
+}
 
 interface ReproduceFlags {
   out: string;
@@ -29,7 +34,8 @@ export function registerReproduceCommand(program: Command): void {
     .description(
       "Reproduce a paper's experiments and write a report with an honest verdict per claim: " +
         "low-rank-gradients (Sonthalia, Murray, Montúfar 2025: spiked two-layer lab) or predictable-manifolds " +
-        "(Calvo 2026: model zoo × optimizers × seeds).",
+        "(Calvo 2026: model zoo × optimizers × seeds), or galore-advice (does `gradtrace advise` pick better GaLore " +
+        "settings than a uniform one at equal memory? full Adam, uniform and advised projected Adam on zoo models).",
     )
     .argument("<experiment>", EXPERIMENTS.join(" | "))
     .option("--out <dir>", "report folder", "docs/reproductions")
@@ -56,20 +62,48 @@ export function registerReproduceCommand(program: Command): void {
       queueUrl,
     )
     .action(async (experiment: string, flags: ReproduceFlags) => {
+      if ((EXPERIMENTS as readonly string[]).includes(experiment) && !isBudget(flags.budget)) {
+        throw new GradtraceError(
+          "E_ARG",
+          `--budget: "${flags.budget}" is not one of ${REPRODUCE_BUDGET_NAMES.join(", ")}`,
+        );
+      }
+      const budget = flags.budget as ReproduceBudget;
+      if (experiment === "galore-advice" && flags.queue) {
+        throw new GradtraceError(
+          "E_UNSUPPORTED",
+          "--queue: galore-advice runs on this machine (the queue runs low-rank-gradients and predictable-manifolds)",
+        );
+      }
       // The queue's notices go to stderr; its progress is the reproduction's own bar (one event per finished job).
       const queue = flags.queue ? { queue: queueRunOptions(flags.queue, "reproduce") } : {};
-      if (experiment === "low-rank-gradients") {
-        if (!(REPRODUCE_BUDGET_NAMES as readonly string[]).includes(flags.budget)) {
-          throw new GradtraceError(
-            "E_ARG",
-            `--budget: "${flags.budget}" is not one of ${REPRODUCE_BUDGET_NAMES.join(", ")}`,
-          );
+      if (experiment === "galore-advice") {
+        const bar = progressBar("reproduce");
+        try {
+          const r = await reproduceGaloreAdvice({
+            outDir: flags.out,
+            budget,
+            ...(flags.records ? { records: flags.records } : {}),
+            onProgress: (p) => {
+              bar.update(p.done, p.total, { info: p.message });
+              if (!process.stderr.isTTY && p.total > 0)
+                process.stderr.write(`${new Date().toISOString()} [${p.done}/${p.total}] ${p.message}\n`);
+            },
+          });
+          bar.stop();
+          for (const v of r.verdicts) process.stdout.write(`${v.verdict}: ${v.claim}\n`);
+          process.stdout.write(`wrote ${r.reportPath}\n`);
+        } finally {
+          bar.stop();
         }
+        return;
+      }
+      if (experiment === "low-rank-gradients") {
         const bar = progressBar("reproduce");
         try {
           const r = await reproduceLowRankGradients({
             outDir: flags.out,
-            budget: flags.budget as ReproduceBudget,
+            budget,
             jobs: flags.jobs,
             records: flags.records,
             ...queue,
@@ -90,14 +124,11 @@ export function registerReproduceCommand(program: Command): void {
         return;
       }
       if (experiment === "predictable-manifolds") {
-        if (!["smoke", "quick", "full"].includes(flags.budget)) {
-          throw new GradtraceError("E_ARG", `--budget: "${flags.budget}" is not smoke, quick or full`);
-        }
         const bar = progressBar("reproduce");
         try {
           const r = await reproducePredictableManifolds({
             outDir: flags.out,
-            budget: flags.budget as "smoke" | "quick" | "full",
+            budget,
             jobs: flags.jobs,
             records: flags.records,
             ...queue,

@@ -7,7 +7,7 @@ import { DType, jit, type numpy as np, valueAndGrad } from "@jax-js/jax";
 import { createRng, deriveSeed, GradtraceError } from "../../core/index.ts";
 import { ensureJax } from "./jaxRuntime.ts";
 import type { HostBatch, ZooModel } from "./model.ts";
-import { createOptimizer, type OptimizerName } from "./optimizers.ts";
+import { createOptimizer, type Optimizer, type OptimizerName } from "./optimizers.ts";
 import { type HostParams, initParams, numelOf, toDevice, uploadFloat32 } from "./params.ts";
 import { createSchedule, type ScheduleKind } from "./schedule.ts";
 
@@ -36,6 +36,9 @@ export interface TrainOptions {
   readonly weightDecay?: number;
   /** SGD+momentum coefficient. */
   readonly momentum?: number;
+  /** An optimizer object to use instead of the one `optimizer` names (e.g. the GaLore-style projected Adam of
+   * galoreAdam.ts); `optimizer` still picks the default learning rate and is what the config records. */
+  readonly optimizerImpl?: Optimizer;
   /** Start from these values instead of the seeded initialisation (copied, not modified). */
   readonly initialParams?: HostParams;
   /** Called after every step, awaited before the next (so a slow writer applies back-pressure). */
@@ -177,6 +180,7 @@ export async function train({
   warmupSteps = model.defaults.warmupSteps,
   weightDecay = model.defaults.weightDecay,
   momentum = DEFAULT_TRAIN_OPTIONS.momentum,
+  optimizerImpl,
   initialParams,
   onStep,
   evalEvery = 0,
@@ -192,7 +196,7 @@ export async function train({
     ? Object.fromEntries(Object.entries(initialParams).map(([k, v]) => [k, v.slice()]))
     : initParams(model.params, deriveSeed(seed, 1));
   const dataRng = createRng(deriveSeed(seed, 2));
-  const opt = createOptimizer({ name: optimizer, weightDecay, momentum });
+  const opt = optimizerImpl ?? createOptimizer({ name: optimizer, weightDecay, momentum });
   const lrAt = createSchedule({ kind: schedule, lr: peakLr, totalSteps: steps, warmupSteps });
   const step = stepFunction(model);
   const heldOut = model.evalBatch?.(evalSize);
