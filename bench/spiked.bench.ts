@@ -8,7 +8,7 @@ import { type Mat, mat } from "../src/core/matrix.ts";
 import { createRng } from "../src/core/rng.ts";
 import { resolveActivation } from "../src/lab/spiked/activations.ts";
 import { generateSpikedData } from "../src/lab/spiked/data.ts";
-import { decomposeGradient } from "../src/lab/spiked/decomposition.ts";
+import { decomposeGradient, decompositionInput } from "../src/lab/spiked/decomposition.ts";
 import { createJaxGemm, gemmOperator } from "../src/lab/spiked/gemm.ts";
 import { gradientMetrics } from "../src/lab/spiked/metrics.ts";
 import { initNetwork, lossAndGradient } from "../src/lab/spiked/model.ts";
@@ -82,43 +82,16 @@ export async function run(): Promise<BenchRow[]> {
     unit: "ms",
     note: "oversample 10, 3 power iterations",
   });
-  const decArgs = {
-    xBulk: data.xBulk,
-    q: data.q,
-    z: data.z,
-    zeta: data.zeta,
-    residual: grad.residual,
-    dsigma: grad.dsigma,
-    a: net.a,
-    gamma: net.gamma,
-    gemm,
-  };
+  const decArgs = decompositionInput(data, grad, net, gemm);
   let dec = decomposeGradient(decArgs);
+  const metrics = (fullSpectrum: boolean) =>
+    gradientMetrics({ grad: grad.grad, dataGrad: grad.dataGrad, regGrad: null, dec, gemm, fullSpectrum });
   const decMs = time(() => {
     dec = decomposeGradient(decArgs);
-    gradientMetrics({
-      grad: grad.grad,
-      dataGrad: grad.dataGrad,
-      regGrad: null,
-      dec,
-      gemm,
-      fullSpectrum: false,
-    });
+    metrics(false);
   }, reps);
   rows.push({ name: "spiked: decomposition S1+S2+E and metrics (incl. SVD)", value: decMs, unit: "ms" });
-  const fullMs = time(
-    () => {
-      gradientMetrics({
-        grad: grad.grad,
-        dataGrad: grad.dataGrad,
-        regGrad: null,
-        dec,
-        gemm,
-        fullSpectrum: true,
-      });
-    },
-    quick ? 1 : 2,
-  );
+  const fullMs = time(() => metrics(true), quick ? 1 : 2);
   rows.push({
     name: "spiked: metrics with the full spectrum (effective rank)",
     value: fullMs,

@@ -32,6 +32,7 @@ import {
   openTrace,
   refuseCorruption,
   type TensorInfo,
+  type TraceInfo,
   type TraceReader,
 } from "../trace/index.ts";
 import { type CorruptStep, corruptionProblems, corruptStepOf } from "./corruption.ts";
@@ -496,23 +497,12 @@ async function analyzeReader(
     result: {
       schemaVersion: SCHEMA_VERSION,
       mode: "exact",
-      trace: {
-        path: info.path,
-        format: info.format,
-        steps: kept.length,
-        tensors: names.length,
-        problems,
-        excludedSteps: { nonfinite: nonFinite.length, corrupt: corrupt.length },
-      },
-      options: {
-        predictors: [...predictors],
-        eps: [...eps],
-        window,
+      ...traceAndOptions(info, kept.length, problems, nonFinite, corrupt, {
+        ctx: { predictors, eps, names, window, modeOptions },
         bootstrap,
-        ...(sketch ? { sketch } : {}),
-        ...modeOptions,
-        ...(burnIn > 0 ? { burnIn } : {}),
-      },
+        sketch,
+        extra: burnIn > 0 ? { burnIn } : {},
+      }),
       tensors,
       total: totalResult,
       bounds,
@@ -521,6 +511,43 @@ async function analyzeReader(
     series,
     stepIndices: kept.map((p) => info.steps[p]),
     ...(options.gram ? { gram: { total, tensors: grams } } : {}),
+  };
+}
+
+/** The `trace` and `options` sections of a result, alike in both modes but for the options only one mode has
+ * (`extra`: burnIn in exact mode, fdRows in streaming mode), which come last. */
+function traceAndOptions(
+  info: TraceInfo,
+  steps: number,
+  problems: AnalysisProblem[],
+  nonFinite: readonly number[],
+  corrupt: readonly CorruptStep[],
+  reported: {
+    ctx: StreamingContext;
+    bootstrap: boolean;
+    sketch: string | undefined;
+    extra: Pick<AnalysisResult["options"], "burnIn" | "fdRows">;
+  },
+): Pick<AnalysisResult, "trace" | "options"> {
+  const { ctx, bootstrap, sketch, extra } = reported;
+  return {
+    trace: {
+      path: info.path,
+      format: info.format,
+      steps,
+      tensors: ctx.names.length,
+      problems,
+      excludedSteps: { nonfinite: nonFinite.length, corrupt: corrupt.length },
+    },
+    options: {
+      predictors: [...ctx.predictors],
+      eps: [...ctx.eps],
+      window: ctx.window,
+      bootstrap,
+      ...(sketch ? { sketch } : {}),
+      ...ctx.modeOptions,
+      ...extra,
+    },
   };
 }
 
@@ -711,23 +738,12 @@ export function streamingOutput(reader: TraceReader, checkpoint: StreamingCheckp
     result: {
       schemaVersion: SCHEMA_VERSION,
       mode: "streaming",
-      trace: {
-        path: info.path,
-        format: info.format,
-        steps: n,
-        tensors: names.length,
-        problems,
-        excludedSteps: { nonfinite: nonFinite.length, corrupt: corrupt.length },
-      },
-      options: {
-        predictors: [...predictors],
-        eps: [...eps],
-        window,
+      ...traceAndOptions(info, n, problems, nonFinite, corrupt, {
+        ctx: { predictors, eps, names, window, modeOptions },
         bootstrap,
-        ...(sketch ? { sketch } : {}),
-        ...modeOptions,
-        fdRows,
-      },
+        sketch,
+        extra: { fdRows },
+      }),
       tensors,
       total: totalResult,
       bounds: boundsFor(totalResult, totalOut.series, 0, options.exactGradient),

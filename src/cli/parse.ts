@@ -17,17 +17,26 @@ export function parseNumberList(option: string) {
     });
 }
 
-export function parseInteger(option: string, { min = -Infinity } = {}) {
+/** A commander parser of one number not below `min` (a whole one when `integer`); the error names the option. */
+function parseScalar(option: string, integer: boolean, min: number) {
   return (value: string): number => {
     const x = Number(value);
-    if (!Number.isInteger(x) || x < min) {
+    if (!(integer ? Number.isInteger(x) : Number.isFinite(x)) || x < min) {
       throw new GradtraceError(
         "E_ARG",
-        `${option}: "${value}" must be an integer${min > -Infinity ? ` ≥ ${min}` : ""}`,
+        `${option}: "${value}" must be ${integer ? "an integer" : "a number"}${min > -Infinity ? ` ≥ ${min}` : ""}`,
       );
     }
     return x;
   };
+}
+
+export function parseInteger(option: string, { min = -Infinity } = {}) {
+  return parseScalar(option, true, min);
+}
+
+export function parseNumber(option: string, { min = -Infinity } = {}) {
+  return parseScalar(option, false, min);
 }
 
 const UNITS: Record<string, number> = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };

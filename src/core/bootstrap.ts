@@ -33,6 +33,17 @@ export function quantileSorted(sorted: Float64Array, q: number): number {
   return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
 
+/** Throws E_ARG naming `where` unless the confidence level is in (0, 1) and, when given, the number of resamples is
+ * an integer ≥ 1 (shared by the intervals of this file and stats.ts). */
+export function checkIntervalOptions(where: string, level: number, resamples?: number): void {
+  if (!(level > 0 && level < 1)) {
+    throw new GradtraceError("E_ARG", `${where}: level must be in (0, 1), got ${level}`);
+  }
+  if (resamples !== undefined && !(Number.isInteger(resamples) && resamples >= 1)) {
+    throw new GradtraceError("E_ARG", `${where}: resamples must be an integer ≥ 1, got ${resamples}`);
+  }
+}
+
 export function blockBootstrapRatioCI(
   num: Float64Array,
   den: Float64Array,
@@ -45,15 +56,7 @@ export function blockBootstrapRatioCI(
       `blockBootstrapRatioCI: num has ${n} steps but den has ${den.length}`,
     );
   }
-  if (!(level > 0 && level < 1)) {
-    throw new GradtraceError("E_ARG", `blockBootstrapRatioCI: level must be in (0, 1), got ${level}`);
-  }
-  if (!(Number.isInteger(resamples) && resamples >= 1)) {
-    throw new GradtraceError(
-      "E_ARG",
-      `blockBootstrapRatioCI: resamples must be an integer ≥ 1, got ${resamples}`,
-    );
-  }
+  checkIntervalOptions("blockBootstrapRatioCI", level, resamples);
   const length = blockLength ?? defaultBlockLength(n);
   if (!(Number.isInteger(length) && length >= 1)) {
     throw new GradtraceError(

@@ -222,7 +222,8 @@ class Track {
  * main cost (hand-written: float32 input, float64 accumulators, several dot products per pass). */
 function windowDots(g: Vec, kept: readonly Vec[], out: Float64Array): void {
   const n = g.length;
-  // First pass: ‖g‖² together with up to three kept vectors.
+  // First pass: ‖g‖² together with up to three kept vectors, one straight-line loop per count (deliberate twins,
+  // like emaBank's passes: a loop over the kept vectors inside the element loop keeps no sums in registers).
   const first = Math.min(3, kept.length);
   let self = 0;
   if (first === 0) {

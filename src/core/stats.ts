@@ -2,7 +2,7 @@
  * mean (exact t quantiles from the regularized incomplete beta function, so 2 or 3 seeds get the honest, wide
  * interval rather than a normal approximation), Pearson and Spearman correlation, and a seeded percentile bootstrap
  * of any statistic of n units. */
-import { quantileSorted } from "./bootstrap.ts";
+import { checkIntervalOptions, quantileSorted } from "./bootstrap.ts";
 import { GradtraceError } from "./errors.ts";
 import { createRng } from "./rng.ts";
 
@@ -98,9 +98,7 @@ export interface MeanInterval {
 
 /** Mean and its Student-t confidence interval (non-finite values are left out). */
 export function meanInterval(values: readonly number[], level = 0.95): MeanInterval {
-  if (!(level > 0 && level < 1)) {
-    throw new GradtraceError("E_ARG", `meanInterval: level must be in (0, 1), got ${level}`);
-  }
+  checkIntervalOptions("meanInterval", level);
   const xs = values.filter(Number.isFinite);
   const n = xs.length;
   if (n === 0) return { n, mean: Number.NaN, sd: Number.NaN, lo: Number.NaN, hi: Number.NaN };
@@ -173,15 +171,7 @@ export function bootstrapInterval(
   statistic: (indices: Int32Array) => number,
   { resamples = 2000, level = 0.95, seed = 0 }: BootstrapOptions = {},
 ): [number, number] {
-  if (!(level > 0 && level < 1)) {
-    throw new GradtraceError("E_ARG", `bootstrapInterval: level must be in (0, 1), got ${level}`);
-  }
-  if (!(Number.isInteger(resamples) && resamples >= 1)) {
-    throw new GradtraceError(
-      "E_ARG",
-      `bootstrapInterval: resamples must be an integer ≥ 1, got ${resamples}`,
-    );
-  }
+  checkIntervalOptions("bootstrapInterval", level, resamples);
   if (n < 1) return [Number.NaN, Number.NaN];
   const rng = createRng(seed);
   const stats = new Float64Array(resamples);

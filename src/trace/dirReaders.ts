@@ -14,7 +14,7 @@ import { readNpyFileHeader } from "./npy.ts";
 import { readNpzMembers } from "./npz.ts";
 import { parseSafetensorsHeader } from "./safetensors.ts";
 import { findMissingSteps, parseStepName, type StepEntry, sortSteps } from "./steps.ts";
-import type { OpenTraceOptions, TraceReader } from "./types.ts";
+import type { OpenTraceOptions, TraceFormat, TraceReader } from "./types.ts";
 
 /** Names reserved for per-step scalars in npz / npy layouts (never treated as gradient tensors). */
 export const LOSS_KEY = "__loss__";
@@ -96,11 +96,46 @@ function requireSteps(entries: StepEntry[], dir: string, what: string): void {
   if (entries.length === 0) throw new GradtraceError("E_NOT_FOUND", `${dir}: no ${what} files found`);
 }
 
+/** How one per-step layout names its steps: step_<n><suffix> files, or step_<n> directories when `dirs`. */
+interface StepLayout {
+  readonly format: TraceFormat;
+  readonly suffix: string;
+  readonly dirs: boolean;
+  /** What the error for an empty directory says is missing. */
+  readonly what: string;
+}
+
+/** The reader of a per-step layout: every step's table read up front by `tableOf`, steps appended later by rescan. */
+function openStepDir(
+  dir: string,
+  { format, suffix, dirs, what }: StepLayout,
+  tableOf: (entry: StepEntry) => StepTable,
+  tmpDir: string | undefined,
+): TraceReader {
+  const entries = listSteps(dir, suffix, dirs);
+  requireSteps(entries, dir, what);
+  const tables = entries.map(tableOf);
+  return new LocatedReader({
+    rescan: (lastStep) =>
+      listSteps(dir, suffix, dirs)
+        .filter((e) => e.step > lastStep)
+        .map(tableOf),
+    path: dir,
+    format,
+    tables,
+    problems: findMissingSteps(
+      tables.map((t) => t.step),
+      dir,
+    ),
+    tmpDir,
+  });
+}
+
 export function openSafetensorsDir(dir: string, { tmpDir }: OpenTraceOptions = {}): TraceReader {
-  const entries = listSteps(dir, ".safetensors", false);
-  requireSteps(entries, dir, "step_<n>.safetensors");
-  const tablesFor = (list: StepEntry[]): StepTable[] =>
-    list.map(({ step, name }) => {
+  return openStepDir(
+    dir,
+    { format: "safetensors-dir", suffix: ".safetensors", dirs: false, what: "step_<n>.safetensors" },
+    ({ step, name }) => {
       const file = path.join(dir, name);
       const header = parseSafetensorsHeader(file);
       const tensors = new Map<string, TensorLocation>();
@@ -122,19 +157,9 @@ export function openSafetensorsDir(dir: string, { tmpDir }: OpenTraceOptions = {
         loss: parseMetaNumber(header.metadata.loss, `${file}: __metadata__.loss`),
         lr: parseMetaNumber(header.metadata.lr, `${file}: __metadata__.lr`),
       };
-    });
-  const tables = tablesFor(entries);
-  return new LocatedReader({
-    rescan: (lastStep) => tablesFor(listSteps(dir, ".safetensors", false).filter((e) => e.step > lastStep)),
-    path: dir,
-    format: "safetensors-dir",
-    tables,
-    problems: findMissingSteps(
-      tables.map((t) => t.step),
-      dir,
-    ),
+    },
     tmpDir,
-  });
+  );
 }
 
 function splitScalars(
@@ -152,34 +177,24 @@ function splitScalars(
 }
 
 export function openNpzDir(dir: string, { tmpDir }: OpenTraceOptions = {}): TraceReader {
-  const entries = listSteps(dir, ".npz", false);
-  requireSteps(entries, dir, "step_<n>.npz");
-  const tablesFor = (list: StepEntry[]): StepTable[] =>
-    list.map(({ step, name }) => {
+  return openStepDir(
+    dir,
+    { format: "npz-dir", suffix: ".npz", dirs: false, what: "step_<n>.npz" },
+    ({ step, name }) => {
       const file = path.join(dir, name);
       const tensors = new Map<string, TensorLocation>();
       for (const m of readNpzMembers(file)) tensors.set(m.key, m.location);
       return { step, file, tensors, ...splitScalars(tensors, file) };
-    });
-  const tables = tablesFor(entries);
-  return new LocatedReader({
-    rescan: (lastStep) => tablesFor(listSteps(dir, ".npz", false).filter((e) => e.step > lastStep)),
-    path: dir,
-    format: "npz-dir",
-    tables,
-    problems: findMissingSteps(
-      tables.map((t) => t.step),
-      dir,
-    ),
+    },
     tmpDir,
-  });
+  );
 }
 
 export function openNpyDir(dir: string, { tmpDir }: OpenTraceOptions = {}): TraceReader {
-  const entries = listSteps(dir, "", true);
-  requireSteps(entries, dir, "step_<n>/ directories of .npy");
-  const tablesFor = (list: StepEntry[]): StepTable[] =>
-    list.map(({ step, name }) => {
+  return openStepDir(
+    dir,
+    { format: "npy-dir", suffix: "", dirs: true, what: "step_<n>/ directories of .npy" },
+    ({ step, name }) => {
       const stepDir = path.join(dir, name);
       const tensors = new Map<string, TensorLocation>();
       // listEntries sorts by name, so the tensor order does not depend on the file system's listing order.
@@ -198,17 +213,7 @@ export function openNpyDir(dir: string, { tmpDir }: OpenTraceOptions = {}): Trac
         });
       }
       return { step, file: stepDir, tensors, ...splitScalars(tensors, stepDir) };
-    });
-  const tables = tablesFor(entries);
-  return new LocatedReader({
-    rescan: (lastStep) => tablesFor(listSteps(dir, "", true).filter((e) => e.step > lastStep)),
-    path: dir,
-    format: "npy-dir",
-    tables,
-    problems: findMissingSteps(
-      tables.map((t) => t.step),
-      dir,
-    ),
+    },
     tmpDir,
-  });
+  );
 }

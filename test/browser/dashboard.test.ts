@@ -13,7 +13,7 @@ import { type RunningServer, startServer } from "../../src/serve/server.ts";
 import { lut, scaleFor, toUnit, unpack } from "../../web/src/colormap.ts";
 import { rawGet } from "../serve/http.ts";
 import { analyzeFile, SMALL_MODEL, writeTrace } from "../serve/traces.ts";
-import { DIST_DIR, launchChromium, requireBuilt } from "./harness.ts";
+import { DIST_DIR, downloadFrom, downloadLines, launchChromium, requireBuilt } from "./harness.ts";
 
 let dir: string;
 let server: RunningServer;
@@ -92,14 +92,7 @@ describe("overview", () => {
   });
 
   it("exports the runs table as CSV with the full-precision numbers", async () => {
-    const [download] = await Promise.all([
-      page.waitForEvent("download"),
-      page.locator("[data-table=runs] button[data-export=csv]").click(),
-    ]);
-    const csv = fs
-      .readFileSync((await download.path())!, "utf8")
-      .trim()
-      .split("\n");
+    const csv = await downloadLines(page, "[data-table=runs] button[data-export=csv]");
     const header = csv[0].split(",");
     const line = csv.find((l) => l.startsWith("adam/seed1.gtrace"))!.split(",");
     const e = await analyzeFile(path.join(dir, "adam", "seed1.gtrace"));
@@ -171,14 +164,7 @@ describe("run page", () => {
   });
 
   it("exports the whole heatmap as CSV (one row per tensor, one column per window start)", async () => {
-    const [download] = await Promise.all([
-      page.waitForEvent("download"),
-      page.locator(".heatmap-controls button[data-export=csv]").click(),
-    ]);
-    const lines = fs
-      .readFileSync((await download.path())!, "utf8")
-      .trim()
-      .split("\n");
+    const lines = await downloadLines(page, ".heatmap-controls button[data-export=csv]");
     const e = await analyzeFile(path.join(dir, "adam", "seed1.gtrace"));
     expect(lines[0].split(",").slice(1).map(Number)).toEqual(e.tensors[0].windows!.starts);
     e.tensors.forEach((t, r) => {
@@ -225,11 +211,7 @@ describe("run page", () => {
   });
 
   it("exports the heatmap as SVG (the view as an embedded PNG, with title and scale as text)", async () => {
-    const [download] = await Promise.all([
-      page.waitForEvent("download"),
-      page.locator(".heatmap-controls button[data-export=svg]").click(),
-    ]);
-    const svg = fs.readFileSync((await download.path())!, "utf8");
+    const svg = (await downloadFrom(page, ".heatmap-controls button[data-export=svg]")).toString("utf8");
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg).toMatch(/<image [^>]*href="data:image\/png;base64,[A-Za-z0-9+/=]{100,}"/);
     expect(svg).toContain("adam/seed1.gtrace");
@@ -311,19 +293,13 @@ describe("run page", () => {
   });
 
   it("exports a chart as SVG with one path point per step, and as PNG", async () => {
-    const [svgDl] = await Promise.all([
-      page.waitForEvent("download"),
-      page.locator('[data-chart="grad-norm"] button[data-export=svg]').click(),
-    ]);
-    const svg = fs.readFileSync((await svgDl.path())!, "utf8");
+    const svg = (await downloadFrom(page, '[data-chart="grad-norm"] button[data-export=svg]')).toString(
+      "utf8",
+    );
     expect(svg.startsWith("<svg")).toBe(true);
     const d = /<path d="([^"]+)"/.exec(svg)![1];
     expect(d.match(/[ML]/g)!.length).toBe(40);
-    const [pngDl] = await Promise.all([
-      page.waitForEvent("download"),
-      page.locator('[data-chart="grad-norm"] button[data-export=png]').click(),
-    ]);
-    const png = fs.readFileSync((await pngDl.path())!);
+    const png = await downloadFrom(page, '[data-chart="grad-norm"] button[data-export=png]');
     expect([...png.subarray(1, 4)].map((b) => String.fromCharCode(b)).join("")).toBe("PNG");
   });
 

@@ -1,12 +1,23 @@
 /** @file Browser-test harness: launches Debian's chromium through playwright-core with the flags CI needs, and
  * points at the built page (dist/web, current per test/dist.ts; nothing is built here). */
 import * as fs from "node:fs";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 import { requireBuilt, WEB_DIST } from "../dist.ts";
 
 export { requireBuilt };
 export const DIST_DIR = WEB_DIST;
 export const CHROMIUM = process.env.GRADTRACE_CHROMIUM ?? "/usr/bin/chromium";
+
+/** Clicks the export button `selector` and returns the file the page downloads. */
+export async function downloadFrom(page: Page, selector: string): Promise<Buffer> {
+  const [download] = await Promise.all([page.waitForEvent("download"), page.locator(selector).click()]);
+  return fs.readFileSync((await download.path())!);
+}
+
+/** The lines of a downloaded text file (CSV), without the final newline. */
+export async function downloadLines(page: Page, selector: string): Promise<string[]> {
+  return (await downloadFrom(page, selector)).toString("utf8").trim().split("\n");
+}
 
 export async function launchChromium(): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM)) {

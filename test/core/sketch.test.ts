@@ -34,6 +34,24 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Explicit k×dim matrix of a sketch, column j = S·e_j (the brute-force reference). */
+/** Mean and mean square of ‖Sx‖²/‖x‖² over the sketches sketchOf(0 … seeds − 1). */
+function normRatioMoments(
+  x: Float64Array,
+  seeds: number,
+  sketchOf: (seed: number) => { apply(x: Float64Array): Float64Array },
+): { mean: number; meanSq: number } {
+  const norm2 = dot(x, x);
+  let mean = 0;
+  let meanSq = 0;
+  for (let seed = 0; seed < seeds; seed++) {
+    const y = sketchOf(seed).apply(x);
+    const r = dot(y, y) / norm2;
+    mean += r / seeds;
+    meanSq += (r * r) / seeds;
+  }
+  return { mean, meanSq };
+}
+
 function explicitMatrix(kind: SketchKind, k: number, dim: number, seed: number): Float64Array[] {
   const sketch = createSketch({ kind, k, dim, seed });
   const cols: Float64Array[] = [];
@@ -142,16 +160,7 @@ describe.each(SKETCH_KINDS)("%s sketch", (kind) => {
     spiky[300] = -3;
     spiky[599] = 4;
     for (const x of [spread, spiky]) {
-      const norm2 = dot(x, x);
-      const seeds = 200;
-      let mean = 0;
-      let meanSq = 0;
-      for (let seed = 0; seed < seeds; seed++) {
-        const y = createSketch({ kind, k, dim, seed }).apply(x);
-        const r = dot(y, y) / norm2;
-        mean += r / seeds;
-        meanSq += (r * r) / seeds;
-      }
+      const { mean, meanSq } = normRatioMoments(x, 200, (seed) => createSketch({ kind, k, dim, seed }));
       // Var ≤ 2/k, so the mean of 200 draws has standard deviation ≤ √(2/64/200) = 0.0125; 4σ tolerance.
       expect(Math.abs(mean - 1)).toBeLessThan(0.05);
       // And the variance matches the proven ≤ 2/k (sampling error of a variance estimate from 200 draws ~ 30%).
@@ -298,15 +307,11 @@ describe("explicit structure of S (brute force, column by column)", () => {
     const dim = 8 * n;
     const x = new Float64Array(dim);
     for (let b = 0; b < 8; b++) x[b * n] = 1;
-    let mean = 0;
-    let meanSq = 0;
-    const seeds = 200;
-    for (let seed = 0; seed < seeds; seed++) {
-      const y = new SrhtSketch({ k, dim, seed, blockSize: n }).apply(x);
-      const r = dot(y, y) / 8;
-      mean += r / seeds;
-      meanSq += (r * r) / seeds;
-    }
+    const { mean, meanSq } = normRatioMoments(
+      x,
+      200,
+      (seed) => new SrhtSketch({ k, dim, seed, blockSize: n }),
+    );
     expect(Math.abs(mean - 1)).toBeLessThan(0.05);
     expect(meanSq - mean * mean).toBeLessThan((2 / k) * 1.4);
   });

@@ -9,22 +9,14 @@ import { type Mat, mat } from "../../src/core/matrix.ts";
 import { createRng, deriveSeed } from "../../src/core/rng.ts";
 import { resolveActivation } from "../../src/lab/spiked/activations.ts";
 import { generateSpikedData, powerLawSpectrum, STREAM, teacherLink } from "../../src/lab/spiked/data.ts";
-import {
-  decomposeGradient,
-  denseComponents,
-  includeRegulariser,
-} from "../../src/lab/spiked/decomposition.ts";
+import { denseComponents, includeRegulariser } from "../../src/lab/spiked/decomposition.ts";
 import { autoLearningRate, runSpiked } from "../../src/lab/spiked/experiment.ts";
 import { float64Gemm } from "../../src/lab/spiked/gemm.ts";
 import { spectrumOutliers } from "../../src/lab/spiked/metrics.ts";
-import { initNetwork, lossAndGradient, predict } from "../../src/lab/spiked/model.ts";
+import { initNetwork, predict } from "../../src/lab/spiked/model.ts";
+import { maxAbs, maxAbsDiff } from "../core/linalgTestUtils.ts";
+import { decomposeFloat64, gradientFloat64 } from "./spikedTestUtils.ts";
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-const maxAbs = (a: ArrayLike<number>) => maxAbsDiff(a, new Float64Array(a.length));
 const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((s, x) => s + x * x, 0));
 
 /** Σ θ_i u_i v_iᵀ + N, N with i.i.d. N(0, 1/d) entries (bulk edge ≈ 1 + √(m/d)), u_i, v_i orthonormal. */
@@ -103,18 +95,6 @@ describe("the regulariser's gradient inside G", () => {
   const d = 24;
   const m = 30;
   const data = generateSpikedData({ n, d, nu: 0.35, alpha: 5 / 9, seed: 6 });
-  const decOf = (g: ReturnType<typeof lossAndGradient>, net: ReturnType<typeof initNetwork>) =>
-    decomposeGradient({
-      xBulk: data.xBulk,
-      q: data.q,
-      z: data.z,
-      zeta: data.zeta,
-      residual: g.residual,
-      dsigma: g.dsigma,
-      a: net.a,
-      gamma: net.gamma,
-      gemm: float64Gemm,
-    });
 
   it.each([
     ["weight decay", { weightDecay: 0.3 }],
@@ -122,16 +102,9 @@ describe("the regulariser's gradient inside G", () => {
     ["both", { weightDecay: 0.1, jacobianPenalty: 0.4 }],
   ] as const)("%s: S1ᴳ + S2ᴳ + Eᴳ = G_data + λ∇R, each term keeps its right direction", (_, reg) => {
     const net = initNetwork({ m, d, seed: 6, weights: "dependent", q: data.q, n });
-    const g = lossAndGradient({
-      x: data.x,
-      y: data.y,
-      net,
-      activation: resolveActivation("tanh"),
-      gemm: float64Gemm,
-      ...reg,
-    });
+    const g = gradientFloat64(data, net, "tanh", reg);
     const regGrad = g.regGrad as Mat;
-    const dec = decOf(g, net);
+    const dec = decomposeFloat64(data, g, net);
     const c = includeRegulariser(dec, regGrad, float64Gemm);
     const sum = new Float64Array(m * d);
     for (let j = 0; j < m; j++) {
@@ -161,14 +134,8 @@ describe("the regulariser's gradient inside G", () => {
 
   it("without a regulariser the components are S1, S2, E themselves", () => {
     const net = initNetwork({ m, d, seed: 6 });
-    const g = lossAndGradient({
-      x: data.x,
-      y: data.y,
-      net,
-      activation: resolveActivation("relu"),
-      gemm: float64Gemm,
-    });
-    const dec = decOf(g, net);
+    const g = gradientFloat64(data, net, "relu");
+    const dec = decomposeFloat64(data, g, net);
     const c = includeRegulariser(dec, null, float64Gemm);
     expect([c.s1Norm, c.s2Norm, c.errNorm]).toEqual([dec.s1Norm, dec.s2Norm, dec.errNorm]);
     const { s1 } = denseComponents(dec);
@@ -193,15 +160,8 @@ describe("the regulariser's gradient inside G", () => {
     };
     const r = await runSpiked(cfg);
     const net = initNetwork({ m, d, seed: 6 });
-    const g = lossAndGradient({
-      x: data.x,
-      y: data.y,
-      net,
-      activation: resolveActivation("tanh"),
-      gemm: float64Gemm,
-      weightDecay: 0.2,
-    });
-    const c = includeRegulariser(decOf(g, net), g.regGrad, float64Gemm);
+    const g = gradientFloat64(data, net, "tanh", { weightDecay: 0.2 });
+    const c = includeRegulariser(decomposeFloat64(data, g, net), g.regGrad, float64Gemm);
     expect(r.s1NormTotal).toBeCloseTo(c.s1Norm, 12);
     expect(r.s2NormTotal).toBeCloseTo(c.s2Norm, 12);
     expect(r.regFrobeniusNorm).toBeCloseTo(0.4 * norm(net.w.data), 12);
@@ -224,7 +184,7 @@ describe("the regulariser's gradient inside G", () => {
     });
     const net = initNetwork({ m, d, seed: 6 });
     const act = resolveActivation("relu");
-    const clean = lossAndGradient({ x: data.x, y: data.y, net, activation: act, gemm: float64Gemm });
+    const clean = gradientFloat64(data, net, act);
     const rng = createRng(deriveSeed(6, STREAM.regNoise));
     const mean = new Float64Array(m * d);
     for (let k = 0; k < draws; k++) {
@@ -233,7 +193,7 @@ describe("the regulariser's gradient inside G", () => {
         d,
         Float64Array.from(data.x.data, (v) => v + s * rng.normal()),
       );
-      const g = lossAndGradient({ x, y: data.y, net, activation: act, gemm: float64Gemm });
+      const g = gradientFloat64({ x, y: data.y }, net, act);
       for (let t = 0; t < mean.length; t++) mean[t] += g.dataGrad.data[t] / draws;
     }
     const regGrad = mat(
@@ -244,7 +204,7 @@ describe("the regulariser's gradient inside G", () => {
     expect(r.regFrobeniusNorm).toBeCloseTo(norm(regGrad.data), 10);
     expect(r.dataFrobeniusNorm).toBeCloseTo(norm(clean.dataGrad.data), 12);
     expect(r.records[0].dataLoss).toBeCloseTo(clean.dataLoss, 12);
-    const c = includeRegulariser(decOf(clean, net), regGrad, float64Gemm);
+    const c = includeRegulariser(decomposeFloat64(data, clean, net), regGrad, float64Gemm);
     expect(r.s2NormTotal).toBeCloseTo(c.s2Norm, 10);
   });
 });
@@ -346,13 +306,7 @@ describe("training safeguards", () => {
   it("lr auto adds the regularisers' curvature: 2λ for weight decay", () => {
     const data = generateSpikedData({ n: 30, d: 20, nu: 0.2, seed: 1 });
     const net = initNetwork({ m: 24, d: 20, seed: 1 });
-    const g = lossAndGradient({
-      x: data.x,
-      y: data.y,
-      net,
-      activation: resolveActivation("relu"),
-      gemm: float64Gemm,
-    });
+    const g = gradientFloat64(data, net, "relu");
     const plain = autoLearningRate(data.x, g.dsigma, net.gamma);
     expect(autoLearningRate(data.x, g.dsigma, net.gamma, { weightDecay: 0.7 })).toBeCloseTo(
       1 / (1 / plain + 1.4),

@@ -13,21 +13,12 @@ import {
   resolveActivation,
 } from "../../src/lab/spiked/activations.ts";
 import { applyHaarRotation, generateSpikedData, powerLawSpectrum } from "../../src/lab/spiked/data.ts";
-import { decomposeGradient, denseComponents } from "../../src/lab/spiked/decomposition.ts";
+import { denseComponents } from "../../src/lab/spiked/decomposition.ts";
 import { createJaxGemm, float64Gemm } from "../../src/lab/spiked/gemm.ts";
 import { rankTwoSingularValues } from "../../src/lab/spiked/metrics.ts";
-import { initNetwork, lossAndGradient, type Network } from "../../src/lab/spiked/model.ts";
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
+import { initNetwork, type Network } from "../../src/lab/spiked/model.ts";
+import { maxAbs, maxAbsDiff } from "../core/linalgTestUtils.ts";
+import { decomposeFloat64, gradientFloat64 } from "./spikedTestUtils.ts";
 
 describe("activations", () => {
   it("erf matches reference values to 1e-14", () => {
@@ -76,18 +67,8 @@ describe("activations", () => {
       ["sigmoid", 0.2066],
     ] as const) {
       const act = resolveActivation(name);
-      const g = lossAndGradient({ x: data.x, y: data.y, net, activation: act, gemm: float64Gemm });
-      const dec = decomposeGradient({
-        xBulk: data.xBulk,
-        q: data.q,
-        z: data.z,
-        zeta: data.zeta,
-        residual: g.residual,
-        dsigma: g.dsigma,
-        a: net.a,
-        gamma: net.gamma,
-        gemm: float64Gemm,
-      });
+      const g = gradientFloat64(data, net, act);
+      const dec = decomposeFloat64(data, g, net);
       // Standard error of the mean over n·m correlated draws: bound with n draws per unit (sd(σ') ≤ 1/2).
       const mean = dec.mu.reduce((s, v) => s + v, 0) / m;
       expect(Math.abs(mean - closed)).toBeLessThan(4 * (0.5 / Math.sqrt(n * m)) + 4e-4);
@@ -167,7 +148,7 @@ function lossAt(
   act: ReturnType<typeof resolveActivation>,
   reg: { weightDecay?: number; jacobianPenalty?: number },
 ): number {
-  return lossAndGradient({ x, y, net: { ...base, w }, activation: act, gemm: float64Gemm, ...reg }).loss;
+  return gradientFloat64({ x, y }, { ...base, w }, act, reg).loss;
 }
 
 describe("loss gradient by finite differences", () => {
@@ -186,14 +167,7 @@ describe("loss gradient by finite differences", () => {
         const data = generateSpikedData({ n, d, nu: 0.2, seed: 11 });
         const net = initNetwork({ m, d, seed: 11, scaling: "ntk" });
         const act = resolveActivation(actName);
-        const got = lossAndGradient({
-          x: data.x,
-          y: data.y,
-          net,
-          activation: act,
-          gemm: float64Gemm,
-          ...reg,
-        });
+        const got = gradientFloat64(data, net, act, reg);
         const h = 1e-6;
         const fd = new Float64Array(m * d);
         for (let t = 0; t < m * d; t++) {
@@ -215,14 +189,7 @@ describe("loss gradient by finite differences", () => {
     const net = initNetwork({ m: 7, d: 5, seed: 2 });
     const act = resolveActivation("tanh");
     const lambda = 0.9;
-    const got = lossAndGradient({
-      x: data.x,
-      y: data.y,
-      net,
-      activation: act,
-      gemm: float64Gemm,
-      jacobianPenalty: lambda,
-    });
+    const got = gradientFloat64(data, net, act, { jacobianPenalty: lambda });
     const f = (x: Float64Array): number => {
       let s = 0;
       for (let j = 0; j < 7; j++) {
@@ -274,18 +241,8 @@ describe("decomposition S1 + S2 + E = G_data", () => {
       for (let k = 0; k < d; k++) x.data[i * d + k] = xb.data[i * d + k] + data.zeta * data.z[i] * data.q[k];
     }
     const act = resolveActivation(c.act);
-    const g = lossAndGradient({ x, y: data.y, net, activation: act, gemm: float64Gemm, weightDecay: 0.1 });
-    const dec = decomposeGradient({
-      xBulk: xb,
-      q: data.q,
-      z: data.z,
-      zeta: data.zeta,
-      residual: g.residual,
-      dsigma: g.dsigma,
-      a: net.a,
-      gamma: net.gamma,
-      gemm: float64Gemm,
-    });
+    const g = gradientFloat64({ x, y: data.y }, net, act, { weightDecay: 0.1 });
+    const dec = decomposeFloat64(data, g, net, xb);
     const { s1, s2 } = denseComponents(dec);
     const sum = Float64Array.from(s1.data, (v, t) => v + s2.data[t] + dec.e.data[t]);
     expect(maxAbsDiff(sum, g.dataGrad.data)).toBeLessThan(1e-10 * maxAbs(g.dataGrad.data));

@@ -13,11 +13,11 @@ import { createRng, deriveSeed } from "../../src/core/rng.ts";
 import { resolveActivation } from "../../src/lab/spiked/activations.ts";
 import { generateSpikedData, STREAM } from "../../src/lab/spiked/data.ts";
 import { defaultAnalyzeSteps, runSpiked, sampleRows } from "../../src/lab/spiked/experiment.ts";
-import { float64Gemm } from "../../src/lab/spiked/gemm.ts";
-import { initNetwork, lossAndGradient } from "../../src/lab/spiked/model.ts";
+import { initNetwork } from "../../src/lab/spiked/model.ts";
 import { runMany } from "../../src/lab/spiked/pool.ts";
 import { parseSweep, runSweep, sweepCsv } from "../../src/lab/spiked/sweep.ts";
 import { openTrace } from "../../src/trace/index.ts";
+import { gradientFloat64 } from "./spikedTestUtils.ts";
 
 const tiny = { n: 40, d: 30, m: 36, gemm: "float64" as const, topK: 4 };
 const dir = mkdtempSync(join(tmpdir(), "spiked-test-"));
@@ -47,24 +47,10 @@ describe("training bookkeeping", () => {
     const data = generateSpikedData({ n: 40, d: 30, nu: 0.2 });
     const net = initNetwork({ m: 36, d: 30 });
     const act = resolveActivation("relu");
-    const g0 = lossAndGradient({
-      x: data.x,
-      y: data.y,
-      net,
-      activation: act,
-      gemm: float64Gemm,
-      weightDecay: 0.01,
-    });
+    const g0 = gradientFloat64(data, net, act, { weightDecay: 0.01 });
     expect(got.lossCurve[0]).toBeCloseTo(g0.loss, 12);
     for (let t = 0; t < net.w.data.length; t++) net.w.data[t] -= lr * g0.grad.data[t];
-    const g1 = lossAndGradient({
-      x: data.x,
-      y: data.y,
-      net,
-      activation: act,
-      gemm: float64Gemm,
-      weightDecay: 0.01,
-    });
+    const g1 = gradientFloat64(data, net, act, { weightDecay: 0.01 });
     expect(got.lossCurve[1]).toBeCloseTo(g1.loss, 12);
     expect(got.records[1].dataLoss).toBeCloseTo(g1.dataLoss, 12);
     expect(got.records.map((r) => r.step)).toEqual([0, 1]);
@@ -88,7 +74,7 @@ describe("training bookkeeping", () => {
         x.data.set(data.x.data.subarray(r * 30, (r + 1) * 30), i * 30);
       });
       const y = Float64Array.from(rows, (r) => data.y[r]);
-      const g = lossAndGradient({ x, y, net, activation: act, gemm: float64Gemm });
+      const g = gradientFloat64({ x, y }, net, act);
       for (let t = 0; t < g.grad.data.length; t++)
         expect(grads[step].data[t]).toBeCloseTo(g.grad.data[t], 12);
       for (let t = 0; t < net.w.data.length; t++) net.w.data[t] -= 0.1 * g.grad.data[t];

@@ -6,13 +6,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mat } from "../../src/core/matrix.ts";
 import { pathLengthsFromGram } from "../../src/core/pathLength.ts";
 import type { LiveStepsEvent } from "../../src/serve/api-types.ts";
 import { type AnalysisEngine, traceEngine } from "../../src/serve/engine.ts";
 import { type RunningServer, startServer } from "../../src/serve/server.ts";
 import { RunStore } from "../../src/serve/store.ts";
 import { openTrace } from "../../src/trace/index.ts";
+import { gramOf } from "../core/predictorsReference.ts";
 import { openSse } from "./http.ts";
 import { countingOpen, SMALL_MODEL, writeTrace } from "./traces.ts";
 
@@ -56,14 +56,7 @@ function reference(n: number) {
     SMALL_MODEL.flatMap((t) => Array.from(reader.readTensor(s, t.name))),
   );
   reader.close();
-  const k = mat(n, n);
-  for (let a = 0; a < n; a++) {
-    for (let b = 0; b < n; b++) {
-      let d = 0;
-      for (let i = 0; i < vectors[a].length; i++) d += vectors[a][i] * vectors[b][i];
-      k.data[a * n + b] = d;
-    }
-  }
+  const k = gramOf(vectors);
   return pathLengthsFromGram(k, PREDICTORS);
 }
 

@@ -27,7 +27,7 @@ import {
 } from "../../lab/index.ts";
 import type { TraceWriter } from "../../trace/index.ts";
 import { createGtraceWriter } from "../../trace/index.ts";
-import { parseInteger, parseList, parseNumberList } from "../parse.ts";
+import { parseInteger, parseList, parseNumber, parseNumberList } from "../parse.ts";
 import { QUEUE_FLAG_HELP, queueOptions, queueUrl } from "../queueFlags.ts";
 
 /** The flags: SpikedConfig's fields (categorical ones as lists, which make a sweep), the sweep's options, and the
@@ -49,19 +49,6 @@ type LabSpikedFlags = Omit<SpikedConfig, "activation" | "scaling" | "weights" | 
 
 /** The library's default of a SpikedConfig field, for commander (the default value) and the help text. */
 const D = DEFAULT_SPIKED_CONFIG;
-
-function parseNumber(option: string, { min = -Infinity } = {}) {
-  return (value: string): number => {
-    const x = Number(value);
-    if (!Number.isFinite(x) || x < min) {
-      throw new GradtraceError(
-        "E_ARG",
-        `${option}: "${value}" must be a number${min > -Infinity ? ` ≥ ${min}` : ""}`,
-      );
-    }
-    return x;
-  };
-}
 
 function oneOf<T extends string>(option: string, allowed: readonly T[]) {
   return (value: string): T[] => {

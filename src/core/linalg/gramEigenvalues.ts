@@ -20,6 +20,7 @@
 import { GradtraceError } from "../errors.ts";
 import { syrkLowerAccumulate } from "../gram.ts";
 import { type Mat, mat } from "../matrix.ts";
+import { requireFinite } from "./checks.ts";
 import { symmetricEigen } from "./symmetricEigen.ts";
 
 export interface GramEigenvaluesOptions {
@@ -62,14 +63,7 @@ function pivotedCholesky(k: Mat, maxRank: number): { lt: Float64Array; rank: num
   const x = k.data;
   const diag = new Float64Array(n);
   let maxDiag = 0;
-  for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i])) {
-      throw new GradtraceError(
-        "E_NUMERIC",
-        `gramEigenvalues: element (${Math.floor(i / n)}, ${i % n}) is ${x[i]}; expected finite values`,
-      );
-    }
-  }
+  requireFinite(k, "gramEigenvalues");
   for (let i = 0; i < n; i++) {
     const v = x[i * n + i];
     diag[i] = v;

@@ -6,22 +6,15 @@
  * singular value is known to about √(n·ε)·σ₁ ≈ 1e-7·σ₁ near zero (and to ~n·ε relative for σ near σ₁). That is ample
  * for rank summaries (effective / stable rank, r*(ε) for ε ≥ 1e-6 of the energy); use svdTallSkinny when small
  * singular values themselves matter. Eigenvalues at rounding level (≤ max(m, n)·λ_max·ε) are reported as 0. */
-import { GradtraceError } from "../errors.ts";
 import { syrkLowerAccumulate } from "../gram.ts";
 import { type Mat, mat } from "../matrix.ts";
+import { requireFinite } from "./checks.ts";
 import { transpose } from "./products.ts";
 import { symmetricEigen } from "./symmetricEigen.ts";
 
 /** The min(m, n) singular values of a, descending, via the smaller Gram (see the file note on accuracy). */
 export function gramSingularValues(a: Mat): Float64Array {
-  for (let i = 0; i < a.data.length; i++) {
-    if (!Number.isFinite(a.data[i])) {
-      throw new GradtraceError(
-        "E_NUMERIC",
-        `gramSingularValues: element (${Math.floor(i / a.cols)}, ${i % a.cols}) is ${a.data[i]}; expected finite values`,
-      );
-    }
-  }
+  requireFinite(a, "gramSingularValues");
   // Rows of `wide` are the vectors whose Gram is the smaller one: AAᵀ when rows ≤ cols, else AᵀA.
   const wide = a.rows <= a.cols ? a : transpose(a);
   const n = wide.rows;

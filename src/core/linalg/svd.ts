@@ -10,6 +10,7 @@
  * accuracy is enough, gramSingularValues (singularValues.ts) is several times cheaper. */
 import { GradtraceError } from "../errors.ts";
 import { type Mat, mat } from "../matrix.ts";
+import { requireFinite } from "./checks.ts";
 import { matmul, transpose } from "./products.ts";
 import { householderQr } from "./qr.ts";
 
@@ -26,14 +27,7 @@ const MAX_JACOBI_SWEEPS = 60;
 
 /** Thin SVD A = U·diag(s)·Vᵀ. A wide input is handled through its transpose. */
 export function svdTallSkinny(a: Mat): SvdResult {
-  for (let i = 0; i < a.data.length; i++) {
-    if (!Number.isFinite(a.data[i])) {
-      throw new GradtraceError(
-        "E_NUMERIC",
-        `svdTallSkinny: element (${Math.floor(i / a.cols)}, ${i % a.cols}) is ${a.data[i]}; expected finite values`,
-      );
-    }
-  }
+  requireFinite(a, "svdTallSkinny");
   if (a.rows < a.cols) {
     const t = svdTallSkinny(transpose(a));
     return { u: t.v, s: t.s, v: t.u };

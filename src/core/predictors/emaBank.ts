@@ -118,7 +118,8 @@ function fillInterleaved(states: Float64Array, g: Vec, size: number): void {
 }
 
 /* One kernel per group size: the loop bodies must be straight-line code for the JIT. Each reads g_i once, the
- * group's interleaved states once, and writes them back; the errors are summed in float64. */
+ * group's interleaved states once, and writes them back; the errors are summed in float64. These are also the
+ * JavaScript reference of the SIMD passes in wasm/assembly/live.ts (deliberate twins, compared in wasm-live.test). */
 
 function pass3(g: Vec, m: Float64Array, alphas: Float64Array, errors: Float64Array, at: number): void {
   const aa = alphas[0];

@@ -58,9 +58,17 @@ export function checkApply(kind: SketchKind, dim: number, x: Vec): void {
 export abstract class LinearSketch implements Sketch {
   abstract readonly kind: SketchKind;
   abstract readonly guarantee: SketchGuarantee;
-  abstract readonly k: number;
-  abstract readonly seed: number;
-  abstract readonly dim: number;
+
+  /** Checks k and dim (errors name `kind`). Subclasses must not redeclare k, dim or seed: a field declared there
+   * would be re-initialised to undefined after this constructor. */
+  protected constructor(
+    kind: SketchKind,
+    readonly k: number,
+    readonly dim: number,
+    readonly seed: number,
+  ) {
+    checkSketchShape(kind, k, dim);
+  }
 
   abstract accumulate(x: Vec, offset: number, out: Float64Array): void;
 
@@ -77,6 +85,29 @@ export abstract class LinearSketch implements Sketch {
 
   chebyshevBound(options: ErrorBoundOptions): number {
     return chebyshevErrorBound(this.k, options);
+  }
+}
+
+/**
+ * Walks the slice [offset, offset + length) of the columns of S through the fixed blocks of `blockSize` columns that
+ * each sketch generates (or caches) S in: `visit(b, first, from, count)` gets block b, the piece's first column within
+ * that block, its start in the slice and its length. One call per block touched, so the sketches' per-column loops
+ * stay inside `visit`.
+ */
+export function forEachBlock(
+  offset: number,
+  length: number,
+  blockSize: number,
+  visit: (b: number, first: number, from: number, count: number) => void,
+): void {
+  let j = 0;
+  while (j < length) {
+    const col = offset + j;
+    const b = Math.floor(col / blockSize);
+    const first = col - b * blockSize;
+    const count = Math.min(blockSize - first, length - j);
+    visit(b, first, j, count);
+    j += count;
   }
 }
 

@@ -10,13 +10,7 @@
 
 import type { Vec } from "../matrix.ts";
 import { createRng, deriveSeed } from "../rng.ts";
-import {
-  BlockCache,
-  checkAccumulate,
-  checkSketchShape,
-  DEFAULT_CACHE_BYTES,
-  LinearSketch,
-} from "./common.ts";
+import { BlockCache, checkAccumulate, DEFAULT_CACHE_BYTES, forEachBlock, LinearSketch } from "./common.ts";
 
 /** Columns per generated block of S. */
 export const JL_BLOCK_COLUMNS = 1024;
@@ -34,17 +28,10 @@ export interface GaussianSketchOptions {
 export class GaussianSketch extends LinearSketch {
   readonly kind = "jl" as const;
   readonly guarantee = "proven" as const;
-  readonly k: number;
-  readonly seed: number;
-  readonly dim: number;
   private readonly blocks: BlockCache<Float32Array>;
 
   constructor({ k, dim, seed = 0, cacheBytes = DEFAULT_CACHE_BYTES }: GaussianSketchOptions) {
-    super();
-    checkSketchShape("jl", k, dim);
-    this.k = k;
-    this.dim = dim;
-    this.seed = seed;
+    super("jl", k, dim, seed);
     this.blocks = new BlockCache(cacheBytes, (b) => this.generateBlock(b));
   }
 
@@ -62,12 +49,7 @@ export class GaussianSketch extends LinearSketch {
   accumulate(x: Vec, offset: number, out: Float64Array): void {
     checkAccumulate("jl", this.k, this.dim, x, offset, out);
     const k = this.k;
-    let j = 0;
-    while (j < x.length) {
-      const col = offset + j;
-      const b = Math.floor(col / JL_BLOCK_COLUMNS);
-      const first = col - b * JL_BLOCK_COLUMNS;
-      const count = Math.min(JL_BLOCK_COLUMNS - first, x.length - j);
+    forEachBlock(offset, x.length, JL_BLOCK_COLUMNS, (b, first, j, count) => {
       const block = this.blocks.get(b);
       for (let c = 0; c < count; c++) {
         const xc = x[j + c];
@@ -75,7 +57,6 @@ export class GaussianSketch extends LinearSketch {
         const base = (first + c) * k;
         for (let i = 0; i < k; i++) out[i] += xc * block[base + i];
       }
-      j += count;
-    }
+    });
   }
 }

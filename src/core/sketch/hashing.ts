@@ -43,8 +43,8 @@ import { f32View, f64View, resolveKernels, WasmMemory, wasm } from "../wasm/modu
 import {
   BlockCache,
   checkAccumulate,
-  checkSketchShape,
   DEFAULT_CACHE_BYTES,
+  forEachBlock,
   hashIndex,
   LinearSketch,
   sharedCacheFreeBytes,
@@ -94,9 +94,6 @@ const REFUSED = 2;
 export class HashingSketch extends LinearSketch {
   readonly kind: "countsketch" | "sparsejl";
   readonly guarantee = "variance-matched" as const;
-  readonly k: number;
-  readonly seed: number;
-  readonly dim: number;
   readonly s: number;
   private readonly rowsPerBlock: number;
   private readonly bases: Uint32Array;
@@ -112,9 +109,8 @@ export class HashingSketch extends LinearSketch {
   private wasmOut = 0;
 
   constructor({ k, dim, seed = 0, s = 1, cacheBytes = DEFAULT_CACHE_BYTES, kernel }: HashingSketchOptions) {
-    super();
     const kind = s === 1 ? "countsketch" : "sparsejl";
-    checkSketchShape(kind, k, dim);
+    super(kind, k, dim, seed);
     if (!Number.isInteger(s) || s < 1 || k % s !== 0) {
       throw new GradtraceError(
         "E_ARG",
@@ -122,9 +118,6 @@ export class HashingSketch extends LinearSketch {
       );
     }
     this.kind = kind;
-    this.k = k;
-    this.dim = dim;
-    this.seed = seed;
     this.s = s;
     this.rowsPerBlock = k / s;
     this.bases = Uint32Array.from({ length: s }, (_, q) => deriveSeed(seed, HASH_STREAM_TAG, q));
@@ -203,20 +196,15 @@ export class HashingSketch extends LinearSketch {
       this.accumulateWasm(x, offset, out, scale);
       return;
     }
-    const n = x.length;
-    let j = 0;
-    while (j < n) {
-      const col = offset + j;
-      const b = Math.floor(col / TABLE_BLOCK_COLUMNS);
-      const blockStart = b * TABLE_BLOCK_COLUMNS;
-      const count = Math.min(blockStart + TABLE_BLOCK_COLUMNS - col, n - j);
+    forEachBlock(offset, x.length, TABLE_BLOCK_COLUMNS, (b, first, j, count) => {
       const table = this.tableFor(b);
       if (table !== null && s === 8) {
-        scatterByColumn8(x, j, count, table, (col - blockStart) * 8, out, scale);
+        scatterByColumn8(x, j, count, table, first * 8, out, scale);
       } else if (table !== null) {
         const cols = table.length / s;
-        for (let q = 0; q < s; q++) scatter(x, j, count, table, q * cols + (col - blockStart), out, scale);
+        for (let q = 0; q < s; q++) scatter(x, j, count, table, q * cols + first, out, scale);
       } else {
+        const col = offset + j;
         for (let q = 0; q < s; q++) {
           for (let c = 0; c < count; c += HASH_CHUNK) {
             const chunk = Math.min(HASH_CHUNK, count - c);
@@ -225,8 +213,7 @@ export class HashingSketch extends LinearSketch {
           }
         }
       }
-      j += count;
-    }
+    });
   }
   /** out += S x on the wasm path: x in chunks into module memory, every row block scattered by the SIMD-hashing
    * kernel; the float32 CountSketch skips the multiply by scale = 1 as the reference does. */
@@ -430,7 +417,8 @@ function scatterScaledF64(
 
 /** Sparse JL with s = 8 from a column-major table: out[row] ±= scale·x[from + c] for the 8 entries of each column,
  * entries[at + 8c …]. Each output row belongs to one row block and still receives its terms in column order, and
- * ±1·(scale·x) is bit-identical to (±1·scale)·x, so the result equals the block-by-block kernels' bit for bit. */
+ * ±1·(scale·x) is bit-identical to (±1·scale)·x, so the result equals the block-by-block kernels' bit for bit. The
+ * float32 and float64 copies below are deliberate twins, one input type per kernel (see `scatter`). */
 function scatterByColumn8(
   x: Vec,
   from: number,

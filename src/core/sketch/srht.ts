@@ -29,13 +29,7 @@ import { GradtraceError } from "../errors.ts";
 import type { Vec } from "../matrix.ts";
 import { createRng, deriveSeed } from "../rng.ts";
 import { f64View, resolveKernels, WasmMemory, wasm } from "../wasm/module.ts";
-import {
-  BlockCache,
-  checkAccumulate,
-  checkSketchShape,
-  DEFAULT_CACHE_BYTES,
-  LinearSketch,
-} from "./common.ts";
+import { BlockCache, checkAccumulate, DEFAULT_CACHE_BYTES, forEachBlock, LinearSketch } from "./common.ts";
 
 const SRHT_STREAM_TAG = 3;
 const MIN_BLOCK = 4096;
@@ -200,9 +194,6 @@ export interface SrhtSketchOptions {
 export class SrhtSketch extends LinearSketch {
   readonly kind = "srht" as const;
   readonly guarantee = "variance-matched" as const;
-  readonly k: number;
-  readonly seed: number;
-  readonly dim: number;
   readonly blockSize: number;
   private readonly log2Block: number;
   private readonly blocks: BlockCache<SrhtBlock>;
@@ -212,8 +203,7 @@ export class SrhtSketch extends LinearSketch {
   private wasmScratch = 0;
 
   constructor({ k, dim, seed = 0, blockSize, cacheBytes = DEFAULT_CACHE_BYTES, kernel }: SrhtSketchOptions) {
-    super();
-    checkSketchShape("srht", k, dim);
+    super("srht", k, dim, seed);
     const n = blockSize ?? Math.max(MIN_BLOCK, 2 ** Math.ceil(Math.log2(k)));
     if (!Number.isInteger(n) || n < k || n & (n - 1)) {
       throw new GradtraceError(
@@ -221,9 +211,6 @@ export class SrhtSketch extends LinearSketch {
         `createSketch(srht): blockSize must be a power of two ≥ k = ${k}, got ${n}`,
       );
     }
-    this.k = k;
-    this.dim = dim;
-    this.seed = seed;
     this.blockSize = n;
     this.log2Block = Math.log2(n);
     this.blocks = new BlockCache(cacheBytes, (b) => this.generateBlock(b));
@@ -269,18 +256,12 @@ export class SrhtSketch extends LinearSketch {
   accumulate(x: Vec, offset: number, out: Float64Array): void {
     checkAccumulate("srht", this.k, this.dim, x, offset, out);
     const n = this.blockSize;
-    let j = 0;
-    while (j < x.length) {
-      const col = offset + j;
-      const b = Math.floor(col / n);
-      const first = col - b * n;
-      const count = Math.min(n - first, x.length - j);
+    forEachBlock(offset, x.length, n, (b, first, j, count) => {
       const block = this.blocks.get(b);
       // Direct formula when cheaper than a full transform (≈4 ops per entry for the parity against n·log n).
       if (4 * count * this.k < n * this.log2Block) this.accumulateDirect(x, j, first, count, block, out);
       else this.accumulateFwht(x, j, first, count, block, out);
-      j += count;
-    }
+    });
   }
 
   private accumulateFwht(

@@ -23,6 +23,28 @@ interface WebAssemblyApi {
 }
 const WA = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
+/** Arguments of the float32 and float64 twins of a kernel (one export per input type, as in the JavaScript kernels). */
+type GramAddArgs = [
+  k: number,
+  ldk: number,
+  n: number,
+  block: number,
+  width: number,
+  panel: number,
+  flags: number,
+];
+type HashScatterArgs = [
+  x: number,
+  count: number,
+  col0: number,
+  base: number,
+  rowOffset: number,
+  m: number,
+  shift: number,
+  out: number,
+  scale: number,
+];
+
 /** The module's exports (addresses are byte offsets into `memory`). */
 export interface WasmKernels {
   readonly memory: { readonly buffer: ArrayBuffer };
@@ -31,24 +53,8 @@ export interface WasmKernels {
   zero(ptr: number, bytes: number): void;
   gramPaddedRows(n: number): number;
   gramPanelBytes(n: number): number;
-  gramAddF32(
-    k: number,
-    ldk: number,
-    n: number,
-    block: number,
-    width: number,
-    panel: number,
-    flags: number,
-  ): void;
-  gramAddF64(
-    k: number,
-    ldk: number,
-    n: number,
-    block: number,
-    width: number,
-    panel: number,
-    flags: number,
-  ): void;
+  gramAddF32(...args: GramAddArgs): void;
+  gramAddF64(...args: GramAddArgs): void;
   sumSquaresF32(x: number, count: number): number;
   liveFlush(
     ring: number,
@@ -66,29 +72,9 @@ export interface WasmKernels {
     emaInit: number,
     errs: number,
   ): void;
-  hashScatterF32(
-    x: number,
-    count: number,
-    col0: number,
-    base: number,
-    rowOffset: number,
-    m: number,
-    shift: number,
-    out: number,
-    scale: number,
-    scaled: number,
-  ): void;
-  hashScatterF64(
-    x: number,
-    count: number,
-    col0: number,
-    base: number,
-    rowOffset: number,
-    m: number,
-    shift: number,
-    out: number,
-    scale: number,
-  ): void;
+  /** `scaled` 0 skips the multiply by scale = 1 (float32 CountSketch), as the JavaScript reference does. */
+  hashScatterF32(...args: [...HashScatterArgs, scaled: number]): void;
+  hashScatterF64(...args: HashScatterArgs): void;
   fwht(a: number, n: number): void;
   bf16ToF32(src: number, dst: number, count: number): void;
   f16ToF32(src: number, dst: number, count: number): void;

@@ -15,7 +15,9 @@
  * Each term keeps its rank and its right direction, so "the regulariser modulates S1 / S2" is measurable as the change
  * of ‖S1ᴳ‖ / ‖S2ᴳ‖. */
 import { GradtraceError, type Mat, mat, randomizedSvd } from "../../core/index.ts";
+import type { SpikedData } from "./data.ts";
 import { type Gemm, gemmOperator } from "./gemm.ts";
+import type { LossGradient, Network } from "./model.ts";
 
 export interface DecompositionInput {
   xBulk: Mat;
@@ -56,6 +58,27 @@ function norm(v: Float64Array): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i] * v[i];
   return Math.sqrt(s);
+}
+
+/** The decomposition's input from its three sources: the spiked data (X_B, q, z, ζ), the loss gradient (r, σ') and
+ * the network (a, γ). */
+export function decompositionInput(
+  data: Pick<SpikedData, "xBulk" | "q" | "z" | "zeta">,
+  grad: Pick<LossGradient, "residual" | "dsigma">,
+  net: Pick<Network, "a" | "gamma">,
+  gemm: Gemm,
+): DecompositionInput {
+  return {
+    xBulk: data.xBulk,
+    q: data.q,
+    z: data.z,
+    zeta: data.zeta,
+    residual: grad.residual,
+    dsigma: grad.dsigma,
+    a: net.a,
+    gamma: net.gamma,
+    gemm,
+  };
 }
 
 export function decomposeGradient({

@@ -4,7 +4,7 @@
 import { createRng, deriveSeed, GradtraceError, type Mat, mat } from "../../core/index.ts";
 import { type Activation, type ActivationName, resolveActivation } from "./activations.ts";
 import { type BulkNormalise, generateSpikedData, type SpikedData, STREAM } from "./data.ts";
-import { decomposeGradient, includeRegulariser } from "./decomposition.ts";
+import { decomposeGradient, decompositionInput, includeRegulariser } from "./decomposition.ts";
 import { type Gemm, type GemmKind, resolveGemm } from "./gemm.ts";
 import { type GradientMetrics, gradientMetrics } from "./metrics.ts";
 import {
@@ -303,15 +303,7 @@ export async function runSpiked(
         cfg.inputNoise > 0 ? addNoiseEffect(clean, data, cfg, lossInputs, analysisNoiseRng) : full.regGrad;
       const grad = regGrad === clean.regGrad ? clean.grad : sum(clean.dataGrad, regGrad);
       const dec = decomposeGradient({
-        xBulk: data.xBulk,
-        q: data.q,
-        z: data.z,
-        zeta: data.zeta,
-        residual: clean.residual,
-        dsigma: clean.dsigma,
-        a: net.a,
-        gamma: net.gamma,
-        gemm,
+        ...decompositionInput(data, clean, net, gemm),
         seed: deriveSeed(cfg.seed, STREAM.svd, step, 1),
       });
       const metrics = gradientMetrics({

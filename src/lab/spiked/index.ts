@@ -20,6 +20,7 @@ export {
 export {
   type Decomposition,
   decomposeGradient,
+  decompositionInput,
   denseComponents,
   includeRegulariser,
   type RegularisedComponents,

@@ -26,6 +26,7 @@ import {
   keyValues,
   type LowRankRecords,
   lastStep,
+  type RunGroup,
   type RunRecord,
   type StepSummary,
   select,
@@ -49,17 +50,18 @@ const logCell = (runs: readonly RunRecord[], f: (s: StepSummary) => number, at =
     over(runs, (s) => Math.log(f(s)), at),
     Math.exp,
   );
-
-/** Mean and sd over seeds, for error bars (the tables give 95% intervals; with 2–3 seeds their t-quantiles of 4–13
- * would let the bars swamp the figure). */
-function meanAndSd(
-  runs: readonly RunRecord[],
-  f: (s: StepSummary) => number,
-  at = firstStep,
-): [number, number] {
-  const mi = over(runs, f, at);
-  return [mi.mean, mi.sd];
-}
+/** Outlier counts of the runs, one per seed ("3/3/2"). */
+const outlierCounts = (runs: readonly RunRecord[], at = firstStep) =>
+  runs.map((r) => at(r).outliers).join("/");
+/** A group's values of a numeric key, ascending. */
+const sortedNumbers = (group: RunGroup, field: string) =>
+  (keyValues(group, field) as number[]).slice().sort((a, b) => a - b);
+/** Means over seeds as the points of a series and sds as its error bars (the tables give 95% intervals; with 2–3
+ * seeds their t-quantiles of 4–13 would let the bars swamp the figure). */
+const meanSdBars = (mis: readonly { mean: number; sd: number }[]) => ({
+  y: mis.map((m) => m.mean),
+  yErr: mis.map((m) => m.sd),
+});
 
 /** Short legend names of the Figure 1 series (the legend allots 150 px to a name). */
 const LEGEND: Record<string, string> = {
@@ -76,8 +78,7 @@ function series(
   f: (s: StepSummary) => number,
   at = firstStep,
 ): ChartSeries {
-  const pts = xs.map((x) => meanAndSd(runsAt(x), f, at));
-  return { name, x: xs, y: pts.map((p) => p[0]), yErr: pts.map((p) => p[1]) };
+  return { name, x: xs, ...meanSdBars(xs.map((x) => over(runsAt(x), f, at))) };
 }
 
 const chart = (title: string, panels: ChartPanel[], columns = 4) =>
@@ -86,7 +87,7 @@ const chart = (title: string, panels: ChartPanel[], columns = 4) =>
 function figures(rec: LowRankRecords): Record<string, string> {
   const out: Record<string, string> = {};
   const g1 = rec.groups.fig1;
-  const nus = (keyValues(g1, "nu") as number[]).slice().sort((a, b) => a - b);
+  const nus = sortedNumbers(g1, "nu");
   const fig1Panel = (title: string, f: (s: StepSummary) => number, logY = false): ChartPanel => ({
     title,
     xLabel: "ν",
@@ -116,7 +117,7 @@ function figures(rec: LowRankRecords): Record<string, string> {
     ],
   );
   const gn = rec.groups.nScaling;
-  const ns = (keyValues(gn, "n") as number[]).slice().sort((a, b) => a - b);
+  const ns = sortedNumbers(gn, "n");
   const nsNus = keyValues(gn, "nu") as number[];
   const nPanel = (title: string, f: (s: StepSummary) => number, logY = true): ChartPanel => ({
     title,
@@ -166,7 +167,7 @@ function figures(rec: LowRankRecords): Record<string, string> {
     fig2Panel("‖S2‖/‖S1‖", (s) => s.s2Norm / s.s1Norm, true),
   ]);
   const gs = rec.groups.scaling;
-  const sNus = (keyValues(gs, "nu") as number[]).slice().sort((a, b) => a - b);
+  const sNus = sortedNumbers(gs, "nu");
   const sPanel = (title: string, f: (s: StepSummary) => number, logY = false): ChartPanel => ({
     title,
     xLabel: "ν",
@@ -199,13 +200,7 @@ function figures(rec: LowRankRecords): Record<string, string> {
           ["S2ᴳ", (p: (typeof pts)[number]) => p.d2],
         ] as const) {
           const mis = pts.map((p) => meanInterval(pick(p)));
-          ser.push({
-            name: `${weights} ${k}`,
-            x,
-            y: mis.map((m) => m.mean),
-            yErr: mis.map((m) => m.sd),
-            dashed: weights === "dependent",
-          });
+          ser.push({ name: `${weights} ${k}`, x, ...meanSdBars(mis), dashed: weights === "dependent" });
         }
       }
       regPanels.push({
@@ -247,12 +242,7 @@ function figures(rec: LowRankRecords): Record<string, string> {
     series: tNus.map((nu) => {
       const runs = select(gt, { nu }).filter((r) => r.steps.length === steps.length);
       const mis = steps.map((_, i) => meanInterval(runs.map((r) => f(r.steps[i]))));
-      return {
-        name: `ν ${nu}`,
-        x: steps,
-        y: mis.map((m) => m.mean),
-        yErr: mis.map((m) => m.sd),
-      };
+      return { name: `ν ${nu}`, x: steps, ...meanSdBars(mis) };
     }),
   });
   out["training-rank"] = chart("Gradient rank during training (ReLU, NTK, α 0, lr auto, full batch)", [
@@ -362,54 +352,40 @@ function verdictSection(verdicts: readonly LowRankVerdict[]): string[] {
   return L;
 }
 
+/** A table column: its header and its cell over the seeds' runs. */
+type Column = readonly [header: string, cell: (runs: readonly RunRecord[]) => string];
+
+/** The outlier and alignment columns of the Figure 1 table, in its order; the MNIST table leaves three out. */
+const SPIKE_COLUMNS = {
+  sigma1: ["σ1/σ4", (runs) => logCell(runs, (s) => s.sv[0] / s.bulkEdge)],
+  sigma2: ["σ2/σ4", (runs) => logCell(runs, (s) => s.sv[1] / s.bulkEdge)],
+  gap12: ["(σ1−σ2)/δ", (runs) => logCell(runs, (s) => gap(s, 0))],
+  gap23: ["(σ2−σ3)/δ", (runs) => logCell(runs, (s) => gap(s, 1))],
+  cosResidue: ["|cos(v1, X_Bᵀr)|", (runs) => cell(runs, (s) => s.cosResidue[0])],
+  residueInSpan: ["X_Bᵀr in span{v1,v2}", (runs) => cell(runs, (s) => inTopTwo(s.cosResidue))],
+  spikeInSpan: ["q in span{v1,v2}", (runs) => cell(runs, (s) => inTopTwo(s.cosSpike))],
+  cosLeftFactors: ["|cos(a∘μ, c)|", (runs) => cell(runs, (s) => s.cosLeftFactors)],
+  balance: ["‖S2‖/‖S1‖", (runs) => logCell(runs, (s) => s.s2Norm / s.s1Norm)],
+  errRatio: ["‖E‖/‖S1‖", (runs) => logCell(runs, (s) => s.errNorm / s.s1Norm)],
+  top2Energy: ["(σ1²+σ2²)/‖G‖_F²", (runs) => cell(runs, (s) => s.top2Energy)],
+} satisfies Record<string, Column>;
+
 function fig1Table(rec: LowRankRecords): string {
   const g = rec.groups.fig1;
-  const nus = (keyValues(g, "nu") as number[]).slice().sort((a, b) => a - b);
+  const nus = sortedNumbers(g, "nu");
+  const columns: Column[] = Object.values(SPIKE_COLUMNS);
   const rows = WEIGHTS_SERIES.flatMap((w) =>
     nus.map((nu) => {
       const runs = select(g, { series: w.label, nu });
-      return [
-        w.label,
-        String(nu),
-        runs.map((r) => firstStep(r).outliers).join("/"),
-        logCell(runs, (s) => s.sv[0] / s.bulkEdge),
-        logCell(runs, (s) => s.sv[1] / s.bulkEdge),
-        logCell(runs, (s) => gap(s, 0)),
-        logCell(runs, (s) => gap(s, 1)),
-        cell(runs, (s) => s.cosResidue[0]),
-        cell(runs, (s) => inTopTwo(s.cosResidue)),
-        cell(runs, (s) => inTopTwo(s.cosSpike)),
-        cell(runs, (s) => s.cosLeftFactors),
-        logCell(runs, (s) => s.s2Norm / s.s1Norm),
-        logCell(runs, (s) => s.errNorm / s.s1Norm),
-        cell(runs, (s) => s.top2Energy),
-      ];
+      return [w.label, String(nu), outlierCounts(runs), ...columns.map(([, f]) => f(runs))];
     }),
   );
-  return markdownTable(
-    [
-      "W",
-      "ν",
-      "outliers (per seed)",
-      "σ1/σ4",
-      "σ2/σ4",
-      "(σ1−σ2)/δ",
-      "(σ2−σ3)/δ",
-      "|cos(v1, X_Bᵀr)|",
-      "X_Bᵀr in span{v1,v2}",
-      "q in span{v1,v2}",
-      "|cos(a∘μ, c)|",
-      "‖S2‖/‖S1‖",
-      "‖E‖/‖S1‖",
-      "(σ1²+σ2²)/‖G‖_F²",
-    ],
-    rows,
-  );
+  return markdownTable(["W", "ν", "outliers (per seed)", ...columns.map(([h]) => h)], rows);
 }
 
 function nScalingTable(rec: LowRankRecords): string {
   const g = rec.groups.nScaling;
-  const ns = (keyValues(g, "n") as number[]).slice().sort((a, b) => a - b);
+  const ns = sortedNumbers(g, "n");
   const rows = (keyValues(g, "nu") as number[]).flatMap((nu) =>
     ns.map((n) => {
       const runs = select(g, { n, nu });
@@ -421,7 +397,7 @@ function nScalingTable(rec: LowRankRecords): string {
         cell(runs, (s) => s.errNorm),
         cell(runs, (s) => s.s1Norm),
         cell(runs, (s) => 1 - s.top2Energy),
-        runs.map((r) => firstStep(r).outliers).join("/"),
+        outlierCounts(runs),
       ];
     }),
   );
@@ -448,7 +424,7 @@ function fig2Table(rec: LowRankRecords): string {
         cell(runs, (s) => s.s1Norm),
         cell(runs, (s) => s.errNorm),
         cell(runs, (s) => s.muMean),
-        runs.map((r) => firstStep(r).outliers).join("/"),
+        outlierCounts(runs),
       ];
     });
   return markdownTable(
@@ -469,7 +445,7 @@ function fig2Table(rec: LowRankRecords): string {
 
 function scalingTable(rec: LowRankRecords): string {
   const g = rec.groups.scaling;
-  const nus = (keyValues(g, "nu") as number[]).slice().sort((a, b) => a - b);
+  const nus = sortedNumbers(g, "nu");
   return markdownTable(
     ["ν", "‖S2‖/‖S1‖ NTK", "‖S2‖/‖S1‖ MF", "outliers NTK", "outliers MF", "σ1 NTK", "σ1 MF"],
     nus.map((nu) => {
@@ -479,8 +455,8 @@ function scalingTable(rec: LowRankRecords): string {
         String(nu),
         logCell(a, (s) => s.s2Norm / s.s1Norm),
         logCell(b, (s) => s.s2Norm / s.s1Norm),
-        a.map((r) => firstStep(r).outliers).join("/"),
-        b.map((r) => firstStep(r).outliers).join("/"),
+        outlierCounts(a),
+        outlierCounts(b),
         cell(a, (s) => s.sv[0]),
         cell(b, (s) => s.sv[0]),
       ];
@@ -586,7 +562,7 @@ function trainingTable(rec: LowRankRecords): string {
         cell(ok, (s) => s.dataLoss, at),
         cell(ok, (s) => s.stableRank, at),
         cell(ok, (s) => s.effectiveRank ?? Number.NaN, at),
-        ok.map((r) => at(r).outliers).join("/"),
+        outlierCounts(ok, at),
         cell(ok, (s) => s.cosResidue[0], at),
         cell(ok, (s) => s.cosSpike[0], at),
         logCell(ok, (s) => s.s2Norm / s.s1Norm, at),
@@ -611,33 +587,14 @@ function trainingTable(rec: LowRankRecords): string {
 
 function mnistTable(rec: LowRankRecords): string {
   const g = rec.groups.mnist;
+  const c = SPIKE_COLUMNS;
+  const leftOut = new Set<Column>([c.gap12, c.cosLeftFactors, c.top2Energy]);
+  const columns: Column[] = Object.values(SPIKE_COLUMNS).filter((col) => !leftOut.has(col));
   return markdownTable(
-    [
-      "ν",
-      "outliers",
-      "σ1/σ4",
-      "σ2/σ4",
-      "(σ2−σ3)/δ",
-      "|cos(v1, X_Bᵀr)|",
-      "X_Bᵀr in span{v1,v2}",
-      "q in span{v1,v2}",
-      "‖S2‖/‖S1‖",
-      "‖E‖/‖S1‖",
-    ],
+    ["ν", "outliers", ...columns.map(([h]) => h)],
     (keyValues(g, "nu") as number[]).map((nu) => {
       const runs = select(g, { nu });
-      return [
-        String(nu),
-        runs.map((r) => firstStep(r).outliers).join("/"),
-        logCell(runs, (s) => s.sv[0] / s.bulkEdge),
-        logCell(runs, (s) => s.sv[1] / s.bulkEdge),
-        logCell(runs, (s) => gap(s, 1)),
-        cell(runs, (s) => s.cosResidue[0]),
-        cell(runs, (s) => inTopTwo(s.cosResidue)),
-        cell(runs, (s) => inTopTwo(s.cosSpike)),
-        logCell(runs, (s) => s.s2Norm / s.s1Norm),
-        logCell(runs, (s) => s.errNorm / s.s1Norm),
-      ];
+      return [String(nu), outlierCounts(runs), ...columns.map(([, f]) => f(runs))];
     }),
   );
 }
