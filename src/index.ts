@@ -98,6 +98,9 @@ export {
   type ZooRunOptions,
   type ZooRunSummary,
 } from "./lab/index.ts";
+// The Redis job queue (docs/distributed.md): what the `queue` option of analyze, runSweep and the spiked
+// reproduction takes (the jobs run on `gradtrace worker` processes).
+export type { QueueOptions, QueueStatus } from "./parallel/index.ts";
 // Reports: the terminal table, the self-contained HTML report, per-step CSV.
 export {
   type HtmlReportOptions,

@@ -26,6 +26,7 @@ import {
   type Sketch,
   type StreamingSnapshot,
 } from "../core/index.ts";
+import type { QueueOptions } from "../parallel/index.ts";
 import {
   type OpenTraceOptions,
   openTrace,
@@ -52,7 +53,7 @@ import { selectTensors } from "./select.ts";
 import { sketchBounds } from "./sketchBounds.ts";
 import { sketchGrams } from "./sketchPass.ts";
 import { type StreamPassOptions, streamSteps } from "./streamPass.ts";
-import { runnerFor } from "./taskRunner.ts";
+import { queueRunner, runnerFor, type TaskRunner } from "./taskRunner.ts";
 import { summarize } from "./summary.ts";
 import {
   type AnalysisMode,
@@ -107,6 +108,11 @@ export interface AnalyzeOptions {
   /** Threads of the exact and sketched passes (default one per core, at most 8; 1 = this thread only). Traces under
    * 64 MiB of payload always run on this thread. The results do not depend on it, bit for bit. */
   readonly threads?: number;
+  /** Run the exact pass's coordinate ranges (or the sketched pass's step ranges) as jobs on this Redis queue, served
+   * by `gradtrace worker` processes that read the trace at the same absolute path (shared storage;
+   * docs/distributed.md). The ranges' Grams are added in the same order as on threads: the numbers are identical.
+   * The streaming mode, Frequent Directions sketches and the jax kernel run on one machine and refuse it. */
+  readonly queue?: QueueOptions;
   /** Corrupt data (a record or payload failing its checksum) is an error (E_CHECKSUM) instead of an excluded,
    * reported step (`--strict`). */
   readonly strict?: boolean;
@@ -213,6 +219,33 @@ function validate(options: AnalyzeOptions): void {
   }
 }
 
+/** Who runs a block pass: the queue when one is given, else this thread or worker threads by size. */
+function passRunner(reader: TraceReader, names: readonly string[], options: AnalyzeOptions): TaskRunner {
+  if (options.queue) return queueRunner(reader, options.queue);
+  return runnerFor(reader, payloadBytes(reader, names), options.threads);
+}
+
+/** E_UNSUPPORTED for the analyses that cannot run on the queue, before any work: the streaming mode (its state
+ * runs through the steps in order — predictors and windows carry from one step to the next, so step ranges cannot
+ * be computed apart and merged into the same numbers), Frequent Directions sketches (one sequential sketch per
+ * tensor) and the jax kernel. */
+function refuseQueue(file: string, mode: AnalysisMode, options: AnalyzeOptions): void {
+  const why =
+    mode === "streaming"
+      ? "the streaming mode runs through the steps in order on one machine (its predictor and window states carry from step to step)"
+      : options.sketch?.startsWith("fd:")
+        ? "Frequent Directions sketches (--sketch fd:…) are built in one sequential pass on one machine"
+        : (options.gramKernel ?? DEFAULT_ANALYZE_OPTIONS.gramKernel) === "jax" && options.sketch === undefined
+          ? "the jax Gram kernel runs on this machine only (use --gram-kernel wasm or js)"
+          : null;
+  if (why !== null) {
+    throw new GradtraceError(
+      "E_UNSUPPORTED",
+      `${file}: --queue: ${why}; analyze without --queue${mode === "streaming" ? ", or in exact mode (--mode exact) if the Gram fits in memory" : ""}`,
+    );
+  }
+}
+
 /** The mode that runs: the requested one, or for "auto" exact up to `exactMaxSteps` steps. */
 export function resolveMode(
   steps: number,
@@ -283,6 +316,7 @@ async function analyzeReader(
     mode: options.mode ?? ("auto" as const),
     exactMaxSteps: options.exactMaxSteps ?? DEFAULT_EXACT_MAX_STEPS,
   };
+  if (options.queue) refuseQueue(info.path, mode, options);
   if (mode === "streaming") {
     if (burnIn > 0) {
       throw new GradtraceError(
@@ -337,7 +371,7 @@ async function analyzeReader(
     sketchReport = { tensor: fdReport, total: fdReport };
   } else if (sketch) {
     const { kind, k } = parseSketchSpec(sketch);
-    const runner = runnerFor(reader, payloadBytes(reader, names), options.threads);
+    const runner = passRunner(reader, names, options);
     let pass: Awaited<ReturnType<typeof sketchGrams>>;
     try {
       pass = await sketchGrams(reader, { tensors: names, kind, k, seed, onProgress, runner, strict });
@@ -355,8 +389,7 @@ async function analyzeReader(
     const kernel = options.gramKernel ?? DEFAULT_ANALYZE_OPTIONS.gramKernel;
     // The jax kernel runs on this thread (its WebAssembly runtime is per process); wasm and js split the tensors'
     // coordinates over worker threads when the trace is large (results identical to one thread).
-    const runner =
-      kernel === "jax" ? undefined : runnerFor(reader, payloadBytes(reader, names), options.threads);
+    const runner = kernel === "jax" ? undefined : passRunner(reader, names, options);
     let pass: Awaited<ReturnType<typeof accumulateGrams>>;
     try {
       pass = await accumulateGrams(reader, {

@@ -217,14 +217,23 @@ export interface TraceHandle {
 
 const readers = new Map<string, TraceReader>();
 
+/** Readers a worker thread keeps open: a queue worker serves trace after trace for days, so the least recently used
+ * is closed beyond this. */
+const OPEN_READERS = 4;
+
 /** The worker's reader for `handle` (opened once per thread), after checking it holds the same steps. */
 export function readerFor(handle: TraceHandle): TraceReader {
   const key = `${handle.format}\u0000${handle.path}`;
   let r = readers.get(key);
   if (r === undefined) {
     r = openTrace(handle.path, { format: handle.format });
-    readers.set(key, r);
-  }
+    if (readers.size >= OPEN_READERS) {
+      const [oldest, reader] = readers.entries().next().value!;
+      readers.delete(oldest);
+      reader.close();
+    }
+  } else readers.delete(key);
+  readers.set(key, r); // most recently used last
   const have = r.info.steps;
   if (have.length < handle.steps.length && r.refresh) r.refresh();
   for (let i = 0; i < handle.steps.length; i++) {

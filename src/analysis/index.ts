@@ -18,6 +18,7 @@ export {
 export type { TensorSeries } from "./fromGram.ts";
 export { IncrementalAnalysis } from "./incremental.ts";
 export { accumulateGrams, sumGrams } from "./gramPass.ts";
+export { BLOCK_QUEUE_TASKS } from "./queueTasks.ts";
 export { matrixGeometry } from "./matrixGeometry.ts";
 export { type RangeGeometryOptions, rangeGeometry } from "./rangeGeometry.ts";
 export { compilePattern, selectTensors } from "./select.ts";

@@ -1,8 +1,16 @@
-/** @file Who runs the block passes' tasks (blockTasks.ts): this thread, one task after another, or a pool of worker
- * threads that open the trace themselves. Either way the pass gets every task's result in task order, so its sums
+/** @file Who runs the block passes' tasks (blockTasks.ts): this thread, one task after another, a pool of worker
+ * threads that open the trace themselves, or the Redis job queue (`gradtrace worker` processes on any machine that
+ * sees the trace at the same path; docs/distributed.md). Either way the pass gets every task's result in task order, so its sums
  * are the same whatever runs them. */
 import * as os from "node:os";
-import { createPool, siblingModule } from "../parallel/index.ts";
+import * as path from "node:path";
+import {
+  createPool,
+  createQueuePool,
+  type QueueOptions,
+  siblingModule,
+  type WorkerPool,
+} from "../parallel/index.ts";
 import type { TraceReader } from "../trace/index.ts";
 import {
   type GramTask,
@@ -44,21 +52,38 @@ export const PARALLEL_MIN_BYTES = 64 * 2 ** 20;
 /** Runs tasks on `threads` worker threads (src/parallel), each opening the trace `reader` was opened from. The
  * caller must `close()` it. */
 export function workerRunner(reader: TraceReader, threads: number): TaskRunner {
-  const handle: TraceHandle = {
-    path: reader.info.path,
-    format: reader.info.format,
-    steps: [...reader.info.steps],
-  };
-  const pool = createPool<typeof import("./blockWorker.ts")>({
-    module: siblingModule(import.meta.url, "blockWorker"),
-    threads,
-  });
+  const pool = createPool<BlockWorker>({ module: BLOCK_WORKER, threads });
+  return poolRunner(reader, pool, threads);
+}
+
+type BlockWorker = typeof import("./blockWorker.ts");
+const BLOCK_WORKER = siblingModule(import.meta.url, "blockWorker");
+
+/** What a worker needs to open the trace itself: its absolute path (workers may run elsewhere), layout and steps. */
+function traceHandle(reader: TraceReader): TraceHandle {
+  return { path: path.resolve(reader.info.path), format: reader.info.format, steps: [...reader.info.steps] };
+}
+
+function poolRunner(reader: TraceReader, pool: WorkerPool<BlockWorker>, threads: number): TaskRunner {
+  const handle = traceHandle(reader);
   return {
     threads,
     gram: (task) => pool.run("gramTask", [handle, task]),
     sketch: (task) => pool.run("sketchTask", [handle, task]),
     close: () => pool.close(),
   };
+}
+
+/** How many "threads" a queue runner counts as: the passes keep 2 × threads tasks in flight (and their results in
+ * memory until they are added in order) and the sketched pass cuts the steps into 4 × threads ranges. 8 keeps 16
+ * jobs queued — enough for a handful of worker machines — and the submitter's memory bounded. */
+export const QUEUE_RUNNER_THREADS = 8;
+
+/** Runs tasks as jobs on the Redis queue (`gradtrace worker` processes, which open the trace by its absolute path).
+ * The pass adds the results in task order as for threads, so the numbers are the same bit for bit. */
+export function queueRunner(reader: TraceReader, queue: QueueOptions): TaskRunner {
+  const pool = createQueuePool<BlockWorker>({ module: BLOCK_WORKER, queue });
+  return poolRunner(reader, pool, QUEUE_RUNNER_THREADS);
 }
 
 /** The runner for a pass over `bytes` of payload with `threads` requested (default `defaultThreads()`): this thread

@@ -70,6 +70,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/train.ts")).registerTrainCommand,
   },
   {
+    name: "worker",
+    term: "worker [options]",
+    summary: "serve the Redis job queue of --queue: run its jobs on this machine (docs/distributed.md)",
+    load: async () => (await import("./commands/worker.ts")).registerWorkerCommand,
+  },
+  {
     name: "zoo",
     term: "zoo",
     summary: "the model zoo used by train and the reproductions",

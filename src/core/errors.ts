@@ -14,7 +14,8 @@ export type ErrorCode =
   | "E_LOCKED" // another live writer holds the file
   | "E_IO" // the system refused a read or write: disk full, permission denied, read-only file system, I/O error
   | "E_NUMERIC" // NaN/Inf or a numerical failure (non-convergence)
-  | "E_UNSUPPORTED"; // a valid input that this version does not handle
+  | "E_UNSUPPORTED" // a valid input that this version does not handle
+  | "E_QUEUE"; // the job queue (Redis) cannot be reached, lost the run, or a job failed for a reason that is not its data
 
 export class GradtraceError extends Error {
   readonly code: ErrorCode;

@@ -25,6 +25,7 @@ export {
   type SweepResult,
   type SweepSeries,
   type SweepSpec,
+  SPIKED_QUEUE_TASKS,
   spikedTable,
   sweepTable,
 } from "./spiked/index.ts";

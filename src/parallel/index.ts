@@ -1,12 +1,22 @@
 /** @file Public API of the parallel layer: the one worker-pool mechanism (worker threads on tinypool) that runs a
- * task module's exported functions off the main thread. */
+ * task module's exported functions off the main thread, and the same interface over a Redis job queue (BullMQ) for
+ * several machines (`createQueuePool`, `gradtrace worker`; docs/distributed.md). */
 export {
   createPool,
+  createTaskPool,
   type PoolOptions,
   type RunOptions,
   siblingModule,
   type TaskName,
+  type TaskPool,
   type TaskResult,
   type WorkerPool,
 } from "./pool.ts";
+export { assertJson } from "./queue/codec.ts";
+export { isLoopback, parseRedisUrl, REDIS_PASSWORD_ENV, type RedisTarget } from "./queue/connection.ts";
+export { QUEUE_DEFAULTS } from "./queue/names.ts";
+export { createQueuePool, type QueuePoolOptions } from "./queue/queuePool.ts";
+export { type QueueWorkerOptions, type RunningQueueWorker, startQueueWorker } from "./queue/queueWorker.ts";
+export { expectArgs, plainObject, type QueueTask, queueTask, queueTaskName } from "./queue/registry.ts";
+export { openQueueRun, type QueueOptions, type QueueRun, type QueueStatus } from "./queue/submit.ts";
 export { type Transferred, transferResult } from "./transfer.ts";

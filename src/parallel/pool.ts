@@ -8,11 +8,10 @@
  * (`tsxWorker.mjs`: on Node 20, `--import tsx` registers nothing in a worker thread, so that preload registers it). */
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { TransferListItem } from "node:worker_threads";
 import { Tinypool } from "tinypool";
 import { GradtraceError } from "../core/index.ts";
 import type { TaskEnvelope, TaskRequest } from "./protocol.ts";
-import type { Transferred } from "./transfer.ts";
+import type { TransferItem, Transferred } from "./transfer.ts";
 
 /** The exported function names of a task module `M` (`typeof import("./task.ts")`). */
 export type TaskName<M> = {
@@ -39,7 +38,7 @@ export interface RunOptions {
   /** Aborting rejects the task (an AbortError) and stops the worker running it. */
   readonly signal?: AbortSignal;
   /** Arguments moved to the worker instead of copied. */
-  readonly transfer?: readonly TransferListItem[];
+  readonly transfer?: readonly TransferItem[];
 }
 
 export interface WorkerPool<M> {
@@ -81,37 +80,48 @@ function rebuildError(e: Extract<TaskEnvelope, { ok: false }>): Error {
   return err;
 }
 
-/** A pool of `threads` workers running the exported functions of `module`; workers start on first use. */
-export function createPool<M>({ module, threads = 1 }: PoolOptions): WorkerPool<M> {
+/** A pool of `threads` workers that run the exported functions of any task module named per call (the queue worker
+ * runs every registered task on one such pool); workers start on first use. */
+export interface TaskPool {
+  readonly threads: number;
+  /** Runs `fn(...args)` of the module at `module` in a worker (`fn` null: only load the module). */
+  run(module: URL, fn: string | null, args: readonly unknown[], options?: RunOptions): Promise<unknown>;
+  cancelPending(): void;
+  close(): Promise<void>;
+}
+
+export function createTaskPool({
+  threads = 1,
+  execArgvFrom,
+}: {
+  threads?: number;
+  execArgvFrom: URL;
+}): TaskPool {
   if (!Number.isInteger(threads) || threads < 1)
     throw new GradtraceError("E_ARG", `createPool: threads must be a positive integer, got ${threads}`);
-  const href = module.href;
   let pool: Tinypool | null = null;
   let closed = false;
   const tinypool = (): Tinypool => {
-    if (closed) throw new GradtraceError("E_ARG", `worker pool for ${href} is closed`);
+    if (closed) throw new GradtraceError("E_ARG", `worker pool for ${execArgvFrom.href} is closed`);
     pool ??= new Tinypool({
       filename: WORKER_ENTRY.href,
       name: "runTask",
       minThreads: threads,
       maxThreads: threads,
-      execArgv: execArgvFor(module) ?? execArgvFor(WORKER_ENTRY),
+      execArgv: execArgvFor(execArgvFrom) ?? execArgvFor(WORKER_ENTRY),
     });
     return pool;
   };
-  const send = async (req: TaskRequest, options: RunOptions = {}): Promise<unknown> => {
-    const envelope = (await tinypool().run(req, {
-      signal: options.signal ?? null,
-      transferList: options.transfer ? [...options.transfer] : undefined,
-    })) as TaskEnvelope;
-    if (!envelope.ok) throw rebuildError(envelope);
-    return envelope.value;
-  };
   return {
     threads,
-    run: (fn, args, options) => send({ module: href, fn, args }, options) as Promise<never>,
-    ready: async () => {
-      await send({ module: href, fn: null, args: [] });
+    async run(module, fn, args, options = {}) {
+      const req: TaskRequest = { module: module.href, fn, args };
+      const envelope = (await tinypool().run(req, {
+        signal: options.signal ?? null,
+        transferList: options.transfer ? [...options.transfer] : undefined,
+      })) as TaskEnvelope;
+      if (!envelope.ok) throw rebuildError(envelope);
+      return envelope.value;
     },
     cancelPending: () => pool?.cancelPendingTasks(),
     async close() {
@@ -120,5 +130,19 @@ export function createPool<M>({ module, threads = 1 }: PoolOptions): WorkerPool<
       pool = null;
       if (p) await p.destroy();
     },
+  };
+}
+
+/** A pool of `threads` workers running the exported functions of `module`; workers start on first use. */
+export function createPool<M>({ module, threads = 1 }: PoolOptions): WorkerPool<M> {
+  const pool = createTaskPool({ threads, execArgvFrom: module });
+  return {
+    threads,
+    run: (fn, args, options) => pool.run(module, fn, args, options) as Promise<never>,
+    ready: async () => {
+      await pool.run(module, null, []);
+    },
+    cancelPending: () => pool.cancelPending(),
+    close: () => pool.close(),
   };
 }

@@ -30,6 +30,7 @@ export {
   PREDICTABLE_MANIFOLDS_PREDICTORS,
 } from "./predictable-manifolds/budget.ts";
 export { judge as judgePredictableManifolds } from "./predictable-manifolds/judge.ts";
+export { PREDICTABLE_MANIFOLDS_QUEUE_TASKS } from "./predictable-manifolds/queueTasks.ts";
 export type { RunFailure, RunRecord } from "./predictable-manifolds/records.ts";
 export {
   type PredictableManifoldsOptions,

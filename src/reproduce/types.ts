@@ -2,6 +2,7 @@
  * the CLI, the queue (docs/distributed.md) and the dashboard treat `reproduce <name>` uniformly. Each
  * reproduction lives in src/reproduce/<name>/ as run (train / simulate, emit records) → judge (verdicts in the
  * paper's own terms, from the records alone) → render (markdown, SVG, JSON). */
+import type { QueueOptions } from "../parallel/index.ts";
 
 /** "smoke": seconds, for tests; "quick": minutes on 2 cores; "full": the papers' grid. */
 export type ReproduceBudget = "smoke" | "quick" | "full";
@@ -14,6 +15,8 @@ export interface ReproduceOptions {
   readonly budget?: ReproduceBudget;
   /** Worker threads / processes for independent runs (default 2). */
   readonly jobs?: number;
+  /** Run the independent runs as jobs on this Redis queue (docs/distributed.md), where the reproduction supports it. */
+  readonly queue?: QueueOptions;
   readonly onProgress?: (event: ReproduceProgress) => void;
 }
 

@@ -48,6 +48,27 @@ function consumerLock(tarball: string): unknown {
   for (const [key, entry] of Object.entries(lock.packages)) {
     if (key !== "" && !entry.dev && !entry.devOptional) packages[key] = entry;
   }
+  // "devOptional" marks a package the dev tools need *or* an optional production dependency needs (detect-libc: the
+  // build's lightningcss, and bullmq's optional msgpackr-extract): keep those some production entry asks for, as
+  // optional (until nothing changes: they may need others).
+  const wanted = (name: string) =>
+    Object.values(packages).some((e) => {
+      const deps = e as { dependencies?: object; optionalDependencies?: object };
+      return (
+        (deps.dependencies && name in deps.dependencies) ||
+        (deps.optionalDependencies && name in deps.optionalDependencies)
+      );
+    });
+  for (let added = true; added; ) {
+    added = false;
+    for (const [key, entry] of Object.entries(lock.packages)) {
+      if (!entry.devOptional || key in packages || !wanted(key.slice(key.lastIndexOf("node_modules/") + 13)))
+        continue;
+      const { devOptional: _, ...rest } = entry;
+      packages[key] = { ...rest, optional: true };
+      added = true;
+    }
+  }
   return { name: "gradtrace-consumer", lockfileVersion: 3, requires: true, packages };
 }
 

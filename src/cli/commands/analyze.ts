@@ -12,6 +12,7 @@ import { openTrace } from "../../trace/index.ts";
 import { type AnalysisFlags, addAnalysisOptions, sharedAnalysisOptions } from "../analysisFlags.ts";
 import { bytesText, parseBytes, parseInteger } from "../parse.ts";
 import { progressBar } from "../progress.ts";
+import { QUEUE_FLAG_HELP, queueRunOptions, queueStatusText, queueUrl } from "../queueFlags.ts";
 
 type AnalyzeFlags = AnalysisFlags &
   Required<Pick<AnalyzeOptions, "seed" | "gramKernel" | "strict" | "burnIn">> & {
@@ -23,6 +24,7 @@ type AnalyzeFlags = AnalysisFlags &
     json?: string;
     html?: string;
     csv?: string;
+    queue?: string;
     force: boolean;
     quiet: boolean;
   };
@@ -87,6 +89,11 @@ export function registerAnalyzeCommand(program: Command): void {
     .option("--json <file>", "write the full result as JSON (schema: docs/json-schema.md)")
     .option("--html <file>", "write a self-contained HTML report")
     .option("--csv <dir>", "write per-step series, one CSV per tensor, into this directory (created)")
+    .option(
+      "--queue <url>",
+      `${QUEUE_FLAG_HELP}; the exact pass's coordinate ranges (or the sketched pass's step ranges) become jobs whose results are added in a fixed order (the numbers equal a local run's); not with the streaming mode, --sketch fd:… or --gram-kernel jax`,
+      queueUrl,
+    )
     .option("-f, --force", "overwrite existing output files", false)
     .option(
       "--strict",
@@ -138,6 +145,15 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
   const reader = openTrace(tracePath, flags.format ? { format: flags.format } : {});
   const bar = progressBar("analyze", { enabled: !flags.quiet && process.stderr.isTTY === true });
   const started = Date.now();
+  let jobs = "";
+  const queue = flags.queue
+    ? queueRunOptions(flags.queue, "analyze", {
+        quiet: flags.quiet,
+        onStatus: (s) => {
+          jobs = `jobs ${s.done}/${s.total}: ${queueStatusText(s)}`;
+        },
+      })
+    : undefined;
   try {
     const { result, series, stepIndices } = await analyzeWithSeries(reader, {
       ...sharedAnalysisOptions(flags),
@@ -146,11 +162,13 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
       matrixGeometry: flags.matrix,
       memoryBytes: flags.memory,
       gramKernel: flags.gramKernel,
+      ...(queue ? { queue } : {}),
       strict: flags.strict,
       onProgress: (p) => {
         const secs = (Date.now() - started) / 1000;
         bar.update(p.done, p.total, {
           rate: `${(p.bytes / 2 ** 30 / Math.max(secs, 1e-3)).toFixed(2)} GB/s`,
+          ...(jobs ? { jobs } : {}),
         });
       },
     });

@@ -28,6 +28,7 @@ import {
 import type { TraceWriter } from "../../trace/index.ts";
 import { createGtraceWriter } from "../../trace/index.ts";
 import { parseInteger, parseList, parseNumber, parseNumberList } from "../parse.ts";
+import { QUEUE_FLAG_HELP, queueOptions, queueUrl } from "../queueFlags.ts";
 
 /** The flags: SpikedConfig's fields (categorical ones as lists, which make a sweep), the sweep's options, and the
  * outputs. Typed from the library so a renamed or retyped field cannot drift. */
@@ -41,6 +42,7 @@ type LabSpikedFlags = Omit<SpikedConfig, "activation" | "scaling" | "weights" | 
     sweep?: string;
     out?: string;
     trace?: string;
+    queue?: string;
     force: boolean;
     quiet: boolean;
   };
@@ -140,21 +142,28 @@ async function runLabSpiked(f: LabSpikedFlags): Promise<void> {
   const progress = (msg: string) => {
     if (!f.quiet) process.stderr.write(`${msg}\n`);
   };
+  if (!sweep && f.queue)
+    throw new GradtraceError(
+      "E_ARG",
+      "--queue: only a sweep (--sweep, or several --activation/--scaling/--weights) runs on the queue",
+    );
   if (sweep) {
     if (f.trace)
       throw new GradtraceError("E_ARG", "--trace: write a trace from a single configuration, not a sweep");
     const out = f.out ?? "spiked-sweep";
+    const queued = f.queue ? queueOptions(f.queue, "sweep", { quiet: f.quiet }) : null;
     const result = await runSweep({
       base,
       sweep,
       series: seriesFromFlags(f, sweep),
       seeds: f.seeds,
       jobs: f.jobs,
+      ...(queued ? { queue: queued.queue } : {}),
       outDir: out,
       force: f.force,
       name: `sweep-${sweep.param}`,
       onProgress: progress,
-    });
+    }).finally(() => queued?.stop());
     process.stdout.write(
       sweepTable(result, [
         "sigma1",
@@ -367,6 +376,11 @@ export function registerLabCommand(program: Command): void {
     .option("--out <dir>", "sweep output folder (JSON, CSV, SVG)", undefined)
     .option("--trace <path>", "write ∇W of every update as a .gtrace (a folder gets spiked.gtrace)")
     .option("--force", "overwrite existing --json / --trace / sweep outputs", false)
+    .option(
+      "--queue <url>",
+      `${QUEUE_FLAG_HELP}; the sweep's configurations become jobs (--jobs is then unused)`,
+      queueUrl,
+    )
     .option("-q, --quiet", "no progress on stderr", false)
     .action(async (flags: LabSpikedFlags) => {
       await runLabSpiked(flags);

@@ -12,6 +12,7 @@ import {
 } from "../../reproduce/index.ts";
 import { parseInteger } from "../parse.ts";
 import { progressBar } from "../progress.ts";
+import { QUEUE_FLAG_HELP, queueRunOptions, queueUrl } from "../queueFlags.ts";
 
 const EXPERIMENTS = ["galore-advice", "low-rank-gradients", "predictable-manifolds"] as const;
 
@@ -24,6 +25,7 @@ interface ReproduceFlags {
   budget: string;
   jobs: number;
   records?: string;
+  queue?: string;
 }
 
 export function registerReproduceCommand(program: Command): void {
@@ -54,6 +56,11 @@ export function registerReproduceCommand(program: Command): void {
       "judge and render the records of an earlier run (its JSON records file) again instead of training; keeps " +
         "that run's budget and wall time",
     )
+    .option(
+      "--queue <url>",
+      `${QUEUE_FLAG_HELP}; every spiked-lab configuration (low-rank-gradients) or training run (predictable-manifolds) becomes a job (--jobs is then unused); the records equal a local run's`,
+      queueUrl,
+    )
     .action(async (experiment: string, flags: ReproduceFlags) => {
       if ((EXPERIMENTS as readonly string[]).includes(experiment) && !isBudget(flags.budget)) {
         throw new GradtraceError(
@@ -62,6 +69,14 @@ export function registerReproduceCommand(program: Command): void {
         );
       }
       const budget = flags.budget as ReproduceBudget;
+      if (experiment === "galore-advice" && flags.queue) {
+        throw new GradtraceError(
+          "E_UNSUPPORTED",
+          "--queue: galore-advice runs on this machine (the queue runs low-rank-gradients and predictable-manifolds)",
+        );
+      }
+      // The queue's notices go to stderr; its progress is the reproduction's own bar (one event per finished job).
+      const queue = flags.queue ? { queue: queueRunOptions(flags.queue, "reproduce") } : {};
       if (experiment === "galore-advice") {
         const bar = progressBar("reproduce");
         try {
@@ -91,6 +106,7 @@ export function registerReproduceCommand(program: Command): void {
             budget,
             jobs: flags.jobs,
             records: flags.records,
+            ...queue,
             // A bar on a terminal; one line per event otherwise (logs of long background runs).
             onProgress: (p) =>
               process.stderr.isTTY
@@ -115,6 +131,7 @@ export function registerReproduceCommand(program: Command): void {
             budget,
             jobs: flags.jobs,
             records: flags.records,
+            ...queue,
             onProgress: (p) => {
               bar.update(p.done, p.total, { run: `${p.phase} ${p.message}` });
               // Without a terminal (a log file, CI) one line per event instead of the bar.

@@ -57,6 +57,7 @@ export {
   type WeightInit,
 } from "./model.ts";
 export { DEFAULT_JOBS, type RunManyOptions, runMany } from "./pool.ts";
+export { SPIKED_QUEUE_TASKS } from "./queueTasks.ts";
 export {
   DEFAULT_SWEEP_OPTIONS,
   parseSweep,

@@ -6,6 +6,7 @@ import { GradtraceError } from "../../core/index.ts";
 import { refuseExisting, writeFileAtomic, writeJsonAtomic } from "../../io/index.ts";
 import { type ChartPanel, renderSvgChart } from "../../report/index.ts";
 import type { SpikedConfig, SpikedConfigJson, SpikedResult, StepRecord } from "./experiment.ts";
+import type { QueueOptions } from "../../parallel/index.ts";
 import { DEFAULT_JOBS, runMany } from "./pool.ts";
 
 export const NUMERIC_SWEEP_PARAMS = [
@@ -233,6 +234,8 @@ export interface SweepOptions {
   /** Seeds base.seed, base.seed + 1, … (default 1). */
   seeds?: number;
   jobs?: number;
+  /** Run the configurations on this Redis queue (`gradtrace worker` processes) instead of local threads. */
+  queue?: QueueOptions;
   /** Which analyzed record each run contributes: the first (initialisation) or the last (after training). */
   at?: "first" | "last";
   /** Output folder for <name>.json, <name>.csv, <name>.svg; nothing is written when absent. */
@@ -281,6 +284,7 @@ export async function runSweep({
   series = [{ label: "base", config: {} }],
   seeds = DEFAULT_SWEEP_OPTIONS.seeds,
   jobs = DEFAULT_SWEEP_OPTIONS.jobs,
+  queue,
   at = "last",
   outDir,
   force = false,
@@ -307,6 +311,7 @@ export async function runSweep({
   }
   const results: SpikedResult[] = await runMany(configs, {
     jobs,
+    queue,
     onDone: (done, total) => onProgress?.(`${name}: ${done}/${total} configurations`),
   });
   const runs = results.map((r, i) => ({

@@ -53,6 +53,7 @@ export async function reproduceLowRankGradients({
   outDir,
   budget = "quick",
   jobs = 2,
+  queue,
   onProgress,
   records: recordsFile,
 }: LowRankGradientsOptions): Promise<LowRankGradientsResult> {
@@ -65,7 +66,7 @@ export async function reproduceLowRankGradients({
   const started = performance.now();
   const records = recordsFile
     ? readRecords(recordsFile)
-    : await runLowRankGradients(PLANS[budget as ReproduceBudget], { jobs, onProgress });
+    : await runLowRankGradients(PLANS[budget as ReproduceBudget], { jobs, queue, onProgress });
   onProgress?.({ experiment: EXPERIMENT, phase: "judge", done: 0, total: 1, message: "verdicts" });
   const verdicts = judgeLowRankGradients(records);
   onProgress?.({ experiment: EXPERIMENT, phase: "render", done: 0, total: 1, message: outDir });

@@ -16,6 +16,7 @@
  * - mnist: MNIST digits with an added spike. */
 import type { SpikedConfig, SpikedResult } from "../../lab/index.ts";
 import { runMany } from "../../lab/index.ts";
+import type { QueueOptions } from "../../parallel/index.ts";
 import type { ReproduceProgress } from "../types.ts";
 import {
   type LowRankPlan,
@@ -45,6 +46,9 @@ interface Job {
 
 export interface RunOptions {
   jobs?: number;
+  /** Run the configurations as jobs on this Redis queue (`gradtrace worker` processes) instead of local threads;
+   * the records are the same (each configuration is seeded on its own). */
+  queue?: QueueOptions;
   onProgress?: (event: ReproduceProgress) => void;
 }
 
@@ -77,7 +81,7 @@ export function interpolateStrength(
 
 export async function runLowRankGradients(
   plan: LowRankPlan,
-  { jobs = 2, onProgress }: RunOptions = {},
+  { jobs = 2, queue, onProgress }: RunOptions = {},
 ): Promise<LowRankRecords> {
   const started = performance.now();
   const emit = (phase: string, done: number, total: number, message: string) =>
@@ -132,7 +136,7 @@ export async function runLowRankGradients(
   emit("calibrate", 0, probeJobs.length, "regulariser strengths");
   const probed = await runMany(
     probeJobs.map((p) => p.config),
-    { jobs, onDone: (done, total) => emit("calibrate", done, total, "regulariser strengths") },
+    { jobs, queue, onDone: (done, total) => emit("calibrate", done, total, "regulariser strengths") },
   );
   const calibration: Calibration[] = [];
   const strengthOf = (weights: string, regulariser: string, level: string): number =>
@@ -296,6 +300,7 @@ export async function runLowRankGradients(
     jobsList.map((j) => j.config),
     {
       jobs,
+      queue,
       onDone: (done, total, config) => {
         const j = jobsList.find((x) => x.config === config);
         emit(j?.group ?? "run", done, total, j ? label(j) : "");

@@ -65,6 +65,7 @@ export async function reproducePredictableManifolds({
   outDir,
   budget = "quick",
   jobs = 2,
+  queue,
   onProgress,
   workDir,
   keepTraces = false,
@@ -88,7 +89,7 @@ export async function reproducePredictableManifolds({
   if (saved) {
     ({ runs, failures } = saved);
   } else {
-    const outcomes = await runGrid(planRuns(spec), { jobs, onProgress, workDir, keepTraces });
+    const outcomes = await runGrid(planRuns(spec), { jobs, queue, onProgress, workDir, keepTraces });
     runs = outcomes.filter((o): o is RunRecord => !isFailure(o));
     failures = outcomes.filter(isFailure);
   }

@@ -24,7 +24,7 @@ import {
   parameterCount,
   runZooTraining,
 } from "../../lab/index.ts";
-import { createPool, siblingModule } from "../../parallel/index.ts";
+import { createPool, createQueuePool, type QueueOptions, siblingModule } from "../../parallel/index.ts";
 import { openTrace } from "../../trace/index.ts";
 import type { ReproduceProgress } from "../types.ts";
 import {
@@ -220,6 +220,9 @@ export function planRuns(spec: BudgetSpec): RunPlan[] {
 export interface RunGridOptions extends RunOptions {
   /** Worker threads (default 2); 1 runs everything in this thread. */
   readonly jobs?: number;
+  /** Run each training run as a job on this Redis queue (`gradtrace worker` processes; each trains and analyzes in
+   * its own temporary folder) instead of local threads. Not with workDir / keepTraces (folders of this machine). */
+  readonly queue?: QueueOptions;
   readonly onProgress?: (event: ReproduceProgress) => void;
 }
 
@@ -228,14 +231,20 @@ const label = (p: RunPlan) => `${p.model}/${p.optimizer}/seed ${p.seed}`;
 /** Runs every plan; results in plan order. */
 export async function runGrid(
   plans: readonly RunPlan[],
-  { jobs = DEFAULT_JOBS, onProgress, ...options }: RunGridOptions = {},
+  { jobs = DEFAULT_JOBS, onProgress, queue, ...options }: RunGridOptions = {},
 ): Promise<(RunRecord | RunFailure)[]> {
+  if (queue && (options.workDir !== undefined || options.keepTraces)) {
+    throw new GradtraceError(
+      "E_ARG",
+      `reproduce ${EXPERIMENT}: workDir / keepTraces name folders of this machine; queue workers train in their own temporary folders`,
+    );
+  }
   const total = plans.length;
   let done = 0;
   const report = (message: string) =>
     onProgress?.({ experiment: EXPERIMENT, phase: "train+analyze", done, total, message });
   const threads = Math.max(1, Math.min(jobs, plans.length));
-  if (threads === 1) {
+  if (threads === 1 && !queue) {
     const out: (RunRecord | RunFailure)[] = [];
     for (const plan of plans) {
       report(label(plan));
@@ -246,10 +255,10 @@ export async function runGrid(
     return out;
   }
   // Each worker keeps its jax-js runtime and compiled steps for the runs it is given.
-  const pool = createPool<typeof import("./runTask.ts")>({
-    module: siblingModule(import.meta.url, "runTask"),
-    threads,
-  });
+  const module = siblingModule(import.meta.url, "runTask");
+  const pool = queue
+    ? createQueuePool<typeof import("./runTask.ts")>({ module, queue })
+    : createPool<typeof import("./runTask.ts")>({ module, threads });
   try {
     const out = await Promise.all(
       plans.map(async (plan) => {
