@@ -159,9 +159,9 @@ describe("streaming mode", () => {
     };
     const exact = await analyze(reader, { ...base, mode: "exact", matrixGeometry: false });
     const streaming = await analyze(reader, { ...base, mode: "streaming", fdRows: 4 });
-    // Brute force: sketch each tensor with its derived seed, concatenate, κ(last) = Σ‖x_t − x_{t−1}‖² / Σ‖x_t‖².
+    // Brute force: sketch each tensor with its name-derived seed, concatenate, κ(last) = Σ‖x_t − x_{t−1}‖² / Σ‖x_t‖².
     const names = Object.keys(shapes);
-    const sketches = names.map((name, i) =>
+    const sketches = names.map((name) =>
       createSketch({
         kind: "countsketch",
         k: 16,

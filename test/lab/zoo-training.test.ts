@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { Matrix, SingularValueDecomposition } from "ml-matrix";
 import { afterAll, describe, expect, test } from "vitest";
 import { analyze } from "../../src/analysis/index.ts";
-import { createRng, deriveSeed } from "../../src/core/rng.ts";
+import { createRng } from "../../src/core/rng.ts";
 import { createSketch, tensorSketchSeed } from "../../src/core/sketch/index.ts";
 import { createCnnModel } from "../../src/lab/zoo/models/cnn.ts";
 import { createGpt2Model, GPT2_CONFIG } from "../../src/lab/zoo/models/gpt2.ts";
