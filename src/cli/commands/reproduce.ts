@@ -6,6 +6,8 @@ import { DEFAULT_JOBS } from "../../lab/index.ts";
 import {
   REPRODUCE_BUDGET_NAMES,
   type ReproduceBudget,
+  type ReproduceProgress,
+  type ReproduceResult,
   reproduceGaloreAdvice,
   reproduceLowRankGradients,
   reproducePredictableManifolds,
@@ -77,76 +79,21 @@ export function registerReproduceCommand(program: Command): void {
       }
       // The queue's notices go to stderr; its progress is the reproduction's own bar (one event per finished job).
       const queue = flags.queue ? { queue: queueRunOptions(flags.queue, "reproduce") } : {};
+      const common = { outDir: flags.out, budget, ...(flags.records ? { records: flags.records } : {}) };
       if (experiment === "galore-advice") {
-        const bar = progressBar("reproduce");
-        try {
-          const r = await reproduceGaloreAdvice({
-            outDir: flags.out,
-            budget,
-            ...(flags.records ? { records: flags.records } : {}),
-            onProgress: (p) => {
-              bar.update(p.done, p.total, { info: p.message });
-              if (!process.stderr.isTTY && p.total > 0)
-                process.stderr.write(`${new Date().toISOString()} [${p.done}/${p.total}] ${p.message}\n`);
-            },
-          });
-          bar.stop();
-          for (const v of r.verdicts) process.stdout.write(`${v.verdict}: ${v.claim}\n`);
-          process.stdout.write(`wrote ${r.reportPath}\n`);
-        } finally {
-          bar.stop();
-        }
+        await runReproduction((onProgress) => reproduceGaloreAdvice({ ...common, onProgress }));
         return;
       }
       if (experiment === "low-rank-gradients") {
-        const bar = progressBar("reproduce");
-        try {
-          const r = await reproduceLowRankGradients({
-            outDir: flags.out,
-            budget,
-            jobs: flags.jobs,
-            records: flags.records,
-            ...queue,
-            // A bar on a terminal; one line per event otherwise (logs of long background runs).
-            onProgress: (p) =>
-              process.stderr.isTTY
-                ? bar.update(p.done, p.total, { run: `${p.phase}: ${p.message}` })
-                : process.stderr.write(`${p.phase} ${p.done}/${p.total} ${p.message}\n`),
-          });
-          bar.stop();
-          for (const v of r.verdicts) process.stdout.write(`${v.verdict.padEnd(19)}  ${v.claim}\n`);
-          process.stdout.write(
-            `wrote ${r.reportPath} (${r.files.length} files, ${Math.round(r.seconds)} s)\n`,
-          );
-        } finally {
-          bar.stop();
-        }
+        await runReproduction((onProgress) =>
+          reproduceLowRankGradients({ ...common, jobs: flags.jobs, ...queue, onProgress }),
+        );
         return;
       }
       if (experiment === "predictable-manifolds") {
-        const bar = progressBar("reproduce");
-        try {
-          const r = await reproducePredictableManifolds({
-            outDir: flags.out,
-            budget,
-            jobs: flags.jobs,
-            records: flags.records,
-            ...queue,
-            onProgress: (p) => {
-              bar.update(p.done, p.total, { run: `${p.phase} ${p.message}` });
-              // Without a terminal (a log file, CI) one line per event instead of the bar.
-              if (!process.stderr.isTTY)
-                process.stderr.write(
-                  `${new Date().toISOString()} [${p.done}/${p.total}] ${p.phase} ${p.message}\n`,
-                );
-            },
-          });
-          bar.stop();
-          for (const v of r.verdicts) process.stdout.write(`${v.verdict}: ${v.claim}\n`);
-          process.stdout.write(`wrote ${r.reportPath}\n`);
-        } finally {
-          bar.stop();
-        }
+        await runReproduction((onProgress) =>
+          reproducePredictableManifolds({ ...common, jobs: flags.jobs, ...queue, onProgress }),
+        );
         return;
       }
       throw new GradtraceError(
@@ -154,4 +101,24 @@ export function registerReproduceCommand(program: Command): void {
         `unknown experiment "${experiment}" (expected ${EXPERIMENTS.join(" or ")})`,
       );
     });
+}
+
+/** Runs one reproduction with a progress bar on a terminal (one timestamped line per event otherwise: the logs of
+ * long background runs), then prints its verdicts and where the report went. */
+async function runReproduction(
+  run: (onProgress: (p: ReproduceProgress) => void) => Promise<ReproduceResult>,
+): Promise<void> {
+  const bar = progressBar("reproduce");
+  try {
+    const r = await run((p) => {
+      bar.update(p.done, p.total, { info: `${p.phase}: ${p.message}` });
+      if (!process.stderr.isTTY)
+        process.stderr.write(`${new Date().toISOString()} [${p.done}/${p.total}] ${p.phase}: ${p.message}\n`);
+    });
+    bar.stop();
+    for (const v of r.verdicts) process.stdout.write(`${v.verdict.padEnd(19)}  ${v.claim}\n`);
+    process.stdout.write(`wrote ${r.reportPath} (${r.files.length} files, ${Math.round(r.seconds)} s)\n`);
+  } finally {
+    bar.stop();
+  }
 }
