@@ -84,6 +84,11 @@ export function connectionOptions(t: RedisTarget) {
   };
 }
 
+/** Whether a Redis error says the password was refused (or is missing). */
+export function isAuthError(message: string): boolean {
+  return /NOAUTH|WRONGPASS|invalid password/i.test(message);
+}
+
 /** Any credentials in a URL-like text replaced by "***" (for messages quoting what the user typed). */
 export function redactedText(text: string): string {
   return text.replace(/(\/\/)([^@/]*)@/, "$1***@");

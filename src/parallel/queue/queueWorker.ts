@@ -16,7 +16,15 @@ import { GradtraceError } from "../../core/index.ts";
 import { createTaskPool } from "../pool.ts";
 import { encodeResult, FINAL_CODES, type JobData, QUEUE_PROTOCOL } from "./codec.ts";
 import { connectionOptions, type RedisTarget } from "./connection.ts";
-import { KEY_PREFIX, PACKAGE_VERSION, QUEUE_DEFAULTS, QUEUE_NAME, RESULT_TTL_S, resultKey } from "./names.ts";
+import {
+  KEY_PREFIX,
+  PACKAGE_VERSION,
+  processName,
+  QUEUE_DEFAULTS,
+  QUEUE_NAME,
+  RESULT_TTL_S,
+  resultKey,
+} from "./names.ts";
 import type { QueueTask } from "./registry.ts";
 
 export interface QueueWorkerOptions {
@@ -53,7 +61,7 @@ export function startQueueWorker({
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new GradtraceError("E_ARG", `--concurrency ${concurrency}: expected an integer ≥ 1`);
   if (tasks.length === 0) throw new GradtraceError("E_ARG", "queue worker: no tasks to run");
-  const id = `${os.hostname()}:${process.pid}`;
+  const id = processName();
   const registry = new Map(tasks.map((t) => [t.name, t]));
   const pool = createTaskPool({ threads: concurrency, execArgvFrom: tasks[0].module });
   const results = new Redis({ ...connectionOptions(redis), lazyConnect: true });

@@ -8,18 +8,33 @@
  * - States come from the queue's event stream, and from a poll every `pollMs` that also notices jobs the queue lost
  *   (Redis restarted without persistence): those are added again.
  * - If Redis stays unreachable for `reconnectTimeoutMs`, every pending job fails with E_QUEUE and a message that
- *   says so; an unreachable Redis at the start, or a refused password, fails at once. */
-import { createHash } from "node:crypto";
+ *   says so; an unreachable Redis at the start, or a refused password, fails at once.
+ * - Each run has a random id and a label, and publishes its counts and state to Redis for the dashboard's queue view
+ *   (publish.ts; `gradtrace serve --queue`): throttled while it runs, a final write with its end state on close. */
+import { createHash, randomBytes } from "node:crypto";
 import { type Job, Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { type ErrorCode, GradtraceError } from "../../core/index.ts";
 import { assertJson, decodeResult, type JobData, QUEUE_PROTOCOL, splitReason } from "./codec.ts";
-import { connectionOptions, parseRedisUrl, type RedisTarget } from "./connection.ts";
-import { KEY_PREFIX, PACKAGE_VERSION, QUEUE_DEFAULTS, QUEUE_NAME, RESULT_TTL_S, resultKey } from "./names.ts";
+import { connectionOptions, isAuthError, parseRedisUrl, type RedisTarget } from "./connection.ts";
+import {
+  KEY_PREFIX,
+  PACKAGE_VERSION,
+  processName,
+  QUEUE_DEFAULTS,
+  QUEUE_NAME,
+  RESULT_TTL_S,
+  resultKey,
+} from "./names.ts";
+import { runPublisher } from "./publish.ts";
+import { finalState, type QueueRunState } from "./runRecord.ts";
 
 export interface QueueOptions {
   /** `redis://[:password@]HOST:PORT[/db]` (the password may come from GRADTRACE_REDIS_PASSWORD instead). */
   readonly url: string;
+  /** What the run is, as the dashboard's queue view lists it (`lab spiked --sweep nu=0:0.1:0.4`, `analyze
+   * /shared/big.gtrace`); default: the names of the run's tasks. Shown to whoever can open the dashboard. */
+  readonly label?: string;
   /** Attempts per job (default 3). */
   readonly attempts?: number;
   /** How long to wait for a lost connection to Redis before failing the run, ms (default 60 s). */
@@ -43,6 +58,10 @@ export interface QueueStatus {
 
 export interface QueueRun {
   readonly target: RedisTarget;
+  /** Random id of this run: its record in Redis is `gradtrace:run:<id>` (names.ts). */
+  readonly id: string;
+  /** The label the run is published under (QueueOptions.label, else its task names). */
+  label(): string;
   /** Connects (E_QUEUE when Redis cannot be reached or refuses the password). */
   ready(): Promise<void>;
   /** Puts a job on the queue (or joins the same job already there); resolves with its result. */
@@ -101,10 +120,26 @@ export function openQueueRun(options: QueueOptions): QueueRun {
   let timer: NodeJS.Timeout | null = null;
   let started: Promise<void> | null = null;
   let closed = false;
+  const runId = randomBytes(8).toString("hex");
+  const startedAt = Date.now();
+  // The first failure that ended a job for good (not the cancellations that follow it): the run's published error.
+  let firstError: string | null = null;
+  let endState: QueueRunState = "running";
+  const label = (): string =>
+    options.label ?? ([...new Set([...entries.values()].map((e) => e.task))].join(", ") || "queue run");
+  const publisher = runPublisher(redis, () => ({
+    id: runId,
+    label: label(),
+    submitter: processName(),
+    started: startedAt,
+    state: endState,
+    error: firstError,
+    ...counts(),
+  }));
 
   redis.on("error", (err: Error) => {
     lastError = err.message;
-    if (/NOAUTH|WRONGPASS|invalid password/i.test(err.message)) {
+    if (isAuthError(err.message)) {
       failAll(
         new GradtraceError(
           "E_QUEUE",
@@ -133,9 +168,14 @@ export function openQueueRun(options: QueueOptions): QueueRun {
     for (const e of entries.values()) c[e.state]++;
     return c;
   };
-  const changed = () => onStatus?.(counts());
+  const changed = () => {
+    publisher.touch();
+    onStatus?.(counts());
+  };
 
-  function settle(e: Entry, state: "done" | "failed", value: unknown): void {
+  function settle(e: Entry, state: "done" | "failed", value: unknown, cancelled = false): void {
+    if (state === "failed" && !cancelled)
+      firstError ??= value instanceof Error ? value.message : String(value);
     e.state = state;
     const waiters = e.waiters.splice(0);
     for (const w of waiters) (state === "done" ? w.resolve : w.reject)(value);
@@ -315,6 +355,7 @@ export function openQueueRun(options: QueueOptions): QueueRun {
       // From here on, a lost connection is bounded by the watchdog (commands themselves wait through reconnections).
       timer = setInterval(() => {
         watchdog();
+        publisher.heartbeat();
         void poll();
       }, pollMs);
       queue = new Queue(QUEUE_NAME, { connection, prefix: KEY_PREFIX });
@@ -369,6 +410,8 @@ export function openQueueRun(options: QueueOptions): QueueRun {
 
   return {
     target,
+    id: runId,
+    label,
     ready,
     async submit(task, args) {
       args.forEach((a, i) => {
@@ -400,7 +443,7 @@ export function openQueueRun(options: QueueOptions): QueueRun {
     async cancelPending() {
       const cancelled = new GradtraceError("E_QUEUE", "cancelled: another job of the run failed");
       const waiting = [...entries.values()].filter((e) => e.state === "queued");
-      for (const e of waiting) settle(e, "failed", cancelled);
+      for (const e of waiting) settle(e, "failed", cancelled, true);
       // Removing them needs Redis; with Redis gone they simply expire with the queue's data.
       if (connected && queue) {
         const remove = Promise.all(waiting.map(async (e) => (await queue!.getJob(e.id))?.remove())).catch(
@@ -410,8 +453,13 @@ export function openQueueRun(options: QueueOptions): QueueRun {
       }
     },
     async close() {
+      if (closed) return;
       closed = true;
       if (timer) clearInterval(timer);
+      endState = finalState(counts(), fatal?.message ?? firstError);
+      // The last word on the run for the dashboard; with Redis gone it stays "running" and turns stale there.
+      const published = publisher.finish();
+      if (connected) await bounded(published, 2000);
       await bounded(
         Promise.all([events?.close(), queue?.close()]).catch(() => {}),
         2000,
