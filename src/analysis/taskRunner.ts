@@ -7,6 +7,7 @@ import * as path from "node:path";
 import {
   createPool,
   createQueuePool,
+  labelledQueue,
   type QueueOptions,
   siblingModule,
   type WorkerPool,
@@ -82,7 +83,10 @@ export const QUEUE_RUNNER_THREADS = 8;
 /** Runs tasks as jobs on the Redis queue (`gradtrace worker` processes, which open the trace by its absolute path).
  * The pass adds the results in task order as for threads, so the numbers are the same bit for bit. */
 export function queueRunner(reader: TraceReader, queue: QueueOptions): TaskRunner {
-  const pool = createQueuePool<BlockWorker>({ module: BLOCK_WORKER, queue });
+  const pool = createQueuePool<BlockWorker>({
+    module: BLOCK_WORKER,
+    queue: labelledQueue(queue, `analyze ${traceHandle(reader).path}`),
+  });
   return poolRunner(reader, pool, QUEUE_RUNNER_THREADS);
 }
 

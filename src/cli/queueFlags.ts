@@ -2,7 +2,7 @@
  * --sweep`, `reproduce`, `analyze`), and the progress it shows: a bar on a terminal (done /
  * total, running and queued jobs), and the queue's notices (reconnections, jobs added again) on stderr. */
 import type { QueueOptions, QueueStatus } from "../parallel/index.ts";
-import { parseRedisUrl } from "../parallel/index.ts";
+import { parseRedisUrl, queueStatusText } from "../parallel/index.ts";
 import { progressBar } from "./progress.ts";
 
 export const QUEUE_FLAG_HELP =
@@ -16,9 +16,11 @@ export function queueUrl(value: string): string {
   return value;
 }
 
-/** "2 running, 5 queued[, 1 failed]": the bar's text for a run's job counts. */
-export function queueStatusText(s: QueueStatus): string {
-  return `${s.running} running, ${s.queued} queued${s.failed ? `, ${s.failed} failed` : ""}`;
+export interface QueueFlagOptions {
+  readonly quiet?: boolean;
+  /** What the run is, for the dashboard's queue view (`gradtrace serve --queue`): the command and its main
+   * arguments (`lab spiked --sweep nu=0:0.1:0.4`, `analyze /shared/run/trace.gtrace`). */
+  readonly runLabel?: string;
 }
 
 /** Queue options for the `--queue` URL that print the queue's notices on stderr (unless quiet) and hand the job
@@ -26,12 +28,13 @@ export function queueStatusText(s: QueueStatus): string {
 export function queueRunOptions(
   url: string,
   label: string,
-  { quiet = false, onStatus }: { quiet?: boolean; onStatus?: (s: QueueStatus) => void } = {},
+  { quiet = false, onStatus, runLabel }: QueueFlagOptions & { onStatus?: (s: QueueStatus) => void } = {},
 ): QueueOptions {
   const target = parseRedisUrl(url);
   if (!quiet) process.stderr.write(`${label}: jobs go to the queue at ${target.display}\n`);
   return {
     url,
+    ...(runLabel ? { label: runLabel } : {}),
     ...(onStatus ? { onStatus } : {}),
     log: (m) => {
       if (!quiet) process.stderr.write(`${m}\n`);
@@ -43,11 +46,12 @@ export function queueRunOptions(
 export function queueOptions(
   url: string,
   label: string,
-  { quiet = false }: { quiet?: boolean } = {},
+  { quiet = false, runLabel }: QueueFlagOptions = {},
 ): { queue: QueueOptions; stop: () => void } {
   const bar = progressBar(label, { enabled: !quiet && process.stderr.isTTY === true });
   const queue = queueRunOptions(url, label, {
     quiet,
+    ...(runLabel ? { runLabel } : {}),
     onStatus: (s) => bar.update(s.done, s.total, { queue: queueStatusText(s) }),
   });
   return { queue, stop: () => bar.stop() };

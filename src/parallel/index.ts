@@ -34,9 +34,16 @@ export {
   type QueueRunRecord,
   type QueueRunState,
   type QueueRunView,
+  queueStatusText,
   runRecordFields,
   viewRun,
 } from "./queue/runRecord.ts";
 export { expectArgs, plainObject, type QueueTask, queueTask, queueTaskName } from "./queue/registry.ts";
-export { openQueueRun, type QueueOptions, type QueueRun, type QueueStatus } from "./queue/submit.ts";
+export {
+  labelledQueue,
+  openQueueRun,
+  type QueueOptions,
+  type QueueRun,
+  type QueueStatus,
+} from "./queue/submit.ts";
 export { type Transferred, transferResult } from "./transfer.ts";

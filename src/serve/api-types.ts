@@ -13,6 +13,13 @@ import type {
   TensorResult,
   WindowedKappa,
 } from "../analysis/index.ts";
+import type { QueueOverview } from "../parallel/index.ts";
+
+export type {
+  QueueJobCounts,
+  QueueRunView,
+  QueueWorkerInfo,
+} from "../parallel/index.ts";
 
 export type RunStatus = "pending" | "analyzing" | "ready" | "error";
 
@@ -50,6 +57,15 @@ export interface LabListEntry {
   readonly parameter: string;
   readonly points: number;
 }
+
+/** `/api/server`: what this server was started with that changes the page (the queue view's link). */
+export interface ServerInfo {
+  /** The Redis queue `gradtrace serve --queue` shows (`redis://HOST:PORT`, no credentials), or null. */
+  readonly queue: string | null;
+}
+
+/** `/api/queue` (serve --queue): the runs submitters published, the queue's job counts and its workers. */
+export type QueueResponse = QueueOverview;
 
 export interface RunsResponse {
   readonly runs: RunListEntry[];

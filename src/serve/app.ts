@@ -6,13 +6,16 @@ import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { DEFAULT_ADVISE_OPTIONS } from "../analysis/index.ts";
 import { GradtraceError } from "../core/index.ts";
+import type { QueueMonitor } from "../parallel/index.ts";
 import type {
   AdviseResponse,
   ApiError,
   HeatmapJson,
   HeatmapMetric,
   LabResponse,
+  QueueResponse,
   RunsResponse,
+  ServerInfo,
 } from "./api-types.ts";
 import { hostAllowed, requestToken, tokenMatches } from "./auth.ts";
 import type { StaticFile } from "./static.ts";
@@ -44,9 +47,11 @@ export interface AppOptions {
   readonly checkHost?: boolean;
   /** SSE keep-alive comment period. */
   readonly pingMs?: number;
+  /** The Redis queue `/api/queue` shows (serve --queue); none: `/api/queue` answers 404. */
+  readonly queue?: QueueMonitor | null;
 }
 
-const STATUS_FOR: Record<string, 400 | 404 | 422 | 500> = {
+const STATUS_FOR: Record<string, 400 | 404 | 422 | 500 | 503> = {
   E_ARG: 400,
   E_NOT_FOUND: 404,
   E_FORMAT: 422,
@@ -55,6 +60,8 @@ const STATUS_FOR: Record<string, 400 | 404 | 422 | 500> = {
   E_SHAPE: 422,
   E_NUMERIC: 422,
   E_UNSUPPORTED: 422,
+  // The queue's Redis is down or refuses the password: the rest of the server is fine.
+  E_QUEUE: 503,
 };
 
 const METRICS: readonly HeatmapMetric[] = ["kappa", "rank", "gradNorm"];
@@ -63,7 +70,14 @@ function errorBody(code: string, message: string): ApiError {
   return { error: { code, message } };
 }
 
-export function createApp({ store, files, token, checkHost = false, pingMs = 15_000 }: AppOptions): Hono {
+export function createApp({
+  store,
+  files,
+  token,
+  checkHost = false,
+  pingMs = 15_000,
+  queue = null,
+}: AppOptions): Hono {
   const app = new Hono();
   const binaryCache = new LruCache<Uint8Array>(8);
 
@@ -217,6 +231,18 @@ export function createApp({ store, files, token, checkHost = false, pingMs = 15_
     const id = validateId(c.req.param("id") ?? "", "lab id");
     const lab = store.lab(id);
     return c.json<LabResponse>(lab);
+  });
+
+  app.get("/api/server", (c) => c.json<ServerInfo>({ queue: queue ? queue.target.display : null }));
+
+  app.get("/api/queue", async (c) => {
+    if (!queue) {
+      throw new GradtraceError(
+        "E_NOT_FOUND",
+        "/api/queue: this server shows no queue (start it with gradtrace serve … --queue redis://HOST:PORT)",
+      );
+    }
+    return c.json<QueueResponse>(await queue.overview());
   });
 
   app.all("/api/*", (c) => c.json(errorBody("E_NOT_FOUND", `${c.req.path}: no such endpoint`), 404));

@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import * as nodePath from "node:path";
 import { serve } from "@hono/node-server";
 import { GradtraceError } from "../core/index.ts";
+import { openQueueMonitor } from "../parallel/index.ts";
 import type { TraceReader } from "../trace/index.ts";
 import { createApp } from "./app.ts";
 import { isLoopbackHost } from "./auth.ts";
@@ -32,6 +33,9 @@ export interface ServeOptions {
   readonly pollMs?: number;
   /** Opens a trace for live mode's incremental path (tests wrap the reader to count what is read). */
   readonly openLiveReader?: (absPath: string) => TraceReader;
+  /** Show this Redis queue's runs, jobs and workers (`/api/queue`, the page's queue view); `staleMs`: a running
+   * run not updated for this long shows as stale (default 30 s). */
+  readonly queue?: { readonly url: string; readonly staleMs?: number };
   readonly log?: (message: string) => void;
 }
 
@@ -63,6 +67,7 @@ export async function startServer({
   engine: givenEngine,
   pollMs = 200,
   openLiveReader,
+  queue,
   log = () => {},
 }: ServeOptions): Promise<RunningServer> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -79,6 +84,11 @@ export async function startServer({
     );
   }
   const webDir = pageDirectory(givenWebDir);
+  // Connects on the first /api/queue request and reconnects by itself: Redis being down never stops the server.
+  const monitor = queue
+    ? openQueueMonitor(queue.url, queue.staleMs === undefined ? {} : { staleMs: queue.staleMs })
+    : null;
+  if (monitor) log(`serve: the queue view shows ${monitor.target.display}`);
   const ownEngine = givenEngine ? null : workerEngine({ log });
   const engine = givenEngine ?? ownEngine!;
   const store = new RunStore({ root: path, engine, analyzeOptions, cacheDir, pollMs, openLiveReader, log });
@@ -87,12 +97,14 @@ export async function startServer({
     files: webDir === null ? new Map() : staticFiles(webDir),
     token,
     checkHost: loopback && token === undefined,
+    queue: monitor,
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
     s.once("error", (err: NodeJS.ErrnoException) => {
       store.close();
       void ownEngine?.close();
+      void monitor?.close();
       reject(
         new GradtraceError("E_ARG", `serve: cannot listen on ${host}:${port}: ${err.code ?? err.message}`),
       );
@@ -115,6 +127,7 @@ export async function startServer({
     close: () =>
       new Promise<void>((resolve) => {
         store.close();
+        void monitor?.close();
         server.close(() => {
           if (ownEngine)
             ownEngine.close().then(

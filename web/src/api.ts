@@ -8,9 +8,11 @@ import type {
   HeatmapMetric,
   LabResponse,
   LiveStepsEvent,
+  QueueResponse,
   RunEvent,
   RunsResponse,
   SeriesResponse,
+  ServerInfo,
   SummaryResponse,
 } from "../../src/serve/api-types.ts";
 
@@ -59,6 +61,10 @@ export const api = {
     return getJson<SeriesResponse>(`/api/runs/${seg(run)}/tensors/${seg(tensor)}/series${query}`);
   },
   lab: (id: string) => getJson<LabResponse>(`/api/labs/${seg(id)}`),
+  /** What the server was started with (whether it shows a queue). */
+  server: () => getJson<ServerInfo>("/api/server"),
+  /** The Redis queue's runs, jobs and workers (serve --queue); 503 while Redis cannot be reached. */
+  queue: () => getJson<QueueResponse>("/api/queue"),
   async heatmap(
     run: string,
     { metric, predictor, eps }: { metric: HeatmapMetric; predictor?: string; eps?: number },

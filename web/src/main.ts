@@ -1,9 +1,11 @@
 /** @file Entry of the dashboard page: a hash router over the overview (#/), one run (#/run/<id>, optionally
- * /tensor/<name>) and one spiked-lab sweep (#/lab/<id>). The query string (?token=) is left alone so the token
- * survives navigation. */
+ * /tensor/<name>), one spiked-lab sweep (#/lab/<id>) and the Redis queue (#/queue, linked from the header when the
+ * server was started with --queue). The query string (?token=) is left alone so the token survives navigation. */
 import "./style.css";
+import { api } from "./api.ts";
 import { labPage } from "./lab.ts";
 import { overviewPage, type Page } from "./overview.ts";
+import { queuePage } from "./queue.ts";
 import { type RunPage, runPage, TOTAL } from "./run.ts";
 
 const app = document.getElementById("app")!;
@@ -16,7 +18,11 @@ const setLive = (on: boolean) => {
   live.title = on ? "live: updates arrive as the traces grow" : "not connected for live updates";
 };
 
-type Route = { kind: "overview" } | { kind: "run"; id: string; tensor: string } | { kind: "lab"; id: string };
+type Route =
+  | { kind: "overview" }
+  | { kind: "run"; id: string; tensor: string }
+  | { kind: "lab"; id: string }
+  | { kind: "queue" };
 
 function parse(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
@@ -28,6 +34,7 @@ function parse(hash: string): Route {
     };
   }
   if (parts[0] === "lab" && parts[1]) return { kind: "lab", id: parts[1] };
+  if (parts[0] === "queue") return { kind: "queue" };
   return { kind: "overview" };
 }
 
@@ -48,16 +55,30 @@ function navigate(): void {
     const a = document.createElement("a");
     a.href = "#/";
     a.textContent = "runs";
-    crumbs.append(a, document.createTextNode(` / ${route.id}`));
+    crumbs.append(a, document.createTextNode(` / ${route.kind === "queue" ? "queue" : route.id}`));
   }
   const page =
     route.kind === "run"
       ? runPage(app, route.id, route.tensor, tooltip, setLive)
       : route.kind === "lab"
         ? labPage(app, route.id)
-        : overviewPage(app, setLive);
+        : route.kind === "queue"
+          ? queuePage(app)
+          : overviewPage(app, setLive);
   current = { route, page };
 }
 
 window.addEventListener("hashchange", navigate);
 navigate();
+
+// The queue link appears only when the server shows a queue (serve --queue).
+api
+  .server()
+  .then(({ queue }) => {
+    const link = document.getElementById("queue-link");
+    if (link && queue) {
+      link.hidden = false;
+      link.title = `runs, jobs and workers of the queue at ${queue}`;
+    }
+  })
+  .catch(() => {});

@@ -8,11 +8,12 @@ import { GradtraceError } from "../../core/index.ts";
 import { makeDir, writeFileAtomic } from "../../io/index.ts";
 import { csvFileName, renderHtmlReport, renderTable, seriesCsv } from "../../report/index.ts";
 import type { TraceFormat } from "../../trace/index.ts";
+import { queueStatusText } from "../../parallel/index.ts";
 import { openTrace } from "../../trace/index.ts";
 import { type AnalysisFlags, addAnalysisOptions, sharedAnalysisOptions } from "../analysisFlags.ts";
 import { bytesText, parseBytes, parseInteger } from "../parse.ts";
 import { progressBar } from "../progress.ts";
-import { QUEUE_FLAG_HELP, queueRunOptions, queueStatusText, queueUrl } from "../queueFlags.ts";
+import { QUEUE_FLAG_HELP, queueRunOptions, queueUrl } from "../queueFlags.ts";
 
 type AnalyzeFlags = AnalysisFlags &
   Required<Pick<AnalyzeOptions, "seed" | "gramKernel" | "strict" | "burnIn">> & {
@@ -149,6 +150,7 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
   const queue = flags.queue
     ? queueRunOptions(flags.queue, "analyze", {
         quiet: flags.quiet,
+        runLabel: `analyze ${path.resolve(tracePath)}`,
         onStatus: (s) => {
           jobs = `jobs ${s.done}/${s.total}: ${queueStatusText(s)}`;
         },

@@ -2,7 +2,7 @@
  * (src/lab/spiked/experiment.ts) and SweepOptions; the work is runSpiked / runSweep. A single configuration prints a
  * table per analyzed step; `--sweep` (or several values of --activation/--scaling/--weights) runs a sweep on a worker
  * pool and writes JSON, CSV and an SVG figure to --out. */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import type { Mat } from "../../core/index.ts";
 import { GradtraceError } from "../../core/index.ts";
@@ -151,7 +151,12 @@ async function runLabSpiked(f: LabSpikedFlags): Promise<void> {
     if (f.trace)
       throw new GradtraceError("E_ARG", "--trace: write a trace from a single configuration, not a sweep");
     const out = f.out ?? "spiked-sweep";
-    const queued = f.queue ? queueOptions(f.queue, "sweep", { quiet: f.quiet }) : null;
+    const queued = f.queue
+      ? queueOptions(f.queue, "sweep", {
+          quiet: f.quiet,
+          runLabel: `lab spiked --sweep ${f.sweep ?? `${sweep.param}=${sweep.values.join(",")}`} --seeds ${f.seeds} --out ${resolve(out)}`,
+        })
+      : null;
     const result = await runSweep({
       base,
       sweep,

@@ -1,5 +1,6 @@
 /** @file `gradtrace reproduce <experiment>`: the two papers' experiments end to end, written as a markdown report
  * with tables, SVG figures and JSON under docs/reproductions/ (or --out). */
+import * as path from "node:path";
 import type { Command } from "commander";
 import { GradtraceError } from "../../core/index.ts";
 import { DEFAULT_JOBS } from "../../lab/index.ts";
@@ -78,7 +79,13 @@ export function registerReproduceCommand(program: Command): void {
         );
       }
       // The queue's notices go to stderr; its progress is the reproduction's own bar (one event per finished job).
-      const queue = flags.queue ? { queue: queueRunOptions(flags.queue, "reproduce") } : {};
+      const queue = flags.queue
+        ? {
+            queue: queueRunOptions(flags.queue, "reproduce", {
+              runLabel: `reproduce ${experiment} --budget ${budget} --out ${path.resolve(flags.out)}`,
+            }),
+          }
+        : {};
       const common = { outDir: flags.out, budget, ...(flags.records ? { records: flags.records } : {}) };
       if (experiment === "galore-advice") {
         await runReproduction((onProgress) => reproduceGaloreAdvice({ ...common, onProgress }));

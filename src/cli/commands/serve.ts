@@ -10,11 +10,13 @@ import {
 } from "../../serve/index.ts";
 import { type AnalysisFlags, addAnalysisOptions, sharedAnalysisOptions } from "../analysisFlags.ts";
 import { parseInteger } from "../parse.ts";
+import { queueUrl } from "../queueFlags.ts";
 
 type ServeFlags = AnalysisFlags &
   Required<Pick<ServeOptions, "host" | "port">> &
   Pick<ServeOptions, "token" | "cacheDir"> & {
     quiet: boolean;
+    queue?: string;
   };
 
 export function registerServeCommand(program: Command): void {
@@ -39,7 +41,13 @@ export function registerServeCommand(program: Command): void {
       "--token <token>",
       `require this token (≥ ${MIN_TOKEN_LENGTH} characters) as ?token= or Authorization: Bearer`,
     )
-    .option("--cache-dir <dir>", `where analysis results are cached (default <dir>/${CACHE_DIR_NAME})`);
+    .option("--cache-dir <dir>", `where analysis results are cached (default <dir>/${CACHE_DIR_NAME})`)
+    .option(
+      "--queue <url>",
+      "add a Queue view of the Redis job queue at redis://[:PASSWORD@]HOST:PORT (password also from " +
+        "GRADTRACE_REDIS_PASSWORD): the runs submitted with --queue, their progress, the queue's jobs and workers",
+      queueUrl,
+    );
   addAnalysisOptions(command)
     .option("-q, --quiet", "print only the URL and errors", false)
     .addHelpText(
@@ -49,10 +57,17 @@ The page and the JSON API (docs/dashboard.md) are served from ${DEFAULT_SERVE_OP
 --host/--port say otherwise. Results are cached per run in <dir>/${CACHE_DIR_NAME} (delete it to rebuild from the
 traces).
 
+With --queue, the page's Queue view lists the runs that commands started with --queue on any machine (their label:
+command and paths, submitter host:pid, jobs done / total, running, queued, failed, state) refreshed every 2 s, the
+queue's job counts and the connected workers (docs/distributed.md, "Watching the queue"). A run whose submitter has
+not updated it for 30 s shows as stale. If Redis is unreachable the view says so and the rest of the dashboard works
+as usual; it reconnects by itself.
+
 Examples:
   gradtrace serve runs/
   gradtrace serve run/trace.gtrace --port 8080
-  gradtrace serve runs/ --host 0.0.0.0 --token "$(openssl rand -hex 16)"`,
+  gradtrace serve runs/ --host 0.0.0.0 --token "$(openssl rand -hex 16)"
+  GRADTRACE_REDIS_PASSWORD=… gradtrace serve /shared/runs --queue redis://10.0.0.5:6379`,
     )
     .action(async (target: string, flags: ServeFlags) => {
       const analyzeOptions = sharedAnalysisOptions(flags);
@@ -63,6 +78,7 @@ Examples:
         token: flags.token,
         cacheDir: flags.cacheDir,
         analyzeOptions,
+        ...(flags.queue ? { queue: { url: flags.queue } } : {}),
         log: flags.quiet ? () => {} : (m) => process.stderr.write(`${m}\n`),
       });
       process.stdout.write(`gradtrace serve: ${server.url}\n`);

@@ -3,7 +3,13 @@
  * custom activation, whose functions cannot be sent to another thread) runs everything in this thread. Results are
  * identical either way: each configuration is seeded on its own. */
 import { GradtraceError } from "../../core/index.ts";
-import { createPool, createQueuePool, type QueueOptions, siblingModule } from "../../parallel/index.ts";
+import {
+  createPool,
+  createQueuePool,
+  labelledQueue,
+  type QueueOptions,
+  siblingModule,
+} from "../../parallel/index.ts";
 import { runSpiked, type SpikedConfig, type SpikedResult } from "./experiment.ts";
 
 export interface RunManyOptions {
@@ -23,7 +29,10 @@ export async function runMany(
 ): Promise<SpikedResult[]> {
   const custom = configs.some((c) => c.activation !== undefined && typeof c.activation !== "string");
   if (custom && queue)
-    throw new GradtraceError("E_ARG", "a custom activation (functions) cannot be sent to queue workers: use a named one");
+    throw new GradtraceError(
+      "E_ARG",
+      "a custom activation (functions) cannot be sent to queue workers: use a named one",
+    );
   const threads = custom ? 1 : Math.max(1, Math.min(jobs, configs.length));
   let done = 0;
   const finished = (config: Partial<SpikedConfig>) => {
@@ -41,7 +50,10 @@ export async function runMany(
   }
   const module = siblingModule(import.meta.url, "sweepWorker");
   const pool = queue
-    ? createQueuePool<typeof import("./sweepWorker.ts")>({ module, queue })
+    ? createQueuePool<typeof import("./sweepWorker.ts")>({
+        module,
+        queue: labelledQueue(queue, `spiked lab: ${configs.length} configurations`),
+      })
     : createPool<typeof import("./sweepWorker.ts")>({ module, threads });
   try {
     return await Promise.all(

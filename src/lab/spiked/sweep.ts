@@ -6,7 +6,7 @@ import { GradtraceError } from "../../core/index.ts";
 import { refuseExisting, writeFileAtomic, writeJsonAtomic } from "../../io/index.ts";
 import { type ChartPanel, renderSvgChart } from "../../report/index.ts";
 import type { SpikedConfig, SpikedConfigJson, SpikedResult, StepRecord } from "./experiment.ts";
-import type { QueueOptions } from "../../parallel/index.ts";
+import { labelledQueue, type QueueOptions } from "../../parallel/index.ts";
 import { DEFAULT_JOBS, runMany } from "./pool.ts";
 
 export const NUMERIC_SWEEP_PARAMS = [
@@ -311,7 +311,9 @@ export async function runSweep({
   }
   const results: SpikedResult[] = await runMany(configs, {
     jobs,
-    queue,
+    ...(queue
+      ? { queue: labelledQueue(queue, `spiked sweep ${name}: ${configs.length} configurations`) }
+      : {}),
     onDone: (done, total) => onProgress?.(`${name}: ${done}/${total} configurations`),
   });
   const runs = results.map((r, i) => ({

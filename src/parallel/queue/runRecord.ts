@@ -38,6 +38,12 @@ export interface QueueRunView extends QueueRunRecord {
 /** Longest error message kept in a record (a run's record stays small). */
 export const MAX_ERROR_CHARS = 500;
 
+/** "2 running, 5 queued[, 1 failed]": a run's job counts besides done / total (the CLI's progress bar, the
+ * dashboard's queue view). */
+export function queueStatusText(s: QueueStatus): string {
+  return `${s.running} running, ${s.queued} queued${s.failed ? `, ${s.failed} failed` : ""}`;
+}
+
 /** The record as Redis hash fields. */
 export function runRecordFields(r: QueueRunRecord): Record<string, string> {
   return {

@@ -83,6 +83,13 @@ interface Entry {
   readonly waiters: { resolve: (v: unknown) => void; reject: (e: unknown) => void }[];
 }
 
+/** `queue` labelled `label` unless its caller named the run already; `part` (a phase of a run that submits several
+ * batches) is appended either way: `reproduce low-rank-gradients (calibration)`. */
+export function labelledQueue(queue: QueueOptions, label: string, part?: string): QueueOptions {
+  const name = queue.label ?? label;
+  return { ...queue, label: part ? `${name} (${part})` : name };
+}
+
 /** `p`, or nothing after `ms` (closing must not wait for a Redis that is gone). */
 async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

@@ -16,7 +16,7 @@
  * - mnist: MNIST digits with an added spike. */
 import type { SpikedConfig, SpikedResult } from "../../lab/index.ts";
 import { runMany } from "../../lab/index.ts";
-import type { QueueOptions } from "../../parallel/index.ts";
+import { labelledQueue, type QueueOptions } from "../../parallel/index.ts";
 import type { ReproduceProgress } from "../types.ts";
 import {
   type LowRankPlan,
@@ -136,7 +136,11 @@ export async function runLowRankGradients(
   emit("calibrate", 0, probeJobs.length, "regulariser strengths");
   const probed = await runMany(
     probeJobs.map((p) => p.config),
-    { jobs, queue, onDone: (done, total) => emit("calibrate", done, total, "regulariser strengths") },
+    {
+      jobs,
+      ...(queue ? { queue: labelledQueue(queue, `reproduce ${EXPERIMENT}`, "calibration") } : {}),
+      onDone: (done, total) => emit("calibrate", done, total, "regulariser strengths"),
+    },
   );
   const calibration: Calibration[] = [];
   const strengthOf = (weights: string, regulariser: string, level: string): number =>
@@ -300,7 +304,7 @@ export async function runLowRankGradients(
     jobsList.map((j) => j.config),
     {
       jobs,
-      queue,
+      ...(queue ? { queue: labelledQueue(queue, `reproduce ${EXPERIMENT}`, "runs") } : {}),
       onDone: (done, total, config) => {
         const j = jobsList.find((x) => x.config === config);
         emit(j?.group ?? "run", done, total, j ? label(j) : "");

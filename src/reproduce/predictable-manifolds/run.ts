@@ -24,7 +24,13 @@ import {
   parameterCount,
   runZooTraining,
 } from "../../lab/index.ts";
-import { createPool, createQueuePool, type QueueOptions, siblingModule } from "../../parallel/index.ts";
+import {
+  createPool,
+  createQueuePool,
+  labelledQueue,
+  type QueueOptions,
+  siblingModule,
+} from "../../parallel/index.ts";
 import { openTrace } from "../../trace/index.ts";
 import type { ReproduceProgress } from "../types.ts";
 import {
@@ -257,7 +263,10 @@ export async function runGrid(
   // Each worker keeps its jax-js runtime and compiled steps for the runs it is given.
   const module = siblingModule(import.meta.url, "runTask");
   const pool = queue
-    ? createQueuePool<typeof import("./runTask.ts")>({ module, queue })
+    ? createQueuePool<typeof import("./runTask.ts")>({
+        module,
+        queue: labelledQueue(queue, `reproduce ${EXPERIMENT}: ${plans.length} training runs`),
+      })
     : createPool<typeof import("./runTask.ts")>({ module, threads });
   try {
     const out = await Promise.all(
