@@ -30,6 +30,17 @@ if (!HAVE_REDIS) console.warn(NO_REDIS_MESSAGE);
 /** Tiny configurations (a few ms each): the test is about the bookkeeping, not the lab. */
 const CONFIGS = Array.from({ length: 12 }, (_, i) => ({ n: 20, d: 10, m: 8, steps: 1, nu: 0.1, seed: i }));
 
+/** The first defined value of `probe`, polled every 100 ms for up to 30 s (throws `why()` after). */
+async function eventually<T>(probe: () => Promise<T | undefined>, why: () => string): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(why());
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const countsOf = (s: QueueStatus): QueueStatus => ({
   total: s.total,
   queued: s.queued,
@@ -149,15 +160,10 @@ describe.skipIf(!HAVE_REDIS)("the queue monitor (published runs, /api/queue)", (
       out,
     ]);
     const label = `lab spiked --sweep nu=0,0.1,0.2 --seeds 1 --out ${out}`;
-    let run: QueueOverview["runs"][number] | undefined;
-    const deadline = Date.now() + 30_000;
-    while (
-      !(run = (await readQueueOverview(redis.url)).runs.find((r) => r.label === label && r.total === 3))
-    ) {
-      if (Date.now() > deadline || cli.child.exitCode !== null)
-        throw new Error(`no run published:\n${cli.err()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const run = await eventually(
+      async () => (await readQueueOverview(redis.url)).runs.find((r) => r.label === label && r.total === 3),
+      () => `no run published (submitter exit ${cli.child.exitCode}):\n${cli.err()}`,
+    );
     cli.child.kill("SIGKILL");
     await cli.exited;
     expect(run).toMatchObject({
@@ -168,7 +174,7 @@ describe.skipIf(!HAVE_REDIS)("the queue monitor (published runs, /api/queue)", (
     });
     // Judged 40 s later (a moved clock): past the 30 s threshold, its record has not moved.
     const later = await readQueueOverview(redis.url, { now: () => Date.now() + 40_000 });
-    const stale = later.runs.find((r) => r.id === run!.id)!;
+    const stale = later.runs.find((r) => r.id === run.id)!;
     expect(stale).toMatchObject({ state: "running", stale: true, updated: run.updated });
     expect(stale.sinceUpdateMs).toBeGreaterThanOrEqual(40_000);
     // The finished runs are not stale however old.
@@ -188,11 +194,11 @@ describe.skipIf(!HAVE_REDIS)("the queue monitor (published runs, /api/queue)", (
     } finally {
       await redis.start();
     }
-    const deadline = Date.now() + 15_000;
-    let status = 0;
-    while ((status = (await apiQueue()).status) !== 200 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 200));
-    expect(status).toBe(200);
+    const back = await eventually(
+      async () => ((await apiQueue()).status === 200 ? true : undefined),
+      () => "/api/queue did not recover after Redis came back",
+    );
+    expect(back).toBe(true);
   });
 
   it("a server started without --queue answers /api/queue with a clear 404", async () => {
