@@ -143,9 +143,18 @@ function recordingRedis() {
     multi() {
       const w = { fields: {} as Record<string, string>, score: 0, ttl: 0 };
       const chain = {
-        hset: (_key: string, fields: Record<string, string>) => ((w.fields = fields), chain),
-        expire: (_key: string, ttl: number) => ((w.ttl = ttl), chain),
-        zadd: (_key: string, score: number) => ((w.score = score), chain),
+        hset(_key: string, fields: Record<string, string>) {
+          w.fields = fields;
+          return chain;
+        },
+        expire(_key: string, ttl: number) {
+          w.ttl = ttl;
+          return chain;
+        },
+        zadd(_key: string, score: number) {
+          w.score = score;
+          return chain;
+        },
         exec: async () => {
           writes.push(w);
           return [];
