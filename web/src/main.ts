@@ -75,6 +75,7 @@ navigate();
 api
   .server()
   .then(({ queue }) => {
+    document.body.dataset.queue = queue ? "on" : "off";
     const link = document.getElementById("queue-link");
     if (link && queue) {
       link.hidden = false;
