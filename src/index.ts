@@ -99,8 +99,18 @@ export {
   type ZooRunSummary,
 } from "./lab/index.ts";
 // The Redis job queue (docs/distributed.md): what the `queue` option of analyze, runSweep and the spiked
-// reproduction takes (the jobs run on `gradtrace worker` processes).
-export type { QueueOptions, QueueStatus } from "./parallel/index.ts";
+// reproduction takes (the jobs run on `gradtrace worker` processes), and what the queue holds now — the runs
+// submitters publish, job counts, workers — as `gradtrace serve --queue` shows it.
+export {
+  type QueueJobCounts,
+  type QueueOptions,
+  type QueueOverview,
+  type QueueRunState,
+  type QueueRunView,
+  type QueueStatus,
+  type QueueWorkerInfo,
+  readQueueOverview,
+} from "./parallel/index.ts";
 // Reports: the terminal table, the self-contained HTML report, per-step CSV.
 export {
   type HtmlReportOptions,

@@ -48,7 +48,7 @@ function table(
   const section = el("section", "data-table");
   section.dataset.table = id;
   const scroll = el("div", "table-scroll");
-  const t = el("table");
+  const t = el("table", "queue-table");
   const head = el("thead");
   const tr = el("tr");
   for (const h of headers) tr.append(el("th", undefined, h));

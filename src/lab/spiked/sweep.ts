@@ -312,7 +312,7 @@ export async function runSweep({
   const results: SpikedResult[] = await runMany(configs, {
     jobs,
     ...(queue
-      ? { queue: labelledQueue(queue, `spiked sweep ${name}: ${configs.length} configurations`) }
+      ? { queue: labelledQueue(queue, `spiked sweep ${sweep.param}: ${configs.length} configurations`) }
       : {}),
     onDone: (done, total) => onProgress?.(`${name}: ${done}/${total} configurations`),
   });
