@@ -175,6 +175,10 @@ export function openQueueMonitor(
           }),
         ]);
       } catch (err) {
+        // A BullMQ queue whose start-up was cut by the lost connection stays broken: the next call makes a new one.
+        const broken = queue;
+        queue = null;
+        void broken?.close().catch(() => {});
         if (err instanceof GradtraceError) throw err;
         throw failure((err as Error).message);
       } finally {
