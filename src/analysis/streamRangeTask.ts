@@ -10,12 +10,7 @@
  * Frequent Directions sketches merged with their bounds added). The replay reads the steps before the range again, so
  * a run cut into R ranges reads about (R + 1)/2 times its data in all — the light replay costs a few multiply-adds per
  * coordinate, the full state ≈ (window + 2.5ℓ) — and the last range's task reads the whole run. */
-import {
-  emaBetaOf,
-  GradtraceError,
-  resolvePredictor,
-  type StreamingRange,
-} from "../core/index.ts";
+import { emaBetaOf, GradtraceError, resolvePredictor, type StreamingRange } from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
 import type { CorruptStep } from "./corruption.ts";
 import { StreamPass, type StreamPassOptions } from "./streamPass.ts";
@@ -123,4 +118,3 @@ export function runStreamTask(reader: TraceReader, { pass, from, to }: StreamTas
     corrupt: heavy.corrupt.filter((c) => c.position >= from),
   };
 }
-

@@ -5,7 +5,7 @@
  * read the steps before each range again, so a run cut into R ranges reads about (R + 1)/2 times its data in all —
  * the replay costs a few multiply-adds per coordinate, the full state ≈ (window + 2.5ℓ) — and the last range's task
  * reads the whole run. */
-import { GradtraceError, mergeStreamingRanges, type StreamingSnapshot } from "../core/index.ts";
+import { mergeStreamingRanges, type StreamingSnapshot } from "../core/index.ts";
 import type { TraceReader } from "../trace/index.ts";
 import type { CorruptStep } from "./corruption.ts";
 import type { GramPassProgress } from "./gramPass.ts";
@@ -18,6 +18,8 @@ import {
   type StreamTaskResult,
 } from "./streamRangeTask.ts";
 import { runInOrder, type TaskRunner } from "./taskRunner.ts";
+
+export type { StreamRangePass };
 
 /** Ranges a queued streaming analysis is cut into by default: enough for a handful of machines, while the replays
  * stay a small share of the work (see the file comment). */
@@ -60,7 +62,10 @@ export async function streamInRanges(
   reader: TraceReader,
   pass: StreamRangePass,
   runner: TaskRunner,
-  { ranges = DEFAULT_STEP_RANGES, onProgress }: { ranges?: number; onProgress?: (p: GramPassProgress) => void },
+  {
+    ranges = DEFAULT_STEP_RANGES,
+    onProgress,
+  }: { ranges?: number; onProgress?: (p: GramPassProgress) => void },
 ): Promise<StreamInRangesResult> {
   const n = reader.info.steps.length;
   const bounds = stepRangeBounds(n, ranges, requirePlan(pass.predictors, pass.windowSize).warmUp);

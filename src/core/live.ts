@@ -942,7 +942,7 @@ export class LiveAccumulator {
     this.ids.forEach((id, i) => {
       const lagged = track.lagged[i];
       const vector = tensor ? tensor.vectorStates[i] : this.totalStates[i];
-      if (tensor && tensor.emaIndices.includes(i)) {
+      if (tensor?.emaIndices.includes(i)) {
         const a = tensor.emaIndices.indexOf(i);
         out.push({ id, save: () => tensor.emaHistory(a), ema: true });
       } else if (lagged?.saveHistory && lagged.restoreHistory) {

@@ -29,12 +29,7 @@
 import { GradtraceError } from "./errors.ts";
 import { incrementGram } from "./gram.ts";
 import { gramEigenvalues } from "./linalg/gramEigenvalues.ts";
-import {
-  LiveAccumulator,
-  type LiveHistoryState,
-  type LiveSnapshot,
-  type LiveTensorSpec,
-} from "./live.ts";
+import { LiveAccumulator, type LiveHistoryState, type LiveSnapshot, type LiveTensorSpec } from "./live.ts";
 import type { Vec } from "./matrix.ts";
 import { DEFAULT_PREDICTORS } from "./predictors/registry.ts";
 import type { GramReader } from "./predictors/types.ts";

@@ -43,7 +43,10 @@ const bits = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLeng
 function expectSameBits(merged: StreamingSnapshot, single: StreamingSnapshot): void {
   expect(merged.steps).toBe(single.steps);
   expect(merged.skippedSteps).toEqual(single.skippedSteps);
-  const pairs = [...merged.tensors.map((t, i) => [t, single.tensors[i]] as const), [merged.total, single.total] as const];
+  const pairs = [
+    ...merged.tensors.map((t, i) => [t, single.tensors[i]] as const),
+    [merged.total, single.total] as const,
+  ];
   for (const [m, s] of pairs) {
     expect(m.name).toBe(s.name);
     expect(bits(m.gradNormSq)).toBe(bits(s.gradNormSq));
@@ -74,7 +77,9 @@ function exactSigmaSq(rows: readonly Float64Array[]): number[] {
 function expectWithinFdBound(fd: FdSpectrum, exact: readonly number[]): void {
   const scale = exact[0];
   expect(fd.delta).toBeGreaterThanOrEqual(0);
-  expect(Math.abs(fd.frobeniusSq - exact.reduce((a, b) => a + Math.max(0, b), 0))).toBeLessThan(1e-9 * scale * exact.length);
+  expect(Math.abs(fd.frobeniusSq - exact.reduce((a, b) => a + Math.max(0, b), 0))).toBeLessThan(
+    1e-9 * scale * exact.length,
+  );
   for (let i = 0; i < fd.rows; i++) {
     const mu = fd.sigmaSq[i] ?? 0;
     const sigma = Math.max(0, exact[i] ?? 0);
