@@ -90,14 +90,10 @@ export interface StreamingTrack {
 /** One track of a step range (StreamingState.rangeExport): the per-step series of the range's steps, every step's
  * cosines (NaN where undefined), the windows that end inside the range, and the range's Frequent Directions
  * sketches. */
-export interface StreamingRangeTrack {
-  readonly name: string;
-  readonly numel: number;
-  readonly gradNormSq: Float64Array;
-  readonly error: Record<string, Float64Array>;
+export interface StreamingRangeTrack
+  extends Omit<StreamingTrack, "cosineConsecutive" | "cosinePredicted" | "increments" | "gradients"> {
   readonly cosineConsecutive: Float64Array;
   readonly cosinePredicted: Record<string, Float64Array>;
-  readonly windows: StreamingTrack["windows"];
   readonly increments: FdRows | null;
   readonly gradients: FdRows | null;
 }

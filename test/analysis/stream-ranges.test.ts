@@ -18,7 +18,8 @@ import {
   type StreamingSnapshot,
   symmetricEigen,
 } from "../../src/core/index.ts";
-import { openTrace, type TraceReader } from "../../src/trace/index.ts";
+import { createRng } from "../../src/core/rng.ts";
+import { createGtraceWriter, openTrace, type TraceReader } from "../../src/trace/index.ts";
 import { writeTrace } from "./driftingTrace.ts";
 
 const STEPS = 200;
@@ -162,6 +163,43 @@ describe("streaming step ranges (in process)", () => {
     const single = streamSteps(reader, sketched);
     const ranged = await streamInRanges(reader, sketched, inProcessRunner(reader), { ranges: 3 });
     expectSameBits(ranged.snapshot, single.snapshot);
+  });
+
+  it("does the same with the momentum predictor: its buffers (one NaN at a boundary) decide which steps count", async () => {
+    const file = path.join(dir, "momentum.gtrace");
+    const w = createGtraceWriter(file, { tensors: [{ name: "w", shape: [20] }], fsync: "none" });
+    const rng = createRng(4);
+    const buf = new Float32Array(20);
+    for (let t = 0; t < 120; t++) {
+      const g = Float32Array.from({ length: 20 }, (_, i) => Math.sin(0.2 * t + i) + 0.2 * rng.normal());
+      for (let i = 0; i < 20; i++) buf[i] = 0.9 * buf[i] + g[i];
+      const logged = Float32Array.from(buf);
+      if (t === 60) logged[5] = Number.NaN;
+      w.append(t, { w: g }, { momentum: { w: logged } });
+    }
+    w.close();
+    const r = openTrace(file);
+    try {
+      const momentumPass: StreamRangePass = {
+        tensors: ["w"],
+        predictors: ["last", "momentum", "ema0.9"],
+        eps: [0.1],
+        windowSize: 6,
+        fdRows: 2,
+        momentum: true,
+      };
+      const single = streamSteps(r, momentumPass);
+      const ranged = await streamInRanges(r, momentumPass, inProcessRunner(r), { ranges: 4 });
+      expect(single.nonFiniteSteps).toEqual([60]);
+      expect(ranged.nonFiniteSteps).toEqual([60]);
+      expect(ranged.snapshot.total.error.momentum).toHaveLength(119);
+      const bitsOf = (x: StreamingSnapshot) =>
+        ["last", "momentum", "ema0.9"].map((id) => bits(x.total.error[id])).join("|");
+      expect(bitsOf(ranged.snapshot)).toBe(bitsOf(single.snapshot));
+      expect(ranged.snapshot.total.windows).toEqual(single.snapshot.total.windows);
+    } finally {
+      r.close();
+    }
   });
 
   it("refuses ranges out of order", async () => {
