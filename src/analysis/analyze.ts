@@ -53,6 +53,13 @@ import { selectTensors } from "./select.ts";
 import { sketchBounds } from "./sketchBounds.ts";
 import { sketchGrams } from "./sketchPass.ts";
 import { type StreamPassOptions, streamSteps } from "./streamPass.ts";
+import {
+  DEFAULT_STEP_RANGES,
+  type StreamInRangesResult,
+  type StreamRangePass,
+  stepRangesProblem,
+  streamInRanges,
+} from "./streamRanges.ts";
 import { queueRunner, runnerFor, type TaskRunner } from "./taskRunner.ts";
 import { summarize } from "./summary.ts";
 import {
@@ -108,11 +115,16 @@ export interface AnalyzeOptions {
   /** Threads of the exact and sketched passes (default one per core, at most 8; 1 = this thread only). Traces under
    * 64 MiB of payload always run on this thread. The results do not depend on it, bit for bit. */
   readonly threads?: number;
-  /** Run the exact pass's coordinate ranges (or the sketched pass's step ranges) as jobs on this Redis queue, served
-   * by `gradtrace worker` processes that read the trace at the same absolute path (shared storage;
-   * docs/distributed.md). The ranges' Grams are added in the same order as on threads: the numbers are identical.
-   * The streaming mode, Frequent Directions sketches and the jax kernel run on one machine and refuse it. */
+  /** Run the exact pass's coordinate ranges (or the sketched pass's step ranges, or the streaming mode's step ranges)
+   * as jobs on this Redis queue, served by `gradtrace worker` processes that read the trace at the same absolute path
+   * (shared storage; docs/distributed.md). The ranges' Grams are added in the same order as on threads, and the
+   * streaming ranges' series merged in step order: the numbers are identical (the streaming mode's whole-run spectra
+   * come from merged Frequent Directions sketches, within their stated bound). Frequent Directions sketches of the
+   * coordinates (`sketch: "fd:…"`) and the jax kernel run on one machine and refuse it. */
   readonly queue?: QueueOptions;
+  /** The streaming mode on the queue: how many step-range jobs the run is cut into (default 8; fewer when the run is
+   * short). Each range re-reads the steps before it (a light replay), so more ranges read more. */
+  readonly stepRanges?: number;
   /** Corrupt data (a record or payload failing its checksum) is an error (E_CHECKSUM) instead of an excluded,
    * reported step (`--strict`). */
   readonly strict?: boolean;
@@ -180,6 +192,7 @@ export const DEFAULT_ANALYZE_OPTIONS = Object.freeze({
   mode: "auto",
   exactMaxSteps: DEFAULT_EXACT_MAX_STEPS,
   fdRows: DEFAULT_FD_ROWS,
+  stepRanges: DEFAULT_STEP_RANGES,
   strict: false,
   burnIn: 0,
 } as const satisfies Partial<AnalyzeOptions>);
@@ -214,6 +227,10 @@ function validate(options: AnalyzeOptions): void {
   if (f !== undefined && !(Number.isInteger(f) && f >= 1)) {
     throw new GradtraceError("E_ARG", `fdRows ${f}: expected an integer ≥ 1`);
   }
+  const r = options.stepRanges;
+  if (r !== undefined && !(Number.isInteger(r) && r >= 1)) {
+    throw new GradtraceError("E_ARG", `stepRanges ${r}: expected an integer ≥ 1`);
+  }
   if (options.burnIn !== undefined && !(Number.isInteger(options.burnIn) && options.burnIn >= 0)) {
     throw new GradtraceError("E_ARG", `burn-in ${options.burnIn}: expected an integer ≥ 0`);
   }
@@ -225,24 +242,20 @@ function passRunner(reader: TraceReader, names: readonly string[], options: Anal
   return runnerFor(reader, payloadBytes(reader, names), options.threads);
 }
 
-/** E_UNSUPPORTED for the analyses that cannot run on the queue, before any work: the streaming mode (its state
- * runs through the steps in order — predictors and windows carry from one step to the next, so step ranges cannot
- * be computed apart and merged into the same numbers), Frequent Directions sketches (one sequential sketch per
- * tensor) and the jax kernel. */
+/** E_UNSUPPORTED for the analyses that cannot run on the queue, before any work: Frequent Directions sketches of
+ * the coordinates (one sequential sketch per tensor) and the jax kernel. (The streaming mode's own checks come with
+ * its plan: `planStreaming`.) */
 function refuseQueue(file: string, mode: AnalysisMode, options: AnalyzeOptions): void {
   const why =
     mode === "streaming"
-      ? "the streaming mode runs through the steps in order on one machine (its predictor and window states carry from step to step)"
+      ? null
       : options.sketch?.startsWith("fd:")
         ? "Frequent Directions sketches (--sketch fd:…) are built in one sequential pass on one machine"
         : (options.gramKernel ?? DEFAULT_ANALYZE_OPTIONS.gramKernel) === "jax" && options.sketch === undefined
           ? "the jax Gram kernel runs on this machine only (use --gram-kernel wasm or js)"
           : null;
   if (why !== null) {
-    throw new GradtraceError(
-      "E_UNSUPPORTED",
-      `${file}: --queue: ${why}; analyze without --queue${mode === "streaming" ? ", or in exact mode (--mode exact) if the Gram fits in memory" : ""}`,
-    );
+    throw new GradtraceError("E_UNSUPPORTED", `${file}: --queue: ${why}; analyze without --queue`);
   }
 }
 
@@ -558,7 +571,9 @@ async function analyzeStreaming(
   ctx: StreamingContext,
 ): Promise<AnalysisOutput> {
   const plan = planStreaming(reader, options, ctx);
-  const pass = streamSteps(reader, { ...plan.pass, onProgress: options.onProgress });
+  const pass = options.queue
+    ? await streamOnQueue(reader, plan, options.queue, options)
+    : streamSteps(reader, { ...plan.pass, onProgress: options.onProgress });
   const out = streamingOutput(reader, {
     plan,
     snapshot: pass.snapshot,
@@ -586,6 +601,35 @@ async function analyzeStreaming(
     },
   );
   return { ...out, result: { ...out.result, total: { ...total, sketch } } };
+}
+
+/** The streaming pass as step-range jobs on the queue (streamRanges.ts): refused before any work when the predictors
+ * or the size of the ranges' sketches do not allow it. */
+async function streamOnQueue(
+  reader: TraceReader,
+  plan: StreamingPlan,
+  queue: QueueOptions,
+  options: AnalyzeOptions,
+): Promise<StreamInRangesResult> {
+  // The jobs carry JSON: no callback, no undefined fields.
+  const { onProgress: _, ...rest } = plan.pass;
+  const pass = JSON.parse(JSON.stringify(rest)) as StreamRangePass;
+  const problem = stepRangesProblem(reader, pass);
+  if (problem !== null) {
+    throw new GradtraceError(
+      "E_UNSUPPORTED",
+      `${reader.info.path}: --queue with the streaming mode: ${problem}; or analyze without --queue`,
+    );
+  }
+  const runner = queueRunner(reader, queue);
+  try {
+    return await streamInRanges(reader, pass, runner, {
+      ranges: options.stepRanges ?? DEFAULT_ANALYZE_OPTIONS.stepRanges,
+      onProgress: options.onProgress,
+    });
+  } finally {
+    await runner.close();
+  }
 }
 
 /** Step positions a streaming pass left out (NaN/Inf values, or data failing its checksum). */

@@ -1,9 +1,10 @@
 /** @file The block passes' tasks for queue workers (src/parallel, `gradtrace worker`): blockWorker.ts's `gramTask`
- * (one tensor's coordinate range of the exact pass) and `sketchTask` (a step range of the sketched pass), their
- * arguments checked before they run. A job names the trace by absolute path (workers run in other directories, on
- * other machines): the path must be on storage every worker sees. */
+ * (one tensor's coordinate range of the exact pass), `sketchTask` (a step range of the sketched pass) and
+ * `streamTask` (a step range of the streaming mode, streamRangeTask.ts), their arguments checked before they run.
+ * A job names the trace by absolute path (workers run in other directories, on other machines): the path must be on
+ * storage every worker sees. */
 import * as path from "node:path";
-import { GradtraceError, SKETCH_KINDS } from "../core/index.ts";
+import { GradtraceError, resolvePredictor, SKETCH_KINDS } from "../core/index.ts";
 import { expectArgs, plainObject, type QueueTask, queueTask, siblingModule } from "../parallel/index.ts";
 
 const BLOCK_WORKER = siblingModule(import.meta.url, "blockWorker");
@@ -74,7 +75,38 @@ function validateSketchTask(args: readonly unknown[]): void {
   optionalBoolean(task, "strict", t.strict);
 }
 
+function validateStreamTask(args: readonly unknown[]): void {
+  const task = "streaming step-range task";
+  expectArgs(task, args, 2);
+  checkHandle(task, args[0]);
+  const t = plainObject(task, "the task", args[1]);
+  integer(task, "from", t.from, 0);
+  integer(task, "to", t.to, 1);
+  const pass = plainObject(task, "the pass", t.pass);
+  for (const key of ["tensors", "predictors"] as const) {
+    const v = pass[key];
+    if (!Array.isArray(v) || v.some((n) => typeof n !== "string")) fail(task, `${key} must be names`);
+  }
+  // An unknown predictor fails here, with the registry's message, rather than mid-pass.
+  for (const id of pass.predictors as string[]) resolvePredictor(id);
+  const eps = pass.eps;
+  if (!Array.isArray(eps) || eps.some((e) => !(typeof e === "number" && e > 0 && e < 1)))
+    fail(task, "eps must be numbers in (0, 1)");
+  integer(task, "windowSize", pass.windowSize, 1);
+  integer(task, "fdRows", pass.fdRows, 0);
+  if (pass.sketch !== undefined) {
+    const sk = plainObject(task, "the sketch", pass.sketch);
+    if (!(SKETCH_KINDS as readonly unknown[]).includes(sk.kind))
+      fail(task, `unknown sketch kind ${JSON.stringify(sk.kind)}`);
+    integer(task, "sketch k", sk.k, 1);
+    integer(task, "sketch seed", sk.seed, Number.MIN_SAFE_INTEGER);
+  }
+  optionalBoolean(task, "momentum", pass.momentum);
+  optionalBoolean(task, "strict", pass.strict);
+}
+
 export const BLOCK_QUEUE_TASKS: readonly QueueTask[] = [
   queueTask(BLOCK_WORKER, "gramTask", validateGramTask),
   queueTask(BLOCK_WORKER, "sketchTask", validateSketchTask),
+  queueTask(BLOCK_WORKER, "streamTask", validateStreamTask),
 ];

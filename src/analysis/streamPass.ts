@@ -29,6 +29,10 @@ export interface StreamPassOptions {
   readonly onProgress?: (p: GramPassProgress) => void;
   /** Let a checksum failure end the pass instead of skipping the step. */
   readonly strict?: boolean;
+  /** State options for a step range (streamRanges.ts): keep every step's cosines, start warming up, the kernel. */
+  readonly keepCosines?: boolean;
+  readonly warmUp?: boolean;
+  readonly kernel?: "js" | "wasm";
 }
 
 export interface StreamPassResult {
@@ -41,6 +45,15 @@ export interface StreamPassResult {
 }
 
 const BYTES_PER_DTYPE: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2 };
+
+/** Bytes one step of `tensors` takes as stored (progress reports). */
+export function stepBytes(reader: TraceReader, tensors: readonly string[]): number {
+  const infoByName = new Map(reader.info.tensors.map((t) => [t.name, t]));
+  return tensors.reduce((s, name) => {
+    const t = infoByName.get(name)!;
+    return s + t.numel * (BYTES_PER_DTYPE[t.dtype] ?? 4);
+  }, 0);
+}
 
 /**
  * The pass fed one step position at a time: `step(pos)` reads that position's tensors (and momentum buffers), sketches
@@ -75,6 +88,9 @@ export class StreamPass {
       sketch,
       momentum = false,
       strict = false,
+      keepCosines,
+      warmUp,
+      kernel,
     }: StreamPassOptions,
   ) {
     const infoByName = new Map(reader.info.tensors.map((t) => [t.name, t]));
@@ -96,6 +112,9 @@ export class StreamPass {
       windowSize,
       eps,
       fdRows,
+      keepCosines,
+      warmUp,
+      kernel,
     });
     // float64 traces are read as float64 (readTensor rounds to float32); the others are exact in float32.
     this.f64 = new Map(
@@ -104,10 +123,7 @@ export class StreamPass {
         .map((name) => [name, new Float64Array(infoByName.get(name)!.numel)]),
     );
     this.sketched = new Map(tensors.map((name) => [name, new Float64Array(sketch?.k ?? 0)]));
-    this.bytesPerStep = tensors.reduce((s, name) => {
-      const t = infoByName.get(name)!;
-      return s + t.numel * (BYTES_PER_DTYPE[t.dtype] ?? 4);
-    }, 0);
+    this.bytesPerStep = stepBytes(reader, tensors);
   }
 
   /** Reads step position `pos` and feeds it to the state; false when it was skipped (NaN/Inf values, or data failing

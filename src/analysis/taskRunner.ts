@@ -22,12 +22,15 @@ import {
   type SketchTaskResult,
   type TraceHandle,
 } from "./blockTasks.ts";
+import { runStreamTask, type StreamTask, type StreamTaskResult } from "./streamRangeTask.ts";
 
 export interface TaskRunner {
   /** Threads working on tasks (1: this thread). */
   readonly threads: number;
   gram(task: GramTask): Promise<GramTaskResult>;
   sketch(task: SketchTask): Promise<SketchTaskResult>;
+  /** A step range of the streaming pass (streamRanges.ts). */
+  stream(task: StreamTask): Promise<StreamTaskResult>;
   close(): Promise<void>;
 }
 
@@ -37,6 +40,7 @@ export function inProcessRunner(reader: TraceReader): TaskRunner {
     threads: 1,
     gram: async (task) => runGramTask(reader, task),
     sketch: async (task) => runSketchTask(reader, task),
+    stream: async (task) => runStreamTask(reader, task),
     close: async () => {},
   };
 }
@@ -71,6 +75,7 @@ function poolRunner(reader: TraceReader, pool: WorkerPool<BlockWorker>, threads:
     threads,
     gram: (task) => pool.run("gramTask", [handle, task]),
     sketch: (task) => pool.run("sketchTask", [handle, task]),
+    stream: (task) => pool.run("streamTask", [handle, task]),
     close: () => pool.close(),
   };
 }

@@ -43,6 +43,7 @@ export {
 export {
   LiveAccumulator,
   type LiveAccumulatorOptions,
+  type LiveHistoryState,
   type LiveSeriesSnapshot,
   type LiveSnapshot,
   type LiveTensorSpec,
@@ -59,6 +60,7 @@ export {
   type LivePredictorState,
   type LiveStepExtras,
   type LiveStepTerms,
+  emaBetaOf,
   listPredictorForms,
   type MomentumCrossGram,
   type PredictionTerms,
@@ -114,12 +116,16 @@ export {
 export {
   DEFAULT_FD_ROWS,
   estimateStreamingBytes,
+  type FdRows,
   type FdSpectrum,
   type StreamingOptions,
+  type StreamingRange,
+  type StreamingRangeTrack,
   type StreamingSnapshot,
   StreamingState,
   type StreamingTrack,
 } from "./streaming.ts";
+export { mergeFdSketches, mergeStreamingRanges } from "./streamingRanges.ts";
 export { staleProjectorEnergy, subspaceDrift, topLeftSubspace } from "./subspace.ts";
 export { halfToFloatWasm } from "./wasm/convert.ts";
 export { type KernelFamily, requestedKernels, resolveKernels } from "./wasm/module.ts";

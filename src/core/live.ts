@@ -34,6 +34,7 @@ import { DEFAULT_PREDICTORS, resolvePredictor } from "./predictors/registry.ts";
 import type {
   GramReader,
   LaggedPredictorState,
+  PredictorHistory,
   LivePredictorState,
   LiveStepExtras,
   LiveStepTerms,
@@ -59,6 +60,9 @@ export interface LiveAccumulatorOptions {
   /** wasm kernel: steps buffered before one fused pass processes them (default 8; `snapshot()` processes what is
    * buffered). Costs `batch` more float32 copies of each tensor; 1 processes every step as it comes. */
   batch?: number;
+  /** Keep every step's cosines (⟨g_t, g_{t−1}⟩ and ⟨g_t, m_t⟩ normalised), not only their running means: what a step
+   * range of the streaming mode hands over so that the ranges' means add up bit for bit (default false). */
+  keepCosines?: boolean;
 }
 
 export type LiveEvaluationMode = "window-gram" | "vector" | "sum" | "concatenated";
@@ -97,6 +101,13 @@ export interface LiveSnapshot {
   total: LiveSeriesSnapshot;
 }
 
+/** What `LiveAccumulator.historyState` saves: per track (tensors in order, then the total) the history of each
+ * predictor that carries one, by id; and the accepted steps so far. Structured-cloneable. */
+export interface LiveHistoryState {
+  readonly steps: number;
+  readonly tracks: readonly Readonly<Record<string, PredictorHistory>>[];
+}
+
 /** A Float64Array that grows by doubling (per-step series are O(T) scalars). */
 class Series {
   private data = new Float64Array(64);
@@ -121,17 +132,39 @@ class Series {
   }
 }
 
+/** The mean of the cosines recorded so far, as a running sum (and, when kept, every step's cosine: NaN where none
+ * was defined, so that a run cut into step ranges adds its ranges' cosines in the same order — the same mean, bit for
+ * bit — see streamingRanges.ts). */
+class CosineMean {
+  sum = 0;
+  count = 0;
+  readonly series: Series | null;
+  constructor(keep: boolean) {
+    this.series = keep ? new Series() : null;
+  }
+  /** Adds cos(a, b) = dot / d when d > 0 (clamped to [−1, 1]); otherwise the step has none. */
+  add(dot: number, d: number): void {
+    if (d > 0) {
+      const c = Math.max(-1, Math.min(1, dot / d));
+      this.sum += c;
+      this.count++;
+      this.series?.push(c);
+    } else this.series?.push(Number.NaN);
+  }
+  get mean(): number {
+    return this.count > 0 ? this.sum / this.count : Number.NaN;
+  }
+}
+
 class PredictorRecord {
   readonly error = new Series();
-  cosineSum = 0;
-  cosineCount = 0;
+  readonly cosine: CosineMean;
+  constructor(keepCosines: boolean) {
+    this.cosine = new CosineMean(keepCosines);
+  }
   record(gradNormSq: number, terms: LiveStepTerms): void {
     this.error.push(terms.error);
-    const d = Math.sqrt(gradNormSq) * Math.sqrt(terms.normSq);
-    if (d > 0) {
-      this.cosineSum += Math.max(-1, Math.min(1, terms.cross / d));
-      this.cosineCount++;
-    }
+    this.cosine.add(terms.cross, Math.sqrt(gradNormSq) * Math.sqrt(terms.normSq));
   }
 }
 
@@ -141,8 +174,7 @@ class Track {
   readonly gradNormSq = new Series();
   readonly records: PredictorRecord[];
   readonly lagged: (LaggedPredictorState | null)[];
-  consecutiveSum = 0;
-  consecutiveCount = 0;
+  readonly consecutive: CosineMean;
 
   constructor(
     readonly name: string,
@@ -150,9 +182,11 @@ class Track {
     readonly window: number,
     definitions: readonly PredictorDefinition[],
     useWindowGram: readonly boolean[],
+    keepCosines: boolean,
   ) {
     this.gram = new GramRing(window + 1);
-    this.records = definitions.map(() => new PredictorRecord());
+    this.consecutive = new CosineMean(keepCosines);
+    this.records = definitions.map(() => new PredictorRecord(keepCosines));
     this.lagged = definitions.map((d, i) => (useWindowGram[i] ? d.lagged!.create() : null));
   }
 
@@ -161,13 +195,8 @@ class Track {
     this.gram.setRow(t, dots);
     const ktt = dots[0];
     this.gradNormSq.push(ktt);
-    if (t >= 1) {
-      const d = Math.sqrt(ktt) * Math.sqrt(this.gram.get(t - 1, t - 1));
-      if (d > 0) {
-        this.consecutiveSum += Math.max(-1, Math.min(1, dots[1] / d));
-        this.consecutiveCount++;
-      }
-    }
+    // Step 0 has no predecessor: it counts as a step without a cosine (the series stays aligned with the steps).
+    this.consecutive.add(dots[1], t >= 1 ? Math.sqrt(ktt) * Math.sqrt(this.gram.get(t - 1, t - 1)) : 0);
     this.lagged.forEach((state, i) => {
       if (state === null) return;
       const { cross, normSq } = laggedTerms(t, state.coefficients(t, this.gram), this.gram);
@@ -190,7 +219,7 @@ class Track {
       pathLength[id] = report.pathLength;
       kappa[id] = report.kappa;
       if (report.flag) kappaFlags[id] = report.flag;
-      cosinePredicted[id] = r.cosineCount > 0 ? r.cosineSum / r.cosineCount : Number.NaN;
+      cosinePredicted[id] = r.cosine.mean;
     });
     const n = Math.min(this.window, steps);
     const windowSteps = Array.from({ length: n }, (_, a) => steps - n + a);
@@ -210,7 +239,7 @@ class Track {
       kappa,
       kappaFlags,
       error,
-      cosineConsecutive: this.consecutiveCount > 0 ? this.consecutiveSum / this.consecutiveCount : Number.NaN,
+      cosineConsecutive: this.consecutive.mean,
       cosinePredicted,
       windowSteps,
       windowGram,
@@ -328,8 +357,9 @@ class TensorTrack extends Track {
     definitions: readonly PredictorDefinition[],
     useWindowGram: readonly boolean[],
     wasmBatch: number,
+    keepCosines: boolean,
   ) {
-    super(name, numel, window, definitions, useWindowGram);
+    super(name, numel, window, definitions, useWindowGram, keepCosines);
     this.row = new Float64Array(window + 1);
     this.emaIndices = definitions.flatMap((d, i) =>
       emaBetaOf(d) !== undefined && !useWindowGram[i] ? [i] : [],
@@ -391,6 +421,38 @@ class TensorTrack extends Track {
     this.emaScalars = this.emaBank.scalars;
     w.dispose();
     this.wasm = null;
+  }
+
+  /** EMA a's history: its vector m, then ‖m‖² and the started flag (see LiveHistoryState). */
+  emaHistory(a: number): PredictorHistory {
+    const m = this.wasm !== null ? this.wasm.emaState(a) : this.emaBank!.vector(a);
+    const values = new Float64Array(this.numel + 2);
+    values.set(m);
+    values[this.numel] = this.emaScalars.normSq[a];
+    values[this.numel + 1] = this.emaScalars.started ? 1 : 0;
+    return { values, nextStep: 0 };
+  }
+
+  /** Sets every EMA from its history (histories[a] for EMA a), on either path. */
+  restoreEmas(histories: readonly PredictorHistory[]): void {
+    const n = this.numel;
+    const started = histories.every((h) => h.values[n + 1] === 1);
+    histories.forEach((h, a) => {
+      this.emaScalars.normSq[a] = h.values[n];
+    });
+    this.emaScalars.started = started;
+    if (this.wasm !== null) {
+      histories.forEach((h, a) => {
+        this.wasm!.setEmaState(a, h.values.subarray(0, n));
+      });
+    } else {
+      this.emaBank = EmaBank.fromState(
+        this.emaScalars,
+        histories.map((h) => h.values.subarray(0, n)),
+        n,
+      );
+      this.emaScalars = this.emaBank.scalars;
+    }
   }
 
   /** The EMA terms of the step just committed (JavaScript path). */
@@ -456,6 +518,7 @@ export class LiveAccumulator {
     window = 32,
     kernel,
     batch = 8,
+    keepCosines = false,
   }: LiveAccumulatorOptions) {
     if (!(Number.isInteger(window) && window >= 1)) {
       throw new GradtraceError("E_ARG", `LiveAccumulator: window must be an integer ≥ 1, got ${window}`);
@@ -518,6 +581,7 @@ export class LiveAccumulator {
           this.definitions,
           this.useWindowGram,
           this.useWasm ? batch : 0,
+          keepCosines,
         ),
     );
     this.flushRows = this.useWasm
@@ -525,7 +589,14 @@ export class LiveAccumulator {
       : [];
     this.flushErrors = this.useWasm ? this.tensorTracks.map(() => new Float64Array(batch * emaCount)) : [];
     const totalNumel = tensors.reduce((s, t) => s + t.numel, 0);
-    this.totalTrack = new Track("total", totalNumel, window, this.definitions, this.useWindowGram);
+    this.totalTrack = new Track(
+      "total",
+      totalNumel,
+      window,
+      this.definitions,
+      this.useWindowGram,
+      keepCosines,
+    );
     this.totalStates = this.definitions.map((d, i) =>
       this.totalMode[i] === "concatenated" ? d.live!(totalNumel) : null,
     );
@@ -533,6 +604,11 @@ export class LiveAccumulator {
 
   get steps(): number {
     return this.accepted;
+  }
+
+  /** The predictor ids, in the constructor's order. */
+  get predictorIds(): string[] {
+    return [...this.ids];
   }
 
   /** Feeds one step; returns false when the step was skipped for non-finite values (see the file comment). */
@@ -788,6 +864,105 @@ export class LiveAccumulator {
       error[id] = track.records[i].error.slice(from, to);
     });
     return { gradNormSq: track.gradNormSq.slice(from, to), error };
+  }
+
+  /** Every step's cosines of track `index` (as in `recentGram`) for the accepted steps [from, to): the consecutive
+   * cosine and each predictor's ⟨g_t, m_t⟩/(‖g_t‖‖m_t‖), NaN where undefined. Needs `keepCosines`. */
+  cosineSeriesRange(
+    index: number,
+    from: number,
+    to: number,
+  ): { consecutive: Float64Array; predicted: Record<string, Float64Array> } {
+    this.flush();
+    const track = this.trackAt(index, "cosineSeriesRange");
+    const series = track.consecutive.series;
+    if (series === null) {
+      throw new GradtraceError("E_ARG", "LiveAccumulator.cosineSeriesRange: needs the keepCosines option");
+    }
+    const predicted: Record<string, Float64Array> = {};
+    this.ids.forEach((id, i) => {
+      predicted[id] = track.records[i].cosine.series!.slice(from, to);
+    });
+    return { consecutive: series.slice(from, to), predicted };
+  }
+
+  /** The state every predictor carries from the whole history (EMAs, ar<p>'s normal equations, zero-initialised
+   * EMAs' vectors), by track and predictor id, with the number of accepted steps: what another accumulator needs to
+   * go on from here (`restoreHistory`) once it has seen the last `window` steps itself. The other predictors depend on
+   * a bounded number of past steps (the window, the last momentum buffer) and need nothing. */
+  historyState(): LiveHistoryState {
+    this.flush();
+    const tracks = [...this.tensorTracks, this.totalTrack].map((track, k) => {
+      const out: Record<string, PredictorHistory> = {};
+      this.historyCarriers(track, k).forEach(({ id, save }) => {
+        out[id] = save();
+      });
+      return out;
+    });
+    return { steps: this.accepted, tracks };
+  }
+
+  /** Continues from `state` (another accumulator's `historyState` over the same tensors, taken after the step just
+   * before this accumulator's next one): the next accepted step counts as step `state.steps` for the predictors'
+   * histories. The window must already hold the steps before it (the caller fed them: a warm-up). */
+  restoreHistory(state: LiveHistoryState): void {
+    this.flush();
+    const offset = state.steps - this.accepted;
+    [...this.tensorTracks, this.totalTrack].forEach((track, k) => {
+      const saved = state.tracks[k] ?? {};
+      const emas: PredictorHistory[] = [];
+      this.historyCarriers(track, k).forEach(({ id, restore, ema }) => {
+        const h = saved[id];
+        if (h === undefined) {
+          throw new GradtraceError(
+            "E_ARG",
+            `LiveAccumulator.restoreHistory: no history for predictor "${id}" of "${track.name}"`,
+          );
+        }
+        if (ema) emas.push(h);
+        else restore!(h, offset);
+      });
+      if (emas.length > 0) (track as TensorTrack).restoreEmas(emas);
+    });
+  }
+
+  /** The predictors of `track` (index k) whose state depends on the whole history, with how to save / restore it
+   * (EMAs of the bank are restored together, in the bank's order). */
+  private historyCarriers(
+    track: Track,
+    k: number,
+  ): {
+    id: string;
+    save: () => PredictorHistory;
+    restore?: (h: PredictorHistory, offset: number) => void;
+    ema?: boolean;
+  }[] {
+    const out: ReturnType<LiveAccumulator["historyCarriers"]> = [];
+    const tensor = k < this.tensorTracks.length ? this.tensorTracks[k] : null;
+    this.ids.forEach((id, i) => {
+      const lagged = track.lagged[i];
+      const vector = tensor ? tensor.vectorStates[i] : this.totalStates[i];
+      if (tensor?.emaIndices.includes(i)) {
+        const a = tensor.emaIndices.indexOf(i);
+        out.push({ id, save: () => tensor.emaHistory(a), ema: true });
+      } else if (lagged?.saveHistory && lagged.restoreHistory) {
+        out.push({ id, save: () => lagged.saveHistory!(), restore: (h, o) => lagged.restoreHistory!(h, o) });
+      } else if (vector?.saveHistory && vector.restoreHistory) {
+        out.push({ id, save: () => vector.saveHistory!(), restore: (h, o) => vector.restoreHistory!(h, o) });
+      }
+    });
+    return out;
+  }
+
+  private trackAt(index: number, method: string): Track {
+    const track = index === this.tensorTracks.length ? this.totalTrack : this.tensorTracks[index];
+    if (track === undefined) {
+      throw new GradtraceError(
+        "E_ARG",
+        `LiveAccumulator.${method}: track ${index} does not exist (0..${this.tensorTracks.length})`,
+      );
+    }
+    return track;
   }
 
   snapshot(): LiveSnapshot {

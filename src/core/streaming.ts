@@ -29,7 +29,7 @@
 import { GradtraceError } from "./errors.ts";
 import { incrementGram } from "./gram.ts";
 import { gramEigenvalues } from "./linalg/gramEigenvalues.ts";
-import { LiveAccumulator, type LiveSnapshot, type LiveTensorSpec } from "./live.ts";
+import { LiveAccumulator, type LiveHistoryState, type LiveSnapshot, type LiveTensorSpec } from "./live.ts";
 import type { Vec } from "./matrix.ts";
 import { DEFAULT_PREDICTORS } from "./predictors/registry.ts";
 import type { GramReader } from "./predictors/types.ts";
@@ -47,6 +47,20 @@ export interface StreamingOptions {
   readonly eps: readonly number[];
   /** Rows ℓ of the Frequent Directions sketches over time (default 16; 0 = no whole-run spectra). */
   readonly fdRows?: number;
+  /** Keep every step's cosines, for `rangeExport` (default false). */
+  readonly keepCosines?: boolean;
+  /** Start warming up: steps fill the window and the predictors' short memories but count nowhere until
+   * `beginOutput` — a step range of a streaming analysis cut into ranges (streamingRanges.ts) first re-reads the
+   * steps just before its range. */
+  readonly warmUp?: boolean;
+  /** The live accumulator's kernel (default: its own choice; see LiveAccumulatorOptions). */
+  readonly kernel?: "js" | "wasm";
+}
+
+/** A Frequent Directions sketch with its spectrum: what a step range hands over for merging (streamingRanges.ts). */
+export interface FdRows extends FdSpectrum {
+  /** The sketch B, ℓ × dim row-major (rows past its rank are zero). */
+  readonly sketch: Float64Array;
 }
 
 /** A Frequent Directions sketch's view of a whole-run spectrum (of the increments or of the gradients): the sketch's
@@ -71,6 +85,26 @@ export interface StreamingTrack {
   readonly increments: FdSpectrum | null;
   /** The whole model only (null for tensors). */
   readonly gradients: FdSpectrum | null;
+}
+
+/** One track of a step range (StreamingState.rangeExport): the per-step series of the range's steps, every step's
+ * cosines (NaN where undefined), the windows that end inside the range, and the range's Frequent Directions
+ * sketches. */
+export interface StreamingRangeTrack
+  extends Omit<StreamingTrack, "cosineConsecutive" | "cosinePredicted" | "increments" | "gradients"> {
+  readonly cosineConsecutive: Float64Array;
+  readonly cosinePredicted: Record<string, Float64Array>;
+  readonly increments: FdRows | null;
+  readonly gradients: FdRows | null;
+}
+
+/** A step range's share of a streaming analysis: its tracks (tensors, then the total) for the run's accepted steps
+ * [firstStep, firstStep + steps). Structured-cloneable. */
+export interface StreamingRange {
+  readonly firstStep: number;
+  readonly steps: number;
+  readonly predictors: string[];
+  readonly tracks: StreamingRangeTrack[];
 }
 
 export interface StreamingSnapshot {
@@ -195,6 +229,26 @@ class SpectrumSketches {
     this.seen++;
   }
 
+  /** A warm-up step: only remembered as the previous gradient, so that the first step after the warm-up gives an
+   * increment. */
+  prime(parts: readonly Vec[]): void {
+    let o = 0;
+    for (const g of parts) {
+      this.prev.set(g, o);
+      o += g.length;
+    }
+    this.seen = 1;
+  }
+
+  /** The sketches themselves (ℓ×dim rows) with their spectra and bounds, for merging with other step ranges'. */
+  export(): { increments: FdRows; gradients: FdRows | null } {
+    const { increments, gradients } = this.spectra();
+    return {
+      increments: { ...increments, sketch: this.inc.sketch.data },
+      gradients: gradients && this.grad ? { ...gradients, sketch: this.grad.sketch.data } : null,
+    };
+  }
+
   spectra(): { increments: FdSpectrum; gradients: FdSpectrum | null } {
     const view = (fd: FrequentDirections, frobeniusSq: number, count: number): FdSpectrum => ({
       rows: this.ell,
@@ -205,8 +259,8 @@ class SpectrumSketches {
       dim: this.dim,
     });
     return {
-      increments: view(this.inc, this.incNormSq, Math.max(0, this.seen - 1)),
-      gradients: this.grad ? view(this.grad, this.gradNormSq, this.seen) : null,
+      increments: view(this.inc, this.incNormSq, this.inc.rows),
+      gradients: this.grad ? view(this.grad, this.gradNormSq, this.grad.rows) : null,
     };
   }
 }
@@ -221,6 +275,13 @@ export class StreamingState {
   /** Per track (tensors, then total): starts and ranks of the windows closed so far. */
   private readonly starts: number[] = [];
   private readonly ranks: number[][][];
+  /** Warming up (see StreamingOptions.warmUp). */
+  private warming: boolean;
+  /** After `beginOutput`: the run's index of local step 0 (steps are counted from the warm-up's first), and the local
+   * index of the first step that counts. */
+  private offset = 0;
+  private outputFrom = 0;
+  private resumed = false;
 
   constructor({
     tensors,
@@ -229,6 +290,9 @@ export class StreamingState {
     windowStride,
     eps,
     fdRows,
+    keepCosines = false,
+    warmUp = false,
+    kernel,
   }: StreamingOptions) {
     if (!(Number.isInteger(windowSize) && windowSize >= 1)) {
       throw new GradtraceError(
@@ -246,7 +310,14 @@ export class StreamingState {
     }
     this.tensorSpecs = tensors.map((t) => ({ name: t.name, numel: t.numel }));
     // The ring must hold a whole window; lagged predictors with a longer lag fall back to their vector form.
-    this.live = new LiveAccumulator({ tensors, predictors, window: windowSize });
+    this.live = new LiveAccumulator({
+      tensors,
+      predictors,
+      window: windowSize,
+      keepCosines,
+      ...(kernel ? { kernel } : {}),
+    });
+    this.warming = warmUp;
     this.eps = [...eps];
     this.size = windowSize;
     this.stride = stride;
@@ -306,11 +377,101 @@ export class StreamingState {
     const t = this.live.steps;
     if (this.sketches.length > 0) {
       const parts = this.tensorSpecs.map((s) => grads[s.name]);
-      for (let i = 0; i < parts.length; i++) this.sketches[i].add(t - 1, [parts[i]]);
-      this.sketches[parts.length].add(t - 1, parts);
+      if (this.warming) {
+        for (let i = 0; i < parts.length; i++) this.sketches[i].prime([parts[i]]);
+        this.sketches[parts.length].prime(parts);
+      } else {
+        for (let i = 0; i < parts.length; i++) this.sketches[i].add(t - 1, [parts[i]]);
+        this.sketches[parts.length].add(t - 1, parts);
+      }
     }
-    if (t >= this.size && (t - this.size) % this.stride === 0) this.closeWindow(t - this.size, this.size);
+    // Windows are aligned on the run's step indices; a resumed state closes only those its window holds whole.
+    const run = t + this.offset;
+    if (!this.warming && t >= this.size && (run - this.size) % this.stride === 0) {
+      this.closeWindow(run - this.size, this.size);
+    }
     return true;
+  }
+
+  /** Ends the warm-up: the next accepted step is the run's step `firstStep`, and the predictors that carry the whole
+   * history continue from `history` (the state of a replay of the steps before it; null when no predictor carries
+   * one). The warm-up must have fed at least the window's steps before it (see streamingRanges.ts). */
+  beginOutput(firstStep: number, history: LiveHistoryState | null): void {
+    if (!this.warming) throw new GradtraceError("E_ARG", "StreamingState.beginOutput: not warming up");
+    if (history !== null && history.steps !== firstStep) {
+      throw new GradtraceError(
+        "E_ARG",
+        `StreamingState.beginOutput: the history was saved before step ${history.steps}, not ${firstStep}`,
+      );
+    }
+    if (history !== null) this.live.restoreHistory(history);
+    this.offset = firstStep - this.live.steps;
+    this.outputFrom = this.live.steps;
+    this.warming = false;
+    this.resumed = true;
+  }
+
+  /** The live accumulator's kernel ("js" or "wasm"), which a replay of the same steps must use to get the same bits. */
+  get kernel(): "js" | "wasm" {
+    return this.live.kernel;
+  }
+
+  /** The history the predictors carry (see LiveAccumulator.historyState): what a step range after this one needs. */
+  historyState(): LiveHistoryState {
+    return this.live.historyState();
+  }
+
+  /** Steps accepted so far, the warm-up's included. */
+  get acceptedSteps(): number {
+    return this.live.steps;
+  }
+
+  /** What this state computed for the steps after its warm-up (all of them without one), for merging with the other
+   * step ranges of the run (mergeStreamingRanges). Needs `keepCosines`. */
+  rangeExport(): StreamingRange {
+    const steps = this.live.steps;
+    const from = this.outputFrom;
+    const windows = this.windowsView();
+    const spectra = this.sketches.map((s) => s.export());
+    const names = [...this.tensorSpecs.map((t) => t.name), "total"];
+    const totalNumel = this.tensorSpecs.reduce((s, t) => s + t.numel, 0);
+    const tracks = names.map((name, i): StreamingRangeTrack => {
+      const series = this.live.seriesRange(i, from, steps);
+      const cosines = this.live.cosineSeriesRange(i, from, steps);
+      const predictableRank: Record<string, number[]> = {};
+      this.eps.forEach((e, j) => {
+        predictableRank[String(e)] = [...windows.ranks[i][j]];
+      });
+      return {
+        name,
+        numel: i < this.tensorSpecs.length ? this.tensorSpecs[i].numel : totalNumel,
+        gradNormSq: series.gradNormSq,
+        error: series.error,
+        cosineConsecutive: cosines.consecutive,
+        cosinePredicted: cosines.predicted,
+        windows: { size: windows.size, stride: windows.stride, starts: [...windows.starts], predictableRank },
+        increments: spectra[i]?.increments ?? null,
+        gradients: spectra[i]?.gradients ?? null,
+      };
+    });
+    return { firstStep: from + this.offset, steps: steps - from, predictors: this.live.predictorIds, tracks };
+  }
+
+  /** The closed windows; a run shorter than the window gets one window of all its steps (as the exact mode does). */
+  private windowsView(): { size: number; stride: number; starts: number[]; ranks: number[][][] } {
+    const steps = this.live.steps;
+    if (!this.resumed && steps < this.size && steps > 0) {
+      const size = steps;
+      return {
+        size,
+        stride: Math.max(1, Math.ceil(size / 2)),
+        starts: [0],
+        ranks: this.ranks.map((_, track) =>
+          windowRanks(this.live.recentGram(track, size), this.eps).map((v) => [v]),
+        ),
+      };
+    }
+    return { size: this.size, stride: this.stride, starts: this.starts, ranks: this.ranks };
   }
 
   private closeWindow(start: number, size: number): void {
@@ -324,18 +485,7 @@ export class StreamingState {
   /** The results so far. A run shorter than the window gets one window of all its steps (as the exact mode does). */
   snapshot(): StreamingSnapshot {
     const steps = this.live.steps;
-    let size = this.size;
-    let stride = this.stride;
-    let starts = this.starts;
-    let ranks = this.ranks;
-    if (steps < this.size && steps > 0) {
-      size = steps;
-      stride = Math.max(1, Math.ceil(size / 2));
-      starts = [0];
-      ranks = ranks.map((_, track) =>
-        windowRanks(this.live.recentGram(track, size), this.eps).map((v) => [v]),
-      );
-    }
+    const { size, stride, starts, ranks } = this.windowsView();
     const live: LiveSnapshot = this.live.snapshot();
     const spectra = this.sketches.map((s) => s.spectra());
     const track = (i: number, s: LiveSnapshot["total"]): StreamingTrack => {

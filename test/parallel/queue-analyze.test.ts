@@ -2,7 +2,8 @@
  * processes, compared with local runs bit for bit: the exact pass's per-tensor Grams (coordinate ranges' Grams added
  * in range order, two ranges for the large tensor, a NaN step) and the sketched pass's, the analysis JSON written by
  * the CLI, and a `lab spiked --sweep` output. A job naming a trace the workers cannot read fails after its bounded
- * attempts with an error naming the path and the worker; the analyses that run on one machine only refuse --queue. */
+ * attempts with an error naming the path and the worker; the analyses that run on one machine only refuse --queue.
+ * The streaming mode runs in step ranges whose series equal the local pass's bit for bit. */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -15,6 +16,7 @@ import { GradtraceError } from "../../src/core/index.ts";
 import { createRng } from "../../src/core/rng.ts";
 import { openQueueRun, queueTaskName } from "../../src/parallel/index.ts";
 import { createGtraceWriter } from "../../src/trace/index.ts";
+import { writeTrace } from "../analysis/driftingTrace.ts";
 import {
   HAVE_REDIS,
   NO_REDIS_MESSAGE,
@@ -82,7 +84,7 @@ describe.skipIf(!HAVE_REDIS)("analyze and lab spiked --sweep on the Redis queue"
     expect(workers.map((w) => w.log()).join("")).toMatch(/blockWorker#gramTask \w+: done/);
   });
 
-  it("`gradtrace analyze --queue` writes the same JSON as a local run; the streaming mode refuses --queue", async () => {
+  it("`gradtrace analyze --queue` writes the same JSON as a local run; what cannot be handed over refuses --queue", async () => {
     const local = path.join(dir, "local.json");
     const queued = path.join(dir, "queued.json");
     expect(
@@ -92,12 +94,16 @@ describe.skipIf(!HAVE_REDIS)("analyze and lab spiked --sweep on the Redis queue"
       await main(["node", "gradtrace", "analyze", trace, "--queue", redis.url, "--json", queued, "--quiet"]),
     ).toBe(0);
     expect(fs.readFileSync(queued, "utf8")).toBe(fs.readFileSync(local, "utf8"));
-    const err = await analyze(trace, { mode: "streaming", queue: { url: redis.url } }).catch(
-      (e: unknown) => e,
-    );
+    // The streaming mode cut into step ranges refuses predictors whose state cannot be handed over, before any work.
+    const err = await analyze(trace, {
+      mode: "streaming",
+      window: 4,
+      predictors: ["ar8"],
+      queue: { url: redis.url },
+    }).catch((e: unknown) => e);
     expect((err as GradtraceError).code).toBe("E_UNSUPPORTED");
     expect((err as Error).message).toMatch(
-      /run\.gtrace: --queue: the streaming mode runs through the steps in order/,
+      /run\.gtrace: --queue with the streaming mode: predictor ar8 looks back 9 steps/,
     );
     // A queue job cannot name this machine's folders.
     const refused = await reproducePredictableManifolds({
@@ -108,6 +114,56 @@ describe.skipIf(!HAVE_REDIS)("analyze and lab spiked --sweep on the Redis queue"
     }).catch((e: unknown) => e);
     expect((refused as GradtraceError).code).toBe("E_ARG");
     expect((refused as Error).message).toMatch(/workDir \/ keepTraces name folders of this machine/);
+  });
+
+  it("the streaming mode in step ranges on the queue: the local series and κ bit for bit, spectra inside the merged bound", async () => {
+    const long = path.join(dir, "long.gtrace");
+    writeTrace(long, 120, { w: [9, 7], b: [5] }, 3, [40, 79]);
+    const options = {
+      mode: "streaming",
+      window: 8,
+      fdRows: 2,
+      predictors: ["last", "ema0.9", "ema0.9z", "ar2", "lowrank2w8"],
+      bootstrap: false,
+      matrixGeometry: false,
+    } as const;
+    const local = await analyzeWithSeries(long, options);
+    const queued = await analyzeWithSeries(long, {
+      ...options,
+      stepRanges: 3,
+      queue: { url: redis.url, pollMs: 200 },
+    });
+    for (const [name, s] of local.series) {
+      const q = queued.series.get(name)!;
+      expect(bits(q.gradNormSq), name).toEqual(bits(s.gradNormSq));
+      for (const id of options.predictors)
+        expect(bits(q.error[id]), `${name} ${id}`).toEqual(bits(s.error[id]));
+    }
+    const pairs = [
+      ...local.result.tensors.map((t, i) => [t, queued.result.tensors[i]] as const),
+      [local.result.total, queued.result.total] as const,
+    ];
+    for (const [l, q] of pairs) {
+      expect(q.kappa).toEqual(l.kappa);
+      expect(q.cosinePredicted).toEqual(l.cosinePredicted);
+      expect(q.cosineConsecutive).toBe(l.cosineConsecutive);
+      expect(q.windows).toEqual(l.windows);
+      // Whole-run spectra: two sketches of the same increments, each inside its stated bound, so their
+      // certified r*(ε) intervals overlap.
+      for (const [eps, [lo, hi]] of Object.entries(q.increments.bound!.predictableRank)) {
+        const [llo, lhi] = l.increments.bound!.predictableRank[eps];
+        expect(lo <= lhi && llo <= hi, `${l.name} r*(${eps})`).toBe(true);
+      }
+    }
+    expect(queued.stepIndices).toEqual(local.stepIndices);
+    expect(queued.result.mode).toBe("streaming");
+    // Three range jobs ran on the workers.
+    expect(
+      workers
+        .map((w) => w.log())
+        .join("")
+        .match(/blockWorker#streamTask \w+: done/g),
+    ).toHaveLength(3);
   });
 
   it("a job whose trace the workers cannot read fails after its bounded attempts, naming the path and the worker", async () => {

@@ -26,6 +26,7 @@ type AnalyzeFlags = AnalysisFlags &
     html?: string;
     csv?: string;
     queue?: string;
+    stepRanges?: number;
     force: boolean;
     quiet: boolean;
   };
@@ -92,8 +93,13 @@ export function registerAnalyzeCommand(program: Command): void {
     .option("--csv <dir>", "write per-step series, one CSV per tensor, into this directory (created)")
     .option(
       "--queue <url>",
-      `${QUEUE_FLAG_HELP}; the exact pass's coordinate ranges (or the sketched pass's step ranges) become jobs whose results are added in a fixed order (the numbers equal a local run's); not with the streaming mode, --sketch fd:… or --gram-kernel jax`,
+      `${QUEUE_FLAG_HELP}; the exact pass's coordinate ranges (the sketched pass's, or the streaming mode's, step ranges) become jobs whose results are added in a fixed order (the numbers equal a local run's; the streaming mode's whole-run spectra come from merged Frequent Directions sketches, inside their stated bound); not with --sketch fd:… or --gram-kernel jax`,
       queueUrl,
+    )
+    .option(
+      "--step-ranges <n>",
+      `with --queue in the streaming mode: the step-range jobs the run is cut into (default ${DEFAULT_ANALYZE_OPTIONS.stepRanges}; fewer for short runs); each re-reads the steps before it, so more ranges read more`,
+      parseInteger("--step-ranges", { min: 1 }),
     )
     .option("-f, --force", "overwrite existing output files", false)
     .option(
@@ -165,6 +171,7 @@ async function runAnalyze(tracePath: string, flags: AnalyzeFlags): Promise<void>
       memoryBytes: flags.memory,
       gramKernel: flags.gramKernel,
       ...(queue ? { queue } : {}),
+      ...(flags.stepRanges ? { stepRanges: flags.stepRanges } : {}),
       strict: flags.strict,
       onProgress: (p) => {
         const secs = (Date.now() - started) / 1000;

@@ -11,7 +11,7 @@
  * - Before a first sample exists (t ≤ p: no s with all p lags) the predictor falls back to `last`
  *   (m_t = g_{t−1}, m_0 = 0). One sample suffices afterwards because each sample is a p-dimensional vector equation.
  * - All-zero history (tr A = 0): a = 0, i.e. m_t = 0. */
-import type { GramReader, LaggedPredictor, LaggedPredictorState } from "./types.ts";
+import type { GramReader, LaggedPredictor, LaggedPredictorState, PredictorHistory } from "./types.ts";
 
 /** Solves (A + λI) x = b for a small symmetric positive-definite A by Cholesky; hand-written because p is tiny
  * (2–8) and this runs at every step, where ml-matrix's object allocation would dominate. Returns null when the
@@ -86,6 +86,21 @@ export class ArState implements LaggedPredictorState {
     const a = this.fitted();
     if (a !== null) return a;
     return t >= 1 ? Float64Array.of(1) : null;
+  }
+
+  saveHistory(): PredictorHistory {
+    const p = this.order;
+    const values = new Float64Array(p * p + p);
+    values.set(this.normal);
+    values.set(this.rhs, p * p);
+    return { values, nextStep: this.nextSample };
+  }
+
+  restoreHistory({ values, nextStep }: PredictorHistory, stepOffset: number): void {
+    const p = this.order;
+    this.normal.set(values.subarray(0, p * p));
+    this.rhs.set(values.subarray(p * p, p * p + p));
+    this.nextSample = nextStep - stepOffset;
   }
 }
 

@@ -17,6 +17,7 @@ import type {
   LiveStepTerms,
   PredictionTerms,
   PredictorDefinition,
+  PredictorHistory,
 } from "./types.ts";
 
 const ONE = Float64Array.of(1);
@@ -163,6 +164,19 @@ class EmaLiveState implements LivePredictorState {
       m[i] = mi + alpha * d;
     }
     return { error, cross, normSq };
+  }
+
+  /** m, then 1 when started (the step index does not enter the recursion). */
+  saveHistory(): PredictorHistory {
+    const values = new Float64Array(this.m.length + 1);
+    values.set(this.m);
+    values[this.m.length] = this.started ? 1 : 0;
+    return { values, nextStep: 0 };
+  }
+
+  restoreHistory({ values }: PredictorHistory): void {
+    this.m.set(values.subarray(0, this.m.length));
+    this.started = values[this.m.length] === 1;
   }
 }
 

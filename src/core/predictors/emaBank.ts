@@ -89,6 +89,16 @@ export class EmaBank {
     return bank;
   }
 
+  /** A copy of EMA a's vector m (de-interleaved from its group). */
+  vector(a: number): Float64Array {
+    const group = this.groups[Math.floor(a / 3)];
+    const size = group.alphas.length;
+    const dim = group.states.length / size;
+    const out = new Float64Array(dim);
+    for (let i = 0, k = a - group.first; i < dim; i++, k += size) out[i] = group.states[k];
+    return out;
+  }
+
   /** Compares every EMA's m_t with g_t (‖g_t‖² = gradNormSq) and updates it; terms in the order of `betas`. */
   step(g: Vec, gradNormSq: number): LiveStepTerms[] {
     if (!this.scalars.started) {

@@ -41,6 +41,19 @@ export interface LivePredictorState {
   predict(): Float64Array | null;
   observe(g: Vec, extras?: LiveStepExtras): void;
   step?(g: Vec, extras?: LiveStepExtras): LiveStepTerms;
+  /** The state carried from the whole history (not only from the last few steps), for a state resumed elsewhere:
+   * the streaming mode's step ranges replay the history up to a range's start and hand it over (see
+   * src/core/streamingRanges.ts). Absent when the state depends on a bounded number of past steps only. */
+  saveHistory?(): PredictorHistory;
+  restoreHistory?(history: PredictorHistory, stepOffset: number): void;
+}
+
+/** A predictor state's history as plain numbers (structured-cloneable): its vectors and scalars, and the index of the
+ * next step it expects (in the indexing of the accumulator that saved it; `restoreHistory` subtracts the receiving
+ * accumulator's offset). */
+export interface PredictorHistory {
+  readonly values: Float64Array;
+  readonly nextStep: number;
 }
 
 /** Read access to Gram entries by absolute step indices (a full matrix or a ring over the last few steps). */
@@ -53,6 +66,10 @@ export interface GramReader {
  * t − lag ≤ i, j ≤ t − 1: strictly the past, and never further back than `lag` steps. */
 export interface LaggedPredictorState {
   coefficients(t: number, k: GramReader): Float64Array | null;
+  /** Sums over the whole history the coefficients depend on (ar<p>'s normal equations), as for LivePredictorState;
+   * absent when the coefficients depend on the last `lag` steps only. */
+  saveHistory?(): PredictorHistory;
+  restoreHistory?(history: PredictorHistory, stepOffset: number): void;
 }
 
 export interface LaggedPredictor {

@@ -123,6 +123,11 @@ export class WasmLiveTensor {
     return f64View(this.ema + a * this.numel * 8, this.numel).slice();
   }
 
+  /** Sets EMA a's state m (a state resumed from elsewhere: the streaming mode's step ranges). */
+  setEmaState(a: number, m: Float64Array): void {
+    f64View(this.ema + a * this.numel * 8, this.numel).set(m);
+  }
+
   dispose(): void {
     this.mem.release();
   }
