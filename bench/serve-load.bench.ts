@@ -6,7 +6,10 @@
  * status but 200, any refused connection or dropped stream), p50 / p99 latency — with the p99 of the same requests
  * from one client on the idle server, measured first in the same run, as the reference — SSE events received, and
  * the server's RSS sampled every second: at the end of warm-up (the first fifth), at the end, and the least-squares
- * slope after warm-up (flat = no leak while the trace keeps growing). */
+ * slope after warm-up (flat = no leak while the trace keeps growing). To tell a leak from the growing run's own state,
+ * GRADTRACE_LOAD_GROW_MS sets the trace's growth interval (default 250; 0 = a trace that does not grow) and
+ * GRADTRACE_LOAD_CLIENTS the number of API clients (default 200; 0 = the growing trace and the SSE subscribers
+ * only). */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -17,7 +20,8 @@ import { makeGradients, SMALL_MODEL } from "../test/serve/traces.ts";
 import type { BenchRow } from "./types.ts";
 
 const BIN = path.resolve(import.meta.dirname, "../bin/gradtrace.js");
-const CLIENTS = 200;
+const CLIENTS = Number(process.env.GRADTRACE_LOAD_CLIENTS ?? 200);
+const GROW_MS = Number(process.env.GRADTRACE_LOAD_GROW_MS ?? 250);
 const SUBSCRIBERS = 50;
 const RUN = "run-gtrace";
 const ROUTES = [
@@ -133,10 +137,14 @@ export async function run(): Promise<BenchRow[]> {
     let sseEvents = 0;
     let sseErrors = 0;
     const rss: { t: number; rss: number }[] = [];
-    const grow = setInterval(() => {
-      writer.append(step, grad(step), { loss: 1 / (1 + step) });
-      step++;
-    }, 250);
+    const grow = setInterval(
+      () => {
+        if (GROW_MS === 0) return;
+        writer.append(step, grad(step), { loss: 1 / (1 + step) });
+        step++;
+      },
+      GROW_MS || 1000,
+    );
     const sample = setInterval(() => rss.push({ t: Date.now() - started, rss: rssOf(child.pid!) }), 1000);
 
     const streams: http.ClientRequest[] = [];
@@ -173,6 +181,8 @@ export async function run(): Promise<BenchRow[]> {
       }
     };
     await Promise.all(Array.from({ length: CLIENTS }, (_, k) => client(k)));
+    // With no API clients the run lasts its time all the same (the growing trace and the subscribers).
+    while (Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     clearInterval(grow);
     clearInterval(sample);
     for (const s of streams) s.destroy();
