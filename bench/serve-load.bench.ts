@@ -137,14 +137,11 @@ export async function run(): Promise<BenchRow[]> {
     let sseEvents = 0;
     let sseErrors = 0;
     const rss: { t: number; rss: number }[] = [];
-    const grow = setInterval(
-      () => {
-        if (GROW_MS === 0) return;
-        writer.append(step, grad(step), { loss: 1 / (1 + step) });
-        step++;
-      },
-      GROW_MS || 1000,
-    );
+    const grow = setInterval(() => {
+      if (GROW_MS === 0) return;
+      writer.append(step, grad(step), { loss: 1 / (1 + step) });
+      step++;
+    }, GROW_MS || 1000);
     const sample = setInterval(() => rss.push({ t: Date.now() - started, rss: rssOf(child.pid!) }), 1000);
 
     const streams: http.ClientRequest[] = [];
@@ -194,19 +191,27 @@ export async function run(): Promise<BenchRow[]> {
     const endRss = rss.at(-1)?.rss ?? Number.NaN;
     const p99 = quantile(latencies, 0.99);
     const idleP99 = quantile(idle, 0.99);
+    const latencyRows: BenchRow[] =
+      latencies.length === 0
+        ? []
+        : [
+            {
+              name: `API p99 latency, ${CLIENTS} clients + ${SUBSCRIBERS} SSE subscribers, trace growing (${seconds} s)`,
+              value: p99,
+              unit: "ms",
+              ratio: p99 / idleP99,
+              reference: `p99 of one client on the idle server (${idleP99.toFixed(1)} ms)`,
+              note: `p50 ${quantile(latencies, 0.5).toFixed(1)} ms; ${latencies.length} requests (${(latencies.length / seconds).toFixed(0)}/s); trace grew to ${step} steps; p99 by route: ${[
+                ...byRoute,
+              ]
+                .map(
+                  ([r, xs]) => `${r.replace(`/api/runs/${RUN}`, "…")} ${quantile(xs, 0.99)?.toFixed(0)} ms`,
+                )
+                .join(", ")}`,
+            },
+          ];
     return [
-      {
-        name: `API p99 latency, ${CLIENTS} clients + ${SUBSCRIBERS} SSE subscribers, trace growing (${seconds} s)`,
-        value: p99,
-        unit: "ms",
-        ratio: p99 / idleP99,
-        reference: `p99 of one client on the idle server (${idleP99.toFixed(1)} ms)`,
-        note: `p50 ${quantile(latencies, 0.5).toFixed(1)} ms; ${latencies.length} requests (${(latencies.length / seconds).toFixed(0)}/s); trace grew to ${step} steps; p99 by route: ${[
-          ...byRoute,
-        ]
-          .map(([r, xs]) => `${r.replace(`/api/runs/${RUN}`, "…")} ${quantile(xs, 0.99)?.toFixed(0)} ms`)
-          .join(", ")}`,
-      },
+      ...latencyRows,
       {
         name: "errors (API non-200 or refused, SSE dropped)",
         value: errors + sseErrors,
@@ -221,7 +226,7 @@ export async function run(): Promise<BenchRow[]> {
         ratio: endRss / warmRss,
         reference: `RSS after warm-up (${mib(warmRss).toFixed(0)} MiB)`,
         target: "≈ 1 (flat)",
-        note: `max after warm-up ${mib(Math.max(...after.map((s) => s.rss))).toFixed(0)} MiB; slope after warm-up ${mib(slopePerMinute(after)).toFixed(2)} MiB/min`,
+        note: `max after warm-up ${mib(Math.max(...after.map((s) => s.rss))).toFixed(0)} MiB; slope after warm-up ${mib(slopePerMinute(after)).toFixed(2)} MiB/min; trace ${step} steps at the end`,
       },
     ];
   } finally {
