@@ -574,13 +574,20 @@ async function analyzeStreaming(
   const pass = options.queue
     ? await streamOnQueue(reader, plan, options.queue, options)
     : streamSteps(reader, { ...plan.pass, onProgress: options.onProgress });
-  const out = streamingOutput(reader, {
+  const single = streamingOutput(reader, {
     plan,
     snapshot: pass.snapshot,
     nonFiniteSteps: pass.nonFiniteSteps,
     corrupt: pass.corrupt,
     positions: reader.info.steps.length,
   });
+  const out =
+    "ranges" in pass
+      ? {
+          ...single,
+          result: { ...single.result, options: { ...single.result.options, stepRanges: pass.ranges } },
+        }
+      : single;
   const total = out.result.total;
   if (!total.sketch || options.sketch === undefined) return out;
   // This analysis sketched the steps itself, so the exact vectors are in the trace: measure the sketch's κ error.

@@ -52,6 +52,8 @@ export function stepRangeBounds(steps: number, ranges: number, warmUp: number): 
 }
 
 export interface StreamInRangesResult {
+  /** How many ranges the steps were cut into. */
+  readonly ranges: number;
   readonly snapshot: StreamingSnapshot;
   readonly nonFiniteSteps: number[];
   readonly corrupt: CorruptStep[];
@@ -87,6 +89,7 @@ export async function streamInRanges(
   const corruptPositions = corrupt.map((c) => c.position);
   const skippedCalls = nonFiniteSteps.map((p) => p - corruptPositions.filter((c) => c < p).length);
   return {
+    ranges: bounds.length,
     snapshot: mergeStreamingRanges(
       results.map((r) => r.range),
       skippedCalls,

@@ -205,6 +205,9 @@ export interface AnalysisResult {
     exactMaxSteps?: number;
     /** Frequent Directions rows ℓ of the whole-run spectra (streaming mode only). */
     fdRows?: number;
+    /** Step ranges the streaming mode was cut into on the job queue (absent: one pass), their Frequent Directions
+     * sketches merged (the bound adds up; docs/distributed.md). */
+    stepRanges?: number;
     /** Steps left out at the start of every sum (0 or absent: the paper's sums over t = 0..T). */
     burnIn?: number;
   };

@@ -20,8 +20,13 @@ export function modeDescription(result: AnalysisResult): string {
   const e = String(result.options.eps[0]);
   const interval = b?.predictableRank[e];
   const rel = b && b.frobeniusSq > 0 ? b.delta / b.frobeniusSq : 0;
+  const n = result.options.stepRanges;
+  const ranges =
+    n !== undefined
+      ? `${n} step ranges on the job queue, merged (series bit for bit; the ranges' sketches merged, their bounds added)`
+      : "one pass over time";
   return (
-    `streaming mode${why}: one pass over time; κ of every predictor and windowed κ, r*(ε) exact; whole-run ` +
+    `streaming mode${why}: ${ranges}; κ of every predictor and windowed κ, r*(ε) exact; whole-run ` +
     `r*(ε), effective and stable rank from Frequent Directions sketches over time (ℓ = ${b?.rows ?? result.options.fdRows}), ` +
     `r*(ε) reported as the certified upper bound` +
     (interval ? ` (total r*(${e}) ∈ [${interval[0]}, ${interval[1]}]` : "") +

@@ -16,6 +16,7 @@ import { GradtraceError } from "../../src/core/index.ts";
 import { createRng } from "../../src/core/rng.ts";
 import { openQueueRun, queueTaskName } from "../../src/parallel/index.ts";
 import { createGtraceWriter } from "../../src/trace/index.ts";
+import { modeDescription } from "../../src/report/index.ts";
 import { writeTrace } from "../analysis/driftingTrace.ts";
 import {
   HAVE_REDIS,
@@ -157,6 +158,11 @@ describe.skipIf(!HAVE_REDIS)("analyze and lab spiked --sweep on the Redis queue"
     }
     expect(queued.stepIndices).toEqual(local.stepIndices);
     expect(queued.result.mode).toBe("streaming");
+    expect(queued.result.options.stepRanges).toBe(3);
+    expect(local.result.options.stepRanges).toBeUndefined();
+    expect(modeDescription(queued.result)).toMatch(
+      /streaming mode \(T = 118, requested\): 3 step ranges on the job queue/,
+    );
     // Three range jobs ran on the workers.
     expect(
       workers
