@@ -476,6 +476,8 @@ export class StreamingState {
 
   private closeWindow(start: number, size: number): void {
     this.starts.push(start);
+    // No ε (a step range's replay): no ranks, and no window Gram to copy.
+    if (this.eps.length === 0) return;
     for (let track = 0; track < this.ranks.length; track++) {
       const r = windowRanks(this.live.recentGram(track, size), this.eps);
       for (let j = 0; j < r.length; j++) this.ranks[track][j].push(r[j]);
