@@ -108,8 +108,9 @@ describe.skipIf(!HAVE_REDIS)("the queue monitor (published runs, /api/queue)", (
     const name = /worker (\S+): taking jobs/.exec(worker.log())![1];
     expect(overview.workers.map((w) => w.name)).toEqual([name]);
     expect(overview.queue).toBe(`redis://127.0.0.1:${redis.port}`);
-    // Collected jobs are deleted by the submitter: nothing left waiting, running or failed.
-    expect(overview.jobs).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 0 });
+    // Collected jobs are deleted by the submitter before it hands their results over: nothing left waiting, running,
+    // failed or completed once the run has returned.
+    expect(overview.jobs).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0 });
 
     const res = await apiQueue();
     expect(res.status).toBe(200);

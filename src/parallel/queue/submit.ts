@@ -251,9 +251,15 @@ export function openQueueRun(options: QueueOptions): QueueRun {
         await add([e]);
         return;
       }
-      settle(e, "done", decodeResult(payload));
+      const value = decodeResult(payload);
+      // Deleted before the caller hears of it: a run that closes right after its last result leaves no finished
+      // job behind in the queue's counts (when Redis is gone the records expire instead).
       await redis.del(resultKey(e.id)).catch(() => {});
-      await (await q().getJob(e.id))?.remove().catch(() => {});
+      await q()
+        .getJob(e.id)
+        .then((job) => job?.remove())
+        .catch(() => {});
+      settle(e, "done", value);
     } catch (err) {
       lastError = (err as Error).message;
     } finally {
