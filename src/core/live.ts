@@ -737,13 +737,7 @@ export class LiveAccumulator {
    * while steps − 1 − window ≤ i, j < steps: what the window kept, read in place (no copy). The WebAssembly path
    * buffers steps; a read processes them first, so the entries of the latest step are there. */
   gramReader(index: number): GramReader {
-    const track = index === this.tensorTracks.length ? this.totalTrack : this.tensorTracks[index];
-    if (track === undefined) {
-      throw new GradtraceError(
-        "E_ARG",
-        `LiveAccumulator.gramReader: track ${index} does not exist (0..${this.tensorTracks.length})`,
-      );
-    }
+    const track = this.trackAt(index, "gramReader");
     const gram = track.gram;
     return {
       get: (i, j) => {
@@ -759,13 +753,7 @@ export class LiveAccumulator {
    * size ≤ min(window, steps). Processes the steps the WebAssembly path has buffered first. */
   recentGram(index: number, size: number): Mat {
     this.flush();
-    const track = index === this.tensorTracks.length ? this.totalTrack : this.tensorTracks[index];
-    if (track === undefined) {
-      throw new GradtraceError(
-        "E_ARG",
-        `LiveAccumulator.recentGram: track ${index} does not exist (0..${this.tensorTracks.length})`,
-      );
-    }
+    const track = this.trackAt(index, "recentGram");
     if (!(Number.isInteger(size) && size >= 0 && size <= Math.min(track.window, this.accepted))) {
       throw new GradtraceError(
         "E_ARG",
@@ -852,13 +840,7 @@ export class LiveAccumulator {
     to: number,
   ): { gradNormSq: Float64Array; error: Record<string, Float64Array> } {
     this.flush();
-    const track = index === this.tensorTracks.length ? this.totalTrack : this.tensorTracks[index];
-    if (track === undefined) {
-      throw new GradtraceError(
-        "E_ARG",
-        `LiveAccumulator.seriesRange: track ${index} does not exist (0..${this.tensorTracks.length})`,
-      );
-    }
+    const track = this.trackAt(index, "seriesRange");
     const error: Record<string, Float64Array> = {};
     this.ids.forEach((id, i) => {
       error[id] = track.records[i].error.slice(from, to);
@@ -954,6 +936,7 @@ export class LiveAccumulator {
     return out;
   }
 
+  /** Track `index` (tensors in the constructor's order, then the total), or E_ARG naming `method`. */
   private trackAt(index: number, method: string): Track {
     const track = index === this.tensorTracks.length ? this.totalTrack : this.tensorTracks[index];
     if (track === undefined) {
