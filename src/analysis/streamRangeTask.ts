@@ -86,7 +86,8 @@ export function runStreamTask(reader: TraceReader, { pass, from, to }: StreamTas
     );
   }
   const plan = requirePlan(pass.predictors, pass.windowSize);
-  let heavy = new StreamPass(reader, { ...pass, keepCosines: true, warmUp: from > 0 });
+  const fullState = (warmUp: boolean) => new StreamPass(reader, { ...pass, keepCosines: true, warmUp });
+  let heavy = fullState(from > 0);
   if (from > 0) {
     // The replay must run the kernel the full state runs, or the float operations (and the bits) differ.
     const light = new StreamPass(reader, {
@@ -103,7 +104,7 @@ export function runStreamTask(reader: TraceReader, { pass, from, to }: StreamTas
     // Warm up on the positions just before the range; skipped steps among them call for an earlier start.
     let start = Math.max(0, from - plan.warmUp);
     for (let attempt = 0; ; attempt++) {
-      if (attempt > 0) heavy = new StreamPass(reader, { ...pass, keepCosines: true, warmUp: true });
+      if (attempt > 0) heavy = fullState(true);
       for (let pos = start; pos < from; pos++) heavy.step(pos);
       const short = plan.warmUp - heavy.state.acceptedSteps;
       if (short <= 0 || start === 0) break;
