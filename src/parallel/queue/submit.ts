@@ -238,8 +238,17 @@ export function openQueueRun(options: QueueOptions): QueueRun {
     );
   }
 
+  /** Collections in flight: closing waits for them, so that the run's last published record counts their jobs. */
+  const collecting = new Set<Promise<void>>();
+  function collect(e: Entry): Promise<void> {
+    const p = collectNow(e);
+    collecting.add(p);
+    void p.finally(() => collecting.delete(p));
+    return p;
+  }
+
   /** Collects a completed job's result (once), then deletes it and the job. */
-  async function collect(e: Entry): Promise<void> {
+  async function collectNow(e: Entry): Promise<void> {
     if (e.busy || e.state === "done" || e.state === "failed") return;
     e.busy = true;
     try {
@@ -469,6 +478,9 @@ export function openQueueRun(options: QueueOptions): QueueRun {
       if (closed) return;
       closed = true;
       if (timer) clearInterval(timer);
+      // A job whose result is being collected as the run closes (its caller stopped on another job's failure) still
+      // settles, and counts in the final record.
+      if (connected) await bounded(Promise.all(collecting), 2000);
       endState = finalState(counts(), fatal?.message ?? firstError);
       // The last word on the run for the dashboard; with Redis gone it stays "running" and turns stale there.
       const published = publisher.finish();
